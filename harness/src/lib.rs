@@ -1,0 +1,19 @@
+//! `parity`: the conformance harness that keeps `codex-telemetry` in observable parity with the
+//! Python client (`openai-agents`).
+//!
+//! Data flows one way (DESIGN §3):
+//! scenario → subject → raw records → normalizer → transcript → comparison → report.
+//!
+//! * [`scenario`] loads and validates declarative scenario files.
+//! * [`subject`] runs a scenario on an implementation and captures its [`record::RawLog`].
+//! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
+//! * [`golden`] reads and compares insta-format golden snapshots.
+//! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
+//! * [`report`] renders results as text or JSON.
+#![warn(missing_docs, unreachable_pub)]
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod normalize;
+pub mod record;
+pub mod scenario;
+pub mod transcript;

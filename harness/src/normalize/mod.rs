@@ -1,0 +1,1 @@
+//! Normalization of raw logs into canonical transcripts (placeholder for the normalizer work).

@@ -1,0 +1,309 @@
+//! The serde model of a scenario file (format v1), documented in `docs/scenarios.md`.
+//!
+//! Keys are snake_case so that run settings read like the Python client's `RunConfig` fields they
+//! map to (`workflow_name`, `trace_include_sensitive_data`). Every struct denies unknown keys, and no
+//! `untagged`/`flatten` is used, so a typo is reported with the key and the line by the TOML parser.
+//! Choices between alternatives (a step's output item is a message, a tool call or a handoff) are
+//! optional fields checked by `validate`, which names the field that is wrong.
+//!
+//! The same types serialize to the JSON that the python driver receives, so what the driver reads is
+//! exactly what was validated.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A scenario file as written on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The run to perform (`[run]`).
+    pub run: RunSpec,
+    /// Environment variables set for the client while the scenario runs (`[env]`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The agents (`[[agents]]`).
+    pub agents: Vec<AgentSpec>,
+    /// Function tools (`[[tools]]`).
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+    /// Input and output guardrails (`[[guardrails]]`).
+    #[serde(default)]
+    pub guardrails: Vec<GuardrailSpec>,
+    /// The scripted model (`[model]` and `[[model.steps]]`).
+    pub model: ModelSpec,
+    /// An outer user trace around the run (`[trace]`); without it the run makes its own trace.
+    #[serde(default)]
+    pub trace: Option<UserTraceSpec>,
+}
+
+/// `[run]`: which agent starts, with what input, and the RunConfig fields that shape telemetry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Name of the starting agent.
+    pub agent: String,
+    /// The user input (a single user message).
+    pub input: String,
+    /// Run streamed (`Runner.run_streamed`, events drained) instead of `Runner.run`.
+    #[serde(default)]
+    pub streamed: bool,
+    /// `max_turns`; the client's default when absent.
+    #[serde(default)]
+    pub max_turns: Option<u32>,
+    /// `RunConfig.workflow_name`.
+    #[serde(default)]
+    pub workflow_name: Option<String>,
+    /// `RunConfig.group_id`.
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// `RunConfig.trace_metadata`.
+    #[serde(default)]
+    pub trace_metadata: Option<BTreeMap<String, Value>>,
+    /// `RunConfig.trace_include_sensitive_data`; when absent the client's default (from the
+    /// environment) applies.
+    #[serde(default)]
+    pub trace_include_sensitive_data: Option<bool>,
+    /// `RunConfig.tracing_disabled`.
+    #[serde(default)]
+    pub tracing_disabled: Option<bool>,
+    /// `RunConfig.tracing = {"include_task_and_turn_spans": …}`.
+    #[serde(default)]
+    pub include_task_and_turn_spans: Option<bool>,
+}
+
+/// `[[agents]]`: one agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    /// Unique agent name.
+    pub name: String,
+    /// Instructions (system prompt); none when absent.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// Names of `[[tools]]` this agent may call.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Names of agents this agent may hand off to.
+    #[serde(default)]
+    pub handoffs: Vec<String>,
+    /// Structured output type; plain text when absent.
+    #[serde(default)]
+    pub output_type: Option<OutputTypeSpec>,
+    /// Names of input `[[guardrails]]`.
+    #[serde(default)]
+    pub input_guardrails: Vec<String>,
+    /// Names of output `[[guardrails]]`.
+    #[serde(default)]
+    pub output_guardrails: Vec<String>,
+}
+
+/// A structured output type: an object with named, typed fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputTypeSpec {
+    /// The type's name (it appears as the agent span's `output_type`).
+    pub name: String,
+    /// Field name to field type.
+    pub fields: BTreeMap<String, FieldType>,
+}
+
+/// A JSON-schema scalar type for tool parameters and output fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// A string.
+    String,
+    /// An integer.
+    Integer,
+    /// A floating-point number.
+    Number,
+    /// A boolean.
+    Boolean,
+}
+
+/// `[[tools]]`: a function tool with scripted behaviour. Exactly one of `returns` / `raises`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSpec {
+    /// Unique tool name, as the model calls it.
+    pub name: String,
+    /// Description shown to the model.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Parameter name to type; all parameters are required.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, FieldType>,
+    /// The value the tool returns.
+    #[serde(default)]
+    pub returns: Option<Value>,
+    /// The tool raises an error with this message (handled by the default failure handler).
+    #[serde(default)]
+    pub raises: Option<String>,
+}
+
+/// `[[guardrails]]`: a guardrail that passes or trips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardrailSpec {
+    /// Unique guardrail name (it names the guardrail span).
+    pub name: String,
+    /// Whether it checks the run's input or an agent's final output.
+    pub kind: GuardrailKind,
+    /// Whether the tripwire triggers.
+    #[serde(default)]
+    pub tripwire: bool,
+}
+
+/// What a guardrail checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuardrailKind {
+    /// Checks the run's input before the first turn.
+    Input,
+    /// Checks an agent's final output.
+    Output,
+}
+
+/// `[model]`: one scripted model shared by all agents; steps are consumed in call order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Whether each model call emits a generation span (as real models do). Default true.
+    #[serde(default = "default_true")]
+    pub generation_spans: bool,
+    /// The responses, one per model call.
+    pub steps: Vec<ModelStepSpec>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[[model.steps]]`: one model call's response. Either `output` items or an `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelStepSpec {
+    /// Output items, in order.
+    #[serde(default)]
+    pub output: Vec<OutputItemSpec>,
+    /// Usage reported for this call; the client's default when absent.
+    #[serde(default)]
+    pub usage: Option<UsageSpec>,
+    /// The model call fails with this error instead of responding.
+    #[serde(default)]
+    pub error: Option<ModelErrorSpec>,
+}
+
+/// One output item. Exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputItemSpec {
+    /// An assistant text message.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// A call of a defined tool.
+    #[serde(default)]
+    pub tool_call: Option<String>,
+    /// A handoff to a defined agent (written as the target agent, not as a tool name).
+    #[serde(default)]
+    pub handoff: Option<String>,
+    /// A call of a tool that no agent has: the model misbehaves.
+    #[serde(default)]
+    pub missing_tool_call: Option<String>,
+    /// Arguments of a tool call, as a JSON object (default `{}`).
+    #[serde(default)]
+    pub arguments: Option<BTreeMap<String, Value>>,
+    /// Raw argument text of a tool call instead of `arguments` (e.g. invalid JSON).
+    #[serde(default)]
+    pub raw_arguments: Option<String>,
+    /// Call id of a tool call or handoff; `call_<N>` (N counts calls in the script) when absent.
+    #[serde(default)]
+    pub call_id: Option<String>,
+}
+
+/// Token usage of one model call; absent counts are 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSpec {
+    /// Number of requests.
+    #[serde(default)]
+    pub requests: u64,
+    /// Input tokens.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Total tokens (not computed from the others, as in the client).
+    #[serde(default)]
+    pub total_tokens: u64,
+    /// Cached input tokens.
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    /// Input tokens written to the cache.
+    #[serde(default)]
+    pub cache_write_input_tokens: u64,
+    /// Reasoning tokens.
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+}
+
+/// A model call failure: an error of type `name` with `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelErrorSpec {
+    /// The error's type name (e.g. `ModelUnavailable`).
+    pub name: String,
+    /// The error's message.
+    pub message: String,
+}
+
+/// `[trace]`: a user trace around the run, with custom spans around or beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserTraceSpec {
+    /// The trace's workflow name.
+    pub workflow_name: String,
+    /// The trace's group id.
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// The trace's metadata.
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, Value>>,
+    /// What happens inside the trace, in order.
+    pub body: Vec<ActionSpec>,
+}
+
+/// One action inside a user trace or custom span: exactly one of `run` or `custom_span`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    /// `run = true`: perform the scenario's `[run]` here.
+    #[serde(default)]
+    pub run: Option<bool>,
+    /// Open a custom span with this name around `body`.
+    #[serde(default)]
+    pub custom_span: Option<String>,
+    /// The custom span's data.
+    #[serde(default)]
+    pub data: Option<BTreeMap<String, Value>>,
+    /// Actions inside the custom span.
+    #[serde(default)]
+    pub body: Vec<ActionSpec>,
+}
+
+/// A validated scenario: the file's content plus its name and description.
+///
+/// This is what every subject receives (the python driver as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// File stem, e.g. `tool_call`.
+    pub name: String,
+    /// The one-line description from the file's first comment.
+    pub description: String,
+    /// The validated content.
+    #[serde(flatten)]
+    pub spec: ScenarioFile,
+}

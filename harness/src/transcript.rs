@@ -1,0 +1,1 @@
+//! The canonical transcript (placeholder for the normalizer work).
