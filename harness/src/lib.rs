@@ -9,11 +9,20 @@
 //! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
 //! * [`golden`] reads and compares insta-format golden snapshots.
 //! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
-//! * [`report`] renders results as text or JSON.
+//! * [`report`] renders results as text, JSON or markdown.
+//! * [`cli`] is the `parity` command line.
 #![warn(missing_docs, unreachable_pub)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod cli;
+pub mod compare;
+pub mod errors;
+pub mod golden;
 pub mod normalize;
 pub mod record;
+pub mod report;
+pub mod runner;
 pub mod scenario;
+pub mod subject;
 pub mod transcript;
+pub mod workspace;

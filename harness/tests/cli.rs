@@ -1,1 +1,385 @@
+//! The `parity` command line as users see it: exit codes, error messages, reports and diffs.
+//!
+//! Tests that need different files run the binary on a scratch copy of the workspace
+//! (`PARITY_ROOT`), sharing the real venv (`PARITY_VENV`) so nothing is installed twice.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn parity(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_parity"));
+    command.args(args);
+    command
+}
+
+/// A scratch workspace with the real scenarios, goldens and python driver, using the real venv.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["scenarios", "golden", "harness/python"] {
+            copy_dir(&root().join(sub), &dir.path().join(sub));
+        }
+        Scratch { dir }
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    fn parity(&self, args: &[&str]) -> Command {
+        let mut command = parity(args);
+        command.env("PARITY_ROOT", self.dir.path());
+        let venv = std::env::var_os("PARITY_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root().join(".parity/venv"));
+        command.env("PARITY_VENV", venv);
+        command
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.path().is_file() && !name.ends_with(".snap.new") {
+            std::fs::copy(entry.path(), to.join(&*name)).unwrap();
+        }
+    }
+}
+
+fn run(mut command: Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("parity runs");
+    (
+        status.code().expect("exited normally"),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+fn scenario_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn real_scenario(name: &str) -> String {
+    std::fs::read_to_string(root().join("scenarios").join(format!("{name}.toml"))).unwrap()
+}
+
+#[test]
+fn misspelled_field_exits_2_naming_file_and_field() {
+    let text = real_scenario("tool_call").replace("input = ", "inptu = ");
+    let dir = scenario_dir(&[("typo.toml", &text)]);
+    let (code, stdout, stderr) = run(parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("typo.toml"), "{stderr}");
+    assert!(stderr.contains("unknown field `inptu`"), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+    assert!(stdout.is_empty(), "no subject may run: {stdout}");
+}
+
+#[test]
+fn every_broken_file_is_reported_at_once() {
+    let undefined_tool =
+        real_scenario("tool_call").replace("tools = [\"get_weather\"]", "tools = [\"get_wether\"]");
+    let no_description = real_scenario("one_turn_text")
+        .lines()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = scenario_dir(&[("a.toml", &undefined_tool), ("b.toml", &no_description)]);
+    let (code, _, stderr) = run(parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("a.toml: field `agents[0].tools[0]`: tool \"get_wether\" is not defined"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("b.toml: the first line must be a comment"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_subject_and_unmatched_filter_exit_2() {
+    let (code, _, stderr) = run(parity(&["run", "--subject", "perl"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown subject \"perl\""), "{stderr}");
+
+    let (code, _, stderr) = run(parity(&["run", "--scenario", "no_such_*"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--scenario \"no_such_*\" matches no scenario"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_report_of_a_passing_subset() {
+    let (code, stdout, stderr) = run(parity(&[
+        "run",
+        "--subject",
+        "python",
+        "--scenario",
+        "tool_call",
+        "--scenario",
+        "handoff",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    assert_eq!(report["python_client"]["package"], "openai-agents");
+    assert_eq!(report["python_client"]["version"], "0.24.0");
+    assert_eq!(report["normalizer_version"], 1);
+    assert_eq!(report["subjects"], serde_json::json!(["python"]));
+    let results = report["results"].as_array().unwrap();
+    let cells: Vec<(&str, &str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["scenario"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+                r["golden"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        vec![
+            ("handoff", "pass", "golden/handoff.snap"),
+            ("tool_call", "pass", "golden/tool_call.snap")
+        ]
+    );
+    assert_eq!(report["summary"]["pass"], 2);
+    assert_eq!(report["summary"]["fail"], 0);
+}
+
+#[test]
+fn raw_records_are_json_lines_in_the_record_schema() {
+    let (code, stdout, stderr) = run(parity(&[
+        "show",
+        "tool_call",
+        "--subject",
+        "python",
+        "--raw",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let records: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON object"))
+        .collect();
+    for (i, record) in records.iter().enumerate() {
+        let keys: Vec<&str> = record
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["seq", "kind", "data"]);
+        assert_eq!(record["seq"], i as u64);
+    }
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "trace_start").count(), 1);
+    assert_eq!(kinds.iter().filter(|k| **k == "span_start").count(), 7);
+    assert_eq!(kinds.last(), Some(&"outcome"));
+    let function_end = records
+        .iter()
+        .find(|r| r["kind"] == "span_end" && r["data"]["span_data"]["type"] == "function")
+        .unwrap();
+    assert_eq!(
+        function_end["data"]["span_data"]["output"],
+        "sunny in Paris"
+    );
+}
+
+#[test]
+fn hand_edited_golden_fails_with_a_diff() {
+    let scratch = Scratch::new();
+    let golden = scratch.path("golden/tool_call.snap");
+    let text = std::fs::read_to_string(&golden).unwrap();
+    assert!(text.contains("sunny in Paris"));
+    std::fs::write(
+        &golden,
+        text.replacen("\"sunny in Paris\"", "\"rainy in Paris\"", 1),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(scratch.parity(&["run", "--scenario", "tool_call"]));
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains(
+            "FAIL     python   tool_call: the python transcript differs from golden/tool_call.snap"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- golden/tool_call.snap"), "{stdout}");
+    assert!(stdout.contains("+++ python"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with('-') && l.contains("rainy in Paris")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with('+') && l.contains("sunny in Paris")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn corrupt_golden_is_an_error_naming_the_file() {
+    let scratch = Scratch::new();
+    std::fs::write(scratch.path("golden/handoff.snap"), "not a snapshot\n").unwrap();
+    let (code, stdout, _) =
+        run(scratch.parity(&["run", "--scenario", "handoff", "--format", "json"]));
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "error");
+    let message = result["message"].as_str().unwrap();
+    assert!(message.contains("golden/handoff.snap"), "{message}");
+    assert!(message.contains("not a valid insta snapshot"), "{message}");
+}
+
+#[test]
+fn scenario_without_golden_is_reported_not_passed() {
+    let dir = scenario_dir(&[("brand_new_scenario.toml", &real_scenario("one_turn_text"))]);
+    let (code, stdout, _) = run(parity(&[
+        "run",
+        "--subject",
+        "python",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "error");
+    assert_eq!(result["golden"], Value::Null);
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no golden at golden/brand_new_scenario.snap"),
+        "{result}"
+    );
+}
+
+#[test]
+fn driver_failure_is_an_error_for_that_scenario_only() {
+    // `class` is a valid TOML key but not a valid Python parameter name: building the tool fails
+    // inside the python driver, which is a subject error, not a run outcome.
+    let broken = real_scenario("tool_call")
+        .replace("{ city = \"string\" }", "{ class = \"string\" }")
+        .replace(
+            "arguments = { city = \"Paris\" }",
+            "arguments = { class = \"Paris\" }",
+        );
+    let dir = scenario_dir(&[
+        ("tool_call.toml", &broken),
+        ("one_turn_text.toml", &real_scenario("one_turn_text")),
+    ]);
+    let (code, stdout, _) = run(parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results[0]["scenario"], "one_turn_text");
+    assert_eq!(results[0]["status"], "pass");
+    assert_eq!(results[1]["scenario"], "tool_call");
+    assert_eq!(results[1]["status"], "error");
+    let message = results[1]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("python subject failed on scenario tool_call"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Traceback (most recent call last)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn expected_exceptions_are_outcomes_in_the_transcript() {
+    for (scenario, error) in [
+        ("max_turns_exceeded", "MaxTurnsExceeded"),
+        (
+            "input_guardrail_tripwire",
+            "InputGuardrailTripwireTriggered",
+        ),
+        (
+            "output_guardrail_tripwire",
+            "OutputGuardrailTripwireTriggered",
+        ),
+        ("model_error", "ModelUnavailable"),
+        ("missing_tool_call", "ModelBehaviorError"),
+    ] {
+        let (code, stdout, stderr) = run(parity(&["show", scenario]));
+        assert_eq!(code, 0, "{scenario}: {stderr}");
+        let outcome = stdout
+            .lines()
+            .find(|l| l.starts_with("outcome "))
+            .unwrap_or_else(|| panic!("{scenario} has an outcome line:\n{stdout}"));
+        assert!(
+            outcome.contains("\"status\":\"raised\""),
+            "{scenario}: {outcome}"
+        );
+        assert!(
+            outcome.contains(&format!("\"error\":\"{error}\"")),
+            "{scenario}: {outcome}"
+        );
+    }
+}
+
+#[test]
+fn doctor_reports_a_consistent_setup() {
+    // Make sure the venv exists (first use sets it up), then ask the doctor.
+    let (code, _, stderr) = run(parity(&["setup"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run(parity(&["doctor"]));
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("openai-agents"), "{stdout}");
+    assert!(stdout.contains("loaded libpython"), "{stdout}");
+    assert!(stdout.contains("no problems found"), "{stdout}");
+}

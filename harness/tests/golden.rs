@@ -1,1 +1,123 @@
-fn main() {}
+//! Golden tests: every scenario in `scenarios/` runs through the python subject, and its
+//! normalized transcript is compared with `golden/<scenario>.snap` through insta.
+//!
+//! One libtest-mimic trial per scenario (`python::<scenario>`), so `cargo test -- tool_call` runs
+//! one and a failure names its scenario. insta does the storing and reviewing: a mismatch writes
+//! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
+//! `CI=true` nothing is written and a missing golden fails. Two more trials keep the store honest:
+//! every golden belongs to a scenario, and in CI no pending snapshot is left in `golden/`.
+
+use std::path::Path;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use parity::golden::GoldenInfo;
+use parity::normalize::{NORMALIZER_VERSION, normalize};
+use parity::scenario::{Scenario, ScenarioPaths};
+use parity::subject::python::PythonSubject;
+use parity::workspace::Workspace;
+
+fn main() {
+    let args = Arguments::from_args();
+    let workspace = Workspace::current();
+    let mut trials = Vec::new();
+
+    let paths = ScenarioPaths::discover(&workspace.scenarios_dir())
+        .unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
+    for name in paths.names() {
+        let path = paths.get(name).expect("listed").to_path_buf();
+        let workspace = workspace.clone();
+        trials.push(Trial::test(format!("python::{name}"), move || {
+            let scenario = parity::scenario::load_scenario(&path).map_err(|e| e.to_string())?;
+            check_python_golden(&workspace, &scenario)
+        }));
+    }
+
+    let store = workspace.clone();
+    let names: Vec<String> = paths.names().map(str::to_owned).collect();
+    trials.push(Trial::test(
+        "golden_store::every_golden_has_a_scenario",
+        move || every_golden_has_a_scenario(&store.golden_dir(), &names),
+    ));
+    let store = workspace.clone();
+    trials.push(Trial::test(
+        "golden_store::no_pending_snapshots_in_ci",
+        move || no_pending_snapshots_in_ci(&store.golden_dir()),
+    ));
+
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
+    let python = PythonSubject::new(workspace.clone());
+    let log = python.run(scenario).map_err(|e| e.to_string())?;
+    let transcript = normalize(&log).to_string();
+    let info = GoldenInfo {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        client: "openai-agents".into(),
+        client_version: python.client_version().map_err(|e| e.to_string())?,
+        normalizer_version: NORMALIZER_VERSION,
+    };
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(workspace.golden_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_info(&info);
+    // insta panics on a mismatch; libtest-mimic turns the panic into this trial's failure.
+    settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
+    Ok(())
+}
+
+fn every_golden_has_a_scenario(golden_dir: &Path, names: &[String]) -> Result<(), Failed> {
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(golden_dir).map_err(|e| format!("cannot read golden/: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "snap") {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if !names.iter().any(|n| n == stem) {
+                orphans.push(format!("golden/{stem}.snap"));
+            }
+        }
+    }
+    if orphans.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "goldens without a scenario (delete them, or restore their scenarios/*.toml): {}",
+            orphans.join(", ")
+        )
+        .into())
+    }
+}
+
+fn no_pending_snapshots_in_ci(golden_dir: &Path) -> Result<(), Failed> {
+    // Locally, a failing golden trial writes `.snap.new` for review while this runs, so the check
+    // is meaningful only where insta writes nothing: in CI every pending file came with the commit.
+    if !is_ci() {
+        return Ok(());
+    }
+    let mut pending = Vec::new();
+    for entry in std::fs::read_dir(golden_dir).map_err(|e| format!("cannot read golden/: {e}"))? {
+        let name = entry.map_err(|e| e.to_string())?.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+            pending.push(format!("golden/{name}"));
+        }
+    }
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pending snapshots were committed; review them with `cargo insta review` or delete them: {}",
+            pending.join(", ")
+        )
+        .into())
+    }
+}
+
+fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}

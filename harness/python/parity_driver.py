@@ -1,0 +1,739 @@
+"""Parity driver: runs one scenario with the real Python client and returns its raw records.
+
+The Rust harness embeds CPython, loads this module from source (module name ``parity_driver``)
+and calls two functions:
+
+* ``client_version() -> str``: the installed ``openai-agents`` version.
+* ``run_scenario(scenario_json: str) -> str``: builds the scenario with the real SDK (agents,
+  function tools, guardrails, one ``agents.testing.ScriptedModel``), runs it and returns a JSON
+  list of raw records ``[{"seq": 0, "kind": ..., "data": {...}}, ...]`` in emission order.
+
+The input is the serde serialization of the harness ``Scenario`` type (``scenario/schema.rs``),
+already validated by the Rust side. The output follows the raw record schema of DESIGN §4, a
+contract shared by every subject:
+
+* ``trace_start`` / ``trace_end``: ``data`` is ``trace.export()``.
+* ``span_start`` / ``span_end``: ``data`` is ``span.export()`` snapshotted at the event.
+* ``log``: a record of the ``openai.agents`` logger (or a child): ``logger``, ``level``,
+  ``message``, and the ``trace_id`` / ``span_id`` current at emission (null when none or no-op).
+* ``hook``: a ``RunHooks`` (``scope: "run"``) or ``AgentHooks`` (``scope: "agent"``) callback with
+  its arguments by their Python parameter names, plus the current ``trace_id`` / ``span_id``.
+* ``outcome``: one per run, right after it: ``completed`` with ``final_output``, or ``raised``
+  with the exception's class name and message.
+
+The interpreter lives for the whole harness process and runs many scenarios one after another,
+so every call installs its own global state (trace processors, logging handler, environment,
+state the SDK caches per process) and restores what was there before, even when it fails.
+Failures of the driver itself (a spec that cannot be built, a bug here) raise ``DriverError``;
+failures of the run are data and become an ``outcome`` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import inspect
+import json
+import logging
+import os
+import threading
+import warnings
+from typing import Any, Callable, Iterator
+
+import pydantic
+
+import agents
+from agents import _debug
+from agents.handoffs import Handoff
+from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
+from agents.tracing import get_current_span, get_current_trace
+from agents.tracing.setup import get_trace_provider
+from agents.usage import Usage
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+CLIENT_DISTRIBUTION = "openai-agents"
+SDK_LOGGER_NAME = "openai.agents"
+
+_FIELD_TYPES: dict[str, type] = {
+    "string": str,
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+}
+
+
+class DriverError(Exception):
+    """The driver could not build or run a scenario (as opposed to the run raising)."""
+
+
+def client_version() -> str:
+    """The version of the installed Python client."""
+    return importlib.metadata.version(CLIENT_DISTRIBUTION)
+
+
+def run_scenario(scenario_json: str) -> str:
+    """Runs one scenario with the real SDK and returns its raw records as a JSON list."""
+    try:
+        scenario = json.loads(scenario_json)
+    except ValueError as e:
+        raise DriverError(f"scenario JSON does not parse: {e}") from e
+    if not isinstance(scenario, dict):
+        raise DriverError("scenario JSON is not an object")
+    name = scenario.get("name", "<unnamed>")
+
+    try:
+        return _run_scenario(scenario, name)
+    except DriverError:
+        raise
+    except Exception as e:
+        # Setting up or restoring the process state failed: still the driver's fault.
+        raise DriverError(f"scenario {name!r}: {_describe(e)}") from e
+
+
+def _run_scenario(scenario: dict[str, Any], name: str) -> str:
+    recorder = _Recorder()
+    # record=True collects Python warnings instead of printing them (pydantic warns on stderr when
+    # an output field shadows a BaseModel attribute); they are not telemetry of the client.
+    with warnings.catch_warnings(record=True), _isolated_process_state(
+        scenario.get("env") or {}, recorder
+    ):
+        try:
+            built = _Build(scenario, recorder)
+        except DriverError:
+            raise
+        except Exception as e:
+            raise DriverError(
+                f"scenario {name!r}: building the scenario failed: {_describe(e)}"
+            ) from e
+        # Logs emitted while building (e.g. the SDK's tool-name warnings) are not part of a run;
+        # the handler swallowed them so nothing reached stderr, and recording starts here.
+        recorder.enabled = True
+        try:
+            asyncio.run(_execute(scenario, built, recorder))
+        except DriverError:
+            raise
+        except Exception as e:
+            raise DriverError(
+                f"scenario {name!r}: executing the scenario failed: {_describe(e)}"
+            ) from e
+        finally:
+            recorder.enabled = False
+        if recorder.internal_errors:
+            raise DriverError(
+                f"scenario {name!r}: the driver's recorders failed during the run: "
+                + "; ".join(recorder.internal_errors)
+            )
+    try:
+        return json.dumps(recorder.records)
+    except (TypeError, ValueError) as e:
+        raise DriverError(f"scenario {name!r}: records are not serializable: {e}") from e
+
+
+# --------------------------------------------------------------------------------------------
+# Recording
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, KeyError):
+        return f"missing key {e.args[0]!r} (KeyError)" if e.args else "KeyError"
+    return f"{type(e).__name__}: {e}"
+
+
+def _jsonable(value: Any) -> Any:
+    """A detached, JSON-serializable copy: snapshots mutable SDK objects at the event."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _current_ids() -> tuple[str | None, str | None]:
+    """The trace and span current in the caller's context; no-op ones count as none."""
+    trace = get_current_trace()
+    trace_id = None
+    if trace is not None and trace.trace_id != "no-op" and trace.export() is not None:
+        trace_id = trace.trace_id
+    span = get_current_span()
+    span_id = None
+    if (
+        span is not None
+        and span.span_id != "no-op"
+        and span.trace_id != "no-op"
+        and span.export() is not None
+    ):
+        span_id = span.span_id
+    return trace_id, span_id
+
+
+def _output_value(output: Any) -> Any:
+    if isinstance(output, pydantic.BaseModel):
+        return output.model_dump(mode="json")
+    return _jsonable(output)
+
+
+class _Recorder:
+    """Collects records from every source in one ordered list."""
+
+    def __init__(self) -> None:
+        # Appends come from the event loop, but user code may log from other threads.
+        self._lock = threading.Lock()
+        self.records: list[dict[str, Any]] = []
+        self.enabled = False
+        self.internal_errors: list[str] = []
+
+    def add(self, kind: str, data: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.records.append({"seq": len(self.records), "kind": kind, "data": data})
+
+    def guarded(self, where: str, fn: Callable[[], None]) -> None:
+        """Runs a recording callback; a failure is kept for run_scenario to raise.
+
+        The SDK swallows processor exceptions (it logs them) and turns hook exceptions into run
+        failures, so a bug here would otherwise look like client behaviour.
+        """
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - reported as a DriverError after the run
+            self.internal_errors.append(f"{where}: {_describe(e)}")
+
+
+class _RecordingProcessor(agents.TracingProcessor):
+    def __init__(self, recorder: _Recorder) -> None:
+        self._recorder = recorder
+
+    def _trace(self, kind: str, trace: Any) -> None:
+        exported = trace.export()
+        if exported is not None:
+            self._recorder.add(kind, _jsonable(exported))
+
+    def _span(self, kind: str, span: Any) -> None:
+        # Spans are mutable and custom span data is the very dict the user holds: copy now.
+        exported = span.export()
+        if exported is not None:
+            self._recorder.add(kind, _jsonable(exported))
+
+    def on_trace_start(self, trace: Any) -> None:
+        self._recorder.guarded("on_trace_start", lambda: self._trace("trace_start", trace))
+
+    def on_trace_end(self, trace: Any) -> None:
+        self._recorder.guarded("on_trace_end", lambda: self._trace("trace_end", trace))
+
+    def on_span_start(self, span: Any) -> None:
+        self._recorder.guarded("on_span_start", lambda: self._span("span_start", span))
+
+    def on_span_end(self, span: Any) -> None:
+        self._recorder.guarded("on_span_end", lambda: self._span("span_end", span))
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+
+class _RecordingLogHandler(logging.Handler):
+    def __init__(self, recorder: _Recorder) -> None:
+        super().__init__(level=logging.NOTSET)
+        self._recorder = recorder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        def add() -> None:
+            trace_id, span_id = _current_ids()
+            # getMessage() only: exc_info (tracebacks) never goes into a record.
+            self._recorder.add(
+                "log",
+                {
+                    "logger": record.name,
+                    "level": record.levelname,
+                    "message": record.getMessage(),
+                    "trace_id": trace_id,
+                    "span_id": span_id,
+                },
+            )
+
+        self._recorder.guarded("log handler", add)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # logging's default prints a traceback to stderr; failures are reported by `guarded`.
+        pass
+
+
+def _input_item_types(input_items: Any) -> list[str]:
+    if isinstance(input_items, str):
+        return ["message"]
+    types = []
+    for item in input_items or []:
+        if isinstance(item, dict):
+            types.append(str(item.get("type", "message")))
+        else:
+            types.append(str(getattr(item, "type", "message")))
+    return types
+
+
+def _response_item_types(response: Any) -> list[str]:
+    return [
+        str(item.get("type") if isinstance(item, dict) else getattr(item, "type", None))
+        for item in (response.output or [])
+    ]
+
+
+def _hook_data(hook: str, scope: str, args: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"hook": hook, "scope": scope}
+    data.update(args)
+    data["trace_id"], data["span_id"] = _current_ids()
+    return data
+
+
+# Parameter names below are the SDK's (agents/lifecycle.py): the runner passes some of them as
+# keywords (RunHooks.on_handoff gets from_agent=/to_agent=), and the record names arguments by them.
+class _RunHooksRecorder(agents.RunHooks):
+    def __init__(self, recorder: _Recorder) -> None:
+        self._recorder = recorder
+
+    def _add(self, hook: str, args: Callable[[], dict[str, Any]]) -> None:
+        self._recorder.guarded(
+            f"RunHooks.{hook}",
+            lambda: self._recorder.add("hook", _hook_data(hook, "run", args())),
+        )
+
+    async def on_llm_start(self, context, agent, system_prompt, input_items) -> None:
+        self._add(
+            "on_llm_start",
+            lambda: {
+                "agent": agent.name,
+                "system_prompt": system_prompt,
+                "input_items": _input_item_types(input_items),
+            },
+        )
+
+    async def on_llm_end(self, context, agent, response) -> None:
+        self._add(
+            "on_llm_end",
+            lambda: {"agent": agent.name, "response": _response_item_types(response)},
+        )
+
+    async def on_agent_start(self, context, agent) -> None:
+        self._add("on_agent_start", lambda: {"agent": agent.name})
+
+    async def on_agent_end(self, context, agent, output) -> None:
+        self._add("on_agent_end", lambda: {"agent": agent.name, "output": _output_value(output)})
+
+    async def on_handoff(self, context, from_agent, to_agent) -> None:
+        self._add("on_handoff", lambda: {"from_agent": from_agent.name, "to_agent": to_agent.name})
+
+    async def on_tool_start(self, context, agent, tool) -> None:
+        self._add("on_tool_start", lambda: {"agent": agent.name, "tool": tool.name})
+
+    async def on_tool_end(self, context, agent, tool, result) -> None:
+        self._add(
+            "on_tool_end",
+            lambda: {"agent": agent.name, "tool": tool.name, "result": str(result)},
+        )
+
+
+class _AgentHooksRecorder(agents.AgentHooks):
+    def __init__(self, recorder: _Recorder) -> None:
+        self._recorder = recorder
+
+    def _add(self, hook: str, args: Callable[[], dict[str, Any]]) -> None:
+        self._recorder.guarded(
+            f"AgentHooks.{hook}",
+            lambda: self._recorder.add("hook", _hook_data(hook, "agent", args())),
+        )
+
+    async def on_start(self, context, agent) -> None:
+        self._add("on_start", lambda: {"agent": agent.name})
+
+    async def on_end(self, context, agent, output) -> None:
+        self._add("on_end", lambda: {"agent": agent.name, "output": _output_value(output)})
+
+    async def on_handoff(self, context, agent, source) -> None:
+        self._add("on_handoff", lambda: {"agent": agent.name, "source": source.name})
+
+    async def on_tool_start(self, context, agent, tool) -> None:
+        self._add("on_tool_start", lambda: {"agent": agent.name, "tool": tool.name})
+
+    async def on_tool_end(self, context, agent, tool, result) -> None:
+        self._add(
+            "on_tool_end",
+            lambda: {"agent": agent.name, "tool": tool.name, "result": str(result)},
+        )
+
+    async def on_llm_start(self, context, agent, system_prompt, input_items) -> None:
+        self._add(
+            "on_llm_start",
+            lambda: {
+                "agent": agent.name,
+                "system_prompt": system_prompt,
+                "input_items": _input_item_types(input_items),
+            },
+        )
+
+    async def on_llm_end(self, context, agent, response) -> None:
+        self._add(
+            "on_llm_end",
+            lambda: {"agent": agent.name, "response": _response_item_types(response)},
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Per-call global state
+
+
+@contextlib.contextmanager
+def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterator[None]:
+    """Makes the call behave like a fresh process started with `env`, then restores everything."""
+    provider = get_trace_provider()
+    # The SDK has no public getter for the installed processors.
+    multi = getattr(provider, "_multi_processor", None)
+    saved_processors = tuple(getattr(multi, "_processors", ()))
+    saved_provider_flags = {
+        attr: getattr(provider, attr)
+        for attr in ("_env_disabled", "_manual_disabled", "_disabled")
+        if hasattr(provider, attr)
+    }
+    saved_env = {key: os.environ.get(key) for key in env}
+    saved_debug = (_debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA)
+
+    sdk_logger = logging.getLogger(SDK_LOGGER_NAME)
+    saved_logger = (sdk_logger.level, list(sdk_logger.handlers), sdk_logger.disabled)
+    handler = _RecordingLogHandler(recorder)
+
+    try:
+        for key, value in env.items():
+            os.environ[key] = value
+        # agents._debug reads OPENAI_AGENTS_DONT_LOG_{MODEL,TOOL}_DATA once, at import time;
+        # a fresh process started with `env` would have computed them from it.
+        _debug.DONT_LOG_MODEL_DATA = _debug._load_dont_log_model_data()
+        _debug.DONT_LOG_TOOL_DATA = _debug._load_dont_log_tool_data()
+        # DefaultTraceProvider reads OPENAI_AGENTS_DISABLE_TRACING lazily, once per process, at its
+        # first create_trace/create_span (_env_disabled caches it, _refresh_disabled_flag fills
+        # it); a fresh process has neither that cache nor a set_tracing_disabled() override.
+        if "_env_disabled" in saved_provider_flags:
+            provider._env_disabled = None
+        if "_manual_disabled" in saved_provider_flags:
+            provider._manual_disabled = None
+        if "_disabled" in saved_provider_flags:
+            provider._disabled = False
+        # The recorder is the only processor: the default backend exporter would otherwise queue
+        # the spans and warn at exit that OPENAI_API_KEY is not set.
+        agents.set_trace_processors([_RecordingProcessor(recorder)])
+        # Only our handler, so no configured handler and no lastResort (which prints WARNINGs to
+        # stderr when a logger has none) writes anything during the call.
+        for existing in saved_logger[1]:
+            sdk_logger.removeHandler(existing)
+        sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.DEBUG)
+        sdk_logger.disabled = False
+        yield
+    finally:
+        sdk_logger.removeHandler(handler)
+        for existing in saved_logger[1]:
+            sdk_logger.addHandler(existing)
+        sdk_logger.setLevel(saved_logger[0])
+        sdk_logger.disabled = saved_logger[2]
+        agents.set_trace_processors(list(saved_processors))
+        for attr, value in saved_provider_flags.items():
+            setattr(provider, attr, value)
+        _debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA = saved_debug
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# --------------------------------------------------------------------------------------------
+# Building the scenario
+
+
+def _field_type(type_name: str, where: str) -> type:
+    try:
+        return _FIELD_TYPES[type_name]
+    except KeyError:
+        raise DriverError(f"{where}: unknown field type {type_name!r}") from None
+
+
+def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:
+    name = spec["name"]
+    returns = spec.get("returns")
+    raises = spec.get("raises")
+    if (returns is None) == (raises is None):
+        raise DriverError(
+            f"scenario {scenario_name!r}: tool {name!r} needs exactly one of `returns` / `raises`"
+        )
+
+    # An `async def`, not a sync `def`: the SDK runs sync tools through asyncio.to_thread, and
+    # when a step calls several tools their completions (`Tool X completed.`, on_tool_end, the
+    # function span ends) then follow thread scheduling, which differed in ~5% of identical runs.
+    # A coroutine that never suspends completes in the order the SDK scheduled the calls. Spans,
+    # logs and hooks of a single tool call are the same either way.
+    async def scripted_tool(*args: Any, **kwargs: Any) -> Any:
+        if raises is not None:
+            # The class is irrelevant to telemetry: the default failure formatter redacts the
+            # error on the span, and failure logs show only str(error).
+            raise Exception(raises)
+        return _jsonable(returns)
+
+    parameters = []
+    annotations: dict[str, Any] = {}
+    for param_name, type_name in (spec.get("parameters") or {}).items():
+        annotation = _field_type(type_name, f"scenario {scenario_name!r}: tool {name!r}")
+        parameters.append(
+            inspect.Parameter(
+                param_name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation
+            )
+        )
+        annotations[param_name] = annotation
+    # function_schema reads the signature and type hints, so they must describe the parameters,
+    # not the catch-all *args/**kwargs of the implementation.
+    scripted_tool.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    scripted_tool.__annotations__ = annotations
+    scripted_tool.__doc__ = None
+    description = spec.get("description")
+    return agents.function_tool(
+        scripted_tool,
+        name_override=name,
+        description_override=description if description is not None else f"Scripted tool {name}.",
+    )
+
+
+def _make_guardrail(spec: dict[str, Any], scenario_name: str) -> Any:
+    name = spec["name"]
+    tripwire = bool(spec.get("tripwire", False))
+
+    def check(context: Any, agent: Any, checked: Any) -> Any:
+        return agents.GuardrailFunctionOutput(output_info=None, tripwire_triggered=tripwire)
+
+    kind = spec.get("kind")
+    if kind == "input":
+        return agents.InputGuardrail(guardrail_function=check, name=name)
+    if kind == "output":
+        return agents.OutputGuardrail(guardrail_function=check, name=name)
+    raise DriverError(f"scenario {scenario_name!r}: guardrail {name!r} has unknown kind {kind!r}")
+
+
+def _make_output_type(spec: dict[str, Any] | None, where: str) -> Any:
+    if spec is None:
+        return None
+    fields = {
+        field: (_field_type(type_name, f"{where}: output_type field {field!r}"), ...)
+        for field, type_name in spec["fields"].items()
+    }
+    return pydantic.create_model(spec["name"], **fields)
+
+
+def _make_usage(spec: dict[str, Any] | None) -> Usage | None:
+    if spec is None:
+        return None
+    return Usage(
+        requests=spec.get("requests", 0),
+        input_tokens=spec.get("input_tokens", 0),
+        output_tokens=spec.get("output_tokens", 0),
+        total_tokens=spec.get("total_tokens", 0),
+        # 0.24.0 keeps cache writes next to cached tokens in the Responses InputTokensDetails
+        # (`cache_write_tokens`), built the way agents.usage._make_input_tokens_details does.
+        input_tokens_details=InputTokensDetails.model_validate(
+            {
+                "cached_tokens": spec.get("cached_input_tokens", 0),
+                "cache_write_tokens": spec.get("cache_write_input_tokens", 0),
+            }
+        ),
+        output_tokens_details=OutputTokensDetails(reasoning_tokens=spec.get("reasoning_tokens", 0)),
+    )
+
+
+def _error_class(name: str) -> type[Exception]:
+    # The class name is what the client reports (generation span error data, outcome `error`).
+    return type(name, (Exception,), {"__module__": __name__})
+
+
+class _Build:
+    """The SDK objects of one scenario: agents, the scripted model, run settings."""
+
+    def __init__(self, scenario: dict[str, Any], recorder: _Recorder) -> None:
+        self.name = scenario.get("name", "<unnamed>")
+        where = f"scenario {self.name!r}"
+
+        tools = {t["name"]: _make_tool(t, self.name) for t in scenario.get("tools") or []}
+        guardrails = {
+            g["name"]: _make_guardrail(g, self.name) for g in scenario.get("guardrails") or []
+        }
+
+        def resolve(kind: str, names: list[str], table: dict[str, Any], owner: str) -> list[Any]:
+            missing = [n for n in names if n not in table]
+            if missing:
+                raise DriverError(
+                    f"{where}: agent {owner!r} refers to undefined {kind} {missing} "
+                    f"(defined: {sorted(table)})"
+                )
+            return [table[n] for n in names]
+
+        # Every agent is created before handoffs are wired: handoff graphs may be cyclic.
+        self.agents: dict[str, Any] = {}
+        agent_specs = scenario.get("agents") or []
+        for spec in agent_specs:
+            agent_name = spec["name"]
+            self.agents[agent_name] = agents.Agent(
+                name=agent_name,
+                instructions=spec.get("instructions"),
+                tools=resolve("tools", spec.get("tools") or [], tools, agent_name),
+                output_type=_make_output_type(
+                    spec.get("output_type"), f"{where}: agent {agent_name!r}"
+                ),
+                input_guardrails=resolve(
+                    "input guardrails", spec.get("input_guardrails") or [], guardrails, agent_name
+                ),
+                output_guardrails=resolve(
+                    "output guardrails", spec.get("output_guardrails") or [], guardrails, agent_name
+                ),
+                hooks=_AgentHooksRecorder(recorder),
+            )
+        for spec in agent_specs:
+            self.agents[spec["name"]].handoffs = resolve(
+                "handoff agents", spec.get("handoffs") or [], self.agents, spec["name"]
+            )
+
+        model_spec = scenario.get("model") or {}
+        self.model = ScriptedModel(
+            self._steps(model_spec.get("steps") or [], where),
+            emit_traces=bool(model_spec.get("generation_spans", True)),
+        )
+        # One model for all agents, so steps are consumed in call order whichever agent calls.
+        for agent in self.agents.values():
+            agent.model = self.model
+
+        run = scenario["run"]
+        if run["agent"] not in self.agents:
+            raise DriverError(
+                f"{where}: run.agent {run['agent']!r} is not defined "
+                f"(defined: {sorted(self.agents)})"
+            )
+        self.run = run
+        self.starting_agent = self.agents[run["agent"]]
+        self.run_hooks = _RunHooksRecorder(recorder)
+
+    def _steps(self, steps: list[dict[str, Any]], where: str) -> list[ModelStep]:
+        built = []
+        call_number = 0
+        for i, step in enumerate(steps):
+            error = step.get("error")
+            if error is not None:
+                built.append(ModelStep.raise_error(_error_class(error["name"])(error["message"])))
+                continue
+            output = []
+            for j, item in enumerate(step.get("output") or []):
+                item_where = f"{where}: model.steps[{i}].output[{j}]"
+                if item.get("message") is not None:
+                    output.append(assistant_message(item["message"]))
+                    continue
+                # Default call ids number every call item of the script, from 1.
+                call_number += 1
+                call_id = item.get("call_id") or f"call_{call_number}"
+                if item.get("handoff") is not None:
+                    target = item["handoff"]
+                    if target not in self.agents:
+                        raise DriverError(
+                            f"{item_where}: handoff to undefined agent {target!r} "
+                            f"(defined: {sorted(self.agents)})"
+                        )
+                    # The SDK's own name for the default handoff tool of that agent.
+                    tool_name = Handoff.default_tool_name(self.agents[target])
+                elif item.get("tool_call") is not None:
+                    tool_name = item["tool_call"]
+                elif item.get("missing_tool_call") is not None:
+                    tool_name = item["missing_tool_call"]
+                else:
+                    raise DriverError(f"{item_where}: the item is neither a message nor a call")
+                if item.get("raw_arguments") is not None:
+                    arguments: Any = item["raw_arguments"]
+                else:
+                    arguments = item.get("arguments") or {}
+                output.append(function_call(tool_name, arguments, call_id=call_id))
+            usage = _make_usage(step.get("usage"))
+            if usage is None:
+                # ScriptedModel's own default usage applies (Usage(requests=1)).
+                built.append(ModelStep(output=output))
+            else:
+                built.append(ModelStep(output=output, usage=usage))
+        return built
+
+    def run_config(self) -> agents.RunConfig:
+        run = self.run
+        kwargs: dict[str, Any] = {}
+        if run.get("workflow_name") is not None:
+            kwargs["workflow_name"] = run["workflow_name"]
+        if run.get("group_id") is not None:
+            kwargs["group_id"] = run["group_id"]
+        if run.get("trace_metadata") is not None:
+            kwargs["trace_metadata"] = dict(run["trace_metadata"])
+        # Left out when absent so RunConfig's default factory reads
+        # OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA, as it does for users.
+        if run.get("trace_include_sensitive_data") is not None:
+            kwargs["trace_include_sensitive_data"] = run["trace_include_sensitive_data"]
+        if run.get("tracing_disabled") is not None:
+            kwargs["tracing_disabled"] = run["tracing_disabled"]
+        if run.get("include_task_and_turn_spans") is not None:
+            kwargs["tracing"] = {"include_task_and_turn_spans": run["include_task_and_turn_spans"]}
+        return agents.RunConfig(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Executing the scenario
+
+
+async def _execute(scenario: dict[str, Any], built: _Build, recorder: _Recorder) -> None:
+    user_trace = scenario.get("trace")
+    if user_trace is None:
+        await _run_once(built, recorder)
+        return
+    with agents.trace(
+        user_trace["workflow_name"],
+        group_id=user_trace.get("group_id"),
+        metadata=dict(user_trace["metadata"]) if user_trace.get("metadata") is not None else None,
+    ):
+        await _run_actions(user_trace.get("body") or [], built, recorder)
+
+
+async def _run_actions(actions: list[dict[str, Any]], built: _Build, recorder: _Recorder) -> bool:
+    """Performs actions in order; False once a run raised, so later actions are skipped.
+
+    The exception itself is not re-raised: the enclosing `with` blocks exit normally, so their
+    span and trace ends are recorded as a user's code that handled the error would produce them.
+    """
+    for action in actions:
+        if action.get("run"):
+            if not await _run_once(built, recorder):
+                return False
+        elif action.get("custom_span") is not None:
+            data = dict(action["data"]) if action.get("data") is not None else {}
+            with agents.custom_span(action["custom_span"], data=data):
+                if not await _run_actions(action.get("body") or [], built, recorder):
+                    return False
+        else:
+            raise DriverError(
+                f"scenario {built.name!r}: a trace action is neither `run` nor `custom_span`"
+            )
+    return True
+
+
+async def _run_once(built: _Build, recorder: _Recorder) -> bool:
+    """Performs the scenario's run and records its outcome; True when it completed."""
+    run = built.run
+    kwargs: dict[str, Any] = {"run_config": built.run_config(), "hooks": built.run_hooks}
+    if run.get("max_turns") is not None:
+        kwargs["max_turns"] = run["max_turns"]
+    try:
+        if run.get("streamed"):
+            result = agents.Runner.run_streamed(built.starting_agent, run["input"], **kwargs)
+            async for _ in result.stream_events():
+                pass
+        else:
+            result = await agents.Runner.run(built.starting_agent, run["input"], **kwargs)
+    except Exception as e:  # noqa: BLE001 - any exception of the run is its outcome
+        recorder.add("outcome", {"status": "raised", "error": type(e).__name__, "message": str(e)})
+        return False
+    recorder.add(
+        "outcome", {"status": "completed", "final_output": _output_value(result.final_output)}
+    )
+    return True

@@ -1,0 +1,169 @@
+//! Golden snapshots: `golden/<scenario>.snap` in insta's file format.
+//!
+//! The golden tests (`harness/tests/golden.rs`) write and review these files through insta itself
+//! (`cargo insta review`); this module only reads them, for the `parity` CLI, and compares them the
+//! way insta does (trailing whitespace trimmed, CRLF as LF). Nothing here ever writes a golden.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::errors::ReadGoldenError;
+
+/// The metadata a golden records about how it was produced (insta's `info:` header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GoldenInfo {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario's one-line description.
+    pub description: String,
+    /// The reference client package, `openai-agents`.
+    pub client: String,
+    /// Its version.
+    pub client_version: String,
+    /// The normalizer version that rendered the transcript.
+    pub normalizer_version: u32,
+}
+
+/// A golden snapshot read from disk.
+#[derive(Debug, Clone)]
+pub struct Golden {
+    /// The file.
+    pub path: PathBuf,
+    /// `info:` fields as written (`key -> value`), empty when the header has none.
+    pub info: Vec<(String, String)>,
+    /// The snapshot body: the reference transcript.
+    pub body: String,
+}
+
+/// The golden file of `scenario` in `golden_dir`.
+pub fn golden_path(golden_dir: &Path, scenario: &str) -> PathBuf {
+    golden_dir.join(format!("{scenario}.snap"))
+}
+
+/// Reads the golden at `path`; `Ok(None)` when there is none.
+pub fn read_golden(path: &Path) -> Result<Option<Golden>, ReadGoldenError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ReadGoldenError {
+                path: path.to_path_buf(),
+                message: format!("cannot read the golden: {e}"),
+            });
+        }
+    };
+    parse_golden(path, &text).map(Some)
+}
+
+fn parse_golden(path: &Path, text: &str) -> Result<Golden, ReadGoldenError> {
+    let corrupt = |what: &str| ReadGoldenError {
+        path: path.to_path_buf(),
+        message: format!(
+            "not a valid insta snapshot: {what}; restore it with `git checkout -- {}` or delete it and re-record it (`cargo test --workspace`, then `cargo insta review`)",
+            path.display()
+        ),
+    };
+    let mut lines = text.split_inclusive('\n');
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Err(corrupt("the first line must be `---`"));
+    }
+    let mut header = Vec::new();
+    let mut closed = false;
+    for line in lines.by_ref() {
+        if line.trim_end() == "---" {
+            closed = true;
+            break;
+        }
+        header.push(line.trim_end());
+    }
+    if !closed {
+        return Err(corrupt("the `---` line that closes the header is missing"));
+    }
+    let body: String = lines.collect();
+    Ok(Golden {
+        path: path.to_path_buf(),
+        info: parse_info(&header),
+        body,
+    })
+}
+
+/// The `info:` mapping of insta's YAML header: `  key: value` lines after `info:`.
+fn parse_info(header: &[&str]) -> Vec<(String, String)> {
+    let mut info = Vec::new();
+    let mut in_info = false;
+    for line in header {
+        if !line.starts_with(' ') {
+            in_info = line.trim() == "info:";
+            continue;
+        }
+        if in_info {
+            if let Some((key, value)) = line.trim().split_once(':') {
+                let value = value.trim().trim_matches('"').trim_matches('\'');
+                info.push((key.trim().to_owned(), value.to_owned()));
+            }
+        }
+    }
+    info
+}
+
+impl Golden {
+    /// An `info:` field's value.
+    pub fn info_value(&self, key: &str) -> Option<&str> {
+        self.info
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as insta compares it.
+    pub fn contents(&self) -> String {
+        normalize_for_compare(&self.body)
+    }
+}
+
+/// Text as insta compares snapshot contents: trailing whitespace trimmed, CRLF as LF.
+pub fn normalize_for_compare(text: &str) -> String {
+    text.trim_end().replace("\r\n", "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: &str = "---\nsource: harness/tests/golden.rs\ninfo:\n  scenario: tool_call\n  client_version: 0.24.0\n  normalizer_version: 1\n---\nnormalizer: v1\n--- events\n";
+
+    #[test]
+    fn reads_body_and_info() {
+        let golden = parse_golden(Path::new("golden/tool_call.snap"), GOLDEN).unwrap();
+        assert_eq!(golden.contents(), "normalizer: v1\n--- events");
+        assert_eq!(golden.info_value("client_version"), Some("0.24.0"));
+        assert_eq!(golden.info_value("scenario"), Some("tool_call"));
+        assert_eq!(golden.info_value("source"), None);
+    }
+
+    #[test]
+    fn corrupt_golden_names_the_file_and_the_fix() {
+        let err = parse_golden(Path::new("golden/x.snap"), "normalizer: v1\n").unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("golden/x.snap: not a valid insta snapshot"),
+            "{message}"
+        );
+        assert!(
+            message.contains("git checkout -- golden/x.snap"),
+            "{message}"
+        );
+        let err = parse_golden(Path::new("golden/x.snap"), "---\nsource: x\nbody\n").unwrap_err();
+        assert!(err.to_string().contains("closes the header is missing"));
+    }
+
+    #[test]
+    fn missing_golden_is_none() {
+        assert!(
+            read_golden(Path::new("does/not/exist.snap"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

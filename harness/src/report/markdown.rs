@@ -1,0 +1,55 @@
+//! The markdown report: a summary line and a table of every cell, failures' diffs folded.
+
+use std::io::{self, Write};
+
+use crate::runner::{RunReport, Status};
+
+/// Writes `report` as markdown.
+pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()> {
+    let count = |s: Status| report.summary.get(s.as_str()).copied().unwrap_or(0);
+    writeln!(out, "## Parity report")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} `{}`, normalizer v{}: **{} pass, {} fail, {} deviation, {} error**",
+        report.python_client.package,
+        report
+            .python_client
+            .version
+            .as_deref()
+            .unwrap_or("not started"),
+        report.normalizer_version,
+        count(Status::Pass),
+        count(Status::Fail),
+        count(Status::Deviation),
+        count(Status::Error),
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| scenario | subject | status | message |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for result in &report.results {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            result.scenario,
+            result.subject,
+            result.status.as_str(),
+            escape_cell(&result.message)
+        )?;
+    }
+    for result in report.results.iter().filter(|r| r.diff.is_some()) {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "<details><summary>{} / {}: diff</summary>\n\n```diff\n{}```\n</details>",
+            result.scenario,
+            result.subject,
+            result.diff.as_deref().unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}

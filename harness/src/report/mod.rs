@@ -1,0 +1,21 @@
+//! Reports: one front for every output format. `text` streams each cell as it finishes; `json`
+//! and `markdown` collect and write the finished [`RunReport`](crate::runner::RunReport).
+
+mod json;
+mod markdown;
+mod text;
+
+pub use json::write_json;
+pub use markdown::write_markdown;
+pub use text::TextReporter;
+
+/// The output formats of `parity run --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable lines with unified diffs of failures (streamed).
+    Text,
+    /// One JSON object (DESIGN §8).
+    Json,
+    /// A markdown summary, e.g. for `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+}

@@ -1,0 +1,75 @@
+//! The terminal report: one line per finished cell, the diff under each failure, a summary.
+
+use std::io::{self, Write};
+
+use crate::runner::{CellResult, ParityEvent, RunReport, Status};
+
+/// Streams cells to a writer as they finish.
+#[derive(Debug)]
+pub struct TextReporter<W> {
+    out: W,
+}
+
+impl<W: Write> TextReporter<W> {
+    /// A reporter writing to `out`.
+    pub fn new(out: W) -> Self {
+        TextReporter { out }
+    }
+
+    /// Handles one runner event.
+    pub fn report(&mut self, event: &ParityEvent<'_>) -> io::Result<()> {
+        match event {
+            ParityEvent::CellStarted { .. } => Ok(()),
+            ParityEvent::CellFinished(result) => self.cell(result),
+        }
+    }
+
+    fn cell(&mut self, result: &CellResult) -> io::Result<()> {
+        let label = match result.status {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Deviation => "DEVIATES",
+            Status::Error => "ERROR",
+        };
+        write!(
+            self.out,
+            "{label:<8} {:<8} {}",
+            result.subject, result.scenario
+        )?;
+        if result.message.is_empty() {
+            writeln!(self.out)?;
+        } else {
+            writeln!(self.out, ": {}", indent_after_first(&result.message))?;
+        }
+        if let Some(diff) = &result.diff {
+            for line in diff.lines() {
+                writeln!(self.out, "    {line}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the closing summary.
+    pub fn finish(&mut self, report: &RunReport) -> io::Result<()> {
+        let count = |s: Status| report.summary.get(s.as_str()).copied().unwrap_or(0);
+        writeln!(
+            self.out,
+            "\n{} cells ({} client {}): {} pass, {} fail, {} deviation, {} error",
+            report.results.len(),
+            report.python_client.package,
+            report
+                .python_client
+                .version
+                .as_deref()
+                .unwrap_or("not started"),
+            count(Status::Pass),
+            count(Status::Fail),
+            count(Status::Deviation),
+            count(Status::Error),
+        )
+    }
+}
+
+fn indent_after_first(message: &str) -> String {
+    message.replace('\n', "\n    ")
+}

@@ -1,0 +1,223 @@
+//! Executing a plan: every (scenario, subject) cell is run, normalized and compared with the
+//! golden (or, without a golden, with the python subject), and each result is passed to one
+//! callback, the only link between the runner and the reporters.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::compare::diff;
+use crate::golden::{Golden, golden_path, read_golden};
+use crate::normalize::normalize;
+use crate::scenario::Scenario;
+use crate::subject::SubjectKind;
+use crate::subject::python::PythonSubject;
+use crate::workspace::Workspace;
+
+/// What to run: validated scenarios × subjects.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The scenarios, sorted by name.
+    pub scenarios: Vec<Scenario>,
+    /// The subjects, in run order.
+    pub subjects: Vec<SubjectKind>,
+}
+
+/// The verdict of one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The transcript equals the reference.
+    Pass,
+    /// The transcript differs from the reference.
+    Fail,
+    /// The transcript differs in a way the parity matrix declares.
+    Deviation,
+    /// No verdict: the subject crashed, or there is nothing to compare with.
+    Error,
+}
+
+impl Status {
+    /// Lowercase name, as in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Deviation => "deviation",
+            Status::Error => "error",
+        }
+    }
+}
+
+/// The result of one (scenario, subject) cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Subject name.
+    pub subject: String,
+    /// Verdict.
+    pub status: Status,
+    /// The golden compared with (workspace-relative), or null.
+    pub golden: Option<String>,
+    /// One-paragraph explanation (empty for a pass).
+    pub message: String,
+    /// Unified diff from the reference to this subject's transcript, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// What the runner reports while it works.
+#[derive(Debug)]
+pub enum ParityEvent<'a> {
+    /// A cell is about to run.
+    CellStarted {
+        /// Scenario name.
+        scenario: &'a str,
+        /// Subject name.
+        subject: &'a str,
+    },
+    /// A cell finished.
+    CellFinished(&'a CellResult),
+}
+
+/// Everything a finished run knows, for the reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The reference client (`openai-agents` and its version, if the python subject started).
+    pub python_client: ClientInfo,
+    /// The normalizer version used.
+    pub normalizer_version: u32,
+    /// The subjects that ran.
+    pub subjects: Vec<String>,
+    /// One result per cell, in plan order.
+    pub results: Vec<CellResult>,
+    /// Counts per status.
+    pub summary: BTreeMap<&'static str, usize>,
+}
+
+/// The Python client package and version.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientInfo {
+    /// Package name.
+    pub package: String,
+    /// Installed version, or null when the Python environment could not start.
+    pub version: Option<String>,
+}
+
+impl RunReport {
+    /// Whether every cell passed (or deviates as declared).
+    pub fn all_passed(&self) -> bool {
+        self.results
+            .iter()
+            .all(|r| matches!(r.status, Status::Pass | Status::Deviation))
+    }
+}
+
+/// Runs `plan` and returns the report; `on_event` sees each cell start and finish.
+pub fn execute(
+    workspace: &Workspace,
+    plan: &Plan,
+    mut on_event: impl FnMut(ParityEvent<'_>),
+) -> RunReport {
+    let python = PythonSubject::new(workspace.clone());
+    let mut results = Vec::new();
+    for scenario in &plan.scenarios {
+        let path = golden_path(&workspace.golden_dir(), &scenario.name);
+        let shown_path = workspace.display(&path);
+        let golden = read_golden(&path);
+        // The python transcript, computed at most once per scenario: it is a subject's own result
+        // and the reference for other subjects when there is no golden.
+        let mut python_transcript: Option<Result<String, String>> = None;
+        for subject in &plan.subjects {
+            on_event(ParityEvent::CellStarted {
+                scenario: &scenario.name,
+                subject: subject.name(),
+            });
+            let transcript = match subject {
+                SubjectKind::Python => python_transcript
+                    .get_or_insert_with(|| transcript_of(&python, scenario))
+                    .clone(),
+            };
+            let result = judge(scenario, subject, transcript, &golden, &shown_path);
+            on_event(ParityEvent::CellFinished(&result));
+            results.push(result);
+        }
+    }
+    let mut summary: BTreeMap<&'static str, usize> =
+        [Status::Pass, Status::Fail, Status::Deviation, Status::Error]
+            .iter()
+            .map(|s| (s.as_str(), 0))
+            .collect();
+    for result in &results {
+        *summary.entry(result.status.as_str()).or_default() += 1;
+    }
+    RunReport {
+        python_client: ClientInfo {
+            package: "openai-agents".into(),
+            version: if plan.subjects.contains(&SubjectKind::Python) {
+                python.client_version().ok()
+            } else {
+                None
+            },
+        },
+        normalizer_version: crate::normalize::NORMALIZER_VERSION,
+        subjects: plan.subjects.iter().map(|s| s.name().to_owned()).collect(),
+        results,
+        summary,
+    }
+}
+
+fn transcript_of(python: &PythonSubject, scenario: &Scenario) -> Result<String, String> {
+    python
+        .run(scenario)
+        .map(|log| normalize(&log).to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn judge(
+    scenario: &Scenario,
+    subject: &SubjectKind,
+    transcript: Result<String, String>,
+    golden: &Result<Option<Golden>, crate::errors::ReadGoldenError>,
+    golden_shown: &str,
+) -> CellResult {
+    let cell = |status, golden: Option<&str>, message: String, diff| CellResult {
+        scenario: scenario.name.clone(),
+        subject: subject.name().to_owned(),
+        status,
+        golden: golden.map(str::to_owned),
+        message,
+        diff,
+    };
+    let transcript = match transcript {
+        Ok(transcript) => transcript,
+        Err(message) => return cell(Status::Error, None, message, None),
+    };
+    match golden {
+        Err(error) => cell(Status::Error, Some(golden_shown), error.to_string(), None),
+        Ok(None) => cell(
+            Status::Error,
+            None,
+            format!(
+                "no golden at {golden_shown}: the python transcript is the reference and there is nothing to compare it with; record it with `cargo test --workspace` and accept it with `cargo insta review`"
+            ),
+            None,
+        ),
+        Ok(Some(golden)) => match diff(&golden.body, golden_shown, &transcript, subject.name()) {
+            None => cell(Status::Pass, Some(golden_shown), String::new(), None),
+            Some(diff) => cell(
+                Status::Fail,
+                Some(golden_shown),
+                format!("the {subject} transcript differs from {golden_shown}"),
+                Some(diff),
+            ),
+        },
+    }
+}
+
+/// The workspace-relative golden path of a scenario (for messages and reports).
+pub fn golden_display(workspace: &Workspace, scenario: &str) -> PathBuf {
+    PathBuf::from(workspace.display(&golden_path(&workspace.golden_dir(), scenario)))
+}

@@ -1,0 +1,184 @@
+//! CPython embedded through pyo3: initialized once per process, pointed at the venv, with the
+//! driver module (`harness/python/parity_driver.py`) loaded once and reused for every scenario.
+
+use std::ffi::CString;
+use std::sync::{Mutex, OnceLock};
+
+use pyo3::prelude::*;
+use pyo3::types::PyModule;
+
+use crate::errors::PythonEnvError;
+use crate::workspace::Workspace;
+
+use super::venv::{self, Venv};
+
+/// The driver's file, relative to the workspace root (also its name in Python tracebacks).
+pub(crate) const DRIVER_PATH: &str = "harness/python/parity_driver.py";
+
+/// The embedded interpreter with the driver loaded.
+pub(crate) struct Embedded {
+    driver: Py<PyModule>,
+    /// The driver installs process-global SDK state (trace processors, log handlers, env) for the
+    /// length of a scenario, so scenarios run one at a time even when callers are parallel.
+    serial: Mutex<()>,
+    /// `openai-agents` version installed in the venv.
+    pub(crate) client_version: String,
+}
+
+static EMBEDDED: OnceLock<Result<Embedded, String>> = OnceLock::new();
+
+/// Returns the process's embedded interpreter, bootstrapping the venv and CPython on first use.
+pub(crate) fn embedded(workspace: &Workspace) -> Result<&'static Embedded, PythonEnvError> {
+    EMBEDDED
+        .get_or_init(|| start(workspace).map_err(|e| e.message))
+        .as_ref()
+        .map_err(|message| PythonEnvError::new(message.clone()))
+}
+
+fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
+    let venv = venv::ensure(workspace, false)?;
+    let driver_path = workspace.root().join(DRIVER_PATH);
+    let source = std::fs::read_to_string(&driver_path).map_err(|e| {
+        PythonEnvError::new(format!("cannot read the python driver {DRIVER_PATH}: {e}"))
+    })?;
+    Python::initialize();
+    Python::attach(|py| {
+        use_venv(py, &venv)?;
+        let source = CString::new(source)
+            .map_err(|_| PythonEnvError::new(format!("{DRIVER_PATH} contains a NUL byte")))?;
+        let file_name = CString::new(DRIVER_PATH).expect("constant has no NUL");
+        let driver =
+            PyModule::from_code(py, &source, &file_name, c"parity_driver").map_err(|e| {
+                PythonEnvError::new(format!(
+                    "cannot load {DRIVER_PATH}:\n{}",
+                    format_exception(py, &e)
+                ))
+            })?;
+        let client_version: String = driver
+            .call_method0("client_version")
+            .and_then(|v| v.extract())
+            .map_err(|e| {
+                PythonEnvError::new(format!(
+                    "cannot read the client version (is openai-agents installed in {}? run `parity setup`):\n{}",
+                    workspace.display(venv.dir()),
+                    format_exception(py, &e)
+                ))
+            })?;
+        Ok(Embedded {
+            driver: driver.unbind(),
+            serial: Mutex::new(()),
+            client_version,
+        })
+    })
+}
+
+/// Makes the embedded interpreter see the venv's packages and not the base interpreter's, as the
+/// venv's own `python` would (`include-system-site-packages = false`).
+fn use_venv(py: Python<'_>, venv: &Venv) -> Result<(), PythonEnvError> {
+    let code = c"
+import site, sys
+def use_venv(site_packages):
+    base = set(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        base.add(site.getusersitepackages())
+    sys.path[:] = [p for p in sys.path if p not in base]
+    site.addsitedir(site_packages)
+";
+    let module = PyModule::from_code(py, code, c"<parity-venv>", c"parity_venv").and_then(|m| {
+        m.call_method1(
+            "use_venv",
+            (venv.site_packages().to_string_lossy().into_owned(),),
+        )
+    });
+    module.map(|_| ()).map_err(|e| {
+        PythonEnvError::new(format!(
+            "cannot add the venv to sys.path:\n{}",
+            format_exception(py, &e)
+        ))
+    })
+}
+
+impl Embedded {
+    /// Runs one scenario (its JSON) through the driver and returns the raw records' JSON.
+    /// `Err` carries the Python traceback.
+    pub(crate) fn run_scenario(&self, scenario_json: &str) -> Result<String, String> {
+        let _serial = self
+            .serial
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Python::attach(|py| {
+            self.driver
+                .bind(py)
+                .call_method1("run_scenario", (scenario_json,))
+                .and_then(|v| v.extract::<String>())
+                .map_err(|e| format_exception(py, &e))
+        })
+    }
+}
+
+/// Facts about the embedded interpreter, for `parity doctor` (initializes CPython if needed, but
+/// needs no venv).
+pub(crate) fn interpreter_facts() -> Result<InterpreterFacts, String> {
+    Python::initialize();
+    Python::attach(|py| {
+        let sys = py.import("sys").map_err(|e| format_exception(py, &e))?;
+        let get = |name: &str| -> Result<String, String> {
+            sys.getattr(name)
+                .and_then(|v| v.str())
+                .map(|s| s.to_string())
+                .map_err(|e| format_exception(py, &e))
+        };
+        let version: (u32, u32, u32) = sys
+            .getattr("version_info")
+            .and_then(|v| {
+                Ok((
+                    v.getattr("major")?.extract()?,
+                    v.getattr("minor")?.extract()?,
+                    v.getattr("micro")?.extract()?,
+                ))
+            })
+            .map_err(|e| format_exception(py, &e))?;
+        Ok(InterpreterFacts {
+            version: format!("{}.{}.{}", version.0, version.1, version.2),
+            prefix: get("prefix")?,
+            base_prefix: get("base_prefix")?,
+        })
+    })
+}
+
+/// What the embedded interpreter says about itself.
+#[derive(Debug, Clone)]
+pub(crate) struct InterpreterFacts {
+    /// `major.minor.micro`.
+    pub(crate) version: String,
+    /// `sys.prefix`.
+    pub(crate) prefix: String,
+    /// `sys.base_prefix`.
+    pub(crate) base_prefix: String,
+}
+
+/// The Python traceback of `error`, as Python prints it.
+fn format_exception(py: Python<'_>, error: &PyErr) -> String {
+    let formatted = py.import("traceback").and_then(|tb| {
+        tb.call_method1("format_exception", (error.value(py),))
+            .and_then(|lines| lines.extract::<Vec<String>>())
+    });
+    match formatted {
+        Ok(lines) => lines.concat().trim_end().to_owned(),
+        Err(_) => error.to_string(),
+    }
+}
+
+/// The path of the `libpython` this process has loaded, from the dynamic loader's map.
+pub(crate) fn loaded_libpython() -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| {
+            std::path::Path::new(path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("libpython"))
+        })
+        .map(str::to_owned)
+}

@@ -1,0 +1,53 @@
+//! The python subject: the real Python client (`openai-agents`), embedded through pyo3.
+//!
+//! [`PythonSubject`] runs scenarios; [`venv`] prepares the virtualenv with the pinned client;
+//! [`doctor`] explains the interpreter setup. The Python side is `harness/python/parity_driver.py`.
+
+mod doctor;
+mod embed;
+pub mod venv;
+
+pub use doctor::{Doctor, doctor};
+
+use crate::errors::{PythonEnvError, RunSubjectError};
+use crate::record::{RawLog, RawRecord};
+use crate::scenario::Scenario;
+use crate::workspace::Workspace;
+
+/// The reference subject.
+#[derive(Debug, Clone)]
+pub struct PythonSubject {
+    workspace: Workspace,
+}
+
+impl PythonSubject {
+    /// A python subject using the workspace's venv and driver.
+    pub fn new(workspace: Workspace) -> PythonSubject {
+        PythonSubject { workspace }
+    }
+
+    /// Starts the interpreter (bootstrapping the venv on first use) and returns the installed
+    /// client version.
+    pub fn client_version(&self) -> Result<String, PythonEnvError> {
+        Ok(embed::embedded(&self.workspace)?.client_version.clone())
+    }
+
+    /// Runs `scenario` and returns its raw records. Exceptions that the run itself raises are part
+    /// of the log (its `outcome`); anything else is an error carrying the Python traceback.
+    pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
+        let fail = |message: String| RunSubjectError {
+            subject: "python".into(),
+            scenario: scenario.name.clone(),
+            message,
+        };
+        let embedded = embed::embedded(&self.workspace).map_err(|e| fail(e.to_string()))?;
+        let input = serde_json::to_string(scenario).expect("a scenario serializes to JSON");
+        let output = embedded.run_scenario(&input).map_err(fail)?;
+        let records: Vec<RawRecord> = serde_json::from_str(&output).map_err(|e| {
+            fail(format!(
+                "the driver returned records that do not match the raw record schema: {e}"
+            ))
+        })?;
+        Ok(RawLog { records })
+    }
+}

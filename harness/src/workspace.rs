@@ -1,0 +1,60 @@
+//! Where the harness finds its files: the workspace root and the folders under it.
+
+use std::path::{Path, PathBuf};
+
+/// Paths of one workspace checkout.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// The checkout this binary was built from (the harness is a development tool that always runs
+    /// from its own checkout). `PARITY_ROOT` overrides it, e.g. for tests on a copied tree.
+    pub fn current() -> Workspace {
+        let root = match std::env::var_os("PARITY_ROOT") {
+            Some(root) if !root.is_empty() => PathBuf::from(root),
+            _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("the harness crate lives inside the workspace")
+                .to_path_buf(),
+        };
+        Workspace { root }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `scenarios/`.
+    pub fn scenarios_dir(&self) -> PathBuf {
+        self.root.join("scenarios")
+    }
+
+    /// `golden/`.
+    pub fn golden_dir(&self) -> PathBuf {
+        self.root.join("golden")
+    }
+
+    /// `harness/python/requirements.txt`: the pinned Python client.
+    pub fn requirements(&self) -> PathBuf {
+        self.root.join("harness/python/requirements.txt")
+    }
+
+    /// The virtualenv of the python subject: `PARITY_VENV`, or `.parity/venv` in the workspace.
+    pub fn venv_dir(&self) -> PathBuf {
+        match std::env::var_os("PARITY_VENV") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => self.root.join(".parity/venv"),
+        }
+    }
+
+    /// Shows `path` relative to the root when it is inside it, so messages carry no machine path.
+    pub fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
