@@ -97,11 +97,9 @@ fn parse_info(header: &[&str]) -> Vec<(String, String)> {
             in_info = line.trim() == "info:";
             continue;
         }
-        if in_info {
-            if let Some((key, value)) = line.trim().split_once(':') {
-                let value = value.trim().trim_matches('"').trim_matches('\'');
-                info.push((key.trim().to_owned(), value.to_owned()));
-            }
+        if in_info && let Some((key, value)) = line.trim().split_once(':') {
+            let value = value.trim().trim_matches('"').trim_matches('\'');
+            info.push((key.trim().to_owned(), value.to_owned()));
         }
     }
     info

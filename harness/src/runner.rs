@@ -3,7 +3,6 @@
 //! callback, the only link between the runner and the reporters.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -215,9 +214,4 @@ fn judge(
             ),
         },
     }
-}
-
-/// The workspace-relative golden path of a scenario (for messages and reports).
-pub fn golden_display(workspace: &Workspace, scenario: &str) -> PathBuf {
-    PathBuf::from(workspace.display(&golden_path(&workspace.golden_dir(), scenario)))
 }

@@ -28,10 +28,11 @@ impl ScenarioPaths {
                     source,
                 })?
                 .path();
-            if path.is_file() && path.extension().is_some_and(|e| e == "toml") {
-                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                    paths.insert(stem.to_owned(), path.clone());
-                }
+            if path.is_file()
+                && path.extension().is_some_and(|e| e == "toml")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            {
+                paths.insert(stem.to_owned(), path.clone());
             }
         }
         if paths.is_empty() {

@@ -155,13 +155,13 @@ fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 }
             }
         }
-        if let Some(output_type) = &agent.output_type {
-            if output_type.fields.is_empty() {
-                problem(
-                    format!("agents[{i}].output_type.fields"),
-                    "define at least one field".into(),
-                );
-            }
+        if let Some(output_type) = &agent.output_type
+            && output_type.fields.is_empty()
+        {
+            problem(
+                format!("agents[{i}].output_type.fields"),
+                "define at least one field".into(),
+            );
         }
     }
 
@@ -198,16 +198,16 @@ fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
             _ => {}
         }
-        if let Some(error) = &step.error {
-            if !is_identifier(&error.name) {
-                problem(
-                    format!("{field}.error.name"),
-                    format!(
-                        "{:?} is not an identifier (an error type name such as ModelUnavailable)",
-                        error.name
-                    ),
-                );
-            }
+        if let Some(error) = &step.error
+            && !is_identifier(&error.name)
+        {
+            problem(
+                format!("{field}.error.name"),
+                format!(
+                    "{:?} is not an identifier (an error type name such as ModelUnavailable)",
+                    error.name
+                ),
+            );
         }
         for (j, item) in step.output.iter().enumerate() {
             validate_item(
@@ -277,34 +277,34 @@ fn validate_item(
             "a message has no call id".into(),
         );
     }
-    if let Some(tool) = &item.tool_call {
-        if !tool_names.contains(tool.as_str()) {
-            problem(
-                format!("{field}.tool_call"),
-                format!(
-                    "tool {tool:?} is not defined in [[tools]] (to script a call of a tool that does not exist, use `missing_tool_call`)"
-                ),
-            );
-        }
+    if let Some(tool) = &item.tool_call
+        && !tool_names.contains(tool.as_str())
+    {
+        problem(
+            format!("{field}.tool_call"),
+            format!(
+                "tool {tool:?} is not defined in [[tools]] (to script a call of a tool that does not exist, use `missing_tool_call`)"
+            ),
+        );
     }
-    if let Some(target) = &item.handoff {
-        if !agent_names.contains(target.as_str()) {
-            problem(
-                format!("{field}.handoff"),
-                format!(
-                    "agent {target:?} is not defined in [[agents]] (defined: {})",
-                    list(agent_names)
-                ),
-            );
-        }
+    if let Some(target) = &item.handoff
+        && !agent_names.contains(target.as_str())
+    {
+        problem(
+            format!("{field}.handoff"),
+            format!(
+                "agent {target:?} is not defined in [[agents]] (defined: {})",
+                list(agent_names)
+            ),
+        );
     }
-    if let Some(tool) = &item.missing_tool_call {
-        if tool_names.contains(tool.as_str()) {
-            problem(
-                format!("{field}.missing_tool_call"),
-                format!("tool {tool:?} is defined in [[tools]]; use `tool_call` to call it"),
-            );
-        }
+    if let Some(tool) = &item.missing_tool_call
+        && tool_names.contains(tool.as_str())
+    {
+        problem(
+            format!("{field}.missing_tool_call"),
+            format!("tool {tool:?} is defined in [[tools]]; use `tool_call` to call it"),
+        );
     }
 }
 

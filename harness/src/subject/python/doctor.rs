@@ -130,12 +130,12 @@ fn check_venv(workspace: &Workspace, doctor: &mut Doctor, embedded_version: Opti
     }
     if let Some(version) = venv_version(&venv) {
         doctor.fact("venv python", &version);
-        if let Some(embedded) = embedded_version {
-            if embedded != version {
-                doctor.problems.push(format!(
+        if let Some(embedded) = embedded_version
+            && embedded != version
+        {
+            doctor.problems.push(format!(
                     "the venv is Python {version} but the embedded interpreter is {embedded}; run `parity setup --force`"
                 ));
-            }
         }
     }
     match embed::embedded(workspace) {

@@ -115,14 +115,32 @@ pub fn ensure(workspace: &Workspace, force: bool) -> Result<Venv, PythonEnvError
     Ok(venv)
 }
 
+/// The requirements text followed by every file it includes with `-r`/`-c`, so that a change to
+/// any of them (e.g. a re-frozen constraints file) makes the venv stale.
 fn read_requirements(workspace: &Workspace) -> Result<String, PythonEnvError> {
     let path = workspace.requirements();
-    fs::read_to_string(&path).map_err(|e| {
-        PythonEnvError::new(format!(
-            "cannot read {}: {e} (it pins the Python client the goldens were recorded with)",
-            workspace.display(&path)
-        ))
-    })
+    let read = |path: &Path| {
+        fs::read_to_string(path).map_err(|e| {
+            PythonEnvError::new(format!(
+                "cannot read {}: {e} (it pins the Python client the goldens were recorded with)",
+                workspace.display(path)
+            ))
+        })
+    };
+    let requirements = read(&path)?;
+    let mut all = requirements.clone();
+    for line in requirements.lines() {
+        let included = line
+            .strip_prefix("-c ")
+            .or_else(|| line.strip_prefix("-r "))
+            .map(str::trim);
+        if let Some(included) = included {
+            let included_path = path.parent().unwrap_or(Path::new(".")).join(included);
+            all.push_str(&format!("--- {included}\n"));
+            all.push_str(&read(&included_path)?);
+        }
+    }
+    Ok(all)
 }
 
 fn is_ready(venv: &Venv, requirements: &str) -> bool {
@@ -199,7 +217,8 @@ fn pinned_packages(requirements: &str) -> Vec<&str> {
     requirements
         .lines()
         .map(|line| line.split('#').next().unwrap_or("").trim())
-        .filter(|line| !line.is_empty())
+        .take_while(|line| !line.starts_with("---"))
+        .filter(|line| !line.is_empty() && !line.starts_with('-'))
         .collect()
 }
 
@@ -217,7 +236,7 @@ mod tests {
 
     #[test]
     fn pinned_packages_skip_comments() {
-        let text = "# pinned\nopenai-agents==0.24.0  # reference\n\n";
+        let text = "# pinned\nopenai-agents==0.24.0  # reference\n-c constraints.txt\n--- constraints.txt\nopenai==3.52.0\n";
         assert_eq!(pinned_packages(text), vec!["openai-agents==0.24.0"]);
     }
 
