@@ -21,6 +21,22 @@ fn parity(args: &[&str]) -> Command {
     command
 }
 
+/// Sets up the Python environment once, with its progress shown (the tests below capture the
+/// output of the processes they check, which would hide a first-use install).
+fn python_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        let status = parity(&["setup"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("parity setup runs");
+        assert!(
+            status.success(),
+            "parity setup failed (its output is above)"
+        );
+    });
+}
+
 /// A scratch workspace with the real scenarios, goldens and python driver, using the real venv.
 struct Scratch {
     dir: tempfile::TempDir,
@@ -145,6 +161,7 @@ fn unknown_subject_and_unmatched_filter_exit_2() {
 
 #[test]
 fn json_report_of_a_passing_subset() {
+    python_ready();
     let (code, stdout, stderr) = run(parity(&[
         "run",
         "--subject",
@@ -186,6 +203,7 @@ fn json_report_of_a_passing_subset() {
 
 #[test]
 fn raw_records_are_json_lines_in_the_record_schema() {
+    python_ready();
     let (code, stdout, stderr) = run(parity(&[
         "show",
         "tool_call",
@@ -227,6 +245,7 @@ fn raw_records_are_json_lines_in_the_record_schema() {
 
 #[test]
 fn hand_edited_golden_fails_with_a_diff() {
+    python_ready();
     let scratch = Scratch::new();
     let golden = scratch.path("golden/tool_call.snap");
     let text = std::fs::read_to_string(&golden).unwrap();
@@ -262,6 +281,7 @@ fn hand_edited_golden_fails_with_a_diff() {
 
 #[test]
 fn corrupt_golden_is_an_error_naming_the_file() {
+    python_ready();
     let scratch = Scratch::new();
     std::fs::write(scratch.path("golden/handoff.snap"), "not a snapshot\n").unwrap();
     let (code, stdout, _) =
@@ -277,6 +297,7 @@ fn corrupt_golden_is_an_error_naming_the_file() {
 
 #[test]
 fn scenario_without_golden_is_reported_not_passed() {
+    python_ready();
     let dir = scenario_dir(&[("brand_new_scenario.toml", &real_scenario("one_turn_text"))]);
     let (code, stdout, _) = run(parity(&[
         "run",
@@ -303,6 +324,7 @@ fn scenario_without_golden_is_reported_not_passed() {
 
 #[test]
 fn driver_failure_is_an_error_for_that_scenario_only() {
+    python_ready();
     // `class` is a valid TOML key but not a valid Python parameter name: building the tool fails
     // inside the python driver, which is a subject error, not a run outcome.
     let broken = real_scenario("tool_call")
@@ -342,6 +364,7 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
 
 #[test]
 fn expected_exceptions_are_outcomes_in_the_transcript() {
+    python_ready();
     for (scenario, error) in [
         ("max_turns_exceeded", "MaxTurnsExceeded"),
         (
@@ -374,9 +397,7 @@ fn expected_exceptions_are_outcomes_in_the_transcript() {
 
 #[test]
 fn doctor_reports_a_consistent_setup() {
-    // Make sure the venv exists (first use sets it up), then ask the doctor.
-    let (code, _, stderr) = run(parity(&["setup"]));
-    assert_eq!(code, 0, "{stderr}");
+    python_ready();
     let (code, stdout, _) = run(parity(&["doctor"]));
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("openai-agents"), "{stdout}");

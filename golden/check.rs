@@ -1,6 +1,10 @@
 //! Golden tests: every scenario in `scenarios/` runs through the python subject, and its
 //! normalized transcript is compared with `golden/<scenario>.snap` through insta.
 //!
+//! This file is the `golden` test target of `parity-harness` and lives beside the goldens on
+//! purpose: `cargo insta review` looks for pending snapshots only in package directories and in
+//! the directories of a target's source, so this is what lets it find `golden/*.snap.new`.
+//!
 //! One libtest-mimic trial per scenario (`python::<scenario>`), so `cargo test -- tool_call` runs
 //! one and a failure names its scenario. insta does the storing and reviewing: a mismatch writes
 //! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
