@@ -1,0 +1,728 @@
+//! The [`TraceProvider`]: creates traces and spans against the current context and
+//! hands their events to the registered processors.
+//!
+//! It is Python's `DefaultTraceProvider` plus the `trace()`/`*_span()` helpers, with
+//! explicit seams: an [`IdGenerator`], a [`Clock`] and the processors are given at build
+//! time, so tests run isolated and deterministic. [`global_provider`] holds a provider
+//! for code that has no handle (the crate-level [`trace`](crate::trace()) and
+//! [`span`](crate::span()) functions use it).
+//!
+//! # Log lines
+//!
+//! Creation logs the DEBUG lines of the Python client (target
+//! [`openai.agents`](crate::LOG_TARGET)), before the corresponding start event:
+//!
+//! | situation | level | message |
+//! |---|---|---|
+//! | trace created | DEBUG | `Creating trace` |
+//! | trace while tracing is disabled | DEBUG | `Tracing is disabled. Not creating trace` |
+//! | [`trace`](TraceProvider::trace) while a trace is current | WARNING | `Trace already exists. Creating a new trace, but this is probably a mistake.` |
+//! | span created | DEBUG | `Creating span with id None` (or the explicit id) |
+//! | span while tracing is disabled | DEBUG | `Tracing is disabled. Not creating span` |
+//! | span id `"no-op"` | DEBUG | `Span id is no-op, returning NoOpSpan` |
+//! | no current trace | DEBUG | ``No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan.`` |
+//! | current trace or span is a no-op | DEBUG | `Current trace parent is no-op, returning NoOpSpan` |
+//! | explicit parent trace is a no-op | DEBUG | `Parent trace is no-op, returning NoOpSpan` |
+//! | explicit parent span is a no-op | DEBUG | `Parent span is no-op, returning NoOpSpan` |
+//!
+//! # Cost when nothing is recorded
+//!
+//! A disabled provider, a missing trace or a no-op parent yields a no-op handle without
+//! allocating, generating an id or reading the clock; only the DEBUG event above is
+//! emitted (nearly free when no subscriber wants it). The span data passed in is the
+//! caller's and is simply dropped.
+//!
+//! ```
+//! use codex_telemetry::{CustomSpanData, InMemoryProcessor, TraceProvider};
+//!
+//! let memory = InMemoryProcessor::new();
+//! let provider = TraceProvider::builder().with_processor(memory.clone()).build();
+//! provider.set_disabled(true);
+//! {
+//!     let trace = provider.trace("wf").start_as_current();
+//!     assert!(trace.trace().is_noop());
+//!     assert!(provider.span(CustomSpanData::new("x")).is_noop());
+//! }
+//! assert!(memory.events().is_empty());
+//! ```
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use crate::LOG_TARGET;
+use crate::clock::{Clock, SystemClock};
+use crate::context;
+use crate::ids::{IdGenerator, RandomIdGenerator};
+use crate::processor::{ProcessorSet, TracingProcessor};
+use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
+use crate::span_data::SpanDataKind;
+use crate::trace::{NO_OP_ID, Trace, TraceOptions};
+
+/// What traces and spans of one provider share.
+pub(crate) struct Shared {
+    pub(crate) processors: ProcessorSet,
+    pub(crate) ids: Box<dyn IdGenerator>,
+    pub(crate) clock: Box<dyn Clock>,
+    disabled: AtomicBool,
+}
+
+/// Creates traces and spans and dispatches their events to processors. Cloning is cheap
+/// and clones share everything.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::{AgentSpanData, FunctionSpanData, InMemoryProcessor, TraceProvider};
+///
+/// let memory = InMemoryProcessor::new();
+/// let provider = TraceProvider::builder().with_processor(memory.clone()).build();
+/// {
+///     let _trace = provider.trace("Agent workflow").start_as_current();
+///     let agent = provider.span(AgentSpanData::new("weather"));
+///     let _agent = agent.start_as_current();
+///     let tool = provider.span(FunctionSpanData::new("get_weather"));
+///     assert_eq!(tool.parent_id(), Some(agent.id()));
+///     tool.start();
+///     tool.update(|f| f.output = Some("sunny".into()));
+///     tool.finish();
+/// }
+/// assert_eq!(memory.events().len(), 6);
+/// ```
+#[derive(Clone)]
+pub struct TraceProvider {
+    shared: Arc<Shared>,
+}
+
+// === impl TraceProvider ===
+
+/// # Construction and configuration
+impl TraceProvider {
+    /// A provider with random ids, the system clock and no processors.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let provider = TraceProvider::new();
+    /// assert!(!provider.is_disabled());
+    /// ```
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder to choose the id generator, clock and processors.
+    ///
+    /// ```
+    /// use codex_telemetry::{SequentialIdGenerator, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_id_generator(SequentialIdGenerator::new()).build();
+    /// assert_eq!(provider.trace("wf").id(), "trace_00000000000000000000000000000001");
+    /// ```
+    pub fn builder() -> TraceProviderBuilder {
+        TraceProviderBuilder::default()
+    }
+
+    /// Adds a processor after the existing ones.
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// let memory = InMemoryProcessor::new();
+    /// provider.register_processor(memory.clone());
+    /// provider.trace("wf").start();
+    /// assert_eq!(memory.events().len(), 1);
+    /// ```
+    pub fn register_processor(&self, processor: impl TracingProcessor + 'static) {
+        self.shared.processors.add(Arc::new(processor));
+    }
+
+    /// Replaces all processors.
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    /// use std::sync::Arc;
+    ///
+    /// let old = InMemoryProcessor::new();
+    /// let new = InMemoryProcessor::new();
+    /// let provider = TraceProvider::builder().with_processor(old.clone()).build();
+    /// provider.set_processors(vec![Arc::new(new.clone())]);
+    /// provider.trace("wf").start();
+    /// assert!(old.events().is_empty());
+    /// assert_eq!(new.events().len(), 1);
+    /// ```
+    pub fn set_processors(&self, processors: Vec<Arc<dyn TracingProcessor>>) {
+        self.shared.processors.set(processors);
+    }
+
+    /// Turns tracing off (or on again) for everything created from now on: traces and
+    /// spans become no-ops. Python's `set_tracing_disabled`.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let provider = TraceProvider::new();
+    /// provider.set_disabled(true);
+    /// assert!(provider.trace("wf").is_noop());
+    /// provider.set_disabled(false);
+    /// assert!(!provider.trace("wf").is_noop());
+    /// ```
+    pub fn set_disabled(&self, disabled: bool) {
+        self.shared.disabled.store(disabled, Ordering::Relaxed);
+    }
+
+    /// Whether tracing is disabled.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// assert!(TraceProvider::builder().with_disabled(true).build().is_disabled());
+    /// ```
+    pub fn is_disabled(&self) -> bool {
+        self.shared.disabled.load(Ordering::Relaxed)
+    }
+
+    /// A new group id (`group_` + 24 hex) from the provider's id generator.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// assert!(TraceProvider::new().gen_group_id().starts_with("group_"));
+    /// ```
+    pub fn gen_group_id(&self) -> String {
+        self.shared.ids.group_id()
+    }
+}
+
+/// # Traces
+impl TraceProvider {
+    /// Creates a trace, warning if one is already current: Python's `trace()`.
+    ///
+    /// Logs WARNING `Trace already exists. Creating a new trace, but this is probably a
+    /// mistake.` when this thread has a current trace (even a no-op one); the new trace is
+    /// independent of it.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let provider = TraceProvider::new();
+    /// let _outer = provider.trace("one").start_as_current();
+    /// let inner = provider.trace("two"); // WARNING, but a second trace all the same
+    /// assert_eq!(inner.workflow_name(), "two");
+    /// ```
+    pub fn trace(&self, options: impl Into<TraceOptions>) -> Trace {
+        if context::with_current(|cx| cx.trace().is_some()) {
+            tracing::warn!(
+                target: LOG_TARGET,
+                "Trace already exists. Creating a new trace, but this is probably a mistake."
+            );
+        }
+        self.create_trace(options)
+    }
+
+    /// Creates a trace without looking at the current one: Python's
+    /// `TraceProvider.create_trace`. Logs DEBUG `Creating trace`, or
+    /// `Tracing is disabled. Not creating trace` and returns a no-op trace.
+    ///
+    /// ```
+    /// use codex_telemetry::{TraceOptions, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// let trace = provider.create_trace(TraceOptions::new("wf").with_trace_id("trace_1"));
+    /// assert_eq!(trace.id(), "trace_1");
+    /// ```
+    pub fn create_trace(&self, options: impl Into<TraceOptions>) -> Trace {
+        let mut options = options.into();
+        if self.is_disabled() || options.disabled {
+            tracing::debug!(target: LOG_TARGET, "Tracing is disabled. Not creating trace");
+            return Trace::noop();
+        }
+        let id = options
+            .trace_id
+            .take()
+            .unwrap_or_else(|| self.shared.ids.trace_id());
+        tracing::debug!(target: LOG_TARGET, "Creating trace");
+        Trace::recording(self.shared.clone(), id, options)
+    }
+}
+
+/// # Spans
+impl TraceProvider {
+    /// Creates a span under the current span, or directly under the current trace: the
+    /// Python `*_span()` helpers with no `parent`.
+    ///
+    /// Returns a no-op span when tracing is disabled, no trace is current, or the current
+    /// trace or span is a no-op (see the module docs for the log lines).
+    ///
+    /// ```
+    /// use codex_telemetry::{CustomSpanData, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// assert!(provider.span(CustomSpanData::new("x")).is_noop()); // no trace yet
+    /// let trace = provider.trace("wf").start_as_current();
+    /// let span = provider.span(CustomSpanData::new("x"));
+    /// assert_eq!((span.trace_id(), span.parent_id()), (trace.trace().id(), None));
+    /// ```
+    pub fn span<D: SpanDataKind>(&self, data: D) -> TypedSpan<D> {
+        self.create_span(data, SpanOptions::new())
+    }
+
+    /// Creates a span with explicit options: Python's
+    /// `TraceProvider.create_span(span_data, span_id, parent, disabled)`.
+    ///
+    /// ```
+    /// use codex_telemetry::{CustomSpanData, SpanOptions, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// let trace = provider.trace("wf");
+    /// let span = provider.create_span(CustomSpanData::new("x"), SpanOptions::new().with_parent_trace(&trace));
+    /// assert_eq!(span.trace_id(), trace.id());
+    /// ```
+    pub fn create_span<D: SpanDataKind>(&self, data: D, options: SpanOptions) -> TypedSpan<D> {
+        let Some(placement) = self.place(&options) else {
+            return TypedSpan::new(Span::noop());
+        };
+        match options.span_id.as_deref() {
+            Some(id) => tracing::debug!(target: LOG_TARGET, "Creating span with id {id}"),
+            None => tracing::debug!(target: LOG_TARGET, "Creating span with id None"),
+        }
+        let id = options.span_id.unwrap_or_else(|| self.shared.ids.span_id());
+        TypedSpan::new(Span::recording(
+            self.shared.clone(),
+            id,
+            placement,
+            data.into(),
+        ))
+    }
+
+    /// Where a span with these options hangs, or `None` (after logging why) when it must
+    /// be a no-op. The checks run in Python's order.
+    fn place(&self, options: &SpanOptions) -> Option<SpanPlacement> {
+        if self.is_disabled() || options.disabled {
+            tracing::debug!(target: LOG_TARGET, "Tracing is disabled. Not creating span");
+            return None;
+        }
+        if options.span_id.as_deref() == Some(NO_OP_ID) {
+            tracing::debug!(target: LOG_TARGET, "Span id is no-op, returning NoOpSpan");
+            return None;
+        }
+        match &options.parent {
+            SpanParent::Current => {
+                let placement = context::with_current(|cx| {
+                    let trace = cx.trace().ok_or(NoOpReason::NoActiveTrace)?;
+                    match trace.inner() {
+                        Some(inner)
+                            if !trace.is_noop() && !cx.span().is_some_and(Span::is_noop) =>
+                        {
+                            Ok(SpanPlacement {
+                                trace_id: inner.id.clone(),
+                                parent_id: cx.span().map(|span| span.id().to_owned()),
+                                trace_metadata: inner.metadata.clone(),
+                            })
+                        }
+                        _ => Err(NoOpReason::CurrentParentNoOp),
+                    }
+                });
+                // Logged outside `with_current`, so that a subscriber may look at the
+                // current context.
+                placement.map_err(NoOpReason::log).ok()
+            }
+            SpanParent::Trace(trace) => match trace.inner() {
+                Some(inner) if !trace.is_noop() => Some(SpanPlacement {
+                    trace_id: inner.id.clone(),
+                    parent_id: None,
+                    trace_metadata: inner.metadata.clone(),
+                }),
+                _ => {
+                    NoOpReason::ParentTraceNoOp.log();
+                    None
+                }
+            },
+            SpanParent::Span(span) => match span.inner() {
+                Some(inner) if !span.is_noop() => Some(SpanPlacement {
+                    trace_id: inner.trace_id.clone(),
+                    parent_id: Some(span.id().to_owned()),
+                    trace_metadata: inner.trace_metadata.clone(),
+                }),
+                _ => {
+                    NoOpReason::ParentSpanNoOp.log();
+                    None
+                }
+            },
+        }
+    }
+}
+
+/// # Shutdown
+impl TraceProvider {
+    /// Asks every processor to process what it has queued. A panicking processor logs
+    /// ERROR `Error flushing trace processor`.
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_processor(InMemoryProcessor::new()).build();
+    /// provider.force_flush();
+    /// ```
+    pub fn force_flush(&self) {
+        self.shared.processors.force_flush();
+    }
+
+    /// Shuts every processor down: DEBUG `Shutting down trace provider`, then per processor
+    /// DEBUG `Shutting down trace processor` and its `shutdown` (a panic logs ERROR
+    /// `Error shutting down trace processor`).
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_processor(InMemoryProcessor::new()).build();
+    /// provider.shutdown();
+    /// ```
+    pub fn shutdown(&self) {
+        tracing::debug!(target: LOG_TARGET, "Shutting down trace provider");
+        self.shared.processors.shutdown();
+    }
+}
+
+impl Default for TraceProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TraceProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceProvider")
+            .field("processors", &self.shared.processors)
+            .field("ids", &self.shared.ids)
+            .field("clock", &self.shared.clock)
+            .field("disabled", &self.is_disabled())
+            .finish()
+    }
+}
+
+/// Why a span came out as a no-op.
+#[derive(Debug, Clone, Copy)]
+enum NoOpReason {
+    NoActiveTrace,
+    CurrentParentNoOp,
+    ParentTraceNoOp,
+    ParentSpanNoOp,
+}
+
+impl NoOpReason {
+    fn log(self) {
+        match self {
+            Self::NoActiveTrace => tracing::debug!(
+                target: LOG_TARGET,
+                "No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
+            ),
+            Self::CurrentParentNoOp => {
+                tracing::debug!(target: LOG_TARGET, "Current trace parent is no-op, returning NoOpSpan");
+            }
+            Self::ParentTraceNoOp => {
+                tracing::debug!(target: LOG_TARGET, "Parent trace is no-op, returning NoOpSpan");
+            }
+            Self::ParentSpanNoOp => {
+                tracing::debug!(target: LOG_TARGET, "Parent span is no-op, returning NoOpSpan");
+            }
+        }
+    }
+}
+
+/// Builds a [`TraceProvider`]; consuming `with_*` methods.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::{InMemoryProcessor, ManualClock, SequentialIdGenerator, Timestamp, TraceProvider};
+///
+/// let provider = TraceProvider::builder()
+///     .with_id_generator(SequentialIdGenerator::new())
+///     .with_clock(ManualClock::new(Timestamp::from_unix(0, 0)?))
+///     .with_processor(InMemoryProcessor::new())
+///     .build();
+/// assert!(!provider.is_disabled());
+/// # Ok::<(), codex_telemetry::ConvertTimestampError>(())
+/// ```
+#[derive(Default)]
+pub struct TraceProviderBuilder {
+    ids: Option<Box<dyn IdGenerator>>,
+    clock: Option<Box<dyn Clock>>,
+    processors: Vec<Arc<dyn TracingProcessor>>,
+    disabled: bool,
+}
+
+impl TraceProviderBuilder {
+    /// Uses `ids` instead of [`RandomIdGenerator`].
+    ///
+    /// ```
+    /// use codex_telemetry::{SequentialIdGenerator, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_id_generator(SequentialIdGenerator::new()).build();
+    /// assert_eq!(provider.gen_group_id(), "group_000000000000000000000001");
+    /// ```
+    pub fn with_id_generator(mut self, ids: impl IdGenerator + 'static) -> Self {
+        self.ids = Some(Box::new(ids));
+        self
+    }
+
+    /// Uses `clock` instead of [`SystemClock`].
+    ///
+    /// ```
+    /// use codex_telemetry::{CustomSpanData, ManualClock, Timestamp, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_clock(ManualClock::new(Timestamp::from_unix(0, 0)?)).build();
+    /// let _trace = provider.trace("wf").start_as_current();
+    /// let span = provider.span(CustomSpanData::new("x"));
+    /// span.start();
+    /// assert_eq!(span.started_at().unwrap().to_isoformat(), "1970-01-01T00:00:00+00:00");
+    /// # Ok::<(), codex_telemetry::ConvertTimestampError>(())
+    /// ```
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Adds a processor after the ones added before.
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let provider = TraceProvider::builder().with_processor(memory.clone()).build();
+    /// provider.trace("wf").start();
+    /// assert_eq!(memory.events().len(), 1);
+    /// ```
+    pub fn with_processor(mut self, processor: impl TracingProcessor + 'static) -> Self {
+        self.processors.push(Arc::new(processor));
+        self
+    }
+
+    /// Starts disabled (see [`TraceProvider::set_disabled`]).
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// assert!(TraceProvider::builder().with_disabled(true).build().trace("wf").is_noop());
+    /// ```
+    pub fn with_disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self
+    }
+
+    /// The provider.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let provider = TraceProvider::builder().build();
+    /// assert!(provider.trace("wf").id().starts_with("trace_"));
+    /// ```
+    pub fn build(self) -> TraceProvider {
+        let processors = ProcessorSet::default();
+        processors.set(self.processors);
+        TraceProvider {
+            shared: Arc::new(Shared {
+                processors,
+                ids: self.ids.unwrap_or_else(|| Box::new(RandomIdGenerator)),
+                clock: self.clock.unwrap_or_else(|| Box::new(SystemClock)),
+                disabled: AtomicBool::new(self.disabled),
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for TraceProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceProviderBuilder")
+            .field("ids", &self.ids)
+            .field("clock", &self.clock)
+            .field("processors", &self.processors.len())
+            .field("disabled", &self.disabled)
+            .finish()
+    }
+}
+
+fn global() -> &'static RwLock<TraceProvider> {
+    static GLOBAL: OnceLock<RwLock<TraceProvider>> = OnceLock::new();
+    GLOBAL.get_or_init(|| RwLock::new(TraceProvider::new()))
+}
+
+/// The process-wide provider (Python's `get_trace_provider()`). Until
+/// [`set_global_provider`] is called it is a default provider without processors.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::{global_provider, InMemoryProcessor};
+///
+/// let memory = InMemoryProcessor::new();
+/// global_provider().register_processor(memory.clone());
+/// global_provider().trace("wf").start();
+/// assert_eq!(memory.events().len(), 1);
+/// ```
+pub fn global_provider() -> TraceProvider {
+    global()
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Replaces the process-wide provider and returns the previous one (Python's
+/// `set_trace_provider`). Traces and spans already created keep their provider.
+///
+/// # Examples
+///
+/// ```standalone_crate
+/// use codex_telemetry::{global_provider, set_global_provider, TraceProvider};
+///
+/// let previous = set_global_provider(TraceProvider::builder().with_disabled(true).build());
+/// assert!(global_provider().is_disabled());
+/// set_global_provider(previous);
+/// ```
+pub fn set_global_provider(provider: TraceProvider) -> TraceProvider {
+    std::mem::replace(
+        &mut *global().write().unwrap_or_else(PoisonError::into_inner),
+        provider,
+    )
+}
+
+/// [`TraceProvider::trace`] on the [`global_provider`]: Python's `agents.trace()`.
+///
+/// # Examples
+///
+/// ```
+/// let guard = codex_telemetry::trace("wf").start_as_current();
+/// assert_eq!(codex_telemetry::current_trace().unwrap().id(), guard.trace().id());
+/// ```
+pub fn trace(options: impl Into<TraceOptions>) -> Trace {
+    global_provider().trace(options)
+}
+
+/// [`TraceProvider::span`] on the [`global_provider`]: Python's `custom_span()`,
+/// `agent_span()`, ... with no explicit parent.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::CustomSpanData;
+///
+/// let _trace = codex_telemetry::trace("wf").start_as_current();
+/// let span = codex_telemetry::span(CustomSpanData::new("x"));
+/// assert!(!span.is_noop());
+/// ```
+pub fn span<D: SpanDataKind>(data: D) -> TypedSpan<D> {
+    global_provider().span(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processor::{EventKind, InMemoryProcessor};
+    use crate::span_data::CustomSpanData;
+
+    #[test]
+    fn explicit_parents_ignore_the_current_context() {
+        let provider = TraceProvider::new();
+        let one = provider.trace("one");
+        let _two = provider.trace("two").start_as_current();
+        let under_one = provider.create_span(
+            CustomSpanData::new("a"),
+            SpanOptions::new().with_parent_trace(&one),
+        );
+        assert_eq!(
+            (under_one.trace_id(), under_one.parent_id()),
+            (one.id(), None)
+        );
+        let child = provider.create_span(
+            CustomSpanData::new("b"),
+            SpanOptions::new().with_parent_span(&under_one),
+        );
+        assert_eq!(
+            (child.trace_id(), child.parent_id()),
+            (one.id(), Some(under_one.id()))
+        );
+    }
+
+    #[test]
+    fn noop_parents_give_noop_spans() {
+        let provider = TraceProvider::new();
+        let by_trace = provider.create_span(
+            CustomSpanData::new("a"),
+            SpanOptions::new().with_parent_trace(&Trace::noop()),
+        );
+        let by_span = provider.create_span(
+            CustomSpanData::new("b"),
+            SpanOptions::new().with_parent_span(&Span::noop()),
+        );
+        assert!(by_trace.is_noop() && by_span.is_noop());
+        // A recording trace whose id is literally "no-op" counts as a no-op parent.
+        let odd = provider.trace(TraceOptions::new("wf").with_trace_id("no-op"));
+        assert!(
+            provider
+                .create_span(
+                    CustomSpanData::new("c"),
+                    SpanOptions::new().with_parent_trace(&odd)
+                )
+                .is_noop()
+        );
+    }
+
+    #[test]
+    fn disabled_span_masks_children_until_it_ends() {
+        let memory = InMemoryProcessor::new();
+        let provider = TraceProvider::builder()
+            .with_processor(memory.clone())
+            .build();
+        {
+            let _trace = provider.trace("m").start_as_current();
+            {
+                let masked = provider.create_span(
+                    CustomSpanData::new("d"),
+                    SpanOptions::new().with_disabled(true),
+                );
+                let _masked = masked.start_as_current();
+                assert!(provider.span(CustomSpanData::new("child")).is_noop());
+            }
+            drop(
+                provider
+                    .span(CustomSpanData::new("after"))
+                    .start_as_current(),
+            );
+        }
+        let names: Vec<_> = memory
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::SpanStart)
+            .map(|e| e.data["span_data"]["name"].clone())
+            .collect();
+        assert_eq!(names, ["after"]);
+    }
+
+    #[test]
+    fn explicit_ids_are_used_verbatim() {
+        let provider = TraceProvider::new();
+        let _trace = provider
+            .trace(TraceOptions::new("wf").with_trace_id("not-a-valid-id"))
+            .start_as_current();
+        let span = provider.create_span(
+            CustomSpanData::new("x"),
+            SpanOptions::new().with_span_id("span_bbbb"),
+        );
+        assert_eq!(
+            (span.id(), span.trace_id()),
+            ("span_bbbb", "not-a-valid-id")
+        );
+    }
+
+    #[test]
+    fn disabling_affects_only_later_creations() {
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf");
+        provider.set_disabled(true);
+        assert!(!trace.is_noop());
+        let _guard = trace.start_as_current();
+        assert!(provider.span(CustomSpanData::new("x")).is_noop());
+    }
+}

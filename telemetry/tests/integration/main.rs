@@ -1,0 +1,6 @@
+//! Integration tests of `codex-telemetry`: one binary, one module per behaviour.
+
+mod concurrency;
+mod no_alloc;
+mod python_timelines;
+mod support;
