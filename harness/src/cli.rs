@@ -16,6 +16,7 @@ use crate::runner::{Plan, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
 use crate::subject::python::{PythonSubject, doctor, venv};
+use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
 
 /// Exit code: everything passed.
@@ -51,7 +52,8 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Subject to run: python, all (repeatable). Default: every subject the workspace provides.
+    /// Subject to run: python, rust, all (repeatable). Default: python (rust joins the default
+    /// set when it reaches parity).
     #[arg(long = "subject", value_name = "SUBJECT")]
     subjects: Vec<String>,
     /// Scenario name or glob, e.g. `tool_*` (repeatable). Default: all scenarios.
@@ -224,10 +226,10 @@ fn show_command(
         .map_err(|e| Stop::bad_input(format!("--subject {}: {e}", args.subject)))?;
     let scenario = find_scenario(workspace, &args.scenario, args.scenarios_dir.as_deref())?;
     let log = match subject {
-        SubjectKind::Python => PythonSubject::new(workspace.clone())
-            .run(&scenario)
-            .map_err(|e| Stop::failure(e.to_string()))?,
-    };
+        SubjectKind::Python => PythonSubject::new(workspace.clone()).run(&scenario),
+        SubjectKind::Rust => RustSubject::new().run(&scenario),
+    }
+    .map_err(|e| Stop::failure(e.to_string()))?;
     let text = if args.raw {
         log.to_json_lines()
     } else {

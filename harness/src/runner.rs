@@ -12,6 +12,7 @@ use crate::normalize::normalize;
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;
 use crate::subject::python::PythonSubject;
+use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
 
 /// What to run: validated scenarios × subjects.
@@ -121,6 +122,7 @@ pub fn execute(
     mut on_event: impl FnMut(ParityEvent<'_>),
 ) -> RunReport {
     let python = PythonSubject::new(workspace.clone());
+    let rust = RustSubject::new();
     let mut results = Vec::new();
     for scenario in &plan.scenarios {
         let path = golden_path(&workspace.golden_dir(), &scenario.name);
@@ -138,8 +140,21 @@ pub fn execute(
                 SubjectKind::Python => python_transcript
                     .get_or_insert_with(|| transcript_of(&python, scenario))
                     .clone(),
+                SubjectKind::Rust => rust
+                    .run(scenario)
+                    .map(|log| normalize(&log).to_string())
+                    .map_err(|e| e.to_string()),
             };
-            let result = judge(scenario, subject, transcript, &golden, &shown_path);
+            // Without a golden, a subject other than python is compared with python.
+            let reference = match (&golden, subject) {
+                (Ok(None), SubjectKind::Rust) => Reference::Python(
+                    python_transcript
+                        .get_or_insert_with(|| transcript_of(&python, scenario))
+                        .clone(),
+                ),
+                _ => Reference::Golden(&golden),
+            };
+            let result = judge(scenario, subject, transcript, reference, &shown_path);
             on_event(ParityEvent::CellFinished(&result));
             results.push(result);
         }
@@ -175,11 +190,19 @@ fn transcript_of(python: &PythonSubject, scenario: &Scenario) -> Result<String, 
         .map_err(|e| e.to_string())
 }
 
+/// What a subject's transcript is compared with.
+enum Reference<'a> {
+    /// The scenario's golden (or why there is none to use).
+    Golden(&'a Result<Option<Golden>, crate::errors::ReadGoldenError>),
+    /// The python subject's transcript of the same run, for scenarios without a golden.
+    Python(Result<String, String>),
+}
+
 fn judge(
     scenario: &Scenario,
     subject: &SubjectKind,
     transcript: Result<String, String>,
-    golden: &Result<Option<Golden>, crate::errors::ReadGoldenError>,
+    reference: Reference<'_>,
     golden_shown: &str,
 ) -> CellResult {
     let cell = |status, golden: Option<&str>, message: String, diff| CellResult {
@@ -194,9 +217,11 @@ fn judge(
         Ok(transcript) => transcript,
         Err(message) => return cell(Status::Error, None, message, None),
     };
-    match golden {
-        Err(error) => cell(Status::Error, Some(golden_shown), error.to_string(), None),
-        Ok(None) => cell(
+    match reference {
+        Reference::Golden(Err(error)) => {
+            cell(Status::Error, Some(golden_shown), error.to_string(), None)
+        }
+        Reference::Golden(Ok(None)) => cell(
             Status::Error,
             None,
             format!(
@@ -204,14 +229,42 @@ fn judge(
             ),
             None,
         ),
-        Ok(Some(golden)) => match diff(&golden.body, golden_shown, &transcript, subject.name()) {
-            None => cell(Status::Pass, Some(golden_shown), String::new(), None),
-            Some(diff) => cell(
-                Status::Fail,
-                Some(golden_shown),
-                format!("the {subject} transcript differs from {golden_shown}"),
-                Some(diff),
+        Reference::Golden(Ok(Some(golden))) => {
+            match diff(&golden.body, golden_shown, &transcript, subject.name()) {
+                None => cell(Status::Pass, Some(golden_shown), String::new(), None),
+                Some(diff) => cell(
+                    Status::Fail,
+                    Some(golden_shown),
+                    format!("the {subject} transcript differs from {golden_shown}"),
+                    Some(diff),
+                ),
+            }
+        }
+        Reference::Python(Err(message)) => cell(
+            Status::Error,
+            None,
+            format!(
+                "no golden at {golden_shown}, and the python subject (the reference without one) failed: {message}"
             ),
-        },
+            None,
+        ),
+        Reference::Python(Ok(python)) => {
+            match diff(&python, "python", &transcript, subject.name()) {
+                None => cell(
+                    Status::Pass,
+                    None,
+                    format!("no golden at {golden_shown}: compared with the python subject"),
+                    None,
+                ),
+                Some(diff) => cell(
+                    Status::Fail,
+                    None,
+                    format!(
+                        "no golden at {golden_shown}: the {subject} transcript differs from the python subject's"
+                    ),
+                    Some(diff),
+                ),
+            }
+        }
     }
 }

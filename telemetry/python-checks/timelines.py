@@ -9,7 +9,7 @@ checking their shape) and prints {scenario: timeline} as JSON.
 The Rust side (tests/integration/python_timelines.rs) runs the same scenarios and compares
 with the stored output:
 
-    ../.parity/venv/bin/python python-checks/timelines.py   (from telemetry/) > tests/integration/fixtures/python_timelines.json
+    (from telemetry/) ../.parity/venv/bin/python python-checks/timelines.py > tests/integration/fixtures/python_timelines.json
 """
 
 import json

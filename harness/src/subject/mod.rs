@@ -4,6 +4,7 @@
 //! raw records in the common schema; the normalizer does everything else.
 
 pub mod python;
+pub mod rust;
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,10 +14,13 @@ use std::str::FromStr;
 pub enum SubjectKind {
     /// The Python client, embedded: the reference.
     Python,
+    /// `codex-telemetry`, in process: the implementation under test.
+    Rust,
 }
 
 impl SubjectKind {
-    /// Every subject this workspace provides (what runs without `--subject`).
+    /// Every subject that runs without `--subject` (and with `--subject all`). The rust subject
+    /// joins when it reaches parity with every golden; until then it runs only when asked for.
     pub fn all() -> Vec<SubjectKind> {
         vec![SubjectKind::Python]
     }
@@ -25,6 +29,7 @@ impl SubjectKind {
     pub fn name(&self) -> &str {
         match self {
             SubjectKind::Python => "python",
+            SubjectKind::Rust => "rust",
         }
     }
 }
@@ -41,9 +46,13 @@ impl FromStr for SubjectKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "python" => Ok(SubjectKind::Python),
-            "rust" => Err("the rust subject is not available yet (it arrives with the codex-telemetry crate); use `python`".into()),
-            other if other.starts_with("exec:") => Err("exec:CMD subjects are not available yet; use `python`".into()),
-            other => Err(format!("unknown subject {other:?}; expected `python`")),
+            "rust" => Ok(SubjectKind::Rust),
+            other if other.starts_with("exec:") => {
+                Err("exec:CMD subjects are not available yet; use `python` or `rust`".into())
+            }
+            other => Err(format!(
+                "unknown subject {other:?}; expected `python`, `rust` or `all`"
+            )),
         }
     }
 }
