@@ -107,6 +107,19 @@ pub struct ClientInfo {
 }
 
 impl RunReport {
+    /// How many cells ended with `status`.
+    pub fn count(&self, status: Status) -> usize {
+        self.summary.get(status.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The client version for display, `not started` when the python subject did not start.
+    pub fn client_version_label(&self) -> &str {
+        self.python_client
+            .version
+            .as_deref()
+            .unwrap_or("not started")
+    }
+
     /// Whether every cell passed (or deviates as declared).
     pub fn all_passed(&self) -> bool {
         self.results

@@ -26,25 +26,12 @@ use serde_json::{Map, Value};
 
 use super::json::{canonical, quote};
 use super::rename::Renamer;
-use super::view::{IdKind, Index, View};
+use super::view::{HOOK_KEYS, IdKind, Index, LOG_KEYS, SPAN_KEYS, View};
 use crate::record::RecordKind;
 use crate::transcript::{Event, Finding, SpanNode, TraceNode, Transcript};
 
 const MISSING: &str = "<missing>";
 const DEFAULT_LOGGER: &str = "openai.agents";
-const SPAN_FIELDS: &[&str] = &[
-    "object",
-    "id",
-    "trace_id",
-    "parent_id",
-    "started_at",
-    "ended_at",
-    "span_data",
-    "error",
-    "metadata",
-];
-const LOG_FIELDS: &[&str] = &["logger", "level", "message", "trace_id", "span_id"];
-const HOOK_FIELDS: &[&str] = &["hook", "scope", "trace_id", "span_id"];
 
 /// Builds the transcript from the canonical order, the renamer and the findings.
 pub(crate) fn render(
@@ -221,7 +208,7 @@ impl<'a> Renderer<'_, 'a> {
         if let Some(metadata) = obj.get("metadata") {
             out.push_str(&format!(" metadata={}", self.json(metadata)));
         }
-        out.push_str(&self.extras(obj, SPAN_FIELDS));
+        out.push_str(&self.extras(obj, SPAN_KEYS));
         out
     }
 
@@ -260,13 +247,13 @@ impl<'a> Renderer<'_, 'a> {
         if view.str("logger") != Some(DEFAULT_LOGGER) {
             out.push_str(&format!(" [{}]", self.field_word(view, "logger")));
         }
-        out.push_str(&self.extras(obj, LOG_FIELDS));
+        out.push_str(&self.extras(obj, LOG_KEYS));
         out.push_str(&self.context(view));
         out
     }
 
     fn hook(&self, view: &View<'_>, obj: &Map<String, Value>) -> String {
-        let args = Self::without(obj, HOOK_FIELDS);
+        let args = Self::without(obj, HOOK_KEYS);
         format!(
             "hook {}.{} {}{}",
             self.field_word(view, "scope"),

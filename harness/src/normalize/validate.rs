@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use super::json::quote;
 use super::rename::Renamer;
 use super::timestamp::{self, Instant};
-use super::view::{IdKind, Index, View, type_name};
+use super::view::{HOOK_KEYS, IdKind, Index, LOG_KEYS, SPAN_KEYS, TRACE_KEYS, View, type_name};
 use crate::record::RecordKind;
 use crate::transcript::Finding;
 
@@ -41,22 +41,6 @@ static TRACE_ID: LazyLock<Regex> =
 static SPAN_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^span_[0-9a-f]{24}$").expect("span id regex compiles"));
 
-/// Python's trace export keys, in export order.
-const TRACE_KEYS: &[&str] = &["object", "id", "workflow_name", "group_id", "metadata"];
-/// Python's span export keys, in export order; `metadata` is optional.
-const SPAN_KEYS: &[&str] = &[
-    "object",
-    "id",
-    "trace_id",
-    "parent_id",
-    "started_at",
-    "ended_at",
-    "span_data",
-    "error",
-    "metadata",
-];
-const LOG_KEYS: &[&str] = &["logger", "level", "message", "trace_id", "span_id"];
-const HOOK_KEYS: &[&str] = &["hook", "scope", "trace_id", "span_id"];
 const LEVELS: &[&str] = &["DEBUG", "INFO", "WARNING", "ERROR"];
 
 /// Validates a log; findings come back in canonical record order.

@@ -10,6 +10,25 @@ use serde_json::{Map, Value};
 
 use crate::record::{RawLog, RecordKind};
 
+/// Python's trace export keys, in export order.
+pub(crate) const TRACE_KEYS: &[&str] = &["object", "id", "workflow_name", "group_id", "metadata"];
+/// Python's span export keys, in export order; `metadata` is optional.
+pub(crate) const SPAN_KEYS: &[&str] = &[
+    "object",
+    "id",
+    "trace_id",
+    "parent_id",
+    "started_at",
+    "ended_at",
+    "span_data",
+    "error",
+    "metadata",
+];
+/// The fields of a `log` record.
+pub(crate) const LOG_KEYS: &[&str] = &["logger", "level", "message", "trace_id", "span_id"];
+/// The fields every `hook` record has besides the callback's arguments.
+pub(crate) const HOOK_KEYS: &[&str] = &["hook", "scope", "trace_id", "span_id"];
+
 /// Which id namespace a reference belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IdKind {

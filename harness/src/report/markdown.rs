@@ -6,23 +6,18 @@ use crate::runner::{RunReport, Status};
 
 /// Writes `report` as markdown.
 pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()> {
-    let count = |s: Status| report.summary.get(s.as_str()).copied().unwrap_or(0);
     writeln!(out, "## Parity report")?;
     writeln!(out)?;
     writeln!(
         out,
         "{} `{}`, normalizer v{}: **{} pass, {} fail, {} deviation, {} error**",
         report.python_client.package,
-        report
-            .python_client
-            .version
-            .as_deref()
-            .unwrap_or("not started"),
+        report.client_version_label(),
         report.normalizer_version,
-        count(Status::Pass),
-        count(Status::Fail),
-        count(Status::Deviation),
-        count(Status::Error),
+        report.count(Status::Pass),
+        report.count(Status::Fail),
+        report.count(Status::Deviation),
+        report.count(Status::Error),
     )?;
     writeln!(out)?;
     writeln!(out, "| scenario | subject | status | message |")?;

@@ -51,21 +51,16 @@ impl<W: Write> TextReporter<W> {
 
     /// Writes the closing summary.
     pub fn finish(&mut self, report: &RunReport) -> io::Result<()> {
-        let count = |s: Status| report.summary.get(s.as_str()).copied().unwrap_or(0);
         writeln!(
             self.out,
             "\n{} cells ({} client {}): {} pass, {} fail, {} deviation, {} error",
             report.results.len(),
             report.python_client.package,
-            report
-                .python_client
-                .version
-                .as_deref()
-                .unwrap_or("not started"),
-            count(Status::Pass),
-            count(Status::Fail),
-            count(Status::Deviation),
-            count(Status::Error),
+            report.client_version_label(),
+            report.count(Status::Pass),
+            report.count(Status::Fail),
+            report.count(Status::Deviation),
+            report.count(Status::Error),
         )
     }
 }
