@@ -99,7 +99,9 @@ def _run_scenario(scenario: dict[str, Any], name: str) -> str:
         scenario.get("env") or {}, recorder
     ):
         try:
-            built = _Build(scenario, recorder)
+            # Concurrent copies each get their own agents and model script, as separate requests
+            # to a service would.
+            builds = [_Build(scenario, recorder) for _ in range(_copies(scenario))]
         except DriverError:
             raise
         except Exception as e:
@@ -110,7 +112,7 @@ def _run_scenario(scenario: dict[str, Any], name: str) -> str:
         # the handler swallowed them so nothing reached stderr, and recording starts here.
         recorder.enabled = True
         try:
-            asyncio.run(_execute(scenario, built, recorder))
+            asyncio.run(_execute(scenario, builds, recorder))
         except DriverError:
             raise
         except Exception as e:
@@ -682,11 +684,25 @@ class _Build:
 # Executing the scenario
 
 
-async def _execute(scenario: dict[str, Any], built: _Build, recorder: _Recorder) -> None:
+def _copies(scenario: dict[str, Any]) -> int:
+    copies = scenario["run"].get("copies", 1)
+    if not isinstance(copies, int) or copies < 1:
+        raise DriverError(f"scenario {scenario.get('name')!r}: run.copies must be at least 1")
+    if copies > 1 and scenario.get("trace") is not None:
+        raise DriverError(
+            f"scenario {scenario.get('name')!r}: concurrent copies inside a user trace"
+        )
+    return copies
+
+
+async def _execute(scenario: dict[str, Any], builds: list[_Build], recorder: _Recorder) -> None:
     user_trace = scenario.get("trace")
     if user_trace is None:
-        await _run_once(built, recorder)
+        # Copies run as concurrent tasks, each in its own copied context (as asyncio.gather
+        # does for users), so each makes its own trace; their events interleave.
+        await asyncio.gather(*(_run_once(built, recorder) for built in builds))
         return
+    (built,) = builds
     with agents.trace(
         user_trace["workflow_name"],
         group_id=user_trace.get("group_id"),

@@ -82,6 +82,15 @@ fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         );
     }
+    if spec.run.copies == 0 {
+        problem("run.copies".into(), "must be at least 1".into());
+    }
+    if spec.run.copies > 1 && spec.trace.is_some() {
+        problem(
+            "run.copies".into(),
+            "concurrent copies inside a user [trace] would interleave within one trace, which the normalizer does not make canonical; use copies = 1 with [trace]".into(),
+        );
+    }
     if spec.run.max_turns == Some(0) {
         problem("run.max_turns".into(), "must be at least 1".into());
     }
@@ -507,6 +516,18 @@ output = [{ message = "It is sunny." }]
             vec![
                 "model.steps[1].output[0]: set exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`"
             ]
+        );
+    }
+
+    #[test]
+    fn concurrent_copies_inside_a_user_trace_are_rejected() {
+        let text = TOOL_CALL.replace("[run]\n", "[run]\ncopies = 2\n")
+            + "\n[trace]\nworkflow_name = \"w\"\nbody = [{ run = true }]\n";
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("run.copies: concurrent copies inside a user [trace]"),
+            "{found:?}"
         );
     }
 

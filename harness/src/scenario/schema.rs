@@ -49,6 +49,10 @@ pub struct RunSpec {
     /// Run streamed (`Runner.run_streamed`, events drained) instead of `Runner.run`.
     #[serde(default)]
     pub streamed: bool,
+    /// How many copies of the run start at once (concurrently), each with its own trace, agents
+    /// and copy of the model script. Default 1.
+    #[serde(default = "one")]
+    pub copies: u32,
     /// `max_turns`; the client's default when absent.
     #[serde(default)]
     pub max_turns: Option<u32>,
@@ -179,6 +183,10 @@ pub struct ModelSpec {
 
 fn default_true() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// `[[model.steps]]`: one model call's response. Either `output` items or an `error`.
