@@ -137,6 +137,8 @@ pub fn execute(
     let python = PythonSubject::new(workspace.clone());
     let rust = RustSubject::new();
     let mut results = Vec::new();
+    // Whether the python subject ran, as a subject or as the reference of another one.
+    let mut python_used = false;
     for scenario in &plan.scenarios {
         let path = golden_path(&workspace.golden_dir(), &scenario.name);
         let shown_path = workspace.display(&path);
@@ -144,15 +146,19 @@ pub fn execute(
         // The python transcript, computed at most once per scenario: it is a subject's own result
         // and the reference for other subjects when there is no golden.
         let mut python_transcript: Option<Result<String, String>> = None;
+        let mut python_of = |python_transcript: &mut Option<Result<String, String>>| {
+            python_used = true;
+            python_transcript
+                .get_or_insert_with(|| transcript_of(&python, scenario))
+                .clone()
+        };
         for subject in &plan.subjects {
             on_event(ParityEvent::CellStarted {
                 scenario: &scenario.name,
                 subject: subject.name(),
             });
             let transcript = match subject {
-                SubjectKind::Python => python_transcript
-                    .get_or_insert_with(|| transcript_of(&python, scenario))
-                    .clone(),
+                SubjectKind::Python => python_of(&mut python_transcript),
                 SubjectKind::Rust => rust
                     .run(scenario)
                     .map(|log| normalize(&log).to_string())
@@ -160,11 +166,9 @@ pub fn execute(
             };
             // Without a golden, a subject other than python is compared with python.
             let reference = match (&golden, subject) {
-                (Ok(None), SubjectKind::Rust) => Reference::Python(
-                    python_transcript
-                        .get_or_insert_with(|| transcript_of(&python, scenario))
-                        .clone(),
-                ),
+                (Ok(None), SubjectKind::Rust) => {
+                    Reference::Python(python_of(&mut python_transcript))
+                }
                 _ => Reference::Golden(&golden),
             };
             let result = judge(scenario, subject, transcript, reference, &shown_path);
@@ -183,7 +187,7 @@ pub fn execute(
     RunReport {
         python_client: ClientInfo {
             package: "openai-agents".into(),
-            version: if plan.subjects.contains(&SubjectKind::Python) {
+            version: if python_used {
                 python.client_version().ok()
             } else {
                 None
