@@ -1,9 +1,17 @@
 //! Error types of the crate.
 //!
-//! The surface is deliberately small: recording telemetry never fails (a misbehaving
-//! processor is contained and logged, see [`crate::processor`]), so the only fallible
-//! operation is building a [`Timestamp`](crate::Timestamp) from an instant that the
-//! Python client could not represent.
+//! Recording telemetry never fails (a misbehaving processor is contained and logged, see
+//! [`crate::processor`]). The errors here are:
+//!
+//! * [`ConvertTimestampError`]: an instant the Python client could not represent.
+//! * [`RunError`]: why an agent run stopped, named as the Python client names the
+//!   exception (`MaxTurnsExceeded`, `InputGuardrailTripwireTriggered`, …), produced by the
+//!   [lifecycle](crate::lifecycle) API.
+//! * [`ModelError`] and [`ToolError`]: failures an SDK reports *to* the lifecycle API.
+//!
+//! All are opaque structs: their accessors and messages are the contract.
+
+use std::borrow::Cow;
 
 use thiserror::Error;
 
@@ -52,9 +60,265 @@ enum ConvertTimestampErrorKind {
     InvalidNanos,
 }
 
+/// Why an agent run stopped, as the Python client would raise it.
+///
+/// [`name`](RunError::name) is the Python exception's class name and
+/// [`message`](RunError::message) its `str()`; `Display` prints the message.
+///
+/// | name | message | raised by |
+/// |---|---|---|
+/// | `MaxTurnsExceeded` | `Max turns (N) exceeded` | [`Run::start_turn`](crate::lifecycle::Run::start_turn) |
+/// | `InputGuardrailTripwireTriggered` | `Guardrail InputGuardrail triggered tripwire` | [`Turn::run_input_guardrails`](crate::lifecycle::Turn::run_input_guardrails) |
+/// | `OutputGuardrailTripwireTriggered` | `Guardrail OutputGuardrail triggered tripwire` | [`Run::run_output_guardrails`](crate::lifecycle::Run::run_output_guardrails) |
+/// | `ModelBehaviorError` | e.g. `Tool X not found in agent Y` | [`ModelCall::finish`](crate::lifecycle::ModelCall::finish), [`Turn::invalid_final_output`](crate::lifecycle::Turn::invalid_final_output) |
+/// | the model error's own name | its message | [`ModelCall::fail`](crate::lifecycle::ModelCall::fail) |
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::{ModelError, RunError};
+///
+/// let error = RunError::from(ModelError::new("ModelUnavailable", "upstream returned 503"));
+/// assert_eq!(error.name(), "ModelUnavailable");
+/// assert_eq!(error.to_string(), "upstream returned 503");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct RunError {
+    kind: RunErrorKind,
+    message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RunErrorKind {
+    MaxTurnsExceeded,
+    InputGuardrailTripwire { guardrail: String },
+    OutputGuardrailTripwire { guardrail: String },
+    ModelBehavior,
+    Model { name: Cow<'static, str> },
+}
+
+impl RunError {
+    pub(crate) fn max_turns_exceeded(max_turns: u32) -> Self {
+        Self {
+            kind: RunErrorKind::MaxTurnsExceeded,
+            message: format!("Max turns ({max_turns}) exceeded"),
+        }
+    }
+
+    pub(crate) fn input_guardrail_tripwire(guardrail: impl Into<String>) -> Self {
+        Self {
+            kind: RunErrorKind::InputGuardrailTripwire {
+                guardrail: guardrail.into(),
+            },
+            // Python formats the guardrail object's class name, not the guardrail's name.
+            message: "Guardrail InputGuardrail triggered tripwire".into(),
+        }
+    }
+
+    pub(crate) fn output_guardrail_tripwire(guardrail: impl Into<String>) -> Self {
+        Self {
+            kind: RunErrorKind::OutputGuardrailTripwire {
+                guardrail: guardrail.into(),
+            },
+            message: "Guardrail OutputGuardrail triggered tripwire".into(),
+        }
+    }
+
+    pub(crate) fn model_behavior(message: impl Into<String>) -> Self {
+        Self {
+            kind: RunErrorKind::ModelBehavior,
+            message: message.into(),
+        }
+    }
+
+    /// The Python exception class name, e.g. `MaxTurnsExceeded`.
+    ///
+    /// ```
+    /// use codex_telemetry::{ModelError, RunError};
+    ///
+    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).name(), "Timeout");
+    /// ```
+    pub fn name(&self) -> &str {
+        match &self.kind {
+            RunErrorKind::MaxTurnsExceeded => "MaxTurnsExceeded",
+            RunErrorKind::InputGuardrailTripwire { .. } => "InputGuardrailTripwireTriggered",
+            RunErrorKind::OutputGuardrailTripwire { .. } => "OutputGuardrailTripwireTriggered",
+            RunErrorKind::ModelBehavior => "ModelBehaviorError",
+            RunErrorKind::Model { name } => name,
+        }
+    }
+
+    /// The exception's message (Python's `str(e)`).
+    ///
+    /// ```
+    /// use codex_telemetry::{ModelError, RunError};
+    ///
+    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).message(), "slow");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The name of the guardrail whose tripwire stopped the run, if one did.
+    ///
+    /// ```
+    /// use codex_telemetry::{ModelError, RunError};
+    ///
+    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).guardrail(), None);
+    /// ```
+    pub fn guardrail(&self) -> Option<&str> {
+        match &self.kind {
+            RunErrorKind::InputGuardrailTripwire { guardrail }
+            | RunErrorKind::OutputGuardrailTripwire { guardrail } => Some(guardrail),
+            _ => None,
+        }
+    }
+
+    /// Python's `_is_generic_agent_error`: whether the agent span gets the generic
+    /// `Error in agent run` error (not for model misbehaviour or tripwires, which report
+    /// themselves).
+    pub(crate) fn is_generic_agent_error(&self) -> bool {
+        matches!(
+            self.kind,
+            RunErrorKind::MaxTurnsExceeded | RunErrorKind::Model { .. }
+        )
+    }
+}
+
+impl From<ModelError> for RunError {
+    fn from(error: ModelError) -> Self {
+        Self {
+            kind: RunErrorKind::Model { name: error.name },
+            message: error.message,
+        }
+    }
+}
+
+/// A failed model call, reported to [`ModelCall::fail`](crate::lifecycle::ModelCall::fail):
+/// the error's type name (what the Python client reports as the exception class) and its
+/// message.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::ModelError;
+///
+/// let error = ModelError::new("ModelUnavailable", "upstream returned 503");
+/// assert_eq!((error.name(), error.message()), ("ModelUnavailable", "upstream returned 503"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{name}: {message}")]
+pub struct ModelError {
+    name: Cow<'static, str>,
+    message: String,
+}
+
+impl ModelError {
+    /// An error of type `name` with `message`.
+    ///
+    /// ```
+    /// use codex_telemetry::ModelError;
+    ///
+    /// assert_eq!(ModelError::new("E", "m").to_string(), "E: m");
+    /// ```
+    pub fn new(name: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error's type name.
+    ///
+    /// ```
+    /// use codex_telemetry::ModelError;
+    ///
+    /// assert_eq!(ModelError::new("E", "m").name(), "E");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The error's message.
+    ///
+    /// ```
+    /// use codex_telemetry::ModelError;
+    ///
+    /// assert_eq!(ModelError::new("E", "m").message(), "m");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// A failed tool call, reported by the tool function given to
+/// [`ToolBatch::invoke`](crate::lifecycle::ToolBatch::invoke). The default failure handler
+/// turns it into the output the model sees; its message appears only in data-bearing logs.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::ToolError;
+///
+/// assert_eq!(ToolError::new("permission denied").to_string(), "permission denied");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct ToolError {
+    message: String,
+}
+
+impl ToolError {
+    /// A tool failure with `message` (Python's `str(e)`).
+    ///
+    /// ```
+    /// use codex_telemetry::ToolError;
+    ///
+    /// assert_eq!(ToolError::new("down").message(), "down");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// The failure's message.
+    ///
+    /// ```
+    /// use codex_telemetry::ToolError;
+    ///
+    /// assert_eq!(ToolError::new("down").message(), "down");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_errors_carry_python_names_and_messages() {
+        let max = RunError::max_turns_exceeded(2);
+        assert_eq!((max.name(), max.message()), ("MaxTurnsExceeded", "Max turns (2) exceeded"));
+        assert!(max.is_generic_agent_error());
+        let input = RunError::input_guardrail_tripwire("no_homework");
+        assert_eq!(input.name(), "InputGuardrailTripwireTriggered");
+        assert_eq!(input.message(), "Guardrail InputGuardrail triggered tripwire");
+        assert_eq!(input.guardrail(), Some("no_homework"));
+        assert!(!input.is_generic_agent_error());
+        let output = RunError::output_guardrail_tripwire("no_secrets");
+        assert_eq!(output.name(), "OutputGuardrailTripwireTriggered");
+        assert!(!output.is_generic_agent_error());
+        let behavior = RunError::model_behavior("Tool x not found in agent a");
+        assert_eq!(behavior.name(), "ModelBehaviorError");
+        assert!(!behavior.is_generic_agent_error());
+        let model = RunError::from(ModelError::new("ModelUnavailable", "503"));
+        assert_eq!((model.name(), model.to_string().as_str()), ("ModelUnavailable", "503"));
+        assert!(model.is_generic_agent_error());
+    }
 
     #[test]
     fn messages_are_lowercase_fragments() {

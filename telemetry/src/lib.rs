@@ -63,19 +63,25 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod clock;
+pub mod config;
 pub mod context;
 mod errors;
 pub mod export;
+pub mod hooks;
 mod ids;
+pub mod lifecycle;
+pub mod logging;
 mod processor;
 mod provider;
+pub mod pyrepr;
 mod span;
 pub mod span_data;
 mod trace;
+pub mod usage;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use context::{current_span, current_trace};
-pub use errors::ConvertTimestampError;
+pub use errors::{ConvertTimestampError, ModelError, RunError, ToolError};
 pub use ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
 pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
 pub use provider::{

@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use serde_json::Value;
 
-use crate::LOG_TARGET;
+use crate::logging::{agents_debug, agents_error};
 use crate::span::Span;
 use crate::trace::Trace;
 
@@ -416,7 +416,7 @@ impl ProcessorSet {
 
     pub(crate) fn on_trace_start(&self, trace: &Trace) {
         self.dispatch(|p| p.on_trace_start(trace), || {
-            tracing::error!(target: LOG_TARGET, "Error in trace processor during on_trace_start");
+            agents_error!("Error in trace processor during on_trace_start");
         });
     }
 
@@ -424,14 +424,14 @@ impl ProcessorSet {
         self.dispatch(
             |p| p.on_trace_end(trace),
             || {
-                tracing::error!(target: LOG_TARGET, "Error in trace processor during on_trace_end");
+                agents_error!("Error in trace processor during on_trace_end");
             },
         );
     }
 
     pub(crate) fn on_span_start(&self, span: &Span) {
         self.dispatch(|p| p.on_span_start(span), || {
-            tracing::error!(target: LOG_TARGET, "Error in trace processor during on_span_start");
+            agents_error!("Error in trace processor during on_span_start");
         });
     }
 
@@ -439,7 +439,7 @@ impl ProcessorSet {
         self.dispatch(
             |p| p.on_span_end(span),
             || {
-                tracing::error!(target: LOG_TARGET, "Error in trace processor during on_span_end");
+                agents_error!("Error in trace processor during on_span_end");
             },
         );
     }
@@ -447,9 +447,9 @@ impl ProcessorSet {
     /// Python's `SynchronousMultiTracingProcessor.shutdown` (without its timeout).
     pub(crate) fn shutdown(&self) {
         for processor in self.snapshot().iter() {
-            tracing::debug!(target: LOG_TARGET, "Shutting down trace processor");
+            agents_debug!("Shutting down trace processor");
             if panic::catch_unwind(AssertUnwindSafe(|| processor.shutdown())).is_err() {
-                tracing::error!(target: LOG_TARGET, "Error shutting down trace processor");
+                agents_error!("Error shutting down trace processor");
             }
         }
     }
@@ -458,7 +458,7 @@ impl ProcessorSet {
         self.dispatch(
             |p| p.force_flush(),
             || {
-                tracing::error!(target: LOG_TARGET, "Error flushing trace processor");
+                agents_error!("Error flushing trace processor");
             },
         );
     }

@@ -50,7 +50,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::LOG_TARGET;
+use crate::logging::{agents_debug, agents_warn};
 use crate::clock::{Clock, SystemClock};
 use crate::context;
 use crate::ids::{IdGenerator, RandomIdGenerator};
@@ -212,9 +212,7 @@ impl TraceProvider {
     /// ```
     pub fn trace(&self, options: impl Into<TraceOptions>) -> Trace {
         if context::with_current(|cx| cx.trace().is_some()) {
-            tracing::warn!(
-                target: LOG_TARGET,
-                "Trace already exists. Creating a new trace, but this is probably a mistake."
+            agents_warn!("Trace already exists. Creating a new trace, but this is probably a mistake."
             );
         }
         self.create_trace(options)
@@ -234,14 +232,14 @@ impl TraceProvider {
     pub fn create_trace(&self, options: impl Into<TraceOptions>) -> Trace {
         let mut options = options.into();
         if self.is_disabled() || options.disabled {
-            tracing::debug!(target: LOG_TARGET, "Tracing is disabled. Not creating trace");
+            agents_debug!("Tracing is disabled. Not creating trace");
             return Trace::noop();
         }
         let id = options
             .trace_id
             .take()
             .unwrap_or_else(|| self.shared.ids.trace_id());
-        tracing::debug!(target: LOG_TARGET, "Creating trace");
+        agents_debug!("Creating trace");
         Trace::recording(self.shared.clone(), id, options)
     }
 }
@@ -283,8 +281,8 @@ impl TraceProvider {
             return TypedSpan::new(Span::noop());
         };
         match options.span_id.as_deref() {
-            Some(id) => tracing::debug!(target: LOG_TARGET, "Creating span with id {id}"),
-            None => tracing::debug!(target: LOG_TARGET, "Creating span with id None"),
+            Some(id) => agents_debug!("Creating span with id {id}"),
+            None => agents_debug!("Creating span with id None"),
         }
         let id = options.span_id.unwrap_or_else(|| self.shared.ids.span_id());
         TypedSpan::new(Span::recording(
@@ -299,11 +297,11 @@ impl TraceProvider {
     /// be a no-op. The checks run in Python's order.
     fn place(&self, options: &SpanOptions) -> Option<SpanPlacement> {
         if self.is_disabled() || options.disabled {
-            tracing::debug!(target: LOG_TARGET, "Tracing is disabled. Not creating span");
+            agents_debug!("Tracing is disabled. Not creating span");
             return None;
         }
         if options.span_id.as_deref() == Some(NO_OP_ID) {
-            tracing::debug!(target: LOG_TARGET, "Span id is no-op, returning NoOpSpan");
+            agents_debug!("Span id is no-op, returning NoOpSpan");
             return None;
         }
         match &options.parent {
@@ -379,7 +377,7 @@ impl TraceProvider {
     /// provider.shutdown();
     /// ```
     pub fn shutdown(&self) {
-        tracing::debug!(target: LOG_TARGET, "Shutting down trace provider");
+        agents_debug!("Shutting down trace provider");
         self.shared.processors.shutdown();
     }
 }
@@ -413,18 +411,16 @@ enum NoOpReason {
 impl NoOpReason {
     fn log(self) {
         match self {
-            Self::NoActiveTrace => tracing::debug!(
-                target: LOG_TARGET,
-                "No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
+            Self::NoActiveTrace => agents_debug!("No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
             ),
             Self::CurrentParentNoOp => {
-                tracing::debug!(target: LOG_TARGET, "Current trace parent is no-op, returning NoOpSpan");
+                agents_debug!("Current trace parent is no-op, returning NoOpSpan");
             }
             Self::ParentTraceNoOp => {
-                tracing::debug!(target: LOG_TARGET, "Parent trace is no-op, returning NoOpSpan");
+                agents_debug!("Parent trace is no-op, returning NoOpSpan");
             }
             Self::ParentSpanNoOp => {
-                tracing::debug!(target: LOG_TARGET, "Parent span is no-op, returning NoOpSpan");
+                agents_debug!("Parent span is no-op, returning NoOpSpan");
             }
         }
     }

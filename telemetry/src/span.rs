@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::LOG_TARGET;
+use crate::logging::agents_warn;
 use crate::clock::Timestamp;
 use crate::context::{self, ContextGuard};
 use crate::export::SpanEnvelope;
@@ -535,7 +535,7 @@ impl Span {
     pub fn start(&self) {
         let Some(inner) = &self.inner else { return };
         if !inner.mark(|state| &mut state.started_at) {
-            tracing::warn!(target: LOG_TARGET, "Span already started");
+            agents_warn!("Span already started");
             return;
         }
         inner.shared.processors.on_span_start(self);
@@ -563,7 +563,7 @@ impl Span {
     pub fn finish(&self) {
         let Some(inner) = &self.inner else { return };
         if !inner.mark(|state| &mut state.ended_at) {
-            tracing::warn!(target: LOG_TARGET, "Span already finished");
+            agents_warn!("Span already finished");
             return;
         }
         inner.shared.processors.on_span_end(self);
@@ -597,7 +597,7 @@ impl Span {
     pub fn start_as_current(&self) -> SpanGuard {
         if let Some(inner) = &self.inner {
             if !inner.mark(|state| &mut state.started_at) {
-                tracing::warn!(target: LOG_TARGET, "Span already started");
+                agents_warn!("Span already started");
                 return SpanGuard {
                     span: self.clone(),
                     context: None,

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::LOG_TARGET;
+use crate::logging::{agents_debug, agents_error};
 use crate::context::{self, ContextGuard};
 use crate::export::TraceEnvelope;
 use crate::provider::Shared;
@@ -422,7 +422,7 @@ impl Trace {
             };
             if let Some(current) = already {
                 if !current {
-                    tracing::error!(target: LOG_TARGET, "Trace already started but no context token set");
+                    agents_error!("Trace already started but no context token set");
                 }
                 return TraceGuard {
                     trace: self.clone(),
@@ -432,7 +432,7 @@ impl Trace {
             self.start();
             inner.lock().current = true;
         }
-        tracing::debug!(target: LOG_TARGET, "Setting current trace");
+        agents_debug!("Setting current trace");
         let context = context::enter_trace(self.clone());
         TraceGuard {
             trace: self.clone(),
@@ -501,7 +501,7 @@ impl Drop for TraceGuard {
             if let Some(inner) = &self.trace.inner {
                 inner.lock().current = false;
             }
-            tracing::debug!(target: LOG_TARGET, "Resetting current trace");
+            agents_debug!("Resetting current trace");
             drop(context);
         }
     }

@@ -1,0 +1,327 @@
+//! Walking a scenario: the python driver's `_execute` / `_run_once`, mapped onto
+//! `codex-telemetry` lifecycle calls.
+//!
+//! This is an agent loop of the simplest kind (model → tools/handoff → again, or a final
+//! output); every telemetry decision (span structure and payloads, error placement, usage,
+//! log lines, hook order) is made by the library.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use codex_telemetry::config::RunConfig;
+use codex_telemetry::hooks::RunHooks;
+use codex_telemetry::lifecycle::{
+    AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
+};
+use codex_telemetry::{CustomSpanData, JsonMap, RunError, TraceOptions};
+use serde_json::{Value, json};
+
+use super::record::{HookRecorder, Recorder};
+use super::script::{ScriptedModel, ScriptedTool, validate_output};
+use crate::scenario::Scenario;
+use crate::scenario::schema::{ActionSpec, AgentSpec, GuardrailKind, RunSpec};
+
+/// Something the scenario does that this subject cannot reproduce faithfully.
+#[derive(Debug)]
+pub(crate) struct Unsupported(pub(crate) String);
+
+/// The built scenario: agents, tools, guardrails and the scripted model.
+pub(crate) struct Driver<'a> {
+    run_spec: &'a RunSpec,
+    runner: Runner,
+    recorder: Recorder,
+    agent_specs: BTreeMap<&'a str, &'a AgentSpec>,
+    agents: BTreeMap<String, AgentInfo>,
+    tools: BTreeMap<String, ScriptedTool>,
+    tripwires: BTreeMap<&'a str, bool>,
+    model: ScriptedModel,
+    run_hooks: Arc<dyn RunHooks>,
+    /// Concurrent copies wait here once their run has started, so that every copy's trace
+    /// is open before any ends (their records interleave, as with Python's `gather`).
+    start_gate: Option<Arc<StartGate>>,
+    arrived: bool,
+    unsupported: Option<Unsupported>,
+}
+
+impl<'a> Driver<'a> {
+    pub(crate) fn new(scenario: &'a Scenario, runner: Runner, recorder: Recorder) -> Self {
+        let spec = &scenario.spec;
+        let tools: BTreeMap<String, ScriptedTool> = spec
+            .tools
+            .iter()
+            .map(|tool| (tool.name.clone(), ScriptedTool::new(tool)))
+            .collect();
+        let agent_hooks = Arc::new(HookRecorder::agent_hooks(recorder.clone()));
+        let agents = spec
+            .agents
+            .iter()
+            .map(|agent| {
+                let mut info = AgentInfo::new(agent.name.clone()).with_hooks(agent_hooks.clone());
+                for tool in &agent.tools {
+                    if let Some(tool) = tools.get(tool) {
+                        info = info.with_tool(tool.info().clone());
+                    }
+                }
+                for target in &agent.handoffs {
+                    info = info.with_handoff(HandoffInfo::to_agent(target.clone()));
+                }
+                if let Some(output_type) = &agent.output_type {
+                    info = info.with_output_type(output_type.name.clone());
+                }
+                (agent.name.clone(), info)
+            })
+            .collect();
+        Self {
+            run_spec: &spec.run,
+            runner,
+            agent_specs: spec.agents.iter().map(|a| (a.name.as_str(), a)).collect(),
+            agents,
+            tools,
+            tripwires: spec
+                .guardrails
+                .iter()
+                .map(|g| (g.name.as_str(), g.tripwire))
+                .collect(),
+            model: ScriptedModel::new(&spec.model),
+            run_hooks: Arc::new(HookRecorder::run_hooks(recorder.clone())),
+            recorder,
+            start_gate: None,
+            arrived: false,
+            unsupported: None,
+        }
+    }
+
+    /// Makes the run wait at `gate` right after it started.
+    pub(crate) fn with_start_gate(mut self, gate: Arc<StartGate>) -> Self {
+        self.start_gate = Some(gate);
+        self
+    }
+
+    /// Performs the scenario: the run, or the user trace around its actions.
+    pub(crate) fn execute(mut self, scenario: &Scenario) -> Result<(), Unsupported> {
+        match &scenario.spec.trace {
+            None => {
+                self.run_once();
+            }
+            Some(user) => {
+                let mut options = TraceOptions::new(user.workflow_name.clone());
+                if let Some(group_id) = &user.group_id {
+                    options = options.with_group_id(group_id.clone());
+                }
+                if let Some(metadata) = &user.metadata {
+                    options = options.with_metadata(to_map(metadata));
+                }
+                // Python's `with trace(...)`: `trace()` warns if a trace is already current.
+                let _trace = self.runner.provider().trace(options).start_as_current();
+                self.run_actions(&user.body);
+            }
+        }
+        match self.unsupported.take() {
+            Some(unsupported) => Err(unsupported),
+            None => Ok(()),
+        }
+    }
+
+    /// Performs actions in order; false once a run raised, so that later actions are skipped
+    /// while the enclosing spans still end normally (the python driver's `_run_actions`).
+    fn run_actions(&mut self, actions: &[ActionSpec]) -> bool {
+        for action in actions {
+            if action.run == Some(true) {
+                if !self.run_once() {
+                    return false;
+                }
+            } else if let Some(name) = &action.custom_span {
+                let data = action.data.as_ref().map(to_map).unwrap_or_default();
+                let span = self
+                    .runner
+                    .provider()
+                    .span(CustomSpanData::with_data(name.clone(), data));
+                let _span = span.start_as_current();
+                if !self.run_actions(&action.body) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// One run and its outcome record; true when it completed.
+    fn run_once(&mut self) -> bool {
+        let spec = self.run_spec;
+        let env = self.runner.env();
+        let mut config = RunConfig::from_env(env);
+        if let Some(workflow_name) = &spec.workflow_name {
+            config = config.with_workflow_name(workflow_name.clone());
+        }
+        if let Some(group_id) = &spec.group_id {
+            config = config.with_group_id(group_id.clone());
+        }
+        if let Some(metadata) = &spec.trace_metadata {
+            config = config.with_trace_metadata(to_map(metadata));
+        }
+        if let Some(include) = spec.trace_include_sensitive_data {
+            config = config.with_trace_include_sensitive_data(include);
+        }
+        if let Some(disabled) = spec.tracing_disabled {
+            config = config.with_tracing_disabled(disabled);
+        }
+        if let Some(include) = spec.include_task_and_turn_spans {
+            config = config.with_include_task_and_turn_spans(include);
+        }
+        let options = RunOptions::new()
+            .with_config(config)
+            .with_input(vec![Item::user_message(spec.input.clone())])
+            .with_max_turns(Some(spec.max_turns.unwrap_or(DEFAULT_MAX_TURNS)))
+            .with_streamed(spec.streamed)
+            .with_hooks(self.run_hooks.clone());
+        let mut run = self.runner.start_run(options);
+        if let Some(gate) = &self.start_gate
+            && !self.arrived
+        {
+            self.arrived = true;
+            gate.arrive();
+        }
+        run.start_agent(&self.agents[&spec.agent]);
+        let outcome = self.drive(&mut run);
+        let outcome = run.finish(outcome);
+        self.recorder.outcome(&outcome);
+        outcome.is_ok()
+    }
+
+    /// The agent loop.
+    fn drive(&mut self, run: &mut Run) -> Result<Value, RunError> {
+        let input_guardrails = self.guardrails(&self.run_spec.agent, GuardrailKind::Input);
+        loop {
+            let agent_name = run
+                .current_agent()
+                .map(|agent| agent.name().to_owned())
+                .unwrap_or_default();
+            let agent_spec = self.agent_specs[agent_name.as_str()];
+            let mut turn = run.start_turn()?;
+            turn.run_input_guardrails(&input_guardrails, |name| self.tripwires[name])?;
+
+            let mut call_options =
+                ModelCallOptions::new().with_generation_span(self.model.generation_spans());
+            if let Some(instructions) = &agent_spec.instructions {
+                call_options = call_options.with_system_prompt(instructions.clone());
+            }
+            let call = turn.start_model_call(call_options);
+            let response = match self.model.call(self.run_spec.streamed) {
+                Ok(response) => response,
+                Err(error) => return Err(call.fail(error)),
+            };
+            let processed = call.finish(response)?;
+
+            if !processed.tool_calls().is_empty() {
+                let mut tools = turn.start_tools(processed.tool_calls());
+                for (index, call) in processed.tool_calls().iter().enumerate() {
+                    let tool = &self.tools[call.tool().name()];
+                    tools.invoke(index, |_| tool.call());
+                }
+                tools.finish();
+            }
+            if let Some(first) = processed.handoffs().first() {
+                let target = self.agents[first.agent_name()].clone();
+                turn.handoff(processed.handoffs(), &target);
+                turn.end();
+                run.start_agent(&target);
+                continue;
+            }
+            if processed.has_tools_or_handoffs() {
+                turn.end();
+                continue;
+            }
+
+            let output = match &agent_spec.output_type {
+                None => json!(processed.final_text().unwrap_or_default()),
+                Some(output_type) => match processed.final_text().filter(|t| !t.is_empty()) {
+                    // Python: no final output for a structured type runs the agent again.
+                    None => {
+                        turn.end();
+                        continue;
+                    }
+                    Some(text) => match validate_output(output_type, text) {
+                        Ok(output) => output,
+                        Err(problem) => {
+                            if !self.runner.env().dont_log_model_data() {
+                                self.unsupported = Some(Unsupported(format!(
+                                    "a final output that fails validation ({problem}) while model data is logged: the error message would be pydantic's"
+                                )));
+                            }
+                            return Err(turn.invalid_final_output(problem));
+                        }
+                    },
+                },
+            };
+            turn.final_output(&output);
+            turn.end();
+            let output_guardrails = self.guardrails(&agent_name, GuardrailKind::Output);
+            run.run_output_guardrails(&output_guardrails, |name| self.tripwires[name])?;
+            return Ok(output);
+        }
+    }
+
+    /// The names of an agent's guardrails of one kind.
+    fn guardrails(&self, agent: &str, kind: GuardrailKind) -> Vec<String> {
+        let spec = self.agent_specs[agent];
+        match kind {
+            GuardrailKind::Input => spec.input_guardrails.clone(),
+            GuardrailKind::Output => spec.output_guardrails.clone(),
+        }
+    }
+}
+
+impl Drop for Driver<'_> {
+    fn drop(&mut self) {
+        // A copy that ends without arriving (it panicked) must not leave the others waiting.
+        if let Some(gate) = &self.start_gate
+            && !self.arrived
+        {
+            gate.leave();
+        }
+    }
+}
+
+/// A barrier for concurrent copies that a copy can also leave without waiting.
+#[derive(Debug)]
+pub(crate) struct StartGate {
+    pending: Mutex<usize>,
+    opened: Condvar,
+}
+
+impl StartGate {
+    pub(crate) fn new(copies: usize) -> Arc<Self> {
+        Arc::new(Self {
+            pending: Mutex::new(copies),
+            opened: Condvar::new(),
+        })
+    }
+
+    /// Waits until every copy has arrived or left.
+    fn arrive(&self) {
+        let mut pending = self.leave_locked();
+        while *pending > 0 {
+            pending = self
+                .opened
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn leave(&self) {
+        drop(self.leave_locked());
+    }
+
+    fn leave_locked(&self) -> std::sync::MutexGuard<'_, usize> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        *pending = pending.saturating_sub(1);
+        if *pending == 0 {
+            self.opened.notify_all();
+        }
+        pending
+    }
+}
+
+fn to_map(map: &BTreeMap<String, Value>) -> JsonMap {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}

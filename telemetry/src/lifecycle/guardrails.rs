@@ -1,0 +1,43 @@
+//! Guardrail spans, shared by input and output guardrails.
+
+use serde_json::json;
+
+use crate::provider::TraceProvider;
+use crate::span::SpanError;
+use crate::span_data::{GuardrailSpanData, JsonMap};
+
+/// Runs each guardrail inside its own `guardrail` span, current and under the current
+/// span, in order (Python starts them as concurrent tasks that, not suspending, run one
+/// after the other), and returns the first one that tripped.
+pub(super) fn run_all<I, S>(
+    provider: &TraceProvider,
+    guardrails: I,
+    mut check: impl FnMut(&str) -> bool,
+) -> Option<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut tripped = None;
+    for name in guardrails {
+        let name = name.as_ref();
+        let span = provider.span(GuardrailSpanData::new(name));
+        let _guard = span.start_as_current();
+        let triggered = check(name);
+        span.update(|data| data.triggered = triggered);
+        if triggered && tripped.is_none() {
+            tripped = Some(name.to_owned());
+        }
+    }
+    tripped
+}
+
+/// `Guardrail tripwire triggered` with `{"guardrail": name[, "type": kind]}`.
+pub(super) fn tripwire_error(name: &str, kind: Option<&str>) -> SpanError {
+    let mut data = JsonMap::new();
+    data.insert("guardrail".into(), json!(name));
+    if let Some(kind) = kind {
+        data.insert("type".into(), json!(kind));
+    }
+    SpanError::new("Guardrail tripwire triggered").with_data(data)
+}

@@ -1,0 +1,704 @@
+//! The run: trace, task span, agent stints and the run's end.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::agent::AgentInfo;
+use super::items::Item;
+use super::turn::Turn;
+use crate::config::{EnvConfig, RunConfig};
+use crate::context::Context;
+use crate::errors::RunError;
+use crate::hooks::{RunContext, RunHooks};
+use crate::logging::{agents_debug, agents_warn};
+use crate::provider::TraceProvider;
+use crate::pyrepr::python_repr;
+use crate::span::{SpanError, SpanGuard, SpanOptions, TypedSpan};
+use crate::span_data::{AgentSpanData, CustomSpanData, JsonMap, TaskSpanData};
+use crate::trace::{TraceGuard, TraceOptions};
+use crate::usage::Usage;
+use crate::{current_span, current_trace};
+
+/// Python's `DEFAULT_MAX_TURNS`.
+pub const DEFAULT_MAX_TURNS: u32 = 10;
+
+/// The error detail exported instead of an error's text when sensitive data is off.
+pub(crate) const REDACTED_ERROR: &str = "Error details are redacted.";
+
+/// Starts runs: holds the provider their traces and spans go to and the environment
+/// snapshot that shapes their logs (Python's `Runner` together with its process state).
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::config::EnvConfig;
+/// use codex_telemetry::lifecycle::{AgentInfo, Item, ModelResponse, RunOptions, Runner};
+/// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+///
+/// let memory = InMemoryProcessor::new();
+/// let provider = TraceProvider::builder().with_processor(memory.clone()).build();
+/// let runner = Runner::new(provider, EnvConfig::default());
+///
+/// let mut run = runner.start_run(RunOptions::new().with_input(vec![Item::user_message("Hi")]));
+/// let agent = AgentInfo::new("assistant");
+/// run.start_agent(&agent);
+/// let outcome = (|| {
+///     let mut turn = run.start_turn()?;
+///     let call = turn.start_model_call(Default::default());
+///     let processed = call.finish(ModelResponse::new(vec![Item::assistant_message("Hello.")]))?;
+///     let output = serde_json::json!(processed.final_text().unwrap_or(""));
+///     turn.final_output(&output);
+///     turn.end();
+///     Ok(output)
+/// })();
+/// assert_eq!(run.finish(outcome).unwrap(), "Hello.");
+/// // trace, task, agent, turn, generation: 1 trace + 4 spans, each started and ended
+/// assert_eq!(memory.events().len(), 10);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Runner {
+    provider: TraceProvider,
+    env: EnvConfig,
+}
+
+impl Runner {
+    /// A runner recording to `provider`, with `env` for its log and metadata switches.
+    ///
+    /// `env` is not applied to the provider: build it with
+    /// [`with_disabled(env.tracing_disabled())`](crate::TraceProviderBuilder::with_disabled)
+    /// to honour `OPENAI_AGENTS_DISABLE_TRACING`.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::Runner;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// assert!(!runner.provider().is_disabled());
+    /// ```
+    pub fn new(provider: TraceProvider, env: EnvConfig) -> Self {
+        Self { provider, env }
+    }
+
+    /// The provider runs record to.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::Runner;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::builder().with_disabled(true).build(), EnvConfig::default());
+    /// assert!(runner.provider().is_disabled());
+    /// ```
+    pub fn provider(&self) -> &TraceProvider {
+        &self.provider
+    }
+
+    /// The environment snapshot.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::Runner;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// assert!(Runner::new(TraceProvider::new(), EnvConfig::default()).env().dont_log_tool_data());
+    /// ```
+    pub fn env(&self) -> &EnvConfig {
+        &self.env
+    }
+
+    /// Starts a run (Python's `Runner.run` / `Runner.run_streamed` up to the first agent).
+    ///
+    /// * With [`RunConfig::tracing_disabled`]: a no-op trace becomes current and a disabled
+    ///   `Agent run` span masks whatever span was current (DEBUG `Tracing is disabled. Not
+    ///   creating trace`, `Setting current trace`, `Tracing is disabled. Not creating
+    ///   span`; a streamed run logs Python's longer sequence).
+    /// * Otherwise, when no trace is current: a trace named by the workflow name, with the
+    ///   config's trace id, group id and metadata (plus `agent_harness_id` from the
+    ///   environment), started and made current. Inside a current trace (a user `trace()`,
+    ///   or an outer run): no trace and no trace events.
+    /// * Then, unless task and turn spans are off, the task span (`custom` span `task`
+    ///   named by the workflow name) is started and made current.
+    ///
+    /// ```
+    /// use codex_telemetry::config::{EnvConfig, RunConfig};
+    /// use codex_telemetry::lifecycle::{RunOptions, Runner};
+    /// use codex_telemetry::{EventKind, InMemoryProcessor, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+    /// let run = runner.start_run(RunOptions::new().with_config(RunConfig::new().with_workflow_name("Support chat")));
+    /// let events = memory.events();
+    /// assert_eq!(events[0].kind, EventKind::TraceStart);
+    /// assert_eq!(events[1].data["span_data"]["data"]["name"], "Support chat");
+    /// drop(run);
+    /// ```
+    pub fn start_run(&self, options: RunOptions) -> Run {
+        Run::start(self.clone(), options)
+    }
+}
+
+/// How to run: the [`RunConfig`], the input items, the turn limit, streamed or not, and the
+/// run hooks.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::lifecycle::{Item, RunOptions};
+///
+/// let options = RunOptions::new()
+///     .with_input(vec![Item::user_message("Hi")])
+///     .with_max_turns(Some(2))
+///     .with_streamed(true);
+/// # let _ = options;
+/// ```
+#[derive(Clone)]
+pub struct RunOptions {
+    config: RunConfig,
+    input: Vec<Item>,
+    max_turns: Option<u32>,
+    streamed: bool,
+    hooks: Option<Arc<dyn RunHooks>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RunOptions {
+    /// [`RunConfig::new`], no input, [`DEFAULT_MAX_TURNS`], not streamed, no hooks.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new();
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            config: RunConfig::new(),
+            input: Vec::new(),
+            max_turns: Some(DEFAULT_MAX_TURNS),
+            streamed: false,
+            hooks: None,
+        }
+    }
+
+    /// Uses `config`.
+    ///
+    /// ```
+    /// use codex_telemetry::config::RunConfig;
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_config(RunConfig::new().with_group_id("g"));
+    /// ```
+    pub fn with_config(mut self, config: RunConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The run's input items (the first model call's `input_items`).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{Item, RunOptions};
+    ///
+    /// let _options = RunOptions::new().with_input(vec![Item::user_message("Hi")]);
+    /// ```
+    pub fn with_input(mut self, input: Vec<Item>) -> Self {
+        self.input = input;
+        self
+    }
+
+    /// The turn limit; `None` for none.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_max_turns(None);
+    /// ```
+    pub fn with_max_turns(mut self, max_turns: Option<u32>) -> Self {
+        self.max_turns = max_turns;
+        self
+    }
+
+    /// Streamed (`Runner.run_streamed`) instead of a plain run: different turn log lines,
+    /// input guardrails under the agent span, and Python's streamed no-op sequence.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_streamed(true);
+    /// ```
+    pub fn with_streamed(mut self, streamed: bool) -> Self {
+        self.streamed = streamed;
+        self
+    }
+
+    /// The run hooks.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use codex_telemetry::hooks::RunHooks;
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// struct Quiet;
+    /// impl RunHooks for Quiet {}
+    /// let _options = RunOptions::new().with_hooks(Arc::new(Quiet));
+    /// ```
+    pub fn with_hooks(mut self, hooks: Arc<dyn RunHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("config", &self.config)
+            .field("input", &self.input)
+            .field("max_turns", &self.max_turns)
+            .field("streamed", &self.streamed)
+            .field("hooks", &self.hooks.is_some())
+            .finish()
+    }
+}
+
+/// One agent's stint: its span, current while the stint lasts.
+pub(crate) struct Stint {
+    pub(crate) info: AgentInfo,
+    pub(crate) span: TypedSpan<AgentSpanData>,
+    guard: Option<SpanGuard>,
+    /// Python's `should_run_agent_start_hooks`.
+    pub(crate) start_hooks_pending: bool,
+}
+
+/// A running agent run: owns its trace (if it made one), task span and current agent
+/// span, counts turns and usage, and keeps the conversation items.
+///
+/// Drive it with [`start_agent`](Run::start_agent), [`start_turn`](Run::start_turn) (one
+/// [`Turn`] at a time), [`run_output_guardrails`](Run::run_output_guardrails), and end it
+/// with [`finish`](Run::finish), which applies Python's error placement. Dropping an
+/// unfinished run ends its spans and trace without any error.
+///
+/// A run keeps its trace and spans current on the thread that started it, so it is not
+/// `Send`; see [`crate::context`] to carry its context into other threads or tasks (e.g.
+/// [`ToolBatch::context`](super::ToolBatch::context)).
+pub struct Run {
+    pub(crate) runner: Runner,
+    pub(crate) config: RunConfig,
+    max_turns: Option<u32>,
+    pub(crate) streamed: bool,
+    pub(crate) hooks: Option<Arc<dyn RunHooks>>,
+    /// The caller's context, where a streamed run's consumer logs.
+    caller: Context,
+    pub(crate) items: Vec<Item>,
+    pub(crate) usage: Usage,
+    pub(crate) current_turn: u32,
+    pub(crate) agent: Option<Stint>,
+    task: Option<(TypedSpan<TaskSpanData>, SpanGuard)>,
+    task_usage_start: Usage,
+    /// A streamed run's input-guardrail tripwire, raised once the turn's model call
+    /// returns.
+    pub(crate) stored_error: Option<RunError>,
+    mask: Option<SpanGuard>,
+    trace: Option<TraceGuard>,
+    closed: bool,
+}
+
+// === impl Run ===
+
+/// # Starting
+impl Run {
+    fn start(runner: Runner, options: RunOptions) -> Self {
+        let RunOptions {
+            config,
+            input,
+            max_turns,
+            streamed,
+            hooks,
+        } = options;
+        let caller = Context::current();
+        let provider = runner.provider.clone();
+        let (trace, mask) = if config.tracing_disabled {
+            Self::mask_tracing(&provider, &config, streamed)
+        } else if current_trace().is_none() {
+            let metadata = runner
+                .env
+                .metadata_with_harness_id(config.trace_metadata.clone());
+            let mut options = TraceOptions::new(config.workflow_name.clone());
+            if let Some(trace_id) = &config.trace_id {
+                options = options.with_trace_id(trace_id.clone());
+            }
+            if let Some(group_id) = &config.group_id {
+                options = options.with_group_id(group_id.clone());
+            }
+            if let Some(metadata) = metadata {
+                options = options.with_metadata(metadata);
+            }
+            (Some(provider.trace(options).start_as_current()), None)
+        } else {
+            (None, None)
+        };
+        let task = config.include_task_and_turn_spans.then(|| {
+            let span = provider.span(TaskSpanData::new(config.workflow_name.clone()));
+            let guard = span.start_as_current();
+            (span, guard)
+        });
+        Self {
+            runner,
+            config,
+            max_turns,
+            streamed,
+            hooks,
+            caller,
+            items: input,
+            usage: Usage::default(),
+            current_turn: 0,
+            agent: None,
+            task,
+            task_usage_start: Usage::default(),
+            stored_error: None,
+            mask,
+            trace,
+            closed: false,
+        }
+    }
+
+    /// `RunConfig.tracing_disabled`: Python's `TraceCtxManager(disabled=True)`, which makes
+    /// a no-op trace current and masks the current span with a disabled `Agent run` span.
+    fn mask_tracing(
+        provider: &TraceProvider,
+        config: &RunConfig,
+        streamed: bool,
+    ) -> (Option<TraceGuard>, Option<SpanGuard>) {
+        let disabled_trace = || {
+            provider.create_trace(
+                TraceOptions::new(config.workflow_name.clone()).with_disabled(true),
+            )
+        };
+        let masking_span = || {
+            provider
+                .create_span(
+                    CustomSpanData::new("Agent run"),
+                    SpanOptions::new().with_disabled(true),
+                )
+                .start_as_current()
+        };
+        if streamed {
+            // `run_streamed` masks the caller during its synchronous setup, where it also
+            // creates the run's (no-op) trace; the background task then masks again and
+            // starts that trace.
+            let setup_trace = disabled_trace().start_as_current();
+            let setup_mask = masking_span();
+            let run_trace = disabled_trace();
+            drop(setup_mask);
+            drop(setup_trace);
+            let mask = masking_span();
+            (Some(run_trace.start_as_current()), Some(mask))
+        } else {
+            let trace = disabled_trace().start_as_current();
+            (Some(trace), Some(masking_span()))
+        }
+    }
+}
+
+/// # Agents and turns
+impl Run {
+    /// Starts a stint of `agent`: ends the current agent span, if any (after a handoff),
+    /// and starts a new one, current, with `handoffs`/`tools` `[]` (filled in at its model
+    /// call) and its output type. Its first turn calls the agent-start hooks.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+    /// let mut run = runner.start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("triage"));
+    /// let agent = &memory.events()[2].data["span_data"];
+    /// assert_eq!(agent["name"], "triage");
+    /// assert_eq!(agent["tools"], serde_json::json!([]));
+    /// ```
+    pub fn start_agent(&mut self, agent: &AgentInfo) {
+        self.end_agent();
+        let mut data = AgentSpanData::new(agent.name());
+        data.handoffs = Some(Vec::new());
+        data.tools = Some(Vec::new());
+        data.output_type = Some(agent.output_type().to_owned());
+        let span = self.runner.provider.span(data);
+        let guard = span.start_as_current();
+        self.agent = Some(Stint {
+            info: agent.clone(),
+            span,
+            guard: Some(guard),
+            start_hooks_pending: true,
+        });
+    }
+
+    /// Starts the next turn of the current agent (turn numbers count across agents).
+    ///
+    /// Past the turn limit it puts `Max turns exceeded` `{"max_turns": N}` on the agent span
+    /// and returns `MaxTurnsExceeded`. Otherwise it logs `Running agent X (turn N)`
+    /// (streamed: `Starting turn N, current_agent=X`), starts the turn span (current) and,
+    /// on the stint's first turn, calls `on_agent_start` (run hooks, then agent hooks).
+    ///
+    /// # Panics
+    ///
+    /// If no agent was started ([`start_agent`](Run::start_agent)).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// let mut run = runner.start_run(RunOptions::new().with_max_turns(Some(1)));
+    /// run.start_agent(&AgentInfo::new("looper"));
+    /// run.start_turn().unwrap().end();
+    /// let error = run.start_turn().unwrap_err();
+    /// assert_eq!((error.name(), error.message()), ("MaxTurnsExceeded", "Max turns (1) exceeded"));
+    /// ```
+    pub fn start_turn(&mut self) -> Result<Turn<'_>, RunError> {
+        let Some(stint) = &self.agent else {
+            panic!("Run::start_turn called before Run::start_agent");
+        };
+        self.current_turn += 1;
+        if let Some(max_turns) = self.max_turns {
+            if self.current_turn > max_turns {
+                stint.span.set_error(
+                    SpanError::new("Max turns exceeded")
+                        .with_data(JsonMap::from_iter([("max_turns".into(), json!(max_turns))])),
+                );
+                return Err(RunError::max_turns_exceeded(max_turns));
+            }
+        }
+        Ok(Turn::start(self))
+    }
+
+    /// Runs the current agent's output guardrails on its final output, after the last turn
+    /// ended: one `guardrail` span each (children of the agent span), `triggered` set from
+    /// `check`. The first tripped guardrail puts `Guardrail tripwire triggered`
+    /// `{"guardrail": name}` on the agent span and returns `OutputGuardrailTripwireTriggered`.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// let mut run = runner.start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let error = run.run_output_guardrails(["no_secrets"], |_| true).unwrap_err();
+    /// assert_eq!(error.name(), "OutputGuardrailTripwireTriggered");
+    /// assert_eq!(error.guardrail(), Some("no_secrets"));
+    /// ```
+    pub fn run_output_guardrails<I, S>(
+        &mut self,
+        guardrails: I,
+        check: impl FnMut(&str) -> bool,
+    ) -> Result<(), RunError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let tripped = super::guardrails::run_all(&self.runner.provider, guardrails, check);
+        match tripped {
+            Some(name) => {
+                self.attach_error_to_current_span(super::guardrails::tripwire_error(
+                    &name, None,
+                ));
+                Err(RunError::output_guardrail_tripwire(name))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// # State
+impl Run {
+    /// The conversation so far: the input, then every model output item and tool or
+    /// handoff result, in Python's order.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{Item, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// let run = runner.start_run(RunOptions::new().with_input(vec![Item::user_message("Hi")]));
+    /// assert_eq!(run.items().len(), 1);
+    /// ```
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    /// The usage of the run's model calls so far.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// assert!(run.usage().is_zero());
+    /// ```
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// The number of the last turn started (0 before the first).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// assert_eq!(run.current_turn(), 0);
+    /// ```
+    pub fn current_turn(&self) -> u32 {
+        self.current_turn
+    }
+
+    /// The current agent, if one was started.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// assert_eq!(run.current_agent().unwrap().name(), "a");
+    /// ```
+    pub fn current_agent(&self) -> Option<&AgentInfo> {
+        self.agent.as_ref().map(|stint| &stint.info)
+    }
+
+    /// The hook context: the usage so far.
+    pub(crate) fn hook_context(&self) -> RunContext {
+        RunContext::new(self.usage)
+    }
+
+    /// Python's `attach_error_to_current_span`.
+    pub(crate) fn attach_error_to_current_span(&self, error: SpanError) {
+        match current_span() {
+            Some(span) => span.set_error(error),
+            None if self.runner.env.dont_log_model_data()
+                || self.runner.env.dont_log_tool_data() =>
+            {
+                agents_warn!("No active span; trace error was not attached");
+            }
+            None => {
+                let repr = python_repr(&json!({"message": error.message, "data": error.data}));
+                agents_warn!("No span to add error {repr} to");
+            }
+        }
+    }
+
+    /// Logs in the caller's context, where Python's stream consumer runs.
+    pub(crate) fn log_in_caller_context(&self, log: impl FnOnce()) {
+        self.caller.run(log);
+    }
+}
+
+/// # Finishing
+impl Run {
+    /// Ends the run with its outcome and returns it.
+    ///
+    /// On an error that is not a tripwire or model misbehaviour (a model error, max turns),
+    /// the agent span gets `Error in agent run` `{"error": message}` (`"Error details are
+    /// redacted."` without sensitive data) unless it already has an error. A streamed run
+    /// whose input guardrail tripped logs `Error finalizing streamed result` and returns
+    /// that tripwire. Then the agent span ends, the task span ends with the run's usage
+    /// (when non-zero), and the run's trace (if it made one) ends.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{InMemoryProcessor, ModelError, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+    /// let mut run = runner.start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let error = run.finish(Err(ModelError::new("ModelUnavailable", "503").into())).unwrap_err();
+    /// assert_eq!(error.name(), "ModelUnavailable");
+    /// let agent_end = &memory.events()[3].data;
+    /// assert_eq!(agent_end["error"], serde_json::json!({"message": "Error in agent run", "data": {"error": "503"}}));
+    /// ```
+    pub fn finish(mut self, outcome: Result<Value, RunError>) -> Result<Value, RunError> {
+        let outcome = match (outcome, self.stored_error.clone()) {
+            (Ok(_), Some(stored)) => Err(stored),
+            (outcome, _) => outcome,
+        };
+        if let (Err(error), Some(stint)) = (&outcome, &self.agent) {
+            if error.is_generic_agent_error() && stint.span.error().is_none() {
+                let detail = if self.config.trace_include_sensitive_data {
+                    error.message().to_owned()
+                } else {
+                    REDACTED_ERROR.to_owned()
+                };
+                stint.span.set_error(
+                    SpanError::new("Error in agent run")
+                        .with_data(JsonMap::from_iter([("error".into(), json!(detail))])),
+                );
+            }
+        }
+        if self.streamed && self.stored_error.is_some() {
+            agents_debug!("Error finalizing streamed result");
+        }
+        self.close();
+        outcome
+    }
+
+    fn end_agent(&mut self) {
+        if let Some(mut stint) = self.agent.take() {
+            drop(stint.guard.take());
+        }
+    }
+
+    /// Ends what is still open, innermost first.
+    fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.end_agent();
+        if let Some((span, guard)) = self.task.take() {
+            if let Some(usage) = self.usage.delta_since(&self.task_usage_start).task_span_data() {
+                span.update(|task| task.usage = Some(usage));
+            }
+            drop(guard);
+        }
+        drop(self.mask.take());
+        drop(self.trace.take());
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run")
+            .field("config", &self.config)
+            .field("max_turns", &self.max_turns)
+            .field("streamed", &self.streamed)
+            .field("current_turn", &self.current_turn)
+            .field(
+                "agent",
+                &self.agent.as_ref().map(|stint| stint.info.name().to_owned()),
+            )
+            .field("usage", &self.usage)
+            .finish_non_exhaustive()
+    }
+}

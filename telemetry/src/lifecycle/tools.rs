@@ -1,0 +1,390 @@
+//! Function tool calls: function spans, tool hooks, invocation logs and the default
+//! failure handler.
+
+use std::fmt;
+
+use serde_json::{Value, json};
+
+use super::items::{Item, ToolCallRequest};
+use super::run::Run;
+use crate::context::Context;
+use crate::errors::ToolError;
+use crate::logging::{agents_debug, agents_error};
+use crate::pyrepr::{python_repr, python_str};
+use crate::span::SpanError;
+use crate::span::TypedSpan;
+use crate::span_data::{FunctionSpanData, JsonMap};
+
+/// What the default failure handler tells the model when a tool fails.
+pub const DEFAULT_TOOL_ERROR_OUTPUT: &str =
+    "An error occurred while running the tool. Please try again.";
+
+/// The error detail function spans carry for a failed tool: the default failure handler
+/// always redacts, even with sensitive data on.
+pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error details are redacted.";
+
+/// The tool calls of one model response, run the way the Python client runs them.
+///
+/// The Python client runs a response's tool calls as concurrent tasks, and the events come
+/// in phases; a batch reproduces them:
+///
+/// 1. [`Turn::start_tools`](super::Turn::start_tools): one `function` span per call, in
+///    call order (children of the turn span, `input`/`output` `null` at start), then for
+///    each call `run.on_tool_start`, `agent.on_tool_start`.
+/// 2. [`invoke`](ToolBatch::invoke) each call: `Invoking tool X`, the tool runs with its
+///    function span current, `Tool X completed.` — or, when it fails or its arguments are
+///    not a JSON object, the default failure handler: `Tool X failed`, the span error
+///    `Error running tool (non-fatal)` `{"tool_name", "error": "Tool execution failed. Error
+///    details are redacted."}`, and [`DEFAULT_TOOL_ERROR_OUTPUT`] as the result.
+/// 3. [`finish`](ToolBatch::finish): for each call `run.on_tool_end`, `agent.on_tool_end`
+///    with Python's `str()` of the result, then the spans end with `input` (the raw
+///    arguments) and `output` (`str()` of the result) when sensitive data is on, and the
+///    results join the conversation.
+///
+/// With tool data logging on (`OPENAI_AGENTS_DONT_LOG_TOOL_DATA=0`) the lines carry data:
+/// `Invoking tool X with input {…}`, `Tool call args: [...], kwargs: {}`, `Tool X returned
+/// …`, and an ERROR `Tool X failed: {input} {error}`.
+///
+/// ```
+/// use codex_telemetry::config::EnvConfig;
+/// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
+/// use codex_telemetry::{InMemoryProcessor, ToolError, TraceProvider};
+/// use serde_json::json;
+///
+/// let memory = InMemoryProcessor::new();
+/// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+/// let weather = ToolInfo::new("get_weather").with_parameters(["city"]);
+/// let time = ToolInfo::new("get_time").with_parameters(["city"]);
+/// let mut run = runner.start_run(RunOptions::new());
+/// run.start_agent(&AgentInfo::new("travel").with_tool(weather.clone()).with_tool(time.clone()));
+/// let mut turn = run.start_turn().unwrap();
+/// let calls = [
+///     ToolCallRequest::new(weather, "call_1", r#"{"city":"Tokyo"}"#),
+///     ToolCallRequest::new(time, "call_2", r#"{"city":"Tokyo"}"#),
+/// ];
+/// let mut batch = turn.start_tools(&calls);
+/// batch.invoke(0, |_| Ok(json!("rain in Tokyo")));
+/// batch.invoke(1, |_| Err(ToolError::new("clock down")));
+/// batch.finish();
+/// let ends: Vec<_> = memory.events().into_iter().filter(|e| e.data["span_data"]["type"] == "function").skip(2).collect();
+/// assert_eq!(ends[0].data["span_data"]["output"], "rain in Tokyo");
+/// assert_eq!(ends[1].data["error"]["message"], "Error running tool (non-fatal)");
+/// ```
+pub struct ToolBatch<'turn> {
+    run: &'turn mut Run,
+    calls: Vec<PendingCall>,
+    finished: bool,
+}
+
+struct PendingCall {
+    request: ToolCallRequest,
+    span: TypedSpan<FunctionSpanData>,
+    /// The tool's result (the failure handler's output after a failure); `None` until
+    /// invoked.
+    result: Option<Value>,
+}
+
+impl<'turn> ToolBatch<'turn> {
+    pub(super) fn start(run: &'turn mut Run, calls: &[ToolCallRequest]) -> Self {
+        let provider = run.runner.provider().clone();
+        let calls: Vec<PendingCall> = calls
+            .iter()
+            .map(|request| {
+                let span = provider.span(FunctionSpanData::new(request.tool().name()));
+                span.start();
+                PendingCall {
+                    request: request.clone(),
+                    span,
+                    result: None,
+                }
+            })
+            .collect();
+        let batch = Self {
+            run,
+            calls,
+            finished: false,
+        };
+        for index in 0..batch.calls.len() {
+            batch.context(index).run(|| {
+                let run = &*batch.run;
+                let agent = &run.agent.as_ref().expect("tools run with an agent").info;
+                let tool = batch.calls[index].request.tool();
+                let context = run.hook_context();
+                if let Some(hooks) = &run.hooks {
+                    hooks.on_tool_start(&context, agent, tool);
+                }
+                if let Some(hooks) = agent.hooks() {
+                    hooks.on_tool_start(&context, agent, tool);
+                }
+            });
+        }
+        batch
+    }
+
+    /// The number of calls.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// assert!(turn.start_tools(&[]).is_empty());
+    /// ```
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether the batch has no calls.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// assert_eq!(turn.start_tools(&[]).len(), 0);
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// The context of call `index`: its function span current. Run the tool (or anything
+    /// it spawns) in it to parent its spans and log lines to the call.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
+    /// use codex_telemetry::{current_span, TraceProvider};
+    ///
+    /// let tool = ToolInfo::new("t");
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_tool(tool.clone()));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let batch = turn.start_tools(&[ToolCallRequest::new(tool, "c", "{}")]);
+    /// let kind = batch.context(0).run(|| current_span().unwrap().data().unwrap().span_type());
+    /// assert_eq!(kind, "function");
+    /// ```
+    pub fn context(&self, index: usize) -> Context {
+        Context::current().with_span(self.calls[index].span.clone().into_span())
+    }
+
+    /// Invokes call `index` with its function span current: parses the arguments (a JSON
+    /// object; an empty string counts as `{}`), logs, runs `tool` on them, and records the
+    /// result or applies the default failure handler (see the type docs). Returns the text
+    /// the model receives.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo, DEFAULT_TOOL_ERROR_OUTPUT};
+    /// use codex_telemetry::TraceProvider;
+    /// use serde_json::json;
+    ///
+    /// let tool = ToolInfo::new("get_time");
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_tool(tool.clone()));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let mut batch = turn.start_tools(&[
+    ///     ToolCallRequest::new(tool.clone(), "c1", "{}"),
+    ///     ToolCallRequest::new(tool, "c2", "{not json"),
+    /// ]);
+    /// assert_eq!(batch.invoke(0, |_| Ok(json!({"hour": 9, "minute": 30}))), "{'hour': 9, 'minute': 30}");
+    /// assert_eq!(batch.invoke(1, |_| unreachable!()), DEFAULT_TOOL_ERROR_OUTPUT);
+    /// ```
+    pub fn invoke(
+        &mut self,
+        index: usize,
+        tool: impl FnOnce(&JsonMap) -> Result<Value, ToolError>,
+    ) -> String {
+        let context = self.context(index);
+        let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
+        let call = &mut self.calls[index];
+        let result = context.run(|| invoke_one(&call.request, &call.span, dont_log_tool_data, tool));
+        let text = python_str(&result);
+        call.result = Some(result);
+        text
+    }
+
+    /// Calls the end hooks, ends the function spans and adds the results to the
+    /// conversation (see the type docs). A call never invoked ends with no output.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// turn.start_tools(&[]).finish();
+    /// ```
+    pub fn finish(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let sensitive = self.run.config.trace_include_sensitive_data;
+        for index in 0..self.calls.len() {
+            let Some(result) = &self.calls[index].result else {
+                continue;
+            };
+            let text = python_str(result);
+            self.context(index).run(|| {
+                let run = &*self.run;
+                let agent = &run.agent.as_ref().expect("tools run with an agent").info;
+                let tool = self.calls[index].request.tool();
+                let context = run.hook_context();
+                if let Some(hooks) = &run.hooks {
+                    hooks.on_tool_end(&context, agent, tool, &text);
+                }
+                if let Some(hooks) = agent.hooks() {
+                    hooks.on_tool_end(&context, agent, tool, &text);
+                }
+            });
+        }
+        for call in &self.calls {
+            if sensitive {
+                call.span.update(|data| {
+                    data.input = Some(call.request.arguments().to_owned());
+                    data.output = call
+                        .result
+                        .as_ref()
+                        .filter(|result| !result.is_null())
+                        .map(python_str);
+                });
+            }
+            call.span.finish();
+        }
+        for call in &self.calls {
+            let output = call.result.as_ref().map(python_str).unwrap_or_default();
+            self.run
+                .items
+                .push(Item::function_call_output(call.request.call_id(), output));
+        }
+    }
+}
+
+impl Drop for ToolBatch<'_> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for ToolBatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolBatch")
+            .field(
+                "calls",
+                &self
+                    .calls
+                    .iter()
+                    .map(|call| call.request.tool().name())
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// One invocation, in the call's context: Python's `_on_invoke_tool_impl` wrapped in the
+/// default failure handler.
+fn invoke_one(
+    request: &ToolCallRequest,
+    span: &TypedSpan<FunctionSpanData>,
+    dont_log_tool_data: bool,
+    tool: impl FnOnce(&JsonMap) -> Result<Value, ToolError>,
+) -> Value {
+    let name = request.tool().name();
+    let input = request.arguments();
+    let arguments = match parse_arguments(name, input, dont_log_tool_data) {
+        Ok(arguments) => arguments,
+        Err(message) => return failed(name, input, span, &message, dont_log_tool_data),
+    };
+    if dont_log_tool_data {
+        agents_debug!("Invoking tool {name}");
+    } else {
+        agents_debug!("Invoking tool {name} with input {input}");
+        let args: Vec<Value> = request
+            .tool()
+            .parameters()
+            .iter()
+            .filter_map(|parameter| arguments.get(parameter).cloned())
+            .collect();
+        let args = python_repr(&Value::Array(args));
+        agents_debug!("Tool call args: {args}, kwargs: {{}}");
+    }
+    match tool(&arguments) {
+        Ok(result) => {
+            if dont_log_tool_data {
+                agents_debug!("Tool {name} completed.");
+            } else {
+                let text = python_str(&result);
+                agents_debug!("Tool {name} returned {text}");
+            }
+            result
+        }
+        Err(error) => failed(name, input, span, error.message(), dont_log_tool_data),
+    }
+}
+
+/// Python's `_parse_function_tool_json_input`: the error is the message of the
+/// `ModelBehaviorError` it raises.
+fn parse_arguments(name: &str, input: &str, dont_log_tool_data: bool) -> Result<JsonMap, String> {
+    let parsed = if input.is_empty() {
+        Ok(Value::Object(JsonMap::new()))
+    } else {
+        serde_json::from_str::<Value>(input)
+    };
+    match parsed {
+        Ok(Value::Object(arguments)) => Ok(arguments),
+        Ok(_) => Err(format!(
+            "Invalid JSON input for tool {name}: expected a JSON object"
+        )),
+        Err(_) => {
+            let message = format!("Invalid JSON input for tool {name}");
+            if dont_log_tool_data {
+                agents_debug!("{message}");
+                Err(message)
+            } else {
+                let detailed = format!("{message}: {input}");
+                agents_debug!("{detailed}");
+                Err(detailed)
+            }
+        }
+    }
+}
+
+/// The default failure handler: span error, failure log, and the output the model sees.
+fn failed(
+    name: &str,
+    input: &str,
+    span: &TypedSpan<FunctionSpanData>,
+    message: &str,
+    dont_log_tool_data: bool,
+) -> Value {
+    let mut data = JsonMap::new();
+    data.insert("tool_name".into(), json!(name));
+    data.insert("error".into(), json!(REDACTED_TOOL_ERROR));
+    span.set_error(SpanError::new("Error running tool (non-fatal)").with_data(data));
+    if dont_log_tool_data {
+        agents_debug!("Tool {name} failed");
+    } else {
+        agents_error!("Tool {name} failed: {input} {message}");
+    }
+    json!(DEFAULT_TOOL_ERROR_OUTPUT)
+}

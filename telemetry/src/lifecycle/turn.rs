@@ -1,0 +1,674 @@
+//! A turn: the turn span, input guardrails, the model call, handoffs and the final output.
+
+use std::fmt;
+
+use serde_json::{Value, json};
+
+use super::agent::AgentInfo;
+use super::guardrails;
+use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
+use super::run::{REDACTED_ERROR, Run};
+use super::tools::ToolBatch;
+use crate::context::Context;
+use crate::errors::{ModelError, RunError};
+use crate::hooks::RunContext;
+use crate::logging::agents_debug;
+use crate::span::{SpanError, SpanGuard, SpanOptions, TypedSpan};
+use crate::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
+use crate::usage::Usage;
+
+/// What the run does after a turn; streamed runs log it as `next_step type=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NextStep {
+    RunAgain,
+    Handoff,
+    FinalOutput,
+}
+
+impl NextStep {
+    fn python_name(self) -> &'static str {
+        match self {
+            Self::RunAgain => "NextStepRunAgain",
+            Self::Handoff => "NextStepHandoff",
+            Self::FinalOutput => "NextStepFinalOutput",
+        }
+    }
+}
+
+/// One turn of the agent loop: at most one model call, then its tools, handoff or final
+/// output. Returned by [`Run::start_turn`]; its turn span (unless task and turn spans are
+/// off) is current while it lives.
+///
+/// End it with [`end`](Turn::end): the turn span ends with the turn's usage (when
+/// non-zero), and a streamed run logs `Turn N complete, next_step type=…`. A turn dropped
+/// without `end` (an error is propagating) ends its span the same way but logs nothing.
+pub struct Turn<'run> {
+    run: &'run mut Run,
+    number: u32,
+    span: Option<(TypedSpan<TurnSpanData>, SpanGuard)>,
+    usage_start: Usage,
+    next_step: NextStep,
+    ended: bool,
+}
+
+// === impl Turn ===
+
+impl<'run> Turn<'run> {
+    pub(super) fn start(run: &'run mut Run) -> Self {
+        let number = run.current_turn;
+        let stint = run
+            .agent
+            .as_mut()
+            .expect("a turn starts only with an agent");
+        let name = stint.info.name();
+        if run.streamed {
+            agents_debug!("Starting turn {number}, current_agent={name}");
+        } else {
+            agents_debug!("Running agent {name} (turn {number})");
+        }
+        let span = run.config.include_task_and_turn_spans.then(|| {
+            let span = run
+                .runner
+                .provider()
+                .span(TurnSpanData::new(number.into(), name));
+            let guard = span.start_as_current();
+            (span, guard)
+        });
+        let run_start_hooks = std::mem::take(&mut stint.start_hooks_pending);
+        if run_start_hooks {
+            let context = RunContext::new(run.usage);
+            let agent = &stint.info;
+            if let Some(hooks) = &run.hooks {
+                hooks.on_agent_start(&context, agent);
+            }
+            if let Some(hooks) = agent.hooks() {
+                hooks.on_start(&context, agent);
+            }
+        }
+        let usage_start = run.usage;
+        Self {
+            run,
+            number,
+            span,
+            usage_start,
+            next_step: NextStep::RunAgain,
+            ended: false,
+        }
+    }
+
+    /// The turn's number (1-based, counted across the run's agents).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// assert_eq!(run.start_turn().unwrap().number(), 1);
+    /// ```
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// The agent taking the turn.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// assert_eq!(run.start_turn().unwrap().agent().name(), "a");
+    /// ```
+    pub fn agent(&self) -> &AgentInfo {
+        &self.run.agent.as_ref().expect("a turn has an agent").info
+    }
+
+    /// Runs the run's input guardrails, on the run's first turn only (later turns ignore
+    /// the call, as Python does): one `guardrail` span each, `triggered` from `check`.
+    ///
+    /// * Not streamed: the spans are children of the turn span; the first tripped
+    ///   guardrail puts `Guardrail tripwire triggered` `{"guardrail": name}` on the turn span
+    ///   and this returns `InputGuardrailTripwireTriggered` (the model is never called).
+    /// * Streamed: the spans are children of the agent span (Python runs them in a task
+    ///   started before the turn span); a tripwire puts the error, with
+    ///   `"type": "input_guardrail"`, on the agent span and is raised when the turn's model
+    ///   call returns ([`ModelCall::finish`]), after the model call has happened.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let error = turn.run_input_guardrails(["no_homework"], |_| true).unwrap_err();
+    /// assert_eq!(error.message(), "Guardrail InputGuardrail triggered tripwire");
+    /// ```
+    pub fn run_input_guardrails<I, S>(
+        &mut self,
+        guardrails: I,
+        check: impl FnMut(&str) -> bool,
+    ) -> Result<(), RunError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        if self.number > 1 {
+            return Ok(());
+        }
+        let provider = self.run.runner.provider().clone();
+        if !self.run.streamed {
+            return match guardrails::run_all(&provider, guardrails, check) {
+                Some(name) => {
+                    self.run
+                        .attach_error_to_current_span(guardrails::tripwire_error(&name, None));
+                    Err(RunError::input_guardrail_tripwire(name))
+                }
+                None => Ok(()),
+            };
+        }
+        let agent_span = self
+            .run
+            .agent
+            .as_ref()
+            .expect("a turn has an agent")
+            .span
+            .clone();
+        let under_agent = Context::current().with_span(agent_span.clone().into_span());
+        let tripped = under_agent.run(|| guardrails::run_all(&provider, guardrails, check));
+        if let Some(name) = tripped {
+            agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
+            self.run.stored_error = Some(RunError::input_guardrail_tripwire(name));
+        }
+        Ok(())
+    }
+
+    /// Starts the turn's model call: fills in the agent span's `tools` and `handoffs`,
+    /// calls `on_llm_start` (run hooks, then agent hooks) with the run's items as
+    /// `input_items`, logs `No conversation_id available for request` and starts the
+    /// `generation` span (a disabled one when the model emits no traces, which logs
+    /// `Tracing is disabled. Not creating span`).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, Item, ModelCallOptions, ModelResponse, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let call = turn.start_model_call(ModelCallOptions::new().with_system_prompt("Be brief."));
+    /// let processed = call.finish(ModelResponse::new(vec![Item::assistant_message("Ok.")])).unwrap();
+    /// assert_eq!(processed.final_text(), Some("Ok."));
+    /// ```
+    pub fn start_model_call(&mut self, options: ModelCallOptions) -> ModelCall<'_> {
+        let run = &mut *self.run;
+        let stint = run.agent.as_ref().expect("a turn has an agent");
+        let agent = &stint.info;
+        stint.span.update(|data| {
+            data.handoffs = Some(
+                agent
+                    .handoffs()
+                    .iter()
+                    .map(|h| h.agent_name().to_owned())
+                    .collect(),
+            );
+            data.tools = Some(agent.tools().iter().map(|t| t.name().to_owned()).collect());
+        });
+        let context = run.hook_context();
+        let system_prompt = options.system_prompt.as_deref();
+        if let Some(hooks) = &run.hooks {
+            hooks.on_llm_start(&context, agent, system_prompt, &run.items);
+        }
+        if let Some(hooks) = agent.hooks() {
+            hooks.on_llm_start(&context, agent, system_prompt, &run.items);
+        }
+        agents_debug!("No conversation_id available for request");
+        let span = run.runner.provider().create_span(
+            GenerationSpanData::new(),
+            SpanOptions::new().with_disabled(!options.generation_span),
+        );
+        // A streamed model starts its generation span without making it current.
+        let guard = if run.streamed {
+            span.start();
+            None
+        } else {
+            Some(span.start_as_current())
+        };
+        ModelCall {
+            run,
+            generation: Some((span, guard)),
+        }
+    }
+
+    /// Starts the response's tool calls (see [`ToolBatch`]).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
+    /// use codex_telemetry::TraceProvider;
+    /// use serde_json::json;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_tool(ToolInfo::new("check")));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let mut batch = turn.start_tools(&[ToolCallRequest::new(ToolInfo::new("check"), "call_1", "{}")]);
+    /// batch.invoke(0, |_| Ok(json!("not yet")));
+    /// batch.finish();
+    /// ```
+    pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
+        ToolBatch::start(self.run, calls)
+    }
+
+    /// Performs the first requested handoff to `target`: a `handoff` span (current, under
+    /// the turn span) from the current agent, `to_agent` `null` at start and `target` at the
+    /// end; with several requests it carries `Multiple handoffs requested`
+    /// `{"requested_agents": […]}` and the others get `Multiple handoffs detected, ignoring
+    /// this one.` as their outputs. Inside the span: `run.on_handoff(from_agent, to_agent)`,
+    /// then the **source** agent's `on_handoff(agent = target, source = source)`.
+    ///
+    /// Then end the turn and [`start_agent`](Run::start_agent) the target.
+    ///
+    /// # Panics
+    ///
+    /// If `requests` is empty.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, HandoffInfo, HandoffRequest, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let billing = AgentInfo::new("billing");
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("triage").with_handoff(HandoffInfo::to_agent("billing")));
+    /// let mut turn = run.start_turn().unwrap();
+    /// turn.handoff(&[HandoffRequest::new("billing", "call_1")], &billing);
+    /// turn.end();
+    /// run.start_agent(&billing);
+    /// ```
+    pub fn handoff(&mut self, requests: &[HandoffRequest], target: &AgentInfo) {
+        let (first, ignored) = requests
+            .split_first()
+            .expect("a handoff needs at least one request");
+        let run = &mut *self.run;
+        for request in ignored {
+            run.items.push(Item::function_call_output(
+                request.call_id(),
+                "Multiple handoffs detected, ignoring this one.",
+            ));
+        }
+        let stint = run.agent.as_ref().expect("a turn has an agent");
+        let source = &stint.info;
+        let span = run.runner.provider().span(HandoffSpanData::new(
+            Some(source.name().to_owned()),
+            None,
+        ));
+        let guard = span.start_as_current();
+        span.update(|data| data.to_agent = Some(target.name().to_owned()));
+        if !ignored.is_empty() {
+            let requested: Vec<&str> = requests.iter().map(HandoffRequest::agent_name).collect();
+            span.set_error(SpanError::new("Multiple handoffs requested").with_data(
+                JsonMap::from_iter([("requested_agents".into(), json!(requested))]),
+            ));
+        }
+        run.items.push(Item::function_call_output(
+            first.call_id(),
+            json!({"assistant": target.name()}).to_string(),
+        ));
+        let context = run.hook_context();
+        if let Some(hooks) = &run.hooks {
+            hooks.on_handoff(&context, source, target);
+        }
+        if let Some(hooks) = source.hooks() {
+            hooks.on_handoff(&context, target, source);
+        }
+        drop(guard);
+        self.next_step = NextStep::Handoff;
+    }
+
+    /// Reports the run's final output: `run.on_agent_end(agent, output)` then
+    /// `agent.on_end(agent, output)`, inside the turn span. Then end the turn, run the
+    /// output guardrails and finish the run.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    /// use serde_json::json;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// turn.final_output(&json!("done"));
+    /// turn.end();
+    /// assert_eq!(run.finish(Ok(json!("done"))).unwrap(), "done");
+    /// ```
+    pub fn final_output(&mut self, output: &Value) {
+        let run = &*self.run;
+        let agent = &run.agent.as_ref().expect("a turn has an agent").info;
+        let context = run.hook_context();
+        if let Some(hooks) = &run.hooks {
+            hooks.on_agent_end(&context, agent, output);
+        }
+        if let Some(hooks) = agent.hooks() {
+            hooks.on_end(&context, agent, output);
+        }
+        self.next_step = NextStep::FinalOutput;
+    }
+
+    /// Reports that the final output does not validate against the agent's output type:
+    /// puts `Invalid JSON provided` `{}` on the current span (the turn span) and returns the
+    /// `ModelBehaviorError` to raise. Its message is `Invalid JSON when parsing model
+    /// output` while model data stays out of logs (the default), else `detailed_message`
+    /// (Python's `Invalid JSON when parsing {text} for {type}; {error}`).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_output_type("Weather"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let error = turn.invalid_final_output("Invalid JSON when parsing {} for Weather");
+    /// assert_eq!((error.name(), error.message()), ("ModelBehaviorError", "Invalid JSON when parsing model output"));
+    /// ```
+    pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunError {
+        self.run
+            .attach_error_to_current_span(SpanError::new("Invalid JSON provided").with_data(JsonMap::new()));
+        if self.run.runner.env().dont_log_model_data() {
+            RunError::model_behavior("Invalid JSON when parsing model output")
+        } else {
+            RunError::model_behavior(detailed_message)
+        }
+    }
+
+    /// Ends the turn (see the type docs).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// run.start_turn().unwrap().end();
+    /// assert_eq!(run.current_turn(), 1);
+    /// ```
+    pub fn end(mut self) {
+        self.close();
+        if self.run.streamed {
+            let (number, next_step) = (self.number, self.next_step.python_name());
+            agents_debug!("Turn {number} complete, next_step type={next_step}");
+        }
+    }
+
+    fn close(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if let Some((span, guard)) = self.span.take() {
+            if let Some(usage) = self.run.usage.delta_since(&self.usage_start).turn_span_data() {
+                span.update(|turn| turn.usage = Some(usage));
+            }
+            drop(guard);
+        }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for Turn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Turn")
+            .field("number", &self.number)
+            .field("next_step", &self.next_step)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a model call is made: the system prompt the hooks see, and whether the model
+/// records a `generation` span (real models do; Python's `ScriptedModel` only with
+/// `emit_traces=True`).
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::lifecycle::ModelCallOptions;
+///
+/// let options = ModelCallOptions::new().with_system_prompt("Be brief.").with_generation_span(false);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ModelCallOptions {
+    system_prompt: Option<String>,
+    generation_span: bool,
+}
+
+impl Default for ModelCallOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ModelCallOptions {
+    /// No system prompt, with a generation span.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::ModelCallOptions;
+    ///
+    /// let _options = ModelCallOptions::new();
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            system_prompt: None,
+            generation_span: true,
+        }
+    }
+
+    /// The agent's instructions, as given to the model (`None` without instructions).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::ModelCallOptions;
+    ///
+    /// let _options = ModelCallOptions::new().with_system_prompt("Be brief.");
+    /// ```
+    pub fn with_system_prompt(mut self, system_prompt: impl Into<String>) -> Self {
+        self.system_prompt = Some(system_prompt.into());
+        self
+    }
+
+    /// Whether the call records a `generation` span.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::ModelCallOptions;
+    ///
+    /// let _options = ModelCallOptions::new().with_generation_span(false);
+    /// ```
+    pub fn with_generation_span(mut self, generation_span: bool) -> Self {
+        self.generation_span = generation_span;
+        self
+    }
+}
+
+/// A model call in progress; its `generation` span is open. End it with
+/// [`finish`](ModelCall::finish) or [`fail`](ModelCall::fail).
+pub struct ModelCall<'turn> {
+    run: &'turn mut Run,
+    generation: Option<(TypedSpan<GenerationSpanData>, Option<SpanGuard>)>,
+}
+
+impl ModelCall<'_> {
+    /// The context to run the model request in (its generation span current).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{current_span, TraceProvider};
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let call = turn.start_model_call(Default::default());
+    /// let span_type = call.context().run(|| current_span().unwrap().data().unwrap().span_type());
+    /// assert_eq!(span_type, "generation");
+    /// ```
+    pub fn context(&self) -> Context {
+        let context = Context::current();
+        match &self.generation {
+            Some((span, _)) => context.with_span(span.clone().into_span()),
+            None => context,
+        }
+    }
+
+    /// The model answered: ends the generation span, adds the response's usage to the run,
+    /// appends its items to the conversation, and processes it as Python does: one
+    /// `Processing output item type=… class=…` line per item, each function call sorted
+    /// into a handoff or a tool call. A call of a tool the agent does not have puts `Tool
+    /// not found` `{"tool_name": …}` on the turn span and stops processing. Then
+    /// `on_llm_end` (agent hooks **first**, then run hooks), and the error, if any:
+    /// `ModelBehaviorError` `Tool X not found in agent Y`, or a streamed run's stored
+    /// input-guardrail tripwire (logged first as `Breaking due to stored exception`, in the
+    /// caller's context).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, Item, ModelResponse, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let call = turn.start_model_call(Default::default());
+    /// let response = ModelResponse::new(vec![Item::function_call("book_flight", "call_1", "{}")]);
+    /// let error = call.finish(response).unwrap_err();
+    /// assert_eq!(error.message(), "Tool book_flight not found in agent assistant");
+    /// ```
+    pub fn finish(mut self, response: ModelResponse) -> Result<ProcessedResponse, RunError> {
+        self.end_span();
+        let run = &mut *self.run;
+        run.usage.add(response.usage());
+        run.items.extend(response.output().iter().cloned());
+        let stint = run.agent.as_ref().expect("a model call has an agent");
+        let agent = &stint.info;
+        let mut processed = ProcessedResponse::default();
+        let mut error = None;
+        for item in response.output() {
+            agents_debug!(
+                "Processing output item type={} class={}",
+                item.item_type(),
+                item.class_name()
+            );
+            match item {
+                Item::FunctionCall {
+                    name,
+                    call_id,
+                    arguments,
+                } => {
+                    if let Some(handoff) = agent.handoff(name) {
+                        processed
+                            .handoffs
+                            .push(HandoffRequest::new(handoff.agent_name(), call_id.clone()));
+                    } else if let Some(tool) = agent.tool(name) {
+                        processed.tool_calls.push(ToolCallRequest::new(
+                            tool.clone(),
+                            call_id.clone(),
+                            arguments.clone(),
+                        ));
+                    } else {
+                        run.attach_error_to_current_span(
+                            SpanError::new("Tool not found").with_data(JsonMap::from_iter([(
+                                "tool_name".into(),
+                                json!(name),
+                            )])),
+                        );
+                        error = Some(RunError::model_behavior(format!(
+                            "Tool {name} not found in agent {}",
+                            agent.name()
+                        )));
+                        break;
+                    }
+                }
+                Item::Message { text, .. } => processed.final_text = Some(text.clone()),
+                _ => {}
+            }
+        }
+        if run.streamed && run.stored_error.is_some() {
+            run.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
+        }
+        let context = run.hook_context();
+        if let Some(hooks) = agent.hooks() {
+            hooks.on_llm_end(&context, agent, &response);
+        }
+        if let Some(hooks) = &run.hooks {
+            hooks.on_llm_end(&context, agent, &response);
+        }
+        match (error, run.stored_error.clone()) {
+            (Some(error), _) | (None, Some(error)) => Err(error),
+            (None, None) => Ok(processed),
+        }
+    }
+
+    /// The model call failed: the generation span gets `Error` `{"name": …, "message": …}`
+    /// (the message redacted without sensitive data) and ends. Returns the error to end
+    /// the run with ([`Run::finish`] then adds `Error in agent run` to the agent span).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{ModelError, TraceProvider};
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let error = turn.start_model_call(Default::default()).fail(ModelError::new("ModelUnavailable", "503"));
+    /// assert_eq!(error.name(), "ModelUnavailable");
+    /// ```
+    pub fn fail(mut self, error: ModelError) -> RunError {
+        if let Some((span, _)) = &self.generation {
+            let message = if self.run.config.trace_include_sensitive_data {
+                error.message().to_owned()
+            } else {
+                REDACTED_ERROR.to_owned()
+            };
+            let mut data = JsonMap::new();
+            data.insert("name".into(), json!(error.name()));
+            data.insert("message".into(), json!(message));
+            span.set_error(SpanError::new("Error").with_data(data));
+        }
+        self.end_span();
+        error.into()
+    }
+
+    fn end_span(&mut self) {
+        if let Some((span, guard)) = self.generation.take() {
+            match guard {
+                Some(guard) => drop(guard),
+                None => span.finish(),
+            }
+        }
+    }
+}
+
+impl Drop for ModelCall<'_> {
+    fn drop(&mut self) {
+        self.end_span();
+    }
+}
+
+impl fmt::Debug for ModelCall<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModelCall")
+            .field("open", &self.generation.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,169 @@
+//! The `openai.agents` log lines: [`tracing`] events that carry the current trace and span.
+//!
+//! Every log line of this crate is a `tracing` event with target
+//! [`LOG_TARGET`](crate::LOG_TARGET) (`openai.agents`, the Python logger's name), at the
+//! Python level (`DEBUG` → [`Level::DEBUG`](tracing::Level::DEBUG), `WARNING` →
+//! [`Level::WARN`](tracing::Level::WARN), `ERROR` → [`Level::ERROR`](tracing::Level::ERROR)),
+//! with Python's exact text as its `message`. Each event also carries the context current at
+//! emission, the way a Python log handler would read it with `get_current_trace()` /
+//! `get_current_span()`:
+//!
+//! | field | value |
+//! |---|---|
+//! | [`TRACE_ID_FIELD`] (`trace_id`) | the current trace's id; absent when no trace is current or it is a no-op |
+//! | [`SPAN_ID_FIELD`] (`span_id`) | the current span's id; absent when no span is current or it is a no-op |
+//!
+//! So `Setting current trace`, logged just before the trace becomes current, has no ids, and
+//! `Resetting current trace`, logged just before it stops being current, has the trace id.
+//!
+//! The ids are read only when a subscriber wants the event: with no subscriber (or one that
+//! filters `openai.agents` DEBUG out) a log line costs one callsite-interest check and
+//! allocates nothing.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use codex_telemetry::logging::{SPAN_ID_FIELD, TRACE_ID_FIELD};
+//! use codex_telemetry::{CustomSpanData, TraceProvider, LOG_TARGET};
+//! use tracing::field::{Field, Visit};
+//! use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+//!
+//! #[derive(Default, Clone)]
+//! struct Lines(Arc<Mutex<Vec<(String, Option<String>)>>>);
+//! struct Fields(String, Option<String>);
+//! impl Visit for Fields {
+//!     fn record_str(&mut self, field: &Field, value: &str) {
+//!         if field.name() == TRACE_ID_FIELD {
+//!             self.1 = Some(value.to_owned());
+//!         }
+//!     }
+//!     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+//!         if field.name() == "message" {
+//!             self.0 = format!("{value:?}");
+//!         }
+//!     }
+//! }
+//! impl<S: tracing::Subscriber> Layer<S> for Lines {
+//!     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+//!         if event.metadata().target() == LOG_TARGET {
+//!             let mut fields = Fields(String::new(), None);
+//!             event.record(&mut fields);
+//!             self.0.lock().unwrap().push((fields.0, fields.1));
+//!         }
+//!     }
+//! }
+//!
+//! let lines = Lines::default();
+//! let subscriber = tracing_subscriber::registry().with(lines.clone());
+//! let trace_id = tracing::subscriber::with_default(subscriber, || {
+//!     let provider = TraceProvider::new();
+//!     let trace = provider.trace("wf").start_as_current();
+//!     trace.trace().id().to_owned()
+//! });
+//! let lines = lines.0.lock().unwrap();
+//! assert_eq!(lines[0], ("Creating trace".to_owned(), None));
+//! assert_eq!(lines[1], ("Setting current trace".to_owned(), None));
+//! assert_eq!(lines[2], ("Resetting current trace".to_owned(), Some(trace_id)));
+//! ```
+
+use crate::context;
+use crate::span::Span;
+use crate::trace::Trace;
+
+/// The name of the field holding the current trace's id on every `openai.agents` event.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(codex_telemetry::logging::TRACE_ID_FIELD, "trace_id");
+/// ```
+pub const TRACE_ID_FIELD: &str = "trace_id";
+
+/// The name of the field holding the current span's id on every `openai.agents` event.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(codex_telemetry::logging::SPAN_ID_FIELD, "span_id");
+/// ```
+pub const SPAN_ID_FIELD: &str = "span_id";
+
+/// The current trace and span, cloned (reference counts only, no allocation) so that the
+/// event is dispatched outside the context's borrow: a subscriber may enter contexts.
+pub(crate) fn current_handles() -> (Option<Trace>, Option<Span>) {
+    context::with_current(|cx| (cx.trace().cloned(), cx.span().cloned()))
+}
+
+/// The id a log line reports for `trace`: none for a missing or no-op trace.
+pub(crate) fn trace_id_of(trace: Option<&Trace>) -> Option<&str> {
+    trace.filter(|trace| !trace.is_noop()).map(Trace::id)
+}
+
+/// The id a log line reports for `span`: none for a missing or no-op span.
+pub(crate) fn span_id_of(span: Option<&Span>) -> Option<&str> {
+    span.filter(|span| !span.is_noop()).map(Span::id)
+}
+
+/// Emits an `openai.agents` event at `$level` with the current trace and span ids.
+macro_rules! agents_event {
+    ($level:expr, $($arg:tt)+) => {{
+        if ::tracing::enabled!(target: $crate::LOG_TARGET, $level) {
+            let (trace, span) = $crate::logging::current_handles();
+            let trace_id = $crate::logging::trace_id_of(trace.as_ref());
+            let span_id = $crate::logging::span_id_of(span.as_ref());
+            ::tracing::event!(
+                target: $crate::LOG_TARGET,
+                $level,
+                trace_id,
+                span_id,
+                $($arg)+
+            );
+        }
+    }};
+}
+
+/// A DEBUG line on `openai.agents` (Python `logger.debug`).
+macro_rules! agents_debug {
+    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::DEBUG, $($arg)+) };
+}
+
+/// A WARNING line on `openai.agents` (Python `logger.warning`).
+macro_rules! agents_warn {
+    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::WARN, $($arg)+) };
+}
+
+/// An ERROR line on `openai.agents` (Python `logger.error`).
+macro_rules! agents_error {
+    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::ERROR, $($arg)+) };
+}
+
+pub(crate) use {agents_debug, agents_error, agents_event, agents_warn};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::TraceProvider;
+    use crate::span_data::CustomSpanData;
+
+    #[test]
+    fn noop_handles_report_no_ids() {
+        let provider = TraceProvider::builder().with_disabled(true).build();
+        let _trace = provider.trace("wf").start_as_current();
+        let span = provider.span(CustomSpanData::new("x"));
+        let _span = span.start_as_current();
+        let (trace, span) = current_handles();
+        assert!(trace.is_some() && span.is_some());
+        assert_eq!(trace_id_of(trace.as_ref()), None);
+        assert_eq!(span_id_of(span.as_ref()), None);
+    }
+
+    #[test]
+    fn recording_handles_report_their_ids() {
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf").start_as_current();
+        let span = provider.span(CustomSpanData::new("x"));
+        let _span = span.start_as_current();
+        let (t, s) = current_handles();
+        assert_eq!(trace_id_of(t.as_ref()), Some(trace.trace().id()));
+        assert_eq!(span_id_of(s.as_ref()), Some(span.id()));
+    }
+}
