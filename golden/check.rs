@@ -5,8 +5,9 @@
 //! purpose: `cargo insta review` looks for pending snapshots only in package directories and in
 //! the directories of a target's source, so this is what lets it find `golden/*.snap.new`.
 //!
-//! One libtest-mimic trial per scenario (`python::<scenario>`), so `cargo test -- tool_call` runs
-//! one and a failure names its scenario. insta does the storing and reviewing: a mismatch writes
+//! One libtest-mimic trial per scenario and subject (`python::<scenario>`, `rust::<scenario>`), so
+//! `cargo test -- tool_call` runs one scenario and a failure names its scenario and subject. The
+//! rust subject is compared with the same golden, read-only: goldens hold the python transcript. insta does the storing and reviewing: a mismatch writes
 //! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
 //! `CI=true` nothing is written and a missing golden fails. Two more trials keep the store honest:
 //! every golden belongs to a scenario, and in CI no pending snapshot is left in `golden/`.
@@ -14,10 +15,12 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use parity::golden::GoldenInfo;
+use parity::compare::diff;
+use parity::golden::{GoldenInfo, golden_path, read_golden};
 use parity::normalize::{NORMALIZER_VERSION, normalize};
-use parity::scenario::{Scenario, ScenarioPaths};
+use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::python::PythonSubject;
+use parity::subject::rust::RustSubject;
 use parity::workspace::Workspace;
 
 fn main() {
@@ -30,9 +33,17 @@ fn main() {
     for name in paths.names() {
         let path = paths.get(name).expect("listed").to_path_buf();
         let workspace = workspace.clone();
-        trials.push(Trial::test(format!("python::{name}"), move || {
-            let scenario = parity::scenario::load_scenario(&path).map_err(|e| e.to_string())?;
-            check_python_golden(&workspace, &scenario)
+        trials.push(Trial::test(format!("python::{name}"), {
+            let path = path.clone();
+            let workspace = workspace.clone();
+            move || {
+                let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+                check_python_golden(&workspace, &scenario)
+            }
+        }));
+        trials.push(Trial::test(format!("rust::{name}"), move || {
+            let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+            check_rust_against_golden(&workspace, &scenario)
         }));
     }
 
@@ -70,6 +81,22 @@ fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(),
     // insta panics on a mismatch; libtest-mimic turns the panic into this trial's failure.
     settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
     Ok(())
+}
+
+fn check_rust_against_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
+    let path = golden_path(&workspace.golden_dir(), &scenario.name);
+    let shown = workspace.display(&path);
+    let golden = read_golden(&path)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no golden at {shown}: record the python transcript first"))?;
+    let log = RustSubject::new()
+        .run(scenario)
+        .map_err(|e| e.to_string())?;
+    let transcript = normalize(&log).to_string();
+    match diff(&golden.body, &shown, &transcript, "rust") {
+        None => Ok(()),
+        Some(diff) => Err(format!("the rust transcript differs from {shown}:\n{diff}").into()),
+    }
 }
 
 fn every_golden_has_a_scenario(golden_dir: &Path, names: &[String]) -> Result<(), Failed> {

@@ -52,8 +52,7 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Subject to run: python, rust, all (repeatable). Default: python (rust joins the default
-    /// set when it reaches parity).
+    /// Subject to run: python, rust, all (repeatable). Default: all.
     #[arg(long = "subject", value_name = "SUBJECT")]
     subjects: Vec<String>,
     /// Scenario name or glob, e.g. `tool_*` (repeatable). Default: all scenarios.

@@ -149,7 +149,10 @@ fn every_broken_file_is_reported_at_once() {
 fn unknown_subject_and_unmatched_filter_exit_2() {
     let (code, _, stderr) = run(parity(&["run", "--subject", "perl"]));
     assert_eq!(code, 2);
-    assert!(stderr.contains("unknown subject \"perl\""), "{stderr}");
+    assert!(
+        stderr.contains("unknown subject \"perl\"; expected `python`, `rust` or `all`"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = run(parity(&["run", "--scenario", "no_such_*"]));
     assert_eq!(code, 2);
@@ -339,6 +342,8 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
     ]);
     let (code, stdout, _) = run(parity(&[
         "run",
+        "--subject",
+        "python",
         "--scenarios",
         dir.path().to_str().unwrap(),
         "--format",
@@ -403,4 +408,76 @@ fn doctor_reports_a_consistent_setup() {
     assert!(stdout.contains("openai-agents"), "{stdout}");
     assert!(stdout.contains("loaded libpython"), "{stdout}");
     assert!(stdout.contains("no problems found"), "{stdout}");
+}
+
+#[test]
+fn both_subjects_pass_every_scenario_by_default() {
+    python_ready();
+    let (code, stdout, stderr) = run(parity(&["run", "--format", "json"]));
+    assert_eq!(code, 0, "stderr: {stderr}\nstdout: {stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
+    let scenarios = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2 * scenarios);
+    for result in results {
+        assert_eq!(result["status"], "pass", "{result}");
+        assert!(
+            result["golden"].as_str().unwrap().starts_with("golden/"),
+            "{result}"
+        );
+    }
+}
+
+#[test]
+fn scenario_the_rust_subject_cannot_express_is_an_error_not_a_pass() {
+    // A structured output that fails validation while model data is logged: Python's log line
+    // would carry pydantic's message, which the rust subject does not imitate.
+    let text = r#"# Structured output fails validation while model data is logged.
+[run]
+agent = "weather"
+input = "Weather?"
+
+[env]
+OPENAI_AGENTS_DONT_LOG_MODEL_DATA = "0"
+
+[[agents]]
+name = "weather"
+
+[agents.output_type]
+name = "Weather"
+fields = { city = "string" }
+
+[[model.steps]]
+output = [{ message = '{"city": 1}' }]
+"#;
+    let dir = scenario_dir(&[("pydantic_message.toml", text)]);
+    let (code, stdout, _) = run(parity(&[
+        "run",
+        "--subject",
+        "rust",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 1);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let result = &report["results"][0];
+    assert_eq!(result["subject"], "rust");
+    assert_eq!(result["status"], "error");
+    let message = result["message"].as_str().unwrap();
+    assert!(
+        message.contains("the rust subject cannot express this scenario"),
+        "{message}"
+    );
 }

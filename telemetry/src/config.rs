@@ -451,7 +451,16 @@ mod tests {
 
     #[test]
     fn include_sensitive_data_after_strip() {
-        for value in ["1", "true", "yes", "on", " ON ", "\tYes\n", "True", "\x1con\x1f"] {
+        for value in [
+            "1",
+            "true",
+            "yes",
+            "on",
+            " ON ",
+            "\tYes\n",
+            "True",
+            "\x1con\x1f",
+        ] {
             assert!(parse_include_sensitive_data(Some(value)), "{value:?}");
         }
         for value in ["", " ", "0", "false", "no", "off", "2", "y", "enabled"] {
@@ -484,7 +493,10 @@ mod tests {
         let env = EnvConfig::from_lookup(|name| (name == AGENT_HARNESS_ID_VAR).then(|| "h".into()));
         assert_eq!(
             env.metadata_with_harness_id(None),
-            Some(JsonMap::from_iter([(AGENT_HARNESS_ID_KEY.into(), json!("h"))]))
+            Some(JsonMap::from_iter([(
+                AGENT_HARNESS_ID_KEY.into(),
+                json!("h")
+            )]))
         );
         let mut mine = JsonMap::new();
         mine.insert("tenant".into(), json!("acme"));

@@ -4,12 +4,14 @@
 //! [`crate::processor`]). The errors here are:
 //!
 //! * [`ConvertTimestampError`]: an instant the Python client could not represent.
-//! * [`RunError`]: why an agent run stopped, named as the Python client names the
+//! * [`RunAgentError`]: why an agent run stopped, named as the Python client names the
 //!   exception (`MaxTurnsExceeded`, `InputGuardrailTripwireTriggered`, …), produced by the
 //!   [lifecycle](crate::lifecycle) API.
-//! * [`ModelError`] and [`ToolError`]: failures an SDK reports *to* the lifecycle API.
+//! * [`CallModelError`] and [`CallToolError`]: failures an SDK reports *to* the lifecycle API.
 //!
-//! All are opaque structs: their accessors and messages are the contract.
+//! All are opaque structs: their accessors and messages are the contract. Unlike this
+//! crate's own messages (lowercase fragments), a [`RunAgentError`]'s message is the Python
+//! client's exception text, reproduced verbatim.
 
 use std::borrow::Cow;
 
@@ -62,8 +64,8 @@ enum ConvertTimestampErrorKind {
 
 /// Why an agent run stopped, as the Python client would raise it.
 ///
-/// [`name`](RunError::name) is the Python exception's class name and
-/// [`message`](RunError::message) its `str()`; `Display` prints the message.
+/// [`name`](RunAgentError::name) is the Python exception's class name and
+/// [`message`](RunAgentError::message) its `str()`; `Display` prints the message.
 ///
 /// | name | message | raised by |
 /// |---|---|---|
@@ -76,21 +78,21 @@ enum ConvertTimestampErrorKind {
 /// # Examples
 ///
 /// ```
-/// use codex_telemetry::{ModelError, RunError};
+/// use codex_telemetry::{CallModelError, RunAgentError};
 ///
-/// let error = RunError::from(ModelError::new("ModelUnavailable", "upstream returned 503"));
+/// let error = RunAgentError::from(CallModelError::new("ModelUnavailable", "upstream returned 503"));
 /// assert_eq!(error.name(), "ModelUnavailable");
 /// assert_eq!(error.to_string(), "upstream returned 503");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
-pub struct RunError {
-    kind: RunErrorKind,
+pub struct RunAgentError {
+    kind: RunAgentErrorKind,
     message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum RunErrorKind {
+enum RunAgentErrorKind {
     MaxTurnsExceeded,
     InputGuardrailTripwire { guardrail: String },
     OutputGuardrailTripwire { guardrail: String },
@@ -98,17 +100,17 @@ enum RunErrorKind {
     Model { name: Cow<'static, str> },
 }
 
-impl RunError {
+impl RunAgentError {
     pub(crate) fn max_turns_exceeded(max_turns: u32) -> Self {
         Self {
-            kind: RunErrorKind::MaxTurnsExceeded,
+            kind: RunAgentErrorKind::MaxTurnsExceeded,
             message: format!("Max turns ({max_turns}) exceeded"),
         }
     }
 
     pub(crate) fn input_guardrail_tripwire(guardrail: impl Into<String>) -> Self {
         Self {
-            kind: RunErrorKind::InputGuardrailTripwire {
+            kind: RunAgentErrorKind::InputGuardrailTripwire {
                 guardrail: guardrail.into(),
             },
             // Python formats the guardrail object's class name, not the guardrail's name.
@@ -118,7 +120,7 @@ impl RunError {
 
     pub(crate) fn output_guardrail_tripwire(guardrail: impl Into<String>) -> Self {
         Self {
-            kind: RunErrorKind::OutputGuardrailTripwire {
+            kind: RunAgentErrorKind::OutputGuardrailTripwire {
                 guardrail: guardrail.into(),
             },
             message: "Guardrail OutputGuardrail triggered tripwire".into(),
@@ -127,7 +129,7 @@ impl RunError {
 
     pub(crate) fn model_behavior(message: impl Into<String>) -> Self {
         Self {
-            kind: RunErrorKind::ModelBehavior,
+            kind: RunAgentErrorKind::ModelBehavior,
             message: message.into(),
         }
     }
@@ -135,26 +137,26 @@ impl RunError {
     /// The Python exception class name, e.g. `MaxTurnsExceeded`.
     ///
     /// ```
-    /// use codex_telemetry::{ModelError, RunError};
+    /// use codex_telemetry::{CallModelError, RunAgentError};
     ///
-    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).name(), "Timeout");
+    /// assert_eq!(RunAgentError::from(CallModelError::new("Timeout", "slow")).name(), "Timeout");
     /// ```
     pub fn name(&self) -> &str {
         match &self.kind {
-            RunErrorKind::MaxTurnsExceeded => "MaxTurnsExceeded",
-            RunErrorKind::InputGuardrailTripwire { .. } => "InputGuardrailTripwireTriggered",
-            RunErrorKind::OutputGuardrailTripwire { .. } => "OutputGuardrailTripwireTriggered",
-            RunErrorKind::ModelBehavior => "ModelBehaviorError",
-            RunErrorKind::Model { name } => name,
+            RunAgentErrorKind::MaxTurnsExceeded => "MaxTurnsExceeded",
+            RunAgentErrorKind::InputGuardrailTripwire { .. } => "InputGuardrailTripwireTriggered",
+            RunAgentErrorKind::OutputGuardrailTripwire { .. } => "OutputGuardrailTripwireTriggered",
+            RunAgentErrorKind::ModelBehavior => "ModelBehaviorError",
+            RunAgentErrorKind::Model { name } => name,
         }
     }
 
     /// The exception's message (Python's `str(e)`).
     ///
     /// ```
-    /// use codex_telemetry::{ModelError, RunError};
+    /// use codex_telemetry::{CallModelError, RunAgentError};
     ///
-    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).message(), "slow");
+    /// assert_eq!(RunAgentError::from(CallModelError::new("Timeout", "slow")).message(), "slow");
     /// ```
     pub fn message(&self) -> &str {
         &self.message
@@ -163,14 +165,14 @@ impl RunError {
     /// The name of the guardrail whose tripwire stopped the run, if one did.
     ///
     /// ```
-    /// use codex_telemetry::{ModelError, RunError};
+    /// use codex_telemetry::{CallModelError, RunAgentError};
     ///
-    /// assert_eq!(RunError::from(ModelError::new("Timeout", "slow")).guardrail(), None);
+    /// assert_eq!(RunAgentError::from(CallModelError::new("Timeout", "slow")).guardrail(), None);
     /// ```
     pub fn guardrail(&self) -> Option<&str> {
         match &self.kind {
-            RunErrorKind::InputGuardrailTripwire { guardrail }
-            | RunErrorKind::OutputGuardrailTripwire { guardrail } => Some(guardrail),
+            RunAgentErrorKind::InputGuardrailTripwire { guardrail }
+            | RunAgentErrorKind::OutputGuardrailTripwire { guardrail } => Some(guardrail),
             _ => None,
         }
     }
@@ -181,15 +183,15 @@ impl RunError {
     pub(crate) fn is_generic_agent_error(&self) -> bool {
         matches!(
             self.kind,
-            RunErrorKind::MaxTurnsExceeded | RunErrorKind::Model { .. }
+            RunAgentErrorKind::MaxTurnsExceeded | RunAgentErrorKind::Model { .. }
         )
     }
 }
 
-impl From<ModelError> for RunError {
-    fn from(error: ModelError) -> Self {
+impl From<CallModelError> for RunAgentError {
+    fn from(error: CallModelError) -> Self {
         Self {
-            kind: RunErrorKind::Model { name: error.name },
+            kind: RunAgentErrorKind::Model { name: error.name },
             message: error.message,
         }
     }
@@ -202,25 +204,25 @@ impl From<ModelError> for RunError {
 /// # Examples
 ///
 /// ```
-/// use codex_telemetry::ModelError;
+/// use codex_telemetry::CallModelError;
 ///
-/// let error = ModelError::new("ModelUnavailable", "upstream returned 503");
+/// let error = CallModelError::new("ModelUnavailable", "upstream returned 503");
 /// assert_eq!((error.name(), error.message()), ("ModelUnavailable", "upstream returned 503"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{name}: {message}")]
-pub struct ModelError {
+pub struct CallModelError {
     name: Cow<'static, str>,
     message: String,
 }
 
-impl ModelError {
+impl CallModelError {
     /// An error of type `name` with `message`.
     ///
     /// ```
-    /// use codex_telemetry::ModelError;
+    /// use codex_telemetry::CallModelError;
     ///
-    /// assert_eq!(ModelError::new("E", "m").to_string(), "E: m");
+    /// assert_eq!(CallModelError::new("E", "m").to_string(), "E: m");
     /// ```
     pub fn new(name: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self {
@@ -232,9 +234,9 @@ impl ModelError {
     /// The error's type name.
     ///
     /// ```
-    /// use codex_telemetry::ModelError;
+    /// use codex_telemetry::CallModelError;
     ///
-    /// assert_eq!(ModelError::new("E", "m").name(), "E");
+    /// assert_eq!(CallModelError::new("E", "m").name(), "E");
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -243,9 +245,9 @@ impl ModelError {
     /// The error's message.
     ///
     /// ```
-    /// use codex_telemetry::ModelError;
+    /// use codex_telemetry::CallModelError;
     ///
-    /// assert_eq!(ModelError::new("E", "m").message(), "m");
+    /// assert_eq!(CallModelError::new("E", "m").message(), "m");
     /// ```
     pub fn message(&self) -> &str {
         &self.message
@@ -259,23 +261,23 @@ impl ModelError {
 /// # Examples
 ///
 /// ```
-/// use codex_telemetry::ToolError;
+/// use codex_telemetry::CallToolError;
 ///
-/// assert_eq!(ToolError::new("permission denied").to_string(), "permission denied");
+/// assert_eq!(CallToolError::new("permission denied").to_string(), "permission denied");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
-pub struct ToolError {
+pub struct CallToolError {
     message: String,
 }
 
-impl ToolError {
+impl CallToolError {
     /// A tool failure with `message` (Python's `str(e)`).
     ///
     /// ```
-    /// use codex_telemetry::ToolError;
+    /// use codex_telemetry::CallToolError;
     ///
-    /// assert_eq!(ToolError::new("down").message(), "down");
+    /// assert_eq!(CallToolError::new("down").message(), "down");
     /// ```
     pub fn new(message: impl Into<String>) -> Self {
         Self {
@@ -286,9 +288,9 @@ impl ToolError {
     /// The failure's message.
     ///
     /// ```
-    /// use codex_telemetry::ToolError;
+    /// use codex_telemetry::CallToolError;
     ///
-    /// assert_eq!(ToolError::new("down").message(), "down");
+    /// assert_eq!(CallToolError::new("down").message(), "down");
     /// ```
     pub fn message(&self) -> &str {
         &self.message
@@ -301,22 +303,31 @@ mod tests {
 
     #[test]
     fn run_errors_carry_python_names_and_messages() {
-        let max = RunError::max_turns_exceeded(2);
-        assert_eq!((max.name(), max.message()), ("MaxTurnsExceeded", "Max turns (2) exceeded"));
+        let max = RunAgentError::max_turns_exceeded(2);
+        assert_eq!(
+            (max.name(), max.message()),
+            ("MaxTurnsExceeded", "Max turns (2) exceeded")
+        );
         assert!(max.is_generic_agent_error());
-        let input = RunError::input_guardrail_tripwire("no_homework");
+        let input = RunAgentError::input_guardrail_tripwire("no_homework");
         assert_eq!(input.name(), "InputGuardrailTripwireTriggered");
-        assert_eq!(input.message(), "Guardrail InputGuardrail triggered tripwire");
+        assert_eq!(
+            input.message(),
+            "Guardrail InputGuardrail triggered tripwire"
+        );
         assert_eq!(input.guardrail(), Some("no_homework"));
         assert!(!input.is_generic_agent_error());
-        let output = RunError::output_guardrail_tripwire("no_secrets");
+        let output = RunAgentError::output_guardrail_tripwire("no_secrets");
         assert_eq!(output.name(), "OutputGuardrailTripwireTriggered");
         assert!(!output.is_generic_agent_error());
-        let behavior = RunError::model_behavior("Tool x not found in agent a");
+        let behavior = RunAgentError::model_behavior("Tool x not found in agent a");
         assert_eq!(behavior.name(), "ModelBehaviorError");
         assert!(!behavior.is_generic_agent_error());
-        let model = RunError::from(ModelError::new("ModelUnavailable", "503"));
-        assert_eq!((model.name(), model.to_string().as_str()), ("ModelUnavailable", "503"));
+        let model = RunAgentError::from(CallModelError::new("ModelUnavailable", "503"));
+        assert_eq!(
+            (model.name(), model.to_string().as_str()),
+            ("ModelUnavailable", "503")
+        );
         assert!(model.is_generic_agent_error());
     }
 

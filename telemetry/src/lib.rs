@@ -46,12 +46,22 @@
 //! assert_eq!(events[4].data["span_data"]["tools"], json!(["get_weather"]));
 //! ```
 //!
+//! # Agent runs
+//!
+//! On top of this core, the [`lifecycle`] API is what an agent SDK calls while it runs
+//! agents ([`lifecycle::Runner`], [`lifecycle::Run`], [`lifecycle::Turn`],
+//! [`lifecycle::ModelCall`], [`lifecycle::ToolBatch`]): it carries the Python client's
+//! conventions (task and turn spans, start vs end payloads, error placement and redaction,
+//! usage, log lines, [`hooks`] in Python's order), configured by [`config`] with the Python
+//! client's environment variables.
+//!
 //! # Logging
 //!
 //! Log lines are [`tracing`] events with target [`LOG_TARGET`] (`openai.agents`, the
 //! Python logger's name), at Python's levels, with Python's exact messages, emitted at the
-//! same points relative to the processor events. Nothing is printed unless the host
-//! installs a subscriber.
+//! same points relative to the processor events, each carrying the current trace and span
+//! ids as fields (see [`logging`]). Nothing is printed unless the host installs a
+//! subscriber.
 //!
 //! # Features
 //!
@@ -81,7 +91,7 @@ pub mod usage;
 
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use context::{current_span, current_trace};
-pub use errors::{ConvertTimestampError, ModelError, RunError, ToolError};
+pub use errors::{CallModelError, CallToolError, ConvertTimestampError, RunAgentError};
 pub use ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
 pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
 pub use provider::{

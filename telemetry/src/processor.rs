@@ -415,9 +415,12 @@ impl ProcessorSet {
     }
 
     pub(crate) fn on_trace_start(&self, trace: &Trace) {
-        self.dispatch(|p| p.on_trace_start(trace), || {
-            agents_error!("Error in trace processor during on_trace_start");
-        });
+        self.dispatch(
+            |p| p.on_trace_start(trace),
+            || {
+                agents_error!("Error in trace processor during on_trace_start");
+            },
+        );
     }
 
     pub(crate) fn on_trace_end(&self, trace: &Trace) {
@@ -430,9 +433,12 @@ impl ProcessorSet {
     }
 
     pub(crate) fn on_span_start(&self, span: &Span) {
-        self.dispatch(|p| p.on_span_start(span), || {
-            agents_error!("Error in trace processor during on_span_start");
-        });
+        self.dispatch(
+            |p| p.on_span_start(span),
+            || {
+                agents_error!("Error in trace processor during on_span_start");
+            },
+        );
     }
 
     pub(crate) fn on_span_end(&self, span: &Span) {

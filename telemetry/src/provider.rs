@@ -50,10 +50,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::logging::{agents_debug, agents_warn};
 use crate::clock::{Clock, SystemClock};
 use crate::context;
 use crate::ids::{IdGenerator, RandomIdGenerator};
+use crate::logging::{agents_debug, agents_warn};
 use crate::processor::{ProcessorSet, TracingProcessor};
 use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
 use crate::span_data::SpanDataKind;
@@ -212,7 +212,8 @@ impl TraceProvider {
     /// ```
     pub fn trace(&self, options: impl Into<TraceOptions>) -> Trace {
         if context::with_current(|cx| cx.trace().is_some()) {
-            agents_warn!("Trace already exists. Creating a new trace, but this is probably a mistake."
+            agents_warn!(
+                "Trace already exists. Creating a new trace, but this is probably a mistake."
             );
         }
         self.create_trace(options)
@@ -411,7 +412,8 @@ enum NoOpReason {
 impl NoOpReason {
     fn log(self) {
         match self {
-            Self::NoActiveTrace => agents_debug!("No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
+            Self::NoActiveTrace => agents_debug!(
+                "No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
             ),
             Self::CurrentParentNoOp => {
                 agents_debug!("Current trace parent is no-op, returning NoOpSpan");

@@ -41,10 +41,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::logging::agents_warn;
 use crate::clock::Timestamp;
 use crate::context::{self, ContextGuard};
 use crate::export::SpanEnvelope;
+use crate::logging::agents_warn;
 use crate::provider::Shared;
 use crate::span_data::{JsonMap, SpanData, SpanDataKind};
 use crate::trace::{NO_OP_ID, Trace};

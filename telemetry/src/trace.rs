@@ -35,9 +35,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::logging::{agents_debug, agents_error};
 use crate::context::{self, ContextGuard};
 use crate::export::TraceEnvelope;
+use crate::logging::{agents_debug, agents_error};
 use crate::provider::Shared;
 use crate::span_data::JsonMap;
 

@@ -151,7 +151,10 @@ impl Usage {
         let mut data = JsonMap::new();
         data.insert("input_tokens".into(), json!(self.input_tokens));
         data.insert("output_tokens".into(), json!(self.output_tokens));
-        data.insert("cached_input_tokens".into(), json!(self.cached_input_tokens));
+        data.insert(
+            "cached_input_tokens".into(),
+            json!(self.cached_input_tokens),
+        );
         data.insert(
             "cache_write_input_tokens".into(),
             json!(self.cache_write_input_tokens),

@@ -19,10 +19,9 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
-    /// Every subject that runs without `--subject` (and with `--subject all`). The rust subject
-    /// joins when it reaches parity with every golden; until then it runs only when asked for.
+    /// Every subject that runs without `--subject` (and with `--subject all`).
     pub fn all() -> Vec<SubjectKind> {
-        vec![SubjectKind::Python]
+        vec![SubjectKind::Python, SubjectKind::Rust]
     }
 
     /// The subject's name as written on the command line and in reports.

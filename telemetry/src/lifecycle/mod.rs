@@ -29,7 +29,7 @@
 //! use codex_telemetry::config::{EnvConfig, RunConfig};
 //! use codex_telemetry::lifecycle::{AgentInfo, Item, ModelCallOptions, ModelResponse, RunOptions, Runner, ToolInfo};
 //! use codex_telemetry::usage::Usage;
-//! use codex_telemetry::{InMemoryProcessor, RunError, TraceProvider};
+//! use codex_telemetry::{InMemoryProcessor, RunAgentError, TraceProvider};
 //! use serde_json::{json, Value};
 //!
 //! let memory = InMemoryProcessor::new();
@@ -53,7 +53,7 @@
 //!         .with_input(vec![Item::user_message("What is the weather in Paris?")]),
 //! );
 //! run.start_agent(&agent);
-//! let outcome = (|| -> Result<Value, RunError> {
+//! let outcome = (|| -> Result<Value, RunAgentError> {
 //!     loop {
 //!         let mut turn = run.start_turn()?;
 //!         let call = turn.start_model_call(ModelCallOptions::new());

@@ -10,7 +10,7 @@ use super::items::Item;
 use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
 use crate::context::Context;
-use crate::errors::RunError;
+use crate::errors::RunAgentError;
 use crate::hooks::{RunContext, RunHooks};
 use crate::logging::{agents_debug, agents_warn};
 use crate::provider::TraceProvider;
@@ -302,7 +302,7 @@ pub struct Run {
     task_usage_start: Usage,
     /// A streamed run's input-guardrail tripwire, raised once the turn's model call
     /// returns.
-    pub(crate) stored_error: Option<RunError>,
+    pub(crate) stored_error: Option<RunAgentError>,
     mask: Option<SpanGuard>,
     trace: Option<TraceGuard>,
     closed: bool,
@@ -375,9 +375,8 @@ impl Run {
         streamed: bool,
     ) -> (Option<TraceGuard>, Option<SpanGuard>) {
         let disabled_trace = || {
-            provider.create_trace(
-                TraceOptions::new(config.workflow_name.clone()).with_disabled(true),
-            )
+            provider
+                .create_trace(TraceOptions::new(config.workflow_name.clone()).with_disabled(true))
         };
         let masking_span = || {
             provider
@@ -463,19 +462,19 @@ impl Run {
     /// let error = run.start_turn().unwrap_err();
     /// assert_eq!((error.name(), error.message()), ("MaxTurnsExceeded", "Max turns (1) exceeded"));
     /// ```
-    pub fn start_turn(&mut self) -> Result<Turn<'_>, RunError> {
+    pub fn start_turn(&mut self) -> Result<Turn<'_>, RunAgentError> {
         let Some(stint) = &self.agent else {
             panic!("Run::start_turn called before Run::start_agent");
         };
         self.current_turn += 1;
-        if let Some(max_turns) = self.max_turns {
-            if self.current_turn > max_turns {
-                stint.span.set_error(
-                    SpanError::new("Max turns exceeded")
-                        .with_data(JsonMap::from_iter([("max_turns".into(), json!(max_turns))])),
-                );
-                return Err(RunError::max_turns_exceeded(max_turns));
-            }
+        if let Some(max_turns) = self.max_turns
+            && self.current_turn > max_turns
+        {
+            stint.span.set_error(
+                SpanError::new("Max turns exceeded")
+                    .with_data(JsonMap::from_iter([("max_turns".into(), json!(max_turns))])),
+            );
+            return Err(RunAgentError::max_turns_exceeded(max_turns));
         }
         Ok(Turn::start(self))
     }
@@ -501,7 +500,7 @@ impl Run {
         &mut self,
         guardrails: I,
         check: impl FnMut(&str) -> bool,
-    ) -> Result<(), RunError>
+    ) -> Result<(), RunAgentError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -509,10 +508,8 @@ impl Run {
         let tripped = super::guardrails::run_all(&self.runner.provider, guardrails, check);
         match tripped {
             Some(name) => {
-                self.attach_error_to_current_span(super::guardrails::tripwire_error(
-                    &name, None,
-                ));
-                Err(RunError::output_guardrail_tripwire(name))
+                self.attach_error_to_current_span(super::guardrails::tripwire_error(&name, None));
+                Err(RunAgentError::output_guardrail_tripwire(name))
             }
             None => Ok(()),
         }
@@ -621,34 +618,35 @@ impl Run {
     /// ```
     /// use codex_telemetry::config::EnvConfig;
     /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
-    /// use codex_telemetry::{InMemoryProcessor, ModelError, TraceProvider};
+    /// use codex_telemetry::{InMemoryProcessor, CallModelError, TraceProvider};
     ///
     /// let memory = InMemoryProcessor::new();
     /// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
     /// let mut run = runner.start_run(RunOptions::new());
     /// run.start_agent(&AgentInfo::new("assistant"));
-    /// let error = run.finish(Err(ModelError::new("ModelUnavailable", "503").into())).unwrap_err();
+    /// let error = run.finish(Err(CallModelError::new("ModelUnavailable", "503").into())).unwrap_err();
     /// assert_eq!(error.name(), "ModelUnavailable");
     /// let agent_end = &memory.events()[3].data;
     /// assert_eq!(agent_end["error"], serde_json::json!({"message": "Error in agent run", "data": {"error": "503"}}));
     /// ```
-    pub fn finish(mut self, outcome: Result<Value, RunError>) -> Result<Value, RunError> {
+    pub fn finish(mut self, outcome: Result<Value, RunAgentError>) -> Result<Value, RunAgentError> {
         let outcome = match (outcome, self.stored_error.clone()) {
             (Ok(_), Some(stored)) => Err(stored),
             (outcome, _) => outcome,
         };
-        if let (Err(error), Some(stint)) = (&outcome, &self.agent) {
-            if error.is_generic_agent_error() && stint.span.error().is_none() {
-                let detail = if self.config.trace_include_sensitive_data {
-                    error.message().to_owned()
-                } else {
-                    REDACTED_ERROR.to_owned()
-                };
-                stint.span.set_error(
-                    SpanError::new("Error in agent run")
-                        .with_data(JsonMap::from_iter([("error".into(), json!(detail))])),
-                );
-            }
+        if let (Err(error), Some(stint)) = (&outcome, &self.agent)
+            && error.is_generic_agent_error()
+            && stint.span.error().is_none()
+        {
+            let detail = if self.config.trace_include_sensitive_data {
+                error.message().to_owned()
+            } else {
+                REDACTED_ERROR.to_owned()
+            };
+            stint.span.set_error(
+                SpanError::new("Error in agent run")
+                    .with_data(JsonMap::from_iter([("error".into(), json!(detail))])),
+            );
         }
         if self.streamed && self.stored_error.is_some() {
             agents_debug!("Error finalizing streamed result");
@@ -671,7 +669,11 @@ impl Run {
         self.closed = true;
         self.end_agent();
         if let Some((span, guard)) = self.task.take() {
-            if let Some(usage) = self.usage.delta_since(&self.task_usage_start).task_span_data() {
+            if let Some(usage) = self
+                .usage
+                .delta_since(&self.task_usage_start)
+                .task_span_data()
+            {
                 span.update(|task| task.usage = Some(usage));
             }
             drop(guard);
@@ -696,7 +698,10 @@ impl fmt::Debug for Run {
             .field("current_turn", &self.current_turn)
             .field(
                 "agent",
-                &self.agent.as_ref().map(|stint| stint.info.name().to_owned()),
+                &self
+                    .agent
+                    .as_ref()
+                    .map(|stint| stint.info.name().to_owned()),
             )
             .field("usage", &self.usage)
             .finish_non_exhaustive()

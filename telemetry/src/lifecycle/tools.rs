@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::items::{Item, ToolCallRequest};
 use super::run::Run;
 use crate::context::Context;
-use crate::errors::ToolError;
+use crate::errors::CallToolError;
 use crate::logging::{agents_debug, agents_error};
 use crate::pyrepr::{python_repr, python_str};
 use crate::span::SpanError;
@@ -48,7 +48,7 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 /// ```
 /// use codex_telemetry::config::EnvConfig;
 /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
-/// use codex_telemetry::{InMemoryProcessor, ToolError, TraceProvider};
+/// use codex_telemetry::{InMemoryProcessor, CallToolError, TraceProvider};
 /// use serde_json::json;
 ///
 /// let memory = InMemoryProcessor::new();
@@ -64,7 +64,7 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 /// ];
 /// let mut batch = turn.start_tools(&calls);
 /// batch.invoke(0, |_| Ok(json!("rain in Tokyo")));
-/// batch.invoke(1, |_| Err(ToolError::new("clock down")));
+/// batch.invoke(1, |_| Err(CallToolError::new("clock down")));
 /// batch.finish();
 /// let ends: Vec<_> = memory.events().into_iter().filter(|e| e.data["span_data"]["type"] == "function").skip(2).collect();
 /// assert_eq!(ends[0].data["span_data"]["output"], "rain in Tokyo");
@@ -206,12 +206,13 @@ impl<'turn> ToolBatch<'turn> {
     pub fn invoke(
         &mut self,
         index: usize,
-        tool: impl FnOnce(&JsonMap) -> Result<Value, ToolError>,
+        tool: impl FnOnce(&JsonMap) -> Result<Value, CallToolError>,
     ) -> String {
         let context = self.context(index);
         let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
         let call = &mut self.calls[index];
-        let result = context.run(|| invoke_one(&call.request, &call.span, dont_log_tool_data, tool));
+        let result =
+            context.run(|| invoke_one(&call.request, &call.span, dont_log_tool_data, tool));
         let text = python_str(&result);
         call.result = Some(result);
         text
@@ -307,7 +308,7 @@ fn invoke_one(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
     dont_log_tool_data: bool,
-    tool: impl FnOnce(&JsonMap) -> Result<Value, ToolError>,
+    tool: impl FnOnce(&JsonMap) -> Result<Value, CallToolError>,
 ) -> Value {
     let name = request.tool().name();
     let input = request.arguments();

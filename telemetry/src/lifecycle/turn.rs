@@ -10,7 +10,7 @@ use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolC
 use super::run::{REDACTED_ERROR, Run};
 use super::tools::ToolBatch;
 use crate::context::Context;
-use crate::errors::{ModelError, RunError};
+use crate::errors::{CallModelError, RunAgentError};
 use crate::hooks::RunContext;
 use crate::logging::agents_debug;
 use crate::span::{SpanError, SpanGuard, SpanOptions, TypedSpan};
@@ -152,7 +152,7 @@ impl<'run> Turn<'run> {
         &mut self,
         guardrails: I,
         check: impl FnMut(&str) -> bool,
-    ) -> Result<(), RunError>
+    ) -> Result<(), RunAgentError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -166,7 +166,7 @@ impl<'run> Turn<'run> {
                 Some(name) => {
                     self.run
                         .attach_error_to_current_span(guardrails::tripwire_error(&name, None));
-                    Err(RunError::input_guardrail_tripwire(name))
+                    Err(RunAgentError::input_guardrail_tripwire(name))
                 }
                 None => Ok(()),
             };
@@ -182,7 +182,7 @@ impl<'run> Turn<'run> {
         let tripped = under_agent.run(|| guardrails::run_all(&provider, guardrails, check));
         if let Some(name) = tripped {
             agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
-            self.run.stored_error = Some(RunError::input_guardrail_tripwire(name));
+            self.run.stored_error = Some(RunAgentError::input_guardrail_tripwire(name));
         }
         Ok(())
     }
@@ -303,10 +303,10 @@ impl<'run> Turn<'run> {
         }
         let stint = run.agent.as_ref().expect("a turn has an agent");
         let source = &stint.info;
-        let span = run.runner.provider().span(HandoffSpanData::new(
-            Some(source.name().to_owned()),
-            None,
-        ));
+        let span = run
+            .runner
+            .provider()
+            .span(HandoffSpanData::new(Some(source.name().to_owned()), None));
         let guard = span.start_as_current();
         span.update(|data| data.to_agent = Some(target.name().to_owned()));
         if !ignored.is_empty() {
@@ -377,13 +377,14 @@ impl<'run> Turn<'run> {
     /// let error = turn.invalid_final_output("Invalid JSON when parsing {} for Weather");
     /// assert_eq!((error.name(), error.message()), ("ModelBehaviorError", "Invalid JSON when parsing model output"));
     /// ```
-    pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunError {
-        self.run
-            .attach_error_to_current_span(SpanError::new("Invalid JSON provided").with_data(JsonMap::new()));
+    pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunAgentError {
+        self.run.attach_error_to_current_span(
+            SpanError::new("Invalid JSON provided").with_data(JsonMap::new()),
+        );
         if self.run.runner.env().dont_log_model_data() {
-            RunError::model_behavior("Invalid JSON when parsing model output")
+            RunAgentError::model_behavior("Invalid JSON when parsing model output")
         } else {
-            RunError::model_behavior(detailed_message)
+            RunAgentError::model_behavior(detailed_message)
         }
     }
 
@@ -413,7 +414,12 @@ impl<'run> Turn<'run> {
         }
         self.ended = true;
         if let Some((span, guard)) = self.span.take() {
-            if let Some(usage) = self.run.usage.delta_since(&self.usage_start).turn_span_data() {
+            if let Some(usage) = self
+                .run
+                .usage
+                .delta_since(&self.usage_start)
+                .turn_span_data()
+            {
                 span.update(|turn| turn.usage = Some(usage));
             }
             drop(guard);
@@ -553,7 +559,7 @@ impl ModelCall<'_> {
     /// let error = call.finish(response).unwrap_err();
     /// assert_eq!(error.message(), "Tool book_flight not found in agent assistant");
     /// ```
-    pub fn finish(mut self, response: ModelResponse) -> Result<ProcessedResponse, RunError> {
+    pub fn finish(mut self, response: ModelResponse) -> Result<ProcessedResponse, RunAgentError> {
         self.end_span();
         let run = &mut *self.run;
         run.usage.add(response.usage());
@@ -586,12 +592,10 @@ impl ModelCall<'_> {
                         ));
                     } else {
                         run.attach_error_to_current_span(
-                            SpanError::new("Tool not found").with_data(JsonMap::from_iter([(
-                                "tool_name".into(),
-                                json!(name),
-                            )])),
+                            SpanError::new("Tool not found")
+                                .with_data(JsonMap::from_iter([("tool_name".into(), json!(name))])),
                         );
-                        error = Some(RunError::model_behavior(format!(
+                        error = Some(RunAgentError::model_behavior(format!(
                             "Tool {name} not found in agent {}",
                             agent.name()
                         )));
@@ -625,15 +629,15 @@ impl ModelCall<'_> {
     /// ```
     /// use codex_telemetry::config::EnvConfig;
     /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
-    /// use codex_telemetry::{ModelError, TraceProvider};
+    /// use codex_telemetry::{CallModelError, TraceProvider};
     ///
     /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
     /// run.start_agent(&AgentInfo::new("a"));
     /// let mut turn = run.start_turn().unwrap();
-    /// let error = turn.start_model_call(Default::default()).fail(ModelError::new("ModelUnavailable", "503"));
+    /// let error = turn.start_model_call(Default::default()).fail(CallModelError::new("ModelUnavailable", "503"));
     /// assert_eq!(error.name(), "ModelUnavailable");
     /// ```
-    pub fn fail(mut self, error: ModelError) -> RunError {
+    pub fn fail(mut self, error: CallModelError) -> RunAgentError {
         if let Some((span, _)) = &self.generation {
             let message = if self.run.config.trace_include_sensitive_data {
                 error.message().to_owned()

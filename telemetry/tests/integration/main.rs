@@ -1,6 +1,7 @@
 //! Integration tests of `codex-telemetry`: one binary, one module per behaviour.
 
 mod concurrency;
+mod lifecycle;
 mod no_alloc;
 mod python_timelines;
 mod support;

@@ -11,13 +11,29 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-/// Entries in emission order: `["log", LEVEL, message]` or `[event, export]`.
+/// Entries in emission order: `["log", LEVEL, message]` (plus the event's `trace_id` and
+/// `span_id` fields for a timeline made [`with_ids`](Timeline::with_ids)) or
+/// `[event, export]`.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     entries: Arc<Mutex<Vec<Value>>>,
+    with_ids: bool,
 }
 
 impl Timeline {
+    /// A timeline whose log entries also carry the events' `trace_id` and `span_id`.
+    pub fn with_ids() -> Self {
+        Self {
+            with_ids: true,
+            ..Self::default()
+        }
+    }
+
+    /// Appends an entry of the test's own (e.g. a hook call).
+    pub fn record(&self, entry: Value) {
+        self.push(entry);
+    }
+
     pub fn entries(&self) -> Vec<Value> {
         self.entries.lock().unwrap().clone()
     }
@@ -93,18 +109,41 @@ impl<S: Subscriber> Layer<S> for LogLayer {
             Level::DEBUG => "DEBUG",
             Level::TRACE => "TRACE",
         };
-        let mut message = Message(String::new());
-        event.record(&mut message);
-        timeline.push(json!(["log", level, message.0]));
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if timeline.with_ids {
+            timeline.push(json!([
+                "log",
+                level,
+                fields.message,
+                fields.trace_id,
+                fields.span_id
+            ]));
+        } else {
+            timeline.push(json!(["log", level, fields.message]));
+        }
     }
 }
 
-struct Message(String);
+#[derive(Default)]
+struct Fields {
+    message: String,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+}
 
-impl Visit for Message {
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "trace_id" => self.trace_id = Some(value.to_owned()),
+            "span_id" => self.span_id = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
-            let _ = write!(self.0, "{value:?}");
+            let _ = write!(self.message, "{value:?}");
         }
     }
 }

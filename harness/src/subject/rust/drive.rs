@@ -13,7 +13,7 @@ use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
 };
-use codex_telemetry::{CustomSpanData, JsonMap, RunError, TraceOptions};
+use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions};
 use serde_json::{Value, json};
 
 use super::record::{HookRecorder, Recorder};
@@ -189,7 +189,7 @@ impl<'a> Driver<'a> {
     }
 
     /// The agent loop.
-    fn drive(&mut self, run: &mut Run) -> Result<Value, RunError> {
+    fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
         let input_guardrails = self.guardrails(&self.run_spec.agent, GuardrailKind::Input);
         loop {
             let agent_name = run

@@ -65,9 +65,8 @@ impl RustSubject {
             .with_disabled(env.tracing_disabled())
             .build();
         let runner = Runner::new(provider, env);
-        let dispatch = tracing::Dispatch::new(
-            tracing_subscriber::registry().with(LogLayer(recorder.clone())),
-        );
+        let dispatch =
+            tracing::Dispatch::new(tracing_subscriber::registry().with(LogLayer(recorder.clone())));
         let copies = scenario.spec.run.copies.max(1) as usize;
         if copies == 1 {
             tracing::dispatcher::with_default(&dispatch, || {
@@ -96,12 +95,17 @@ impl RustSubject {
                     .into_iter()
                     .map(|handle| {
                         handle.join().unwrap_or_else(|_| {
-                            Err(Unsupported("a concurrent copy of the run panicked".into()))
+                            Err(Unsupported(
+                                "a concurrent copy of the run panicked (a bug of the rust subject or codex-telemetry)".into(),
+                            ))
                         })
                     })
                     .collect()
             });
-            results.into_iter().collect::<Result<(), _>>().map_err(error)?;
+            results
+                .into_iter()
+                .collect::<Result<(), _>>()
+                .map_err(error)?;
         }
         Ok(recorder.into_log())
     }
@@ -115,6 +119,13 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
         // at 0x7f…> with id None` and similar reprs of live objects.
         return Err(Unsupported(
             "OPENAI_AGENTS_DONT_LOG_MODEL_DATA and OPENAI_AGENTS_DONT_LOG_TOOL_DATA both off: Python then logs reprs of its objects, with memory addresses".into(),
+        ));
+    }
+    if spec.run.copies > 1 && (spec.run.tracing_disabled == Some(true) || env.tracing_disabled()) {
+        // Without traces the normalizer cannot group the copies' records, and the order in
+        // which concurrent threads log is not Python's asyncio interleaving.
+        return Err(Unsupported(
+            "concurrent copies of a run with tracing disabled: their untraced log lines interleave by thread scheduling".into(),
         ));
     }
     if spec.run.copies > 1 && spec.trace.is_some() {

@@ -36,12 +36,13 @@ impl Recorder {
     }
 
     pub(crate) fn into_log(self) -> RawLog {
-        let records = std::mem::take(&mut *self.records.lock().unwrap_or_else(PoisonError::into_inner));
+        let records =
+            std::mem::take(&mut *self.records.lock().unwrap_or_else(PoisonError::into_inner));
         RawLog { records }
     }
 
     /// The `outcome` record of a run.
-    pub(crate) fn outcome(&self, outcome: &Result<Value, codex_telemetry::RunError>) {
+    pub(crate) fn outcome(&self, outcome: &Result<Value, codex_telemetry::RunAgentError>) {
         let data = match outcome {
             Ok(output) => json!({"status": "completed", "final_output": output}),
             Err(error) => {
@@ -242,7 +243,13 @@ impl RunHooks for HookRecorder {
         );
     }
 
-    fn on_llm_start(&self, _: &RunContext, agent: &AgentInfo, prompt: Option<&str>, items: &[Item]) {
+    fn on_llm_start(
+        &self,
+        _: &RunContext,
+        agent: &AgentInfo,
+        prompt: Option<&str>,
+        items: &[Item],
+    ) {
         self.llm_start("on_llm_start", agent, prompt, items);
     }
 
@@ -302,7 +309,13 @@ impl AgentHooks for HookRecorder {
         );
     }
 
-    fn on_llm_start(&self, _: &RunContext, agent: &AgentInfo, prompt: Option<&str>, items: &[Item]) {
+    fn on_llm_start(
+        &self,
+        _: &RunContext,
+        agent: &AgentInfo,
+        prompt: Option<&str>,
+        items: &[Item],
+    ) {
         self.llm_start("on_llm_start", agent, prompt, items);
     }
 

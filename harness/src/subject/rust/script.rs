@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use codex_telemetry::lifecycle::{Item, ModelResponse, ToolInfo, default_handoff_tool_name};
 use codex_telemetry::pyrepr::python_repr;
 use codex_telemetry::usage::Usage;
-use codex_telemetry::{JsonMap, ModelError, ToolError};
+use codex_telemetry::{CallModelError, CallToolError, JsonMap};
 use serde_json::Value;
 
 use crate::scenario::schema::{
@@ -21,7 +21,7 @@ use crate::scenario::schema::{
 #[derive(Debug, Clone)]
 enum Step {
     Respond(ModelResponse),
-    Fail(ModelError),
+    Fail(CallModelError),
 }
 
 /// Python's `ScriptedModel`: one model shared by every agent of the scenario, consuming
@@ -42,14 +42,19 @@ impl ScriptedModel {
             .iter()
             .map(|step| {
                 if let Some(error) = &step.error {
-                    return Step::Fail(ModelError::new(error.name.clone(), error.message.clone()));
+                    return Step::Fail(CallModelError::new(
+                        error.name.clone(),
+                        error.message.clone(),
+                    ));
                 }
                 let output = step
                     .output
                     .iter()
                     .map(|item| output_item(item, &mut call_number))
                     .collect();
-                Step::Respond(ModelResponse::new(output).with_usage(step_usage(step.usage.as_ref())))
+                Step::Respond(
+                    ModelResponse::new(output).with_usage(step_usage(step.usage.as_ref())),
+                )
             })
             .collect();
         Self {
@@ -66,14 +71,18 @@ impl ScriptedModel {
 
     /// The next step's response, or its error; `UnexpectedModelCall` once the script is
     /// exhausted.
-    pub(crate) fn call(&mut self, streamed: bool) -> Result<ModelResponse, ModelError> {
+    pub(crate) fn call(&mut self, streamed: bool) -> Result<ModelResponse, CallModelError> {
         self.calls += 1;
         match self.steps.pop_front() {
             Some(Step::Respond(response)) => Ok(response),
             Some(Step::Fail(error)) => Err(error),
             None => {
-                let mode = if streamed { "streaming" } else { "non-streaming" };
-                Err(ModelError::new(
+                let mode = if streamed {
+                    "streaming"
+                } else {
+                    "non-streaming"
+                };
+                Err(CallModelError::new(
                     "UnexpectedModelCall",
                     format!(
                         "Unexpected {mode} model call #{}: no scripted steps remain.",
@@ -196,9 +205,9 @@ impl ScriptedTool {
         &self.info
     }
 
-    pub(crate) fn call(&self) -> Result<Value, ToolError> {
+    pub(crate) fn call(&self) -> Result<Value, CallToolError> {
         match (&self.raises, &self.returns) {
-            (Some(message), _) => Err(ToolError::new(message.clone())),
+            (Some(message), _) => Err(CallToolError::new(message.clone())),
             (None, Some(value)) => Ok(value.clone()),
             (None, None) => Ok(Value::Null),
         }
@@ -281,8 +290,9 @@ pub(crate) fn validate_output(spec: &OutputTypeSpec, text: &str) -> Result<Value
             .get(name)
             .ok_or_else(|| format!("field `{name}` missing"))?;
         let value = match (field, value) {
-            (FieldType::String, Value::String(_))
-            | (FieldType::Boolean, Value::Bool(_)) => value.clone(),
+            (FieldType::String, Value::String(_)) | (FieldType::Boolean, Value::Bool(_)) => {
+                value.clone()
+            }
             (FieldType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => value.clone(),
             (FieldType::Number, Value::Number(n)) => n
                 .as_f64()
