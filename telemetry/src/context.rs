@@ -15,6 +15,11 @@
 //!   and enter it there, or use the helpers: [`spawn`] for threads, [`Context::wrap`]
 //!   for thread pools, [`InContextExt::in_context`] for futures and, with the `tokio`
 //!   feature, `spawn_task` and `spawn_blocking`.
+//! * A [`Run`](crate::lifecycle::Run) of the lifecycle API holds no guard: it keeps its
+//!   own context (its trace and open spans over its caller's context) and makes it current
+//!   only while one of its calls runs, so it can be held across `.await`s and move between
+//!   threads. Its handles give out the contexts to attach for the SDK's own work
+//!   (see [Threads and async](crate::lifecycle#threads-and-async)).
 //!
 //! Trace and span are independent, as in Python: entering a trace keeps the current span,
 //! entering a span keeps the current trace.
@@ -40,7 +45,8 @@
 //! A guard must not be held across an `.await`: the task may move to another thread or
 //! another task may run on this one. (For spawned tasks the compiler enforces this, since
 //! guards are not `Send`.) Instead, attach a context to the future with
-//! [`in_context`](InContextExt::in_context): it is entered around every poll.
+//! [`in_context`](InContextExt::in_context): it is entered around every poll. (Lifecycle
+//! handles are not guards and may be held across `.await`s.)
 //!
 //! ```
 //! use codex_telemetry::context::{Context, InContextExt};
@@ -65,6 +71,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::thread::JoinHandle;
 
@@ -278,6 +285,14 @@ where
 /// assert!(current_trace().is_none());
 /// drop(inner);
 /// ```
+///
+/// It is not `Send`, so it cannot be held across an `.await` in a spawned task (use
+/// [`InContextExt::in_context`] there):
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<codex_telemetry::context::ContextGuard>();
+/// ```
 #[must_use = "the context stops being current when the guard is dropped"]
 #[derive(Debug)]
 pub struct ContextGuard {
@@ -288,12 +303,14 @@ pub struct ContextGuard {
 
 impl ContextGuard {
     fn push(cx: Context) -> Self {
-        let id = STACK.with_borrow_mut(|stack| {
-            stack.next_id += 1;
-            let id = stack.next_id;
-            stack.entries.push((id, cx));
-            id
-        });
+        // Entry ids are unique in the process, not just on this thread: an owned context
+        // remembers the id of the entry it is attached to, and may later be used on
+        // another thread.
+        let id = NEXT_ENTRY_ID.fetch_add(1, Ordering::Relaxed);
+        // `try_with`: while the thread's locals are torn down (a run dropped by a
+        // thread-local destructor), there is no stack to enter; the guard then removes
+        // nothing.
+        let _ = STACK.try_with(|stack| stack.borrow_mut().entries.push((id, cx)));
         Self {
             id,
             _not_send: PhantomData,
@@ -347,13 +364,173 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
     }
 }
 
-struct Stack {
-    entries: Vec<(u64, Context)>,
-    next_id: u64,
+/// Whether this thread's stack holds the entry `id`.
+fn is_live(id: u64) -> bool {
+    STACK
+        .try_with(|stack| {
+            stack
+                .try_borrow()
+                .is_ok_and(|stack| stack.entries.iter().any(|(entry, _)| *entry == id))
+        })
+        .unwrap_or(false)
 }
 
+/// Replaces the context of this thread's entry `id`, if it is on this thread's stack.
+fn replace_entry(id: u64, cx: &Context) {
+    let replaced = STACK.try_with(|stack| {
+        let mut stack = stack.try_borrow_mut().ok()?;
+        let (_, entry) = stack.entries.iter_mut().find(|(entry, _)| *entry == id)?;
+        Some(std::mem::replace(entry, cx.clone()))
+    });
+    // Dropped outside the borrow, like a guard's entry.
+    drop(replaced);
+}
+
+struct Stack {
+    entries: Vec<(u64, Context)>,
+}
+
+/// The id of the next entry pushed on any thread's stack.
+static NEXT_ENTRY_ID: AtomicU64 = AtomicU64::new(1);
+
 thread_local! {
-    static STACK: RefCell<Stack> = const { RefCell::new(Stack { entries: Vec::new(), next_id: 0 }) };
+    static STACK: RefCell<Stack> = const { RefCell::new(Stack { entries: Vec::new() }) };
+}
+
+/// A frame of an [`OwnedContext`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameId(u64);
+
+/// A context kept by its owner (a run) instead of a thread: a base context (the caller's,
+/// when the owner was made) with a stack of frames on top, each a full [`Context`] like the
+/// entries of a thread's stack. Removing a frame removes only that frame, whatever its
+/// position, with the semantics of out-of-order guard drops.
+///
+/// The owner [`attach`](OwnedContext::attach)es it to the calling thread for the duration
+/// of each call; frames pushed or removed while attached are mirrored into the thread's
+/// entry at once, so everything the call does (span creation, processors, log lines,
+/// hooks) sees the owner's current context. Between calls nothing is attached, so the owner
+/// is `Send` and may move between threads.
+#[derive(Debug)]
+pub(crate) struct OwnedContext {
+    base: Context,
+    frames: Vec<(FrameId, Context)>,
+    next_frame: u64,
+    /// The thread-stack entry this context was last attached to; stale (no longer on any
+    /// stack) once that call returned.
+    attached: Option<u64>,
+}
+
+impl OwnedContext {
+    /// An owned context over `base`, without frames.
+    pub(crate) fn new(base: Context) -> Self {
+        Self {
+            base,
+            frames: Vec::new(),
+            next_frame: 0,
+            attached: None,
+        }
+    }
+
+    /// The context the owner was made in.
+    pub(crate) fn base(&self) -> &Context {
+        &self.base
+    }
+
+    /// The top frame's context, or the base.
+    pub(crate) fn current(&self) -> &Context {
+        self.frames.last().map_or(&self.base, |(_, cx)| cx)
+    }
+
+    /// Pushes `cx` as the new current context.
+    pub(crate) fn push(&mut self, cx: Context) -> FrameId {
+        self.next_frame += 1;
+        let id = FrameId(self.next_frame);
+        self.frames.push((id, cx));
+        self.sync();
+        id
+    }
+
+    /// Pushes the current context with `span` as its span.
+    pub(crate) fn push_span(&mut self, span: Span) -> FrameId {
+        self.push(self.current().clone().with_span(span))
+    }
+
+    /// Pushes the current context with `trace` as its trace.
+    pub(crate) fn push_trace(&mut self, trace: Trace) -> FrameId {
+        self.push(self.current().clone().with_trace(trace))
+    }
+
+    /// Removes frame `id` (only it, wherever it is).
+    pub(crate) fn remove(&mut self, id: FrameId) {
+        let Some(position) = self.frames.iter().rposition(|(frame, _)| *frame == id) else {
+            return;
+        };
+        let removed = self.frames.remove(position);
+        self.sync();
+        drop(removed);
+    }
+
+    /// Starts `span` and makes it current here: [`Span::start_as_current`] without a
+    /// guard. `None` when it was already started (it is not made current then).
+    pub(crate) fn start_span(&mut self, span: &Span) -> Option<FrameId> {
+        span.start_for_current()
+            .then(|| self.push_span(span.clone()))
+    }
+
+    /// Finishes `span` (still current), then removes its frame: dropping its
+    /// [`SpanGuard`](crate::SpanGuard).
+    pub(crate) fn end_span(&mut self, span: &Span, frame: Option<FrameId>) {
+        span.finish();
+        if let Some(frame) = frame {
+            self.remove(frame);
+        }
+    }
+
+    /// Starts `trace` and makes it current here: [`Trace::start_as_current`] without a
+    /// guard. `None` when it is not made current (already started).
+    pub(crate) fn start_trace(&mut self, trace: &Trace) -> Option<FrameId> {
+        trace
+            .start_for_current()
+            .then(|| self.push_trace(trace.clone()))
+    }
+
+    /// Finishes `trace` (logging `Resetting current trace` while it is still current), then
+    /// removes its frame: dropping its [`TraceGuard`](crate::TraceGuard).
+    pub(crate) fn end_trace(&mut self, trace: &Trace, frame: Option<FrameId>) {
+        trace.finish_current(frame.is_some());
+        if let Some(frame) = frame {
+            self.remove(frame);
+        }
+    }
+
+    /// Makes the current context current on this thread until the guard drops, and keeps
+    /// it so while frames change. Already attached on this thread (a call made inside
+    /// another call of the same owner): nothing more to do.
+    pub(crate) fn attach(&mut self) -> Attached {
+        if self.attached.is_some_and(is_live) {
+            return Attached { _guard: None };
+        }
+        let guard = ContextGuard::push(self.current().clone());
+        self.attached = Some(guard.id);
+        Attached {
+            _guard: Some(guard),
+        }
+    }
+
+    fn sync(&self) {
+        if let Some(id) = self.attached {
+            replace_entry(id, self.current());
+        }
+    }
+}
+
+/// An [`OwnedContext`] attached to this thread; see [`OwnedContext::attach`].
+#[must_use = "the owned context is detached when this is dropped"]
+#[derive(Debug)]
+pub(crate) struct Attached {
+    // Held for its drop: removes the thread's entry.
+    _guard: Option<ContextGuard>,
 }
 
 /// Attaches a [`Context`] to a future: the future is polled with the context current.
@@ -664,6 +841,80 @@ mod tests {
                 break;
             }
         }
+    }
+
+    fn ids(cx: &Context) -> (Option<String>, Option<String>) {
+        (
+            cx.trace().map(|t| t.id().to_owned()),
+            cx.span().map(|s| s.id().to_owned()),
+        )
+    }
+
+    #[test]
+    fn an_owned_context_is_current_only_while_attached_and_follows_its_frames() {
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf");
+        let mut owned = OwnedContext::new(Context::current());
+        let trace_frame = owned.push_trace(trace.clone());
+        assert!(
+            current_trace().is_none(),
+            "not attached: nothing is current"
+        );
+        {
+            let _attached = owned.attach();
+            assert_eq!(current_trace().unwrap().id(), trace.id());
+            let span = provider.span(CustomSpanData::new("a"));
+            let span_frame = owned.push_span(span.clone().into_span());
+            assert_eq!(span_id().as_deref(), Some(span.id()), "pushes are mirrored");
+            {
+                // A call made inside a call: already attached, nothing more is pushed.
+                let _nested = owned.attach();
+                STACK.with_borrow(|stack| assert_eq!(stack.entries.len(), 1));
+            }
+            assert_eq!(span_id().as_deref(), Some(span.id()));
+            owned.remove(span_frame);
+            assert_eq!(span_id(), None, "removals are mirrored");
+        }
+        assert!(current_trace().is_none() && current_span().is_none());
+        STACK.with_borrow(|stack| assert!(stack.entries.is_empty()));
+        owned.remove(trace_frame);
+        assert!(owned.current().trace().is_none());
+    }
+
+    #[test]
+    fn owned_frames_removed_out_of_order_keep_later_snapshots() {
+        let provider = TraceProvider::new();
+        let _trace = provider.trace("wf").start_as_current();
+        let mut owned = OwnedContext::new(Context::current());
+        let mask = provider.span(CustomSpanData::new("mask")).into_span();
+        let inner = provider.trace("inner");
+        let mask_frame = owned.push_span(mask.clone());
+        let inner_frame = owned.push_trace(inner.clone());
+        owned.remove(mask_frame);
+        // As with guards: the inner frame still names the mask span.
+        assert_eq!(
+            ids(owned.current()),
+            (Some(inner.id().to_owned()), Some(mask.id().to_owned()))
+        );
+        owned.remove(inner_frame);
+        assert_eq!(ids(owned.current()), ids(&Context::current()));
+    }
+
+    #[test]
+    fn an_owned_context_attaches_on_whatever_thread_uses_it() {
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf");
+        let mut owned = OwnedContext::new(Context::default());
+        owned.push_trace(trace.clone());
+        drop(owned.attach()); // a stale attachment on this thread
+        let seen = std::thread::spawn(move || {
+            let _attached = owned.attach();
+            current_trace().map(|t| t.id().to_owned())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen.as_deref(), Some(trace.id()));
+        assert!(current_trace().is_none());
     }
 
     #[test]

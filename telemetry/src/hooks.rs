@@ -18,7 +18,8 @@
 //! | final output | `run.on_agent_end(agent, output)`, `agent.on_end(agent, output)`, before the turn span ends |
 //!
 //! Every method has an empty default, so an implementation overrides only what it needs.
-//! Hooks are synchronous: they run inline, on the thread driving the run.
+//! Hooks are synchronous: they run inline, on the thread making the lifecycle call, with
+//! the run's context current.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

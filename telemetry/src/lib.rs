@@ -12,6 +12,8 @@
 //!   [`span_data`]) and mutable until the span ends; exports follow [`export`].
 //! * The current trace and span live in a thread-local [`context::Context`] that follows
 //!   work into threads and async tasks only through explicit helpers (see [`context`]).
+//!   Guards that make a trace or span current are tied to their thread; the [`lifecycle`]
+//!   handles are not: a run keeps its own context, so it can live in an async task.
 //! * Disabled tracing, a missing trace or a no-op parent give no-op handles that allocate
 //!   nothing, generate no id and read no clock.
 //!
@@ -53,7 +55,8 @@
 //! [`lifecycle::ModelCall`], [`lifecycle::ToolBatch`]): it carries the Python client's
 //! conventions (task and turn spans, start vs end payloads, error placement and redaction,
 //! usage, log lines, [`hooks`] in Python's order), configured by [`config`] with the Python
-//! client's environment variables.
+//! client's environment variables. The handles are `Send` and `Sync`, for async SDKs (see
+//! [Threads and async](lifecycle#threads-and-async)).
 //!
 //! # Logging
 //!

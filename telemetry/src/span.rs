@@ -595,21 +595,27 @@ impl Span {
     /// assert!(span.ended_at().is_some());
     /// ```
     pub fn start_as_current(&self) -> SpanGuard {
+        let context = self
+            .start_for_current()
+            .then(|| context::enter_span(self.clone()));
+        SpanGuard {
+            span: self.clone(),
+            context,
+        }
+    }
+
+    /// What [`start_as_current`](Span::start_as_current) does before making the span
+    /// current: starts it, or logs `Span already started`. Returns whether it is to be made
+    /// current (a no-op span is, to mask its parent).
+    pub(crate) fn start_for_current(&self) -> bool {
         if let Some(inner) = &self.inner {
             if !inner.mark(|state| &mut state.started_at) {
                 agents_warn!("Span already started");
-                return SpanGuard {
-                    span: self.clone(),
-                    context: None,
-                };
+                return false;
             }
             inner.shared.processors.on_span_start(self);
         }
-        let context = context::enter_span(self.clone());
-        SpanGuard {
-            span: self.clone(),
-            context: Some(context),
-        }
+        true
     }
 }
 
@@ -757,6 +763,16 @@ impl<D> From<TypedSpan<D>> for Span {
 /// let span = guard.span().clone();
 /// drop(guard);
 /// assert!(span.ended_at().is_some());
+/// ```
+///
+/// A guard is an entry on this thread's context stack, so it is not `Send`: it cannot be
+/// held across an `.await` in a spawned task or moved to another thread. Async code attaches
+/// contexts to futures instead ([`InContextExt`](crate::context::InContextExt)), and the
+/// [lifecycle](crate::lifecycle) handles keep their spans without guards.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<codex_telemetry::SpanGuard>();
 /// ```
 #[must_use = "the span stops being current, and finishes, when the guard is dropped"]
 #[derive(Debug)]

@@ -415,6 +415,19 @@ impl Trace {
     /// assert!(current_trace().is_none());
     /// ```
     pub fn start_as_current(&self) -> TraceGuard {
+        let context = self
+            .start_for_current()
+            .then(|| context::enter_trace(self.clone()));
+        TraceGuard {
+            trace: self.clone(),
+            context,
+        }
+    }
+
+    /// What [`start_as_current`](Trace::start_as_current) does before making the trace
+    /// current: starts it and logs `Setting current trace`, or logs why not. Returns
+    /// whether it is to be made current.
+    pub(crate) fn start_for_current(&self) -> bool {
         if let Some(inner) = &self.inner {
             let already = {
                 let state = inner.lock();
@@ -424,19 +437,25 @@ impl Trace {
                 if !current {
                     agents_error!("Trace already started but no context token set");
                 }
-                return TraceGuard {
-                    trace: self.clone(),
-                    context: None,
-                };
+                return false;
             }
             self.start();
             inner.lock().current = true;
         }
         agents_debug!("Setting current trace");
-        let context = context::enter_trace(self.clone());
-        TraceGuard {
-            trace: self.clone(),
-            context: Some(context),
+        true
+    }
+
+    /// What dropping a [`TraceGuard`] does before the trace stops being current: finishes
+    /// the trace and, if it was made current (`current`), logs `Resetting current trace`
+    /// (while it is still current).
+    pub(crate) fn finish_current(&self, current: bool) {
+        self.finish();
+        if current {
+            if let Some(inner) = &self.inner {
+                inner.lock().current = false;
+            }
+            agents_debug!("Resetting current trace");
         }
     }
 }
@@ -473,6 +492,16 @@ impl fmt::Debug for Trace {
 /// let guard = TraceProvider::new().trace("wf").start_as_current();
 /// assert_eq!(guard.trace().id(), current_trace().unwrap().id());
 /// ```
+///
+/// A guard is an entry on this thread's context stack, so it is not `Send`: it cannot be
+/// held across an `.await` in a spawned task or moved to another thread. Async code attaches
+/// contexts to futures instead ([`InContextExt`](crate::context::InContextExt)), and a
+/// [`Run`](crate::lifecycle::Run) keeps its trace without a guard.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<codex_telemetry::TraceGuard>();
+/// ```
 #[must_use = "the trace stops being current, and finishes, when the guard is dropped"]
 #[derive(Debug)]
 pub struct TraceGuard {
@@ -496,14 +525,8 @@ impl TraceGuard {
 
 impl Drop for TraceGuard {
     fn drop(&mut self) {
-        self.trace.finish();
-        if let Some(context) = self.context.take() {
-            if let Some(inner) = &self.trace.inner {
-                inner.lock().current = false;
-            }
-            agents_debug!("Resetting current trace");
-            drop(context);
-        }
+        self.trace.finish_current(self.context.is_some());
+        drop(self.context.take());
     }
 }
 

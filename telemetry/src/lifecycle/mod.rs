@@ -83,11 +83,63 @@
 //!
 //! # Threads and async
 //!
-//! A [`Run`] keeps its spans current on the thread driving it (Python keeps them in the
-//! task's context), so the handles are not `Send`. Work that runs elsewhere (a tool on a
-//! thread pool, a spawned task) gets the right parents through the contexts the handles
-//! give out ([`ToolBatch::context`], [`ModelCall::context`]) and the helpers of
-//! [`crate::context`].
+//! A [`Run`] keeps its own [`Context`](crate::context::Context) (its trace and open spans
+//! over the caller's context; Python keeps them in the run task's context variables) and
+//! makes it current on the calling thread only for the duration of each lifecycle call. So
+//! the handles ([`Run`], [`Turn`], [`ModelCall`], [`ToolBatch`]) are `Send` and `Sync`: an
+//! async SDK holds them across `.await`s inside `tokio::spawn`, and a run may move between
+//! worker threads between calls. The caller's own context is never changed.
+//!
+//! How context reaches the SDK's work:
+//!
+//! * **Lifecycle calls**: spans they create, log lines and hooks see the run's current trace
+//!   and span, whatever thread makes the call.
+//! * **Tools**: [`ToolBatch::invoke`] runs a synchronous tool, and
+//!   [`ToolBatch::invoke_async`] polls a tool's future, with its function span current.
+//! * **Everything else** (the model request, nested spans, work on other threads or tasks):
+//!   take the context from [`Run::context`], [`Turn::context`], [`ModelCall::context`] or
+//!   [`ToolBatch::context`], and [`attach`](crate::context::Context::attach) /
+//!   [`run`](crate::context::Context::run) it, or give it to a future with
+//!   [`in_context`](crate::context::InContextExt::in_context). Between calls the thread's
+//!   current context is the caller's, not the run's.
+//!
+//! ```
+//! use codex_telemetry::config::EnvConfig;
+//! use codex_telemetry::context::InContextExt;
+//! use codex_telemetry::lifecycle::{AgentInfo, Item, ModelCallOptions, ModelResponse, RunOptions, Runner};
+//! use codex_telemetry::{current_span, InMemoryProcessor, TraceProvider};
+//! use serde_json::json;
+//!
+//! let memory = InMemoryProcessor::new();
+//! let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+//! let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+//!
+//! let output = runtime.block_on(async move {
+//!     tokio::spawn(async move {
+//!         let mut run = runner.start_run(RunOptions::new());
+//!         run.start_agent(&AgentInfo::new("assistant"));
+//!         let mut turn = run.start_turn().unwrap();
+//!         let call = turn.start_model_call(ModelCallOptions::new());
+//!         // The model request runs in the call's context, across awaits and threads.
+//!         let response = async {
+//!             tokio::task::yield_now().await;
+//!             assert_eq!(current_span().unwrap().data().unwrap().span_type(), "generation");
+//!             ModelResponse::new(vec![Item::assistant_message("Hello.")])
+//!         }
+//!         .in_context(call.context())
+//!         .await;
+//!         let processed = call.finish(response).unwrap();
+//!         let output = json!(processed.final_text().unwrap_or(""));
+//!         turn.final_output(&output);
+//!         turn.end();
+//!         run.finish(Ok(output))
+//!     })
+//!     .await
+//!     .unwrap()
+//! });
+//! assert_eq!(output.unwrap(), "Hello.");
+//! assert_eq!(memory.events().len(), 10);
+//! ```
 //!
 //! # What the SDK decides
 //!

@@ -9,15 +9,15 @@ use super::agent::AgentInfo;
 use super::items::Item;
 use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
-use crate::context::Context;
+use crate::context::{Context, FrameId, OwnedContext};
 use crate::errors::RunAgentError;
 use crate::hooks::{RunContext, RunHooks};
 use crate::logging::{agents_debug, agents_warn};
 use crate::provider::TraceProvider;
 use crate::pyrepr::python_repr;
-use crate::span::{SpanError, SpanGuard, SpanOptions, TypedSpan};
+use crate::span::{Span, SpanError, SpanOptions, TypedSpan};
 use crate::span_data::{AgentSpanData, CustomSpanData, JsonMap, TaskSpanData};
-use crate::trace::{TraceGuard, TraceOptions};
+use crate::trace::{Trace, TraceOptions};
 use crate::usage::Usage;
 use crate::{current_span, current_trace};
 
@@ -109,18 +109,23 @@ impl Runner {
         &self.env
     }
 
-    /// Starts a run (Python's `Runner.run` / `Runner.run_streamed` up to the first agent).
+    /// Starts a run (Python's `Runner.run` / `Runner.run_streamed` up to the first agent),
+    /// in the caller's current context, which the run's own context starts from (see
+    /// [`Run`]):
     ///
-    /// * With [`RunConfig::tracing_disabled`]: a no-op trace becomes current and a disabled
-    ///   `Agent run` span masks whatever span was current (DEBUG `Tracing is disabled. Not
-    ///   creating trace`, `Setting current trace`, `Tracing is disabled. Not creating
-    ///   span`; a streamed run logs Python's longer sequence).
+    /// * With [`RunConfig::tracing_disabled`]: a no-op trace becomes current in the run and
+    ///   a disabled `Agent run` span masks whatever span was current (DEBUG `Tracing is
+    ///   disabled. Not creating trace`, `Setting current trace`, `Tracing is disabled. Not
+    ///   creating span`; a streamed run logs Python's longer sequence).
     /// * Otherwise, when no trace is current: a trace named by the workflow name, with the
     ///   config's trace id, group id and metadata (plus `agent_harness_id` from the
-    ///   environment), started and made current. Inside a current trace (a user `trace()`,
-    ///   or an outer run): no trace and no trace events.
+    ///   environment), started and made current in the run. Inside a current trace (a user
+    ///   `trace()`, or an outer run's context): no trace and no trace events.
     /// * Then, unless task and turn spans are off, the task span (`custom` span `task`
-    ///   named by the workflow name) is started and made current.
+    ///   named by the workflow name) is started, the run's current span.
+    ///
+    /// When it returns, the caller's context is what it was: the run's trace and spans are
+    /// current only inside the run's calls and the contexts it gives out.
     ///
     /// ```
     /// use codex_telemetry::config::{EnvConfig, RunConfig};
@@ -266,11 +271,11 @@ impl fmt::Debug for RunOptions {
     }
 }
 
-/// One agent's stint: its span, current while the stint lasts.
+/// One agent's stint: its span, current in the run while the stint lasts.
 pub(crate) struct Stint {
     pub(crate) info: AgentInfo,
     pub(crate) span: TypedSpan<AgentSpanData>,
-    guard: Option<SpanGuard>,
+    frame: Option<FrameId>,
     /// Python's `should_run_agent_start_hooks`.
     pub(crate) start_hooks_pending: bool,
 }
@@ -283,30 +288,76 @@ pub(crate) struct Stint {
 /// with [`finish`](Run::finish), which applies Python's error placement. Dropping an
 /// unfinished run ends its spans and trace without any error.
 ///
-/// A run keeps its trace and spans current on the thread that started it, so it is not
-/// `Send`; see [`crate::context`] to carry its context into other threads or tasks (e.g.
-/// [`ToolBatch::context`](super::ToolBatch::context)).
+/// # Context, threads and async
+///
+/// A run keeps its own [`Context`]: the caller's context when it started, with the run's
+/// trace and its open spans (task, agent, turn, generation) on top, the way Python keeps
+/// them in the run task's context variables. Each lifecycle call makes that context current
+/// on the calling thread for the duration of the call, so the spans it creates, the log
+/// lines it emits and the hooks it calls see the run's current trace and span; when the
+/// call returns, the thread's context is the caller's again. The run holds no thread-local
+/// guard, so `Run` (like [`Turn`], [`ModelCall`](super::ModelCall) and
+/// [`ToolBatch`](super::ToolBatch)) is `Send` and `Sync`: it can be held across `.await`s
+/// in a spawned task and move between worker threads.
+///
+/// Work the SDK does between calls runs in the context it attaches: [`Run::context`],
+/// [`Turn::context`], [`ModelCall::context`](super::ModelCall::context) and
+/// [`ToolBatch::context`](super::ToolBatch::context) return it, to
+/// [`attach`](Context::attach), [`run`](Context::run) or give to a future with
+/// [`in_context`](crate::context::InContextExt::in_context).
+///
+/// ```
+/// use codex_telemetry::config::EnvConfig;
+/// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+/// use codex_telemetry::{current_span, current_trace, TraceProvider};
+///
+/// fn assert_send_sync<T: Send + Sync>(_: &T) {}
+///
+/// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+/// let mut run = runner.start_run(RunOptions::new());
+/// assert_send_sync(&run);
+/// assert!(current_trace().is_none(), "the caller's context is unchanged");
+/// run.start_agent(&AgentInfo::new("assistant"));
+/// // The run's current span (its agent span), for the SDK's own work:
+/// let span_type = run.context().run(|| current_span().unwrap().data().unwrap().span_type());
+/// assert_eq!(span_type, "agent");
+/// // Moving to another thread in the middle of the run:
+/// let run = std::thread::spawn(move || {
+///     run.start_turn().unwrap().end();
+///     run
+/// })
+/// .join()
+/// .unwrap();
+/// run.finish(Ok(serde_json::json!("done"))).unwrap();
+/// ```
 pub struct Run {
     pub(crate) runner: Runner,
     pub(crate) config: RunConfig,
     max_turns: Option<u32>,
     pub(crate) streamed: bool,
     pub(crate) hooks: Option<Arc<dyn RunHooks>>,
-    /// The caller's context, where a streamed run's consumer logs.
-    caller: Context,
+    /// The run's context: over the caller's (where a streamed run's consumer logs), the
+    /// run's trace and open spans.
+    pub(crate) scope: OwnedContext,
     pub(crate) items: Vec<Item>,
     pub(crate) usage: Usage,
     pub(crate) current_turn: u32,
     pub(crate) agent: Option<Stint>,
-    task: Option<(TypedSpan<TaskSpanData>, SpanGuard)>,
+    task: Option<(TypedSpan<TaskSpanData>, Option<FrameId>)>,
     task_usage_start: Usage,
     /// A streamed run's input-guardrail tripwire, raised once the turn's model call
     /// returns.
     pub(crate) stored_error: Option<RunAgentError>,
-    mask: Option<SpanGuard>,
-    trace: Option<TraceGuard>,
+    mask: Option<SpanFrame>,
+    trace: Option<TraceFrame>,
     closed: bool,
 }
+
+/// A trace the run started, and its frame in the run's context (if it was made current).
+type TraceFrame = (Trace, Option<FrameId>);
+
+/// A span the run started, and its frame in the run's context (if it was made current).
+type SpanFrame = (Span, Option<FrameId>);
 
 // === impl Run ===
 
@@ -320,10 +371,11 @@ impl Run {
             streamed,
             hooks,
         } = options;
-        let caller = Context::current();
+        let mut scope = OwnedContext::new(Context::current());
+        let _attached = scope.attach();
         let provider = runner.provider.clone();
         let (trace, mask) = if config.tracing_disabled {
-            Self::mask_tracing(&provider, &config, streamed)
+            Self::mask_tracing(&mut scope, &provider, &config, streamed)
         } else if current_trace().is_none() {
             let metadata = runner
                 .env
@@ -338,14 +390,16 @@ impl Run {
             if let Some(metadata) = metadata {
                 options = options.with_metadata(metadata);
             }
-            (Some(provider.trace(options).start_as_current()), None)
+            let trace = provider.trace(options);
+            let frame = scope.start_trace(&trace);
+            (Some((trace, frame)), None)
         } else {
             (None, None)
         };
         let task = config.include_task_and_turn_spans.then(|| {
             let span = provider.span(TaskSpanData::new(config.workflow_name.clone()));
-            let guard = span.start_as_current();
-            (span, guard)
+            let frame = scope.start_span(&span);
+            (span, frame)
         });
         Self {
             runner,
@@ -353,7 +407,7 @@ impl Run {
             max_turns,
             streamed,
             hooks,
-            caller,
+            scope,
             items: input,
             usage: Usage::default(),
             current_turn: 0,
@@ -370,36 +424,42 @@ impl Run {
     /// `RunConfig.tracing_disabled`: Python's `TraceCtxManager(disabled=True)`, which makes
     /// a no-op trace current and masks the current span with a disabled `Agent run` span.
     fn mask_tracing(
+        scope: &mut OwnedContext,
         provider: &TraceProvider,
         config: &RunConfig,
         streamed: bool,
-    ) -> (Option<TraceGuard>, Option<SpanGuard>) {
+    ) -> (Option<TraceFrame>, Option<SpanFrame>) {
         let disabled_trace = || {
             provider
                 .create_trace(TraceOptions::new(config.workflow_name.clone()).with_disabled(true))
         };
-        let masking_span = || {
-            provider
+        let masking_span = |scope: &mut OwnedContext| {
+            let span = provider
                 .create_span(
                     CustomSpanData::new("Agent run"),
                     SpanOptions::new().with_disabled(true),
                 )
-                .start_as_current()
+                .into_span();
+            let frame = scope.start_span(&span);
+            (span, frame)
         };
         if streamed {
             // `run_streamed` masks the caller during its synchronous setup, where it also
             // creates the run's (no-op) trace; the background task then masks again and
             // starts that trace.
-            let setup_trace = disabled_trace().start_as_current();
-            let setup_mask = masking_span();
+            let setup_trace = disabled_trace();
+            let setup_trace_frame = scope.start_trace(&setup_trace);
+            let (setup_mask, setup_mask_frame) = masking_span(scope);
             let run_trace = disabled_trace();
-            drop(setup_mask);
-            drop(setup_trace);
-            let mask = masking_span();
-            (Some(run_trace.start_as_current()), Some(mask))
+            scope.end_span(&setup_mask, setup_mask_frame);
+            scope.end_trace(&setup_trace, setup_trace_frame);
+            let mask = masking_span(scope);
+            let frame = scope.start_trace(&run_trace);
+            (Some((run_trace, frame)), Some(mask))
         } else {
-            let trace = disabled_trace().start_as_current();
-            (Some(trace), Some(masking_span()))
+            let trace = disabled_trace();
+            let frame = scope.start_trace(&trace);
+            (Some((trace, frame)), Some(masking_span(scope)))
         }
     }
 }
@@ -407,7 +467,7 @@ impl Run {
 /// # Agents and turns
 impl Run {
     /// Starts a stint of `agent`: ends the current agent span, if any (after a handoff),
-    /// and starts a new one, current, with `handoffs`/`tools` `[]` (filled in at its model
+    /// and starts a new one, the run's current span, with `handoffs`/`tools` `[]` (filled in at its model
     /// call) and its output type. Its first turn calls the agent-start hooks.
     ///
     /// ```
@@ -424,17 +484,18 @@ impl Run {
     /// assert_eq!(agent["tools"], serde_json::json!([]));
     /// ```
     pub fn start_agent(&mut self, agent: &AgentInfo) {
+        let _attached = self.scope.attach();
         self.end_agent();
         let mut data = AgentSpanData::new(agent.name());
         data.handoffs = Some(Vec::new());
         data.tools = Some(Vec::new());
         data.output_type = Some(agent.output_type().to_owned());
         let span = self.runner.provider.span(data);
-        let guard = span.start_as_current();
+        let frame = self.scope.start_span(&span);
         self.agent = Some(Stint {
             info: agent.clone(),
             span,
-            guard: Some(guard),
+            frame,
             start_hooks_pending: true,
         });
     }
@@ -463,6 +524,7 @@ impl Run {
     /// assert_eq!((error.name(), error.message()), ("MaxTurnsExceeded", "Max turns (1) exceeded"));
     /// ```
     pub fn start_turn(&mut self) -> Result<Turn<'_>, RunAgentError> {
+        let _attached = self.scope.attach();
         let Some(stint) = &self.agent else {
             panic!("Run::start_turn called before Run::start_agent");
         };
@@ -505,6 +567,7 @@ impl Run {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let _attached = self.scope.attach();
         let tripped = super::guardrails::run_all(&self.runner.provider, guardrails, check);
         match tripped {
             Some(name) => {
@@ -577,6 +640,33 @@ impl Run {
         self.agent.as_ref().map(|stint| &stint.info)
     }
 
+    /// The run's current context: its trace (or the caller's, inside a current trace)
+    /// and its innermost open span (the agent span between turns, the task span before the
+    /// first agent; the caller's span without task and turn spans). Attach it to run the
+    /// SDK's own work "inside" the run: spans created there become children of that span,
+    /// and log lines and hooks see its ids.
+    ///
+    /// It is a snapshot: it does not follow the run's later steps. While a [`Turn`] is
+    /// open, use [`Turn::context`] and the contexts of its model call and tool calls.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{current_span, CustomSpanData, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// let mut run = Runner::new(provider.clone(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let context = run.context();
+    /// let agent_id = context.span().unwrap().id().to_owned();
+    /// let child = context.run(|| provider.span(CustomSpanData::new("lookup")));
+    /// assert_eq!(child.parent_id(), Some(agent_id.as_str()));
+    /// assert!(current_span().is_none()); // nothing is current outside the run's calls
+    /// ```
+    pub fn context(&self) -> Context {
+        self.scope.current().clone()
+    }
+
     /// The hook context: the usage so far.
     pub(crate) fn hook_context(&self) -> RunContext {
         RunContext::new(self.usage)
@@ -600,7 +690,7 @@ impl Run {
 
     /// Logs in the caller's context, where Python's stream consumer runs.
     pub(crate) fn log_in_caller_context(&self, log: impl FnOnce()) {
-        self.caller.run(log);
+        self.scope.base().run(log);
     }
 }
 
@@ -630,6 +720,7 @@ impl Run {
     /// assert_eq!(agent_end["error"], serde_json::json!({"message": "Error in agent run", "data": {"error": "503"}}));
     /// ```
     pub fn finish(mut self, outcome: Result<Value, RunAgentError>) -> Result<Value, RunAgentError> {
+        let _attached = self.scope.attach();
         let outcome = match (outcome, self.stored_error.clone()) {
             (Ok(_), Some(stored)) => Err(stored),
             (outcome, _) => outcome,
@@ -656,19 +747,20 @@ impl Run {
     }
 
     fn end_agent(&mut self) {
-        if let Some(mut stint) = self.agent.take() {
-            drop(stint.guard.take());
+        if let Some(stint) = self.agent.take() {
+            self.scope.end_span(&stint.span, stint.frame);
         }
     }
 
-    /// Ends what is still open, innermost first.
+    /// Ends what is still open, innermost first (in the run's context: the caller
+    /// attaches it).
     fn close(&mut self) {
         if self.closed {
             return;
         }
         self.closed = true;
         self.end_agent();
-        if let Some((span, guard)) = self.task.take() {
+        if let Some((span, frame)) = self.task.take() {
             if let Some(usage) = self
                 .usage
                 .delta_since(&self.task_usage_start)
@@ -676,16 +768,23 @@ impl Run {
             {
                 span.update(|task| task.usage = Some(usage));
             }
-            drop(guard);
+            self.scope.end_span(&span, frame);
         }
-        drop(self.mask.take());
-        drop(self.trace.take());
+        if let Some((mask, frame)) = self.mask.take() {
+            self.scope.end_span(&mask, frame);
+        }
+        if let Some((trace, frame)) = self.trace.take() {
+            self.scope.end_trace(&trace, frame);
+        }
     }
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        self.close();
+        if !self.closed {
+            let _attached = self.scope.attach();
+            self.close();
+        }
     }
 }
 

@@ -2,12 +2,13 @@
 //! failure handler.
 
 use std::fmt;
+use std::future::Future;
 
 use serde_json::{Value, json};
 
 use super::items::{Item, ToolCallRequest};
 use super::run::Run;
-use crate::context::Context;
+use crate::context::{Context, InContextExt};
 use crate::errors::CallToolError;
 use crate::logging::{agents_debug, agents_error};
 use crate::pyrepr::{python_repr, python_str};
@@ -44,6 +45,10 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 /// With tool data logging on (`OPENAI_AGENTS_DONT_LOG_TOOL_DATA=0`) the lines carry data:
 /// `Invoking tool X with input {…}`, `Tool call args: [...], kwargs: {}`, `Tool X returned
 /// …`, and an ERROR `Tool X failed: {input} {error}`.
+///
+/// A tool runs in its call's [`context`](ToolBatch::context) (its function span current):
+/// [`invoke`](ToolBatch::invoke) for a synchronous tool, [`invoke_async`](ToolBatch::invoke_async)
+/// for a future, polled in that context wherever it runs. A batch is `Send` and `Sync`.
 ///
 /// ```
 /// use codex_telemetry::config::EnvConfig;
@@ -153,8 +158,10 @@ impl<'turn> ToolBatch<'turn> {
         self.calls.is_empty()
     }
 
-    /// The context of call `index`: its function span current. Run the tool (or anything
-    /// it spawns) in it to parent its spans and log lines to the call.
+    /// The context of call `index`: its function span current (over the turn's context).
+    /// [`invoke`](ToolBatch::invoke) runs the tool in it; attach it, or give it to futures
+    /// with [`in_context`](crate::context::InContextExt::in_context), for work the tool
+    /// hands to other threads or tasks, to parent their spans and log lines to the call.
     ///
     /// # Panics
     ///
@@ -174,7 +181,9 @@ impl<'turn> ToolBatch<'turn> {
     /// assert_eq!(kind, "function");
     /// ```
     pub fn context(&self, index: usize) -> Context {
-        Context::current().with_span(self.calls[index].span.clone().into_span())
+        self.run
+            .context()
+            .with_span(self.calls[index].span.clone().into_span())
     }
 
     /// Invokes call `index` with its function span current: parses the arguments (a JSON
@@ -212,9 +221,77 @@ impl<'turn> ToolBatch<'turn> {
         let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
         let call = &mut self.calls[index];
         let result =
-            context.run(|| invoke_one(&call.request, &call.span, dont_log_tool_data, tool));
+            context.run(
+                || match begin_call(&call.request, &call.span, dont_log_tool_data) {
+                    Ok(arguments) => {
+                        let outcome = tool(&arguments);
+                        end_call(&call.request, &call.span, dont_log_tool_data, outcome)
+                    }
+                    Err(output) => output,
+                },
+            );
         let text = python_str(&result);
         call.result = Some(result);
+        text
+    }
+
+    /// [`invoke`](ToolBatch::invoke) for an asynchronous tool: `tool` gets the parsed
+    /// arguments and its future is polled with the call's function span current (on
+    /// whatever thread polls it), between the same log lines. Executor-agnostic.
+    ///
+    /// The batch is borrowed until the tool completes, so calls run one after the other;
+    /// their log lines and hooks come in call order, as with `invoke`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
+    /// use codex_telemetry::{current_span, TraceProvider};
+    /// use serde_json::json;
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context as Cx, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut Cx::from_waker(Waker::noop())) { return v } }
+    /// # }
+    ///
+    /// let tool = ToolInfo::new("lookup").with_parameters(["q"]);
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_tool(tool.clone()));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let mut batch = turn.start_tools(&[ToolCallRequest::new(tool, "c1", r#"{"q":"x"}"#)]);
+    /// let function_id = batch.context(0).span().unwrap().id().to_owned();
+    /// let text = block_on(batch.invoke_async(0, |args| async move {
+    ///     // (an `.await` on the SDK's I/O would go here)
+    ///     let seen = current_span().unwrap().id().to_owned();
+    ///     Ok(json!(format!("{} from {seen}", args["q"].as_str().unwrap())))
+    /// }));
+    /// assert_eq!(text, format!("x from {function_id}"));
+    /// batch.finish();
+    /// ```
+    pub async fn invoke_async<F, Fut>(&mut self, index: usize, tool: F) -> String
+    where
+        F: FnOnce(JsonMap) -> Fut,
+        Fut: Future<Output = Result<Value, CallToolError>>,
+    {
+        let context = self.context(index);
+        let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
+        let call = &self.calls[index];
+        let result = match context.run(|| begin_call(&call.request, &call.span, dont_log_tool_data))
+        {
+            Ok(arguments) => {
+                let outcome = context
+                    .run(|| tool(arguments))
+                    .in_context(context.clone())
+                    .await;
+                context.run(|| end_call(&call.request, &call.span, dont_log_tool_data, outcome))
+            }
+            Err(output) => output,
+        };
+        let text = python_str(&result);
+        self.calls[index].result = Some(result);
         text
     }
 
@@ -232,6 +309,7 @@ impl<'turn> ToolBatch<'turn> {
     /// turn.start_tools(&[]).finish();
     /// ```
     pub fn finish(mut self) {
+        let _attached = self.run.scope.attach();
         self.close();
     }
 
@@ -283,7 +361,10 @@ impl<'turn> ToolBatch<'turn> {
 
 impl Drop for ToolBatch<'_> {
     fn drop(&mut self) {
-        self.close();
+        if !self.finished {
+            let _attached = self.run.scope.attach();
+            self.close();
+        }
     }
 }
 
@@ -302,19 +383,19 @@ impl fmt::Debug for ToolBatch<'_> {
     }
 }
 
-/// One invocation, in the call's context: Python's `_on_invoke_tool_impl` wrapped in the
-/// default failure handler.
-fn invoke_one(
+/// The first half of an invocation, in the call's context: Python's
+/// `_on_invoke_tool_impl` up to the tool's call, wrapped in the default failure handler.
+/// The arguments to call the tool with, or the failure handler's output.
+fn begin_call(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
     dont_log_tool_data: bool,
-    tool: impl FnOnce(&JsonMap) -> Result<Value, CallToolError>,
-) -> Value {
+) -> Result<JsonMap, Value> {
     let name = request.tool().name();
     let input = request.arguments();
     let arguments = match parse_arguments(name, input, dont_log_tool_data) {
         Ok(arguments) => arguments,
-        Err(message) => return failed(name, input, span, &message, dont_log_tool_data),
+        Err(message) => return Err(failed(name, input, span, &message, dont_log_tool_data)),
     };
     if dont_log_tool_data {
         agents_debug!("Invoking tool {name}");
@@ -329,7 +410,20 @@ fn invoke_one(
         let args = python_repr(&Value::Array(args));
         agents_debug!("Tool call args: {args}, kwargs: {{}}");
     }
-    match tool(&arguments) {
+    Ok(arguments)
+}
+
+/// The second half of an invocation, in the call's context: the tool's outcome logged, or
+/// the default failure handler. The result the model gets.
+fn end_call(
+    request: &ToolCallRequest,
+    span: &TypedSpan<FunctionSpanData>,
+    dont_log_tool_data: bool,
+    outcome: Result<Value, CallToolError>,
+) -> Value {
+    let name = request.tool().name();
+    let input = request.arguments();
+    match outcome {
         Ok(result) => {
             if dont_log_tool_data {
                 agents_debug!("Tool {name} completed.");

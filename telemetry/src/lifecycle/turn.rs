@@ -9,11 +9,11 @@ use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 use super::run::{REDACTED_ERROR, Run};
 use super::tools::ToolBatch;
-use crate::context::Context;
+use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
 use crate::hooks::RunContext;
 use crate::logging::agents_debug;
-use crate::span::{SpanError, SpanGuard, SpanOptions, TypedSpan};
+use crate::span::{SpanError, SpanOptions, TypedSpan};
 use crate::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
 use crate::usage::Usage;
 
@@ -37,15 +37,19 @@ impl NextStep {
 
 /// One turn of the agent loop: at most one model call, then its tools, handoff or final
 /// output. Returned by [`Run::start_turn`]; its turn span (unless task and turn spans are
-/// off) is current while it lives.
+/// off) is the run's current span while it lives.
 ///
 /// End it with [`end`](Turn::end): the turn span ends with the turn's usage (when
 /// non-zero), and a streamed run logs `Turn N complete, next_step type=…`. A turn dropped
 /// without `end` (an error is propagating) ends its span the same way but logs nothing.
+///
+/// Like the [`Run`] it borrows, a turn is `Send` and `Sync` (it may be held across
+/// `.await`s in a spawned task); [`context`](Turn::context) is the context to run the
+/// SDK's own work of the turn in.
 pub struct Turn<'run> {
     run: &'run mut Run,
     number: u32,
-    span: Option<(TypedSpan<TurnSpanData>, SpanGuard)>,
+    span: Option<(TypedSpan<TurnSpanData>, Option<FrameId>)>,
     usage_start: Usage,
     next_step: NextStep,
     ended: bool,
@@ -71,8 +75,8 @@ impl<'run> Turn<'run> {
                 .runner
                 .provider()
                 .span(TurnSpanData::new(number.into(), name));
-            let guard = span.start_as_current();
-            (span, guard)
+            let frame = run.scope.start_span(&span);
+            (span, frame)
         });
         let run_start_hooks = std::mem::take(&mut stint.start_hooks_pending);
         if run_start_hooks {
@@ -126,6 +130,25 @@ impl<'run> Turn<'run> {
         &self.run.agent.as_ref().expect("a turn has an agent").info
     }
 
+    /// The turn's context: the run's, with the turn span current (the agent span without
+    /// task and turn spans). Attach it for the SDK's own work during the turn. A snapshot,
+    /// like [`Run::context`].
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{current_span, TraceProvider};
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let turn = run.start_turn().unwrap();
+    /// let name = turn.context().run(|| current_span().unwrap().export().unwrap()["span_data"]["name"].clone());
+    /// assert_eq!(name, "turn");
+    /// ```
+    pub fn context(&self) -> Context {
+        self.run.context()
+    }
+
     /// Runs the run's input guardrails, on the run's first turn only (later turns ignore
     /// the call, as Python does): one `guardrail` span each, `triggered` from `check`.
     ///
@@ -160,6 +183,7 @@ impl<'run> Turn<'run> {
         if self.number > 1 {
             return Ok(());
         }
+        let _attached = self.run.scope.attach();
         let provider = self.run.runner.provider().clone();
         if !self.run.streamed {
             return match guardrails::run_all(&provider, guardrails, check) {
@@ -178,7 +202,7 @@ impl<'run> Turn<'run> {
             .expect("a turn has an agent")
             .span
             .clone();
-        let under_agent = Context::current().with_span(agent_span.clone().into_span());
+        let under_agent = self.run.context().with_span(agent_span.clone().into_span());
         let tripped = under_agent.run(|| guardrails::run_all(&provider, guardrails, check));
         if let Some(name) = tripped {
             agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
@@ -207,6 +231,7 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn start_model_call(&mut self, options: ModelCallOptions) -> ModelCall<'_> {
         let run = &mut *self.run;
+        let _attached = run.scope.attach();
         let stint = run.agent.as_ref().expect("a turn has an agent");
         let agent = &stint.info;
         stint.span.update(|data| {
@@ -233,15 +258,15 @@ impl<'run> Turn<'run> {
             SpanOptions::new().with_disabled(!options.generation_span),
         );
         // A streamed model starts its generation span without making it current.
-        let guard = if run.streamed {
+        let frame = if run.streamed {
             span.start();
             None
         } else {
-            Some(span.start_as_current())
+            run.scope.start_span(&span)
         };
         ModelCall {
             run,
-            generation: Some((span, guard)),
+            generation: Some((span, frame)),
         }
     }
 
@@ -261,6 +286,7 @@ impl<'run> Turn<'run> {
     /// batch.finish();
     /// ```
     pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
+        let _attached = self.run.scope.attach();
         ToolBatch::start(self.run, calls)
     }
 
@@ -295,6 +321,7 @@ impl<'run> Turn<'run> {
             .split_first()
             .expect("a handoff needs at least one request");
         let run = &mut *self.run;
+        let _attached = run.scope.attach();
         for request in ignored {
             run.items.push(Item::function_call_output(
                 request.call_id(),
@@ -348,6 +375,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.finish(Ok(json!("done"))).unwrap(), "done");
     /// ```
     pub fn final_output(&mut self, output: &Value) {
+        let _attached = self.run.scope.attach();
         let run = &*self.run;
         let agent = &run.agent.as_ref().expect("a turn has an agent").info;
         let context = run.hook_context();
@@ -378,6 +406,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!((error.name(), error.message()), ("ModelBehaviorError", "Invalid JSON when parsing model output"));
     /// ```
     pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunAgentError {
+        let _attached = self.run.scope.attach();
         self.run.attach_error_to_current_span(
             SpanError::new("Invalid JSON provided").with_data(JsonMap::new()),
         );
@@ -401,6 +430,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.current_turn(), 1);
     /// ```
     pub fn end(mut self) {
+        let _attached = self.run.scope.attach();
         self.close();
         if self.run.streamed {
             let (number, next_step) = (self.number, self.next_step.python_name());
@@ -413,7 +443,7 @@ impl<'run> Turn<'run> {
             return;
         }
         self.ended = true;
-        if let Some((span, guard)) = self.span.take() {
+        if let Some((span, frame)) = self.span.take() {
             if let Some(usage) = self
                 .run
                 .usage
@@ -422,14 +452,17 @@ impl<'run> Turn<'run> {
             {
                 span.update(|turn| turn.usage = Some(usage));
             }
-            drop(guard);
+            self.run.scope.end_span(&span, frame);
         }
     }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        self.close();
+        if !self.ended {
+            let _attached = self.run.scope.attach();
+            self.close();
+        }
     }
 }
 
@@ -508,13 +541,18 @@ impl ModelCallOptions {
 
 /// A model call in progress; its `generation` span is open. End it with
 /// [`finish`](ModelCall::finish) or [`fail`](ModelCall::fail).
+///
+/// It is `Send` and `Sync`: an async SDK holds it across the model request's `.await`,
+/// which it runs in [`context`](ModelCall::context).
 pub struct ModelCall<'turn> {
     run: &'turn mut Run,
-    generation: Option<(TypedSpan<GenerationSpanData>, Option<SpanGuard>)>,
+    generation: Option<(TypedSpan<GenerationSpanData>, Option<FrameId>)>,
 }
 
 impl ModelCall<'_> {
-    /// The context to run the model request in (its generation span current).
+    /// The context to run the model request in (its generation span current). For an
+    /// async request, give it to the future with
+    /// [`in_context`](crate::context::InContextExt::in_context).
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;
@@ -529,7 +567,7 @@ impl ModelCall<'_> {
     /// assert_eq!(span_type, "generation");
     /// ```
     pub fn context(&self) -> Context {
-        let context = Context::current();
+        let context = self.run.context();
         match &self.generation {
             Some((span, _)) => context.with_span(span.clone().into_span()),
             None => context,
@@ -560,6 +598,7 @@ impl ModelCall<'_> {
     /// assert_eq!(error.message(), "Tool book_flight not found in agent assistant");
     /// ```
     pub fn finish(mut self, response: ModelResponse) -> Result<ProcessedResponse, RunAgentError> {
+        let _attached = self.run.scope.attach();
         self.end_span();
         let run = &mut *self.run;
         run.usage.add(response.usage());
@@ -638,6 +677,7 @@ impl ModelCall<'_> {
     /// assert_eq!(error.name(), "ModelUnavailable");
     /// ```
     pub fn fail(mut self, error: CallModelError) -> RunAgentError {
+        let _attached = self.run.scope.attach();
         if let Some((span, _)) = &self.generation {
             let message = if self.run.config.trace_include_sensitive_data {
                 error.message().to_owned()
@@ -654,18 +694,18 @@ impl ModelCall<'_> {
     }
 
     fn end_span(&mut self) {
-        if let Some((span, guard)) = self.generation.take() {
-            match guard {
-                Some(guard) => drop(guard),
-                None => span.finish(),
-            }
+        if let Some((span, frame)) = self.generation.take() {
+            self.run.scope.end_span(&span, frame);
         }
     }
 }
 
 impl Drop for ModelCall<'_> {
     fn drop(&mut self) {
-        self.end_span();
+        if self.generation.is_some() {
+            let _attached = self.run.scope.attach();
+            self.end_span();
+        }
     }
 }
 

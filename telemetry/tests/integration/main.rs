@@ -1,5 +1,6 @@
 //! Integration tests of `codex-telemetry`: one binary, one module per behaviour.
 
+mod async_runs;
 mod concurrency;
 mod lifecycle;
 mod no_alloc;

@@ -47,6 +47,15 @@ impl Timeline {
         Recorder(self.clone())
     }
 
+    /// A layer that appends every `openai.agents` event it sees, whatever the thread: for a
+    /// dispatcher attached to futures (`WithSubscriber::with_subscriber`), which follows
+    /// tasks across worker threads. Install the global subscriber first
+    /// ([`capture_logs`](Timeline::capture_logs)), so that callsite interest never
+    /// depends on which dispatchers exist when a callsite is first hit.
+    pub fn layer(&self) -> TimelineLayer {
+        TimelineLayer(self.clone())
+    }
+
     /// Runs `f` with every `openai.agents` event of this thread appended to the timeline.
     ///
     /// One global subscriber routes events to the capturing thread's timeline. (Scoped
@@ -102,6 +111,24 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         let Some(timeline) = CAPTURE.with_borrow(Clone::clone) else {
             return;
         };
+        timeline.push_log(event);
+    }
+}
+
+/// See [`Timeline::layer`].
+pub struct TimelineLayer(Timeline);
+
+impl<S: Subscriber> Layer<S> for TimelineLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() == LOG_TARGET {
+            self.0.push_log(event);
+        }
+    }
+}
+
+impl Timeline {
+    fn push_log(&self, event: &Event<'_>) {
+        let timeline = self;
         let level = match *event.metadata().level() {
             Level::ERROR => "ERROR",
             Level::WARN => "WARNING",

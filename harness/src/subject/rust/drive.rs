@@ -4,11 +4,20 @@
 //! This is an agent loop of the simplest kind (model → tools/handoff → again, or a final
 //! output); every telemetry decision (span structure and payloads, error placement, usage,
 //! log lines, hook order) is made by the library.
+//!
+//! The run itself (`Driver::run_once`) is async, as in an async agent SDK: the `Run` and
+//! its `Turn`, `ModelCall` and `ToolBatch` are held across `.await`s. A concurrent copy
+//! (`Driver::run_copy`) runs as a task on a multi-thread runtime and yields between
+//! lifecycle steps, so the copies interleave and move between worker threads; a single
+//! run never yields.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use codex_telemetry::config::RunConfig;
+use codex_telemetry::context::InContextExt;
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
@@ -40,6 +49,8 @@ pub(crate) struct Driver<'a> {
     /// is open before any ends (their records interleave, as with Python's `gather`).
     start_gate: Option<Arc<StartGate>>,
     arrived: bool,
+    /// Yield to the runtime between lifecycle steps (concurrent copies).
+    yields: bool,
     unsupported: Option<Unsupported>,
 }
 
@@ -87,6 +98,7 @@ impl<'a> Driver<'a> {
             recorder,
             start_gate: None,
             arrived: false,
+            yields: false,
             unsupported: None,
         }
     }
@@ -97,11 +109,17 @@ impl<'a> Driver<'a> {
         self
     }
 
-    /// Performs the scenario: the run, or the user trace around its actions.
+    /// Performs the scenario synchronously on this thread: the run, or the user trace
+    /// around its actions. The user trace and custom spans are entered with guards, as
+    /// Python's `with` blocks; each run is driven to completion inside them, on this thread,
+    /// by a current-thread runtime (it never yields).
     pub(crate) fn execute(mut self, scenario: &Scenario) -> Result<(), Unsupported> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| Unsupported(format!("cannot start a tokio runtime: {e}")))?;
         match &scenario.spec.trace {
             None => {
-                self.run_once();
+                runtime.block_on(self.run_once());
             }
             Some(user) => {
                 let mut options = TraceOptions::new(user.workflow_name.clone());
@@ -113,21 +131,43 @@ impl<'a> Driver<'a> {
                 }
                 // Python's `with trace(...)`: `trace()` warns if a trace is already current.
                 let _trace = self.runner.provider().trace(options).start_as_current();
-                self.run_actions(&user.body);
+                self.run_actions(&runtime, &user.body);
             }
         }
+        self.result()
+    }
+
+    /// Performs the run as one of several concurrent copies: a task on a multi-thread
+    /// runtime (started in an empty context, like an asyncio task started from a context
+    /// without a trace), yielding between lifecycle steps and waiting at the start gate once
+    /// its trace is open.
+    pub(crate) async fn run_copy(mut self) -> Result<(), Unsupported> {
+        self.yields = true;
+        self.run_once().await;
+        self.result()
+    }
+
+    fn result(&mut self) -> Result<(), Unsupported> {
         match self.unsupported.take() {
             Some(unsupported) => Err(unsupported),
             None => Ok(()),
         }
     }
 
+    /// Between lifecycle steps: a concurrent copy lets the others run (and may resume on
+    /// another worker thread).
+    async fn step(&self) {
+        if self.yields {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Performs actions in order; false once a run raised, so that later actions are skipped
     /// while the enclosing spans still end normally (the python driver's `_run_actions`).
-    fn run_actions(&mut self, actions: &[ActionSpec]) -> bool {
+    fn run_actions(&mut self, runtime: &tokio::runtime::Runtime, actions: &[ActionSpec]) -> bool {
         for action in actions {
             if action.run == Some(true) {
-                if !self.run_once() {
+                if !runtime.block_on(self.run_once()) {
                     return false;
                 }
             } else if let Some(name) = &action.custom_span {
@@ -137,7 +177,7 @@ impl<'a> Driver<'a> {
                     .provider()
                     .span(CustomSpanData::with_data(name.clone(), data));
                 let _span = span.start_as_current();
-                if !self.run_actions(&action.body) {
+                if !self.run_actions(runtime, &action.body) {
                     return false;
                 }
             }
@@ -146,7 +186,7 @@ impl<'a> Driver<'a> {
     }
 
     /// One run and its outcome record; true when it completed.
-    fn run_once(&mut self) -> bool {
+    async fn run_once(&mut self) -> bool {
         let spec = self.run_spec;
         let env = self.runner.env();
         let mut config = RunConfig::from_env(env);
@@ -179,17 +219,20 @@ impl<'a> Driver<'a> {
             && !self.arrived
         {
             self.arrived = true;
-            gate.arrive();
+            gate.arrive().await;
         }
+        self.step().await;
         run.start_agent(&self.agents[&spec.agent]);
-        let outcome = self.drive(&mut run);
+        self.step().await;
+        let outcome = self.drive(&mut run).await;
+        self.step().await;
         let outcome = run.finish(outcome);
         self.recorder.outcome(&outcome);
         outcome.is_ok()
     }
 
     /// The agent loop.
-    fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
+    async fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
         let input_guardrails = self.guardrails(&self.run_spec.agent, GuardrailKind::Input);
         loop {
             let agent_name = run
@@ -198,7 +241,9 @@ impl<'a> Driver<'a> {
                 .unwrap_or_default();
             let agent_spec = self.agent_specs[agent_name.as_str()];
             let mut turn = run.start_turn()?;
+            self.step().await;
             turn.run_input_guardrails(&input_guardrails, |name| self.tripwires[name])?;
+            self.step().await;
 
             let mut call_options =
                 ModelCallOptions::new().with_generation_span(self.model.generation_spans());
@@ -206,29 +251,39 @@ impl<'a> Driver<'a> {
                 call_options = call_options.with_system_prompt(instructions.clone());
             }
             let call = turn.start_model_call(call_options);
+            // The model request, in the call's context (the scripted model records nothing).
+            self.step().in_context(call.context()).await;
             let response = match self.model.call(self.run_spec.streamed) {
                 Ok(response) => response,
                 Err(error) => return Err(call.fail(error)),
             };
             let processed = call.finish(response)?;
+            self.step().await;
 
             if !processed.tool_calls().is_empty() {
                 let mut tools = turn.start_tools(processed.tool_calls());
+                self.step().await;
                 for (index, call) in processed.tool_calls().iter().enumerate() {
                     let tool = &self.tools[call.tool().name()];
                     tools.invoke(index, |_| tool.call());
+                    self.step().await;
                 }
                 tools.finish();
+                self.step().await;
             }
             if let Some(first) = processed.handoffs().first() {
                 let target = self.agents[first.agent_name()].clone();
                 turn.handoff(processed.handoffs(), &target);
+                self.step().await;
                 turn.end();
+                self.step().await;
                 run.start_agent(&target);
+                self.step().await;
                 continue;
             }
             if processed.has_tools_or_handoffs() {
                 turn.end();
+                self.step().await;
                 continue;
             }
 
@@ -254,7 +309,9 @@ impl<'a> Driver<'a> {
                 },
             };
             turn.final_output(&output);
+            self.step().await;
             turn.end();
+            self.step().await;
             let output_guardrails = self.guardrails(&agent_name, GuardrailKind::Output);
             run.run_output_guardrails(&output_guardrails, |name| self.tripwires[name])?;
             return Ok(output);
@@ -282,43 +339,31 @@ impl Drop for Driver<'_> {
     }
 }
 
-/// A barrier for concurrent copies that a copy can also leave without waiting.
+/// An async barrier for concurrent copies that a copy can also leave without waiting.
 #[derive(Debug)]
 pub(crate) struct StartGate {
-    pending: Mutex<usize>,
-    opened: Condvar,
+    /// Copies that have neither arrived nor left.
+    pending: watch::Sender<usize>,
 }
 
 impl StartGate {
     pub(crate) fn new(copies: usize) -> Arc<Self> {
         Arc::new(Self {
-            pending: Mutex::new(copies),
-            opened: Condvar::new(),
+            pending: watch::Sender::new(copies),
         })
     }
 
     /// Waits until every copy has arrived or left.
-    fn arrive(&self) {
-        let mut pending = self.leave_locked();
-        while *pending > 0 {
-            pending = self
-                .opened
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+    async fn arrive(&self) {
+        let mut pending = self.pending.subscribe();
+        self.leave();
+        // `wait_for` looks at the current value first: no wake-up is missed.
+        let _ = pending.wait_for(|pending| *pending == 0).await;
     }
 
     fn leave(&self) {
-        drop(self.leave_locked());
-    }
-
-    fn leave_locked(&self) -> std::sync::MutexGuard<'_, usize> {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        *pending = pending.saturating_sub(1);
-        if *pending == 0 {
-            self.opened.notify_all();
-        }
-        pending
+        self.pending
+            .send_modify(|pending| *pending = pending.saturating_sub(1));
     }
 }
 

@@ -9,6 +9,20 @@
 //! lookup function (falling back to the process environment, as the python driver's overlay
 //! does) without touching the process environment. So parallel trials do not interfere.
 //!
+//! The agent loop is async, as in a tokio-based agent SDK: the lifecycle handles are held
+//! across `.await`s.
+//!
+//! * A single run (`run.copies = 1`, with or without a user `[trace]`) runs synchronously
+//!   on the calling thread: a current-thread runtime drives it, inside the user trace's and
+//!   custom spans' guards, and it never yields. Its records are in program order.
+//! * Concurrent copies (`run.copies > 1`) run as tasks on a multi-thread tokio runtime
+//!   (several worker threads), each with its own agents and model script, the subscriber
+//!   attached to the task, and an empty context at its start (like Python's
+//!   `asyncio.gather` tasks). A copy yields to the runtime between lifecycle steps, so the
+//!   copies interleave and move between worker threads; an async start gate holds each copy
+//!   once its run has started until every copy's trace is open, so their records overlap as
+//!   in Python.
+//!
 //! * `record.rs`: the recorders (processor, log layer, hooks, outcome).
 //! * `script.rs`: the scripted model, tools and output types (the runtime, not telemetry).
 //! * `drive.rs`: the agent loop over lifecycle calls.
@@ -17,10 +31,13 @@ mod drive;
 mod record;
 mod script;
 
+use std::sync::Arc;
+
 use codex_telemetry::config::EnvConfig;
 use codex_telemetry::lifecycle::Runner;
 use codex_telemetry::{JsonMap, TraceProvider};
 use serde_json::Value;
+use tracing::instrument::WithSubscriber;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::errors::RunSubjectError;
@@ -74,41 +91,53 @@ impl RustSubject {
             })
             .map_err(error)?;
         } else {
-            // Concurrent copies: one thread each (a fresh, empty context, like an asyncio task
-            // started from a context without a trace), each with its own agents and model
-            // script, all recording into the same log through the same subscriber.
-            let gate = StartGate::new(copies);
-            let results: Vec<Result<(), Unsupported>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..copies)
-                    .map(|_| {
-                        let driver = Driver::new(scenario, runner.clone(), recorder.clone())
-                            .with_start_gate(gate.clone());
-                        let dispatch = dispatch.clone();
-                        scope.spawn(move || {
-                            tracing::dispatcher::with_default(&dispatch, || {
-                                driver.execute(scenario)
-                            })
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|handle| {
-                        handle.join().unwrap_or_else(|_| {
-                            Err(Unsupported(
-                                "a concurrent copy of the run panicked (a bug of the rust subject or codex-telemetry)".into(),
-                            ))
-                        })
-                    })
-                    .collect()
-            });
-            results
-                .into_iter()
-                .collect::<Result<(), _>>()
-                .map_err(error)?;
+            run_copies(scenario, copies, &runner, &recorder, &dispatch).map_err(error)?;
         }
         Ok(recorder.into_log())
     }
+}
+
+/// Runs `copies` copies of the scenario's run as tasks on a multi-thread runtime (see the
+/// module docs), all recording into the same log through the same subscriber.
+fn run_copies(
+    scenario: &Scenario,
+    copies: usize,
+    runner: &Runner,
+    recorder: &Recorder,
+    dispatch: &tracing::Dispatch,
+) -> Result<(), Unsupported> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(copies.clamp(2, 4))
+        .thread_name("rust-subject-copy")
+        .build()
+        .map_err(|e| Unsupported(format!("cannot start a tokio runtime: {e}")))?;
+    // Tasks are `'static`: each owns the scenario (its driver borrows from it).
+    let scenario = Arc::new(scenario.clone());
+    let gate = StartGate::new(copies);
+    let tasks: Vec<_> = (0..copies)
+        .map(|_| {
+            let (scenario, runner, recorder) = (scenario.clone(), runner.clone(), recorder.clone());
+            let gate = gate.clone();
+            let copy = async move {
+                Driver::new(&scenario, runner, recorder)
+                    .with_start_gate(gate)
+                    .run_copy()
+                    .await
+            };
+            runtime.spawn(copy.with_subscriber(dispatch.clone()))
+        })
+        .collect();
+    runtime.block_on(async {
+        let mut results = Vec::with_capacity(copies);
+        for task in tasks {
+            results.push(task.await.unwrap_or_else(|_| {
+                Err(Unsupported(
+                    "a concurrent copy of the run panicked (a bug of the rust subject or codex-telemetry)".into(),
+                ))
+            }));
+        }
+        results.into_iter().collect()
+    })
 }
 
 /// Rejects, before running, what the subject knows it cannot reproduce.
