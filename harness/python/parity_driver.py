@@ -394,7 +394,7 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
         for attr in ("_env_disabled", "_manual_disabled", "_disabled")
         if hasattr(provider, attr)
     }
-    saved_env = {key: os.environ.get(key) for key in env}
+    real_environ = os.environ
     saved_debug = (_debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA)
 
     sdk_logger = logging.getLogger(SDK_LOGGER_NAME)
@@ -402,8 +402,12 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
     handler = _RecordingLogHandler(recorder)
 
     try:
-        for key, value in env.items():
-            os.environ[key] = value
+        # The scenario's variables are shown to Python code only, through an overlay that
+        # replaces os.environ (os.getenv reads it too): the process environment is shared with
+        # the harness's other threads, which may be running another subject, and is never written.
+        overlay = dict(real_environ)
+        overlay.update(env)
+        os.environ = overlay  # type: ignore[assignment]
         # agents._debug reads OPENAI_AGENTS_DONT_LOG_{MODEL,TOOL}_DATA once, at import time;
         # a fresh process started with `env` would have computed them from it.
         _debug.DONT_LOG_MODEL_DATA = _debug._load_dont_log_model_data()
@@ -438,11 +442,7 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
         for attr, value in saved_provider_flags.items():
             setattr(provider, attr, value)
         _debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA = saved_debug
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ = real_environ
 
 
 # --------------------------------------------------------------------------------------------

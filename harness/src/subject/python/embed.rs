@@ -182,3 +182,41 @@ pub(crate) fn loaded_libpython() -> Option<String> {
         })
         .map(str::to_owned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The harness runs other subjects on other threads of the same process while a python
+    /// scenario runs, so a scenario's `[env]` must reach the Python client without being written
+    /// into the process environment.
+    #[test]
+    fn scenario_env_reaches_python_but_not_the_process_environment() {
+        let embedded = embedded(&Workspace::current()).expect("the python subject starts");
+        let code = c"
+import ctypes, os
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_char_p
+with parity_driver._isolated_process_state({'PARITY_ENV_PROBE': 'on'}, parity_driver._Recorder()):
+    seen_by_python = os.getenv('PARITY_ENV_PROBE')
+    seen_by_process = libc.getenv(b'PARITY_ENV_PROBE')
+after = os.getenv('PARITY_ENV_PROBE')
+";
+        let _serial = embedded.serial.lock().unwrap_or_else(|p| p.into_inner());
+        Python::attach(|py| {
+            let globals = pyo3::types::PyDict::new(py);
+            globals
+                .set_item("parity_driver", embedded.driver.bind(py))
+                .unwrap();
+            py.run(code, Some(&globals), None)
+                .unwrap_or_else(|e| panic!("{}", format_exception(py, &e)));
+            let get = |name: &str| globals.get_item(name).unwrap().unwrap();
+            assert_eq!(get("seen_by_python").extract::<String>().unwrap(), "on");
+            assert!(
+                get("seen_by_process").is_none(),
+                "the scenario's variable leaked into the process environment"
+            );
+            assert!(get("after").is_none());
+        });
+    }
+}
