@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::normalize::normalize;
-use crate::report::{ReportFormat, TextReporter, write_json, write_markdown};
+use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_markdown};
 use crate::runner::{Plan, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
@@ -180,6 +180,11 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
         ReportFormat::Markdown => {
             let report = execute(workspace, &plan, |_| {});
             write_markdown(&mut *out, &report).map_err(write_failed)?;
+            report
+        }
+        ReportFormat::Junit => {
+            let report = execute(workspace, &plan, |_| {});
+            write_junit(&mut *out, &report).map_err(write_failed)?;
             report
         }
     };

@@ -1,11 +1,13 @@
-//! Reports: one front for every output format. `text` streams each cell as it finishes; `json`
-//! and `markdown` collect and write the finished [`RunReport`](crate::runner::RunReport).
+//! Reports: one front for every output format. `text` streams each cell as it finishes; `json`,
+//! `markdown` and `junit` collect and write the finished [`RunReport`](crate::runner::RunReport).
 
 mod json;
+mod junit;
 mod markdown;
 mod text;
 
 pub use json::write_json;
+pub use junit::write_junit;
 pub use markdown::write_markdown;
 pub use text::TextReporter;
 
@@ -18,4 +20,6 @@ pub enum ReportFormat {
     Json,
     /// A markdown summary, e.g. for `$GITHUB_STEP_SUMMARY`.
     Markdown,
+    /// JUnit XML: one test suite per subject, one test case per scenario.
+    Junit,
 }
