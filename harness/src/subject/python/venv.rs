@@ -222,12 +222,10 @@ fn pinned_packages(requirements: &str) -> Vec<&str> {
         .collect()
 }
 
-#[expect(
-    clippy::print_stderr,
-    reason = "setup progress is for the person waiting on it"
-)]
+/// Setup progress, for the person waiting on it. Written to the stderr handle rather than with
+/// `eprintln!`, which the test harness captures: the first use is often inside a test.
 fn progress(message: &str) {
-    eprintln!("parity: {message}");
+    let _ = writeln!(std::io::stderr().lock(), "parity: {message}");
 }
 
 #[cfg(test)]
