@@ -91,6 +91,16 @@ fn run(mut command: Command) -> (i32, String, String) {
     )
 }
 
+/// Runs `parity` with `--format json` added; returns the exit code and the parsed report.
+fn run_json(mut command: Command) -> (i32, Value) {
+    command.args(["--format", "json"]);
+    let (code, stdout, stderr) = run(command);
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("stdout is not one JSON object ({e}):\n{stdout}\nstderr: {stderr}")
+    });
+    (code, report)
+}
+
 fn scenario_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
@@ -165,7 +175,7 @@ fn unknown_subject_and_unmatched_filter_exit_2() {
 #[test]
 fn json_report_of_a_passing_subset() {
     python_ready();
-    let (code, stdout, stderr) = run(parity(&[
+    let (code, report) = run_json(parity(&[
         "run",
         "--subject",
         "python",
@@ -173,11 +183,8 @@ fn json_report_of_a_passing_subset() {
         "tool_call",
         "--scenario",
         "handoff",
-        "--format",
-        "json",
     ]));
-    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    assert_eq!(code, 0, "{report}");
     assert_eq!(report["python_client"]["package"], "openai-agents");
     assert_eq!(report["python_client"]["version"], "0.24.0");
     assert_eq!(report["normalizer_version"], 1);
@@ -287,10 +294,8 @@ fn corrupt_golden_is_an_error_naming_the_file() {
     python_ready();
     let scratch = Scratch::new();
     std::fs::write(scratch.path("golden/handoff.snap"), "not a snapshot\n").unwrap();
-    let (code, stdout, _) =
-        run(scratch.parity(&["run", "--scenario", "handoff", "--format", "json"]));
+    let (code, report) = run_json(scratch.parity(&["run", "--scenario", "handoff"]));
     assert_eq!(code, 1);
-    let report: Value = serde_json::from_str(&stdout).unwrap();
     let result = &report["results"][0];
     assert_eq!(result["status"], "error");
     let message = result["message"].as_str().unwrap();
@@ -302,17 +307,14 @@ fn corrupt_golden_is_an_error_naming_the_file() {
 fn scenario_without_golden_is_reported_not_passed() {
     python_ready();
     let dir = scenario_dir(&[("brand_new_scenario.toml", &real_scenario("one_turn_text"))]);
-    let (code, stdout, _) = run(parity(&[
+    let (code, report) = run_json(parity(&[
         "run",
         "--subject",
         "python",
         "--scenarios",
         dir.path().to_str().unwrap(),
-        "--format",
-        "json",
     ]));
     assert_eq!(code, 1);
-    let report: Value = serde_json::from_str(&stdout).unwrap();
     let result = &report["results"][0];
     assert_eq!(result["status"], "error");
     assert_eq!(result["golden"], Value::Null);
@@ -340,17 +342,14 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
         ("tool_call.toml", &broken),
         ("one_turn_text.toml", &real_scenario("one_turn_text")),
     ]);
-    let (code, stdout, _) = run(parity(&[
+    let (code, report) = run_json(parity(&[
         "run",
         "--subject",
         "python",
         "--scenarios",
         dir.path().to_str().unwrap(),
-        "--format",
-        "json",
     ]));
     assert_eq!(code, 1);
-    let report: Value = serde_json::from_str(&stdout).unwrap();
     let results = report["results"].as_array().unwrap();
     assert_eq!(results[0]["scenario"], "one_turn_text");
     assert_eq!(results[0]["status"], "pass");
@@ -413,9 +412,8 @@ fn doctor_reports_a_consistent_setup() {
 #[test]
 fn both_subjects_pass_every_scenario_by_default() {
     python_ready();
-    let (code, stdout, stderr) = run(parity(&["run", "--format", "json"]));
-    assert_eq!(code, 0, "stderr: {stderr}\nstdout: {stdout}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let (code, report) = run_json(parity(&["run"]));
+    assert_eq!(code, 0, "{report}");
     assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
     let scenarios = std::fs::read_dir(root().join("scenarios"))
         .unwrap()
@@ -461,17 +459,14 @@ fields = { city = "string" }
 output = [{ message = '{"city": 1}' }]
 "#;
     let dir = scenario_dir(&[("pydantic_message.toml", text)]);
-    let (code, stdout, _) = run(parity(&[
+    let (code, report) = run_json(parity(&[
         "run",
         "--subject",
         "rust",
         "--scenarios",
         dir.path().to_str().unwrap(),
-        "--format",
-        "json",
     ]));
     assert_eq!(code, 1);
-    let report: Value = serde_json::from_str(&stdout).unwrap();
     let result = &report["results"][0];
     assert_eq!(result["subject"], "rust");
     assert_eq!(result["status"], "error");
