@@ -7,7 +7,9 @@
 //!
 //! One libtest-mimic trial per scenario and subject (`python::<scenario>`, `rust::<scenario>`), so
 //! `cargo test -- tool_call` runs one scenario and a failure names its scenario and subject. The
-//! rust subject is compared with the same golden, read-only: goldens hold the python transcript. insta does the storing and reviewing: a mismatch writes
+//! rust subject is compared with the same golden, read-only: goldens hold the python transcript.
+//!
+//! For the python subject insta does the storing and reviewing: a mismatch writes
 //! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
 //! `CI=true` nothing is written and a missing golden fails. Two more trials keep the store honest:
 //! every golden belongs to a scenario, and in CI no pending snapshot is left in `golden/`.
@@ -15,12 +17,11 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use parity::compare::diff;
-use parity::golden::{GoldenInfo, golden_path, read_golden};
-use parity::normalize::{NORMALIZER_VERSION, normalize};
+use parity::golden::{GoldenInfo, check_against_golden, golden_path};
+use parity::normalize::NORMALIZER_VERSION;
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
-use parity::subject::python::PythonSubject;
-use parity::subject::rust::RustSubject;
+use parity::subject::SubjectKind;
+use parity::subject::python::{CLIENT_PACKAGE, PythonSubject};
 use parity::workspace::Workspace;
 
 fn main() {
@@ -63,14 +64,16 @@ fn main() {
 }
 
 fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
-    let python = PythonSubject::new(workspace.clone());
-    let log = python.run(scenario).map_err(|e| e.to_string())?;
-    let transcript = normalize(&log).to_string();
+    let transcript = SubjectKind::Python
+        .transcript(workspace, scenario)
+        .map_err(|e| e.to_string())?;
     let info = GoldenInfo {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
-        client: "openai-agents".into(),
-        client_version: python.client_version().map_err(|e| e.to_string())?,
+        client: CLIENT_PACKAGE.into(),
+        client_version: PythonSubject::new(workspace.clone())
+            .client_version()
+            .map_err(|e| e.to_string())?,
         normalizer_version: NORMALIZER_VERSION,
     };
     let mut settings = insta::Settings::clone_current();
@@ -84,19 +87,12 @@ fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(),
 }
 
 fn check_rust_against_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
-    let path = golden_path(&workspace.golden_dir(), &scenario.name);
-    let shown = workspace.display(&path);
-    let golden = read_golden(&path)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no golden at {shown}: record the python transcript first"))?;
-    let log = RustSubject::new()
-        .run(scenario)
+    let transcript = SubjectKind::Rust
+        .transcript(workspace, scenario)
         .map_err(|e| e.to_string())?;
-    let transcript = normalize(&log).to_string();
-    match diff(&golden.body, &shown, &transcript, "rust") {
-        None => Ok(()),
-        Some(diff) => Err(format!("the rust transcript differs from {shown}:\n{diff}").into()),
-    }
+    let path = golden_path(&workspace.golden_dir(), &scenario.name);
+    check_against_golden(&path, &workspace.display(&path), &transcript, "rust")?;
+    Ok(())
 }
 
 fn every_golden_has_a_scenario(golden_dir: &Path, names: &[String]) -> Result<(), Failed> {

@@ -16,7 +16,6 @@ use crate::runner::{Plan, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
 use crate::subject::python::{PythonSubject, doctor, venv};
-use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
 
 /// Exit code: everything passed.
@@ -157,37 +156,25 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
         None => stdout,
     };
     let write_failed = |e: io::Error| Stop::failure(format!("cannot write the report: {e}"));
-    let report = match args.format {
-        ReportFormat::Text => {
-            let mut reporter = TextReporter::new(&mut *out);
-            let mut write_error = None;
-            let report = execute(workspace, &plan, |event| {
-                if let Err(e) = reporter.report(&event) {
-                    write_error.get_or_insert(e);
-                }
-            });
-            if let Some(e) = write_error {
-                return Err(write_failed(e));
-            }
-            reporter.finish(&report).map_err(write_failed)?;
-            report
+    // Text streams each cell as it finishes; the other formats are written once at the end.
+    let streaming = args.format == ReportFormat::Text;
+    let mut reporter = TextReporter::new(&mut *out);
+    let mut write_error = None;
+    let report = execute(workspace, &plan, |event| {
+        if streaming && let Err(e) = reporter.report(&event) {
+            write_error.get_or_insert(e);
         }
-        ReportFormat::Json => {
-            let report = execute(workspace, &plan, |_| {});
-            write_json(&mut *out, &report).map_err(write_failed)?;
-            report
-        }
-        ReportFormat::Markdown => {
-            let report = execute(workspace, &plan, |_| {});
-            write_markdown(&mut *out, &report).map_err(write_failed)?;
-            report
-        }
-        ReportFormat::Junit => {
-            let report = execute(workspace, &plan, |_| {});
-            write_junit(&mut *out, &report).map_err(write_failed)?;
-            report
-        }
-    };
+    });
+    if let Some(e) = write_error {
+        return Err(write_failed(e));
+    }
+    match args.format {
+        ReportFormat::Text => reporter.finish(&report),
+        ReportFormat::Json => write_json(&mut *out, &report),
+        ReportFormat::Markdown => write_markdown(&mut *out, &report),
+        ReportFormat::Junit => write_junit(&mut *out, &report),
+    }
+    .map_err(write_failed)?;
     Ok(if report.all_passed() {
         EXIT_OK
     } else {
@@ -229,11 +216,9 @@ fn show_command(
         .parse::<SubjectKind>()
         .map_err(|e| Stop::bad_input(format!("--subject {}: {e}", args.subject)))?;
     let scenario = find_scenario(workspace, &args.scenario, args.scenarios_dir.as_deref())?;
-    let log = match subject {
-        SubjectKind::Python => PythonSubject::new(workspace.clone()).run(&scenario),
-        SubjectKind::Rust => RustSubject::new().run(&scenario),
-    }
-    .map_err(|e| Stop::failure(e.to_string()))?;
+    let log = subject
+        .run(workspace, &scenario)
+        .map_err(|e| Stop::failure(e.to_string()))?;
     let text = if args.raw {
         log.to_json_lines()
     } else {

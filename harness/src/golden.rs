@@ -1,6 +1,6 @@
 //! Golden snapshots: `golden/<scenario>.snap` in insta's file format.
 //!
-//! The golden tests (`harness/tests/golden.rs`) write and review these files through insta itself
+//! The golden tests (`golden/check.rs`) write and review these files through insta itself
 //! (`cargo insta review`); this module only reads them, for the `parity` CLI, and compares them the
 //! way insta does (trailing whitespace trimmed, CRLF as LF). Nothing here ever writes a golden.
 
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::errors::ReadGoldenError;
+use crate::normalize::NORMALIZER_VERSION;
 
 /// The metadata a golden records about how it was produced (insta's `info:` header).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,9 +115,41 @@ impl Golden {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A note for failure messages when the golden was rendered by another normalizer version
+    /// (its first lines then differ for that reason alone); empty otherwise.
+    pub fn version_hint(&self) -> String {
+        match self.info_value("normalizer_version") {
+            Some(version) if version != NORMALIZER_VERSION.to_string() => format!(
+                " (it was recorded with normalizer v{version}, this is v{NORMALIZER_VERSION}: re-record and review the goldens)"
+            ),
+            _ => String::new(),
+        }
+    }
+
     /// The body as insta compares it.
     pub fn contents(&self) -> String {
         normalize_for_compare(&self.body)
+    }
+}
+
+/// Compares the `subject`'s `transcript` with the golden at `path` (`shown` in messages) without
+/// ever writing one: `Err` says why they differ, with a unified diff, or that the golden is
+/// missing or unreadable.
+pub fn check_against_golden(
+    path: &Path,
+    shown: &str,
+    transcript: &str,
+    subject: &str,
+) -> Result<(), String> {
+    let golden = read_golden(path)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no golden at {shown}: record the python transcript first"))?;
+    match crate::compare::diff(&golden.body, shown, transcript, subject) {
+        None => Ok(()),
+        Some(diff) => Err(format!(
+            "the {subject} transcript differs from {shown}{}:\n{diff}",
+            golden.version_hint()
+        )),
     }
 }
 
@@ -129,7 +162,7 @@ pub fn normalize_for_compare(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const GOLDEN: &str = "---\nsource: harness/tests/golden.rs\ninfo:\n  scenario: tool_call\n  client_version: 0.24.0\n  normalizer_version: 1\n---\nnormalizer: v1\n--- events\n";
+    const GOLDEN: &str = "---\nsource: harness/../golden/check.rs\ninfo:\n  scenario: tool_call\n  client_version: 0.24.0\n  normalizer_version: 1\n---\nnormalizer: v1\n--- events\n";
 
     #[test]
     fn reads_body_and_info() {
@@ -154,6 +187,18 @@ mod tests {
         );
         let err = parse_golden(Path::new("golden/x.snap"), "---\nsource: x\nbody\n").unwrap_err();
         assert!(err.to_string().contains("closes the header is missing"));
+    }
+
+    #[test]
+    fn a_golden_of_another_normalizer_version_says_so() {
+        let golden = parse_golden(Path::new("golden/x.snap"), GOLDEN).unwrap();
+        assert_eq!(golden.version_hint(), "");
+        let old = GOLDEN.replace("normalizer_version: 1", "normalizer_version: 0");
+        let golden = parse_golden(Path::new("golden/x.snap"), &old).unwrap();
+        assert_eq!(
+            golden.version_hint(),
+            " (it was recorded with normalizer v0, this is v1: re-record and review the goldens)"
+        );
     }
 
     #[test]

@@ -2,17 +2,17 @@
 //! golden (or, without a golden, with the python subject), and each result is passed to one
 //! callback, the only link between the runner and the reporters.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::compare::diff;
+use crate::errors::ReadGoldenError;
 use crate::golden::{Golden, golden_path, read_golden};
-use crate::normalize::normalize;
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;
-use crate::subject::python::PythonSubject;
-use crate::subject::rust::RustSubject;
+use crate::subject::python::{CLIENT_PACKAGE, PythonSubject};
 use crate::workspace::Workspace;
 
 /// What to run: validated scenarios × subjects.
@@ -134,22 +134,21 @@ pub fn execute(
     plan: &Plan,
     mut on_event: impl FnMut(ParityEvent<'_>),
 ) -> RunReport {
-    let python = PythonSubject::new(workspace.clone());
-    let rust = RustSubject::new();
     let mut results = Vec::new();
-    // Whether the python subject ran, as a subject or as the reference of another one.
-    let mut python_used = false;
     for scenario in &plan.scenarios {
         let path = golden_path(&workspace.golden_dir(), &scenario.name);
-        let shown_path = workspace.display(&path);
+        let shown = workspace.display(&path);
         let golden = read_golden(&path);
         // The python transcript, computed at most once per scenario: it is a subject's own result
         // and the reference for other subjects when there is no golden.
-        let mut python_transcript: Option<Result<String, String>> = None;
-        let mut python_of = |python_transcript: &mut Option<Result<String, String>>| {
-            python_used = true;
-            python_transcript
-                .get_or_insert_with(|| transcript_of(&python, scenario))
+        let python = OnceCell::new();
+        let python_transcript = || {
+            python
+                .get_or_init(|| {
+                    SubjectKind::Python
+                        .transcript(workspace, scenario)
+                        .map_err(|e| e.to_string())
+                })
                 .clone()
         };
         for subject in &plan.subjects {
@@ -158,20 +157,19 @@ pub fn execute(
                 subject: subject.name(),
             });
             let transcript = match subject {
-                SubjectKind::Python => python_of(&mut python_transcript),
-                SubjectKind::Rust => rust
-                    .run(scenario)
-                    .map(|log| normalize(&log).to_string())
+                SubjectKind::Python => python_transcript(),
+                _ => subject
+                    .transcript(workspace, scenario)
                     .map_err(|e| e.to_string()),
             };
-            // Without a golden, a subject other than python is compared with python.
-            let reference = match (&golden, subject) {
-                (Ok(None), SubjectKind::Rust) => {
-                    Reference::Python(python_of(&mut python_transcript))
-                }
-                _ => Reference::Golden(&golden),
-            };
-            let result = judge(scenario, subject, transcript, reference, &shown_path);
+            let result = judge(
+                scenario,
+                subject,
+                transcript,
+                &golden,
+                &shown,
+                &python_transcript,
+            );
             on_event(ParityEvent::CellFinished(&result));
             results.push(result);
         }
@@ -186,12 +184,9 @@ pub fn execute(
     }
     RunReport {
         python_client: ClientInfo {
-            package: "openai-agents".into(),
-            version: if python_used {
-                python.client_version().ok()
-            } else {
-                None
-            },
+            package: CLIENT_PACKAGE.into(),
+            // Only if the python subject ran, as a subject or as the reference of another one.
+            version: PythonSubject::started_client_version(),
         },
         normalizer_version: crate::normalize::NORMALIZER_VERSION,
         subjects: plan.subjects.iter().map(|s| s.name().to_owned()).collect(),
@@ -200,27 +195,15 @@ pub fn execute(
     }
 }
 
-fn transcript_of(python: &PythonSubject, scenario: &Scenario) -> Result<String, String> {
-    python
-        .run(scenario)
-        .map(|log| normalize(&log).to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// What a subject's transcript is compared with.
-enum Reference<'a> {
-    /// The scenario's golden (or why there is none to use).
-    Golden(&'a Result<Option<Golden>, crate::errors::ReadGoldenError>),
-    /// The python subject's transcript of the same run, for scenarios without a golden.
-    Python(Result<String, String>),
-}
-
+/// The verdict of one cell: the subject's transcript against the golden or, when there is none
+/// and the subject is not python, against the python transcript (computed only then).
 fn judge(
     scenario: &Scenario,
     subject: &SubjectKind,
     transcript: Result<String, String>,
-    reference: Reference<'_>,
+    golden: &Result<Option<Golden>, ReadGoldenError>,
     golden_shown: &str,
+    python_transcript: &dyn Fn() -> Result<String, String>,
 ) -> CellResult {
     let cell = |status, golden: Option<&str>, message: String, diff| CellResult {
         scenario: scenario.name.clone(),
@@ -234,11 +217,21 @@ fn judge(
         Ok(transcript) => transcript,
         Err(message) => return cell(Status::Error, None, message, None),
     };
-    match reference {
-        Reference::Golden(Err(error)) => {
-            cell(Status::Error, Some(golden_shown), error.to_string(), None)
-        }
-        Reference::Golden(Ok(None)) => cell(
+    match golden {
+        Err(error) => cell(Status::Error, Some(golden_shown), error.to_string(), None),
+        Ok(Some(golden)) => match diff(&golden.body, golden_shown, &transcript, subject.name()) {
+            None => cell(Status::Pass, Some(golden_shown), String::new(), None),
+            Some(diff) => cell(
+                Status::Fail,
+                Some(golden_shown),
+                format!(
+                    "the {subject} transcript differs from {golden_shown}{}",
+                    golden.version_hint()
+                ),
+                Some(diff),
+            ),
+        },
+        Ok(None) if *subject == SubjectKind::Python => cell(
             Status::Error,
             None,
             format!(
@@ -246,27 +239,16 @@ fn judge(
             ),
             None,
         ),
-        Reference::Golden(Ok(Some(golden))) => {
-            match diff(&golden.body, golden_shown, &transcript, subject.name()) {
-                None => cell(Status::Pass, Some(golden_shown), String::new(), None),
-                Some(diff) => cell(
-                    Status::Fail,
-                    Some(golden_shown),
-                    format!("the {subject} transcript differs from {golden_shown}"),
-                    Some(diff),
+        Ok(None) => match python_transcript() {
+            Err(message) => cell(
+                Status::Error,
+                None,
+                format!(
+                    "no golden at {golden_shown}, and the python subject (the reference without one) failed: {message}"
                 ),
-            }
-        }
-        Reference::Python(Err(message)) => cell(
-            Status::Error,
-            None,
-            format!(
-                "no golden at {golden_shown}, and the python subject (the reference without one) failed: {message}"
+                None,
             ),
-            None,
-        ),
-        Reference::Python(Ok(python)) => {
-            match diff(&python, "python", &transcript, subject.name()) {
+            Ok(python) => match diff(&python, "python", &transcript, subject.name()) {
                 None => cell(
                     Status::Pass,
                     None,
@@ -281,7 +263,7 @@ fn judge(
                     ),
                     Some(diff),
                 ),
-            }
-        }
+            },
+        },
     }
 }

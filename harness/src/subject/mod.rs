@@ -9,6 +9,12 @@ pub mod rust;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::errors::RunSubjectError;
+use crate::normalize::normalize;
+use crate::record::RawLog;
+use crate::scenario::Scenario;
+use crate::workspace::Workspace;
+
 /// Which implementation runs a scenario.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SubjectKind {
@@ -22,6 +28,28 @@ impl SubjectKind {
     /// Every subject that runs without `--subject` (and with `--subject all`).
     pub fn all() -> Vec<SubjectKind> {
         vec![SubjectKind::Python, SubjectKind::Rust]
+    }
+
+    /// Runs `scenario` on this subject and returns its raw records.
+    pub fn run(
+        &self,
+        workspace: &Workspace,
+        scenario: &Scenario,
+    ) -> Result<RawLog, RunSubjectError> {
+        match self {
+            SubjectKind::Python => python::PythonSubject::new(workspace.clone()).run(scenario),
+            SubjectKind::Rust => rust::RustSubject::new().run(scenario),
+        }
+    }
+
+    /// Runs `scenario` on this subject and renders its normalized transcript.
+    pub fn transcript(
+        &self,
+        workspace: &Workspace,
+        scenario: &Scenario,
+    ) -> Result<String, RunSubjectError> {
+        self.run(workspace, scenario)
+            .map(|log| normalize(&log).to_string())
     }
 
     /// The subject's name as written on the command line and in reports.

@@ -35,6 +35,11 @@ pub(crate) fn embedded(workspace: &Workspace) -> Result<&'static Embedded, Pytho
         .map_err(|message| PythonEnvError::new(message.clone()))
 }
 
+/// The embedded interpreter if it has started successfully, without starting it.
+pub(crate) fn started() -> Option<&'static Embedded> {
+    EMBEDDED.get().and_then(|result| result.as_ref().ok())
+}
+
 fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
     let venv = venv::ensure(workspace, false)?;
     let driver_path = workspace.root().join(DRIVER_PATH);

@@ -14,6 +14,9 @@ use crate::record::{RawLog, RawRecord};
 use crate::scenario::Scenario;
 use crate::workspace::Workspace;
 
+/// The PyPI package of the reference client.
+pub const CLIENT_PACKAGE: &str = "openai-agents";
+
 /// The reference subject.
 #[derive(Debug, Clone)]
 pub struct PythonSubject {
@@ -30,6 +33,12 @@ impl PythonSubject {
     /// client version.
     pub fn client_version(&self) -> Result<String, PythonEnvError> {
         Ok(embed::embedded(&self.workspace)?.client_version.clone())
+    }
+
+    /// The client version if this process has already started the interpreter, without
+    /// starting it.
+    pub fn started_client_version() -> Option<String> {
+        embed::started().map(|embedded| embedded.client_version.clone())
     }
 
     /// Runs `scenario` and returns its raw records. Exceptions that the run itself raises are part

@@ -2,7 +2,7 @@
 //! its own thread, several rounds: runs must not see each other's provider, subscriber,
 //! context or environment.
 
-use crate::golden::{golden_path, normalize_for_compare, read_golden};
+use crate::golden::{check_against_golden, golden_path};
 use crate::normalize::normalize;
 use crate::scenario::{ScenarioPaths, schema::Scenario};
 use crate::workspace::Workspace;
@@ -29,24 +29,18 @@ fn every_scenario_matches_its_golden_when_run_in_parallel() {
                     let workspace = &workspace;
                     scope.spawn(move || {
                         let path = golden_path(&workspace.golden_dir(), &scenario.name);
-                        let golden = match read_golden(&path) {
-                            Ok(Some(golden)) => golden,
-                            Ok(None) => return None,
-                            Err(e) => return Some(e.to_string()),
-                        };
-                        let transcript = match RustSubject::new().run(scenario) {
-                            Ok(log) => normalize(&log).to_string(),
-                            Err(e) => return Some(e.to_string()),
-                        };
-                        (normalize_for_compare(&transcript) != golden.contents()).then(|| {
-                            format!("{}: differs from its golden:\n{transcript}", scenario.name)
-                        })
+                        let transcript = RustSubject::new()
+                            .run(scenario)
+                            .map(|log| normalize(&log).to_string())
+                            .map_err(|e| e.to_string())?;
+                        check_against_golden(&path, &workspace.display(&path), &transcript, "rust")
+                            .map_err(|e| format!("{}: {e}", scenario.name))
                     })
                 })
                 .collect();
             handles
                 .into_iter()
-                .filter_map(|handle| handle.join().expect("no panic"))
+                .filter_map(|handle| handle.join().expect("no panic").err())
                 .collect()
         });
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
