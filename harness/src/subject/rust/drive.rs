@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::record::{HookRecorder, Recorder};
 use super::script::{ScriptedModel, ScriptedTool, validate_output};
 use crate::scenario::Scenario;
-use crate::scenario::schema::{ActionSpec, AgentSpec, GuardrailKind, RunSpec};
+use crate::scenario::schema::{ActionSpec, AgentSpec, GuardrailKind, RunSpec, UserTraceSpec};
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
 #[derive(Debug)]
@@ -45,12 +45,13 @@ pub(crate) struct Driver<'a> {
     tripwires: BTreeMap<&'a str, bool>,
     model: ScriptedModel,
     run_hooks: Arc<dyn RunHooks>,
+    /// The user trace around the run, if any.
+    user_trace: Option<&'a UserTraceSpec>,
     /// Concurrent copies wait here once their run has started, so that every copy's trace
-    /// is open before any ends (their records interleave, as with Python's `gather`).
+    /// is open before any ends (their records interleave, as with Python's `gather`). Only
+    /// copies have a gate, and only they yield between lifecycle steps.
     start_gate: Option<Arc<StartGate>>,
     arrived: bool,
-    /// Yield to the runtime between lifecycle steps (concurrent copies).
-    yields: bool,
     unsupported: Option<Unsupported>,
 }
 
@@ -97,8 +98,8 @@ impl<'a> Driver<'a> {
             run_hooks: Arc::new(HookRecorder::run_hooks(recorder.clone())),
             recorder,
             start_gate: None,
+            user_trace: spec.trace.as_ref(),
             arrived: false,
-            yields: false,
             unsupported: None,
         }
     }
@@ -113,11 +114,11 @@ impl<'a> Driver<'a> {
     /// around its actions. The user trace and custom spans are entered with guards, as
     /// Python's `with` blocks; each run is driven to completion inside them, on this thread,
     /// by a current-thread runtime (it never yields).
-    pub(crate) fn execute(mut self, scenario: &Scenario) -> Result<(), Unsupported> {
+    pub(crate) fn execute(mut self) -> Result<(), Unsupported> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .map_err(|e| Unsupported(format!("cannot start a tokio runtime: {e}")))?;
-        match &scenario.spec.trace {
+        match self.user_trace {
             None => {
                 runtime.block_on(self.run_once());
             }
@@ -142,7 +143,6 @@ impl<'a> Driver<'a> {
     /// without a trace), yielding between lifecycle steps and waiting at the start gate once
     /// its trace is open.
     pub(crate) async fn run_copy(mut self) -> Result<(), Unsupported> {
-        self.yields = true;
         self.run_once().await;
         self.result()
     }
@@ -157,7 +157,7 @@ impl<'a> Driver<'a> {
     /// Between lifecycle steps: a concurrent copy lets the others run (and may resume on
     /// another worker thread).
     async fn step(&self) {
-        if self.yields {
+        if self.start_gate.is_some() {
             tokio::task::yield_now().await;
         }
     }

@@ -31,6 +31,7 @@ mod drive;
 mod record;
 mod script;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use codex_telemetry::config::EnvConfig;
@@ -45,7 +46,7 @@ use crate::record::RawLog;
 use crate::scenario::Scenario;
 use drive::{Driver, StartGate, Unsupported};
 use record::{LogLayer, Recorder, RecordingProcessor};
-use script::{ScriptedTool, call_arguments};
+use script::ScriptedTool;
 
 /// The Rust implementation under test.
 #[derive(Debug, Clone, Default)]
@@ -84,10 +85,10 @@ impl RustSubject {
         let runner = Runner::new(provider, env);
         let dispatch =
             tracing::Dispatch::new(tracing_subscriber::registry().with(LogLayer(recorder.clone())));
-        let copies = scenario.spec.run.copies.max(1) as usize;
+        let copies = scenario.spec.run.copies as usize;
         if copies == 1 {
             tracing::dispatcher::with_default(&dispatch, || {
-                Driver::new(scenario, runner, recorder.clone()).execute(scenario)
+                Driver::new(scenario, runner, recorder.clone()).execute()
             })
             .map_err(error)?;
         } else {
@@ -157,32 +158,27 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             "concurrent copies of a run with tracing disabled: their untraced log lines interleave by thread scheduling".into(),
         ));
     }
-    if spec.run.copies > 1 && spec.trace.is_some() {
-        return Err(Unsupported(
-            "concurrent copies of a run inside a user trace".into(),
-        ));
-    }
+    let tools: BTreeMap<&str, ScriptedTool> = spec
+        .tools
+        .iter()
+        .map(|tool| (tool.name.as_str(), ScriptedTool::new(tool)))
+        .collect();
     for (i, step) in spec.model.steps.iter().enumerate() {
         for (j, item) in step.output.iter().enumerate() {
-            let Some(tool_name) = &item.tool_call else {
+            let Some(tool) = item.tool_call.as_deref().and_then(|name| tools.get(name)) else {
                 continue;
             };
-            let Some(tool) = spec.tools.iter().find(|tool| &tool.name == tool_name) else {
-                continue;
+            // Raw arguments that are not a JSON object take the library's invalid-input path;
+            // an empty text counts as `{}`, as in Python.
+            let arguments = match (&item.raw_arguments, &item.arguments) {
+                (Some(raw), _) if raw.is_empty() => JsonMap::new(),
+                (Some(raw), _) => match serde_json::from_str::<Value>(raw) {
+                    Ok(Value::Object(arguments)) => arguments,
+                    _ => continue,
+                },
+                (None, arguments) => arguments.clone().unwrap_or_default().into_iter().collect(),
             };
-            // Arguments that are not a JSON object take the library's invalid-input path; an
-            // empty text counts as `{}`, as in Python.
-            let text = call_arguments(item);
-            let parsed = if text.is_empty() {
-                Ok(Value::Object(JsonMap::new()))
-            } else {
-                serde_json::from_str::<Value>(&text)
-            };
-            let Ok(Value::Object(arguments)) = parsed else {
-                continue;
-            };
-            if let Some(problem) =
-                ScriptedTool::new(tool).unsupported_arguments(&arguments, !env.dont_log_tool_data())
+            if let Some(problem) = tool.unsupported_arguments(&arguments, !env.dont_log_tool_data())
             {
                 return Err(Unsupported(format!(
                     "model.steps[{i}].output[{j}]: {problem}"

@@ -139,7 +139,7 @@ fn output_item(item: &OutputItemSpec, call_number: &mut usize) -> Item {
 
 /// The raw arguments text: `raw_arguments`, or `arguments` as Python's
 /// `json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))`.
-pub(crate) fn call_arguments(item: &OutputItemSpec) -> String {
+fn call_arguments(item: &OutputItemSpec) -> String {
     if let Some(raw) = &item.raw_arguments {
         return raw.clone();
     }
@@ -289,17 +289,17 @@ pub(crate) fn validate_output(spec: &OutputTypeSpec, text: &str) -> Result<Value
         let value = object
             .get(name)
             .ok_or_else(|| format!("field `{name}` missing"))?;
+        if !field_matches(*field, value) {
+            return Err(format!("field `{name}` is not a {field:?}"));
+        }
+        // pydantic dumps a `float` field as a float even when the JSON had an integer.
         let value = match (field, value) {
-            (FieldType::String, Value::String(_)) | (FieldType::Boolean, Value::Bool(_)) => {
-                value.clone()
-            }
-            (FieldType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => value.clone(),
             (FieldType::Number, Value::Number(n)) => n
                 .as_f64()
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
                 .ok_or_else(|| format!("field `{name}` is not a finite number"))?,
-            _ => return Err(format!("field `{name}` is not a {field:?}")),
+            _ => value.clone(),
         };
         output.insert(name.clone(), value);
     }
