@@ -101,7 +101,7 @@ def _run_scenario(scenario: dict[str, Any], name: str) -> str:
         try:
             # Concurrent copies each get their own agents and model script, as separate requests
             # to a service would.
-            builds = [_Build(scenario, recorder) for _ in range(_copies(scenario))]
+            builds = [_Build(scenario, recorder) for _ in range(scenario["run"]["copies"])]
         except DriverError:
             raise
         except Exception as e:
@@ -203,28 +203,23 @@ class _RecordingProcessor(agents.TracingProcessor):
     def __init__(self, recorder: _Recorder) -> None:
         self._recorder = recorder
 
-    def _trace(self, kind: str, trace: Any) -> None:
-        exported = trace.export()
-        if exported is not None:
-            self._recorder.add(kind, _jsonable(exported))
-
-    def _span(self, kind: str, span: Any) -> None:
+    def _export(self, kind: str, trace_or_span: Any) -> None:
         # Spans are mutable and custom span data is the very dict the user holds: copy now.
-        exported = span.export()
+        exported = trace_or_span.export()
         if exported is not None:
             self._recorder.add(kind, _jsonable(exported))
 
     def on_trace_start(self, trace: Any) -> None:
-        self._recorder.guarded("on_trace_start", lambda: self._trace("trace_start", trace))
+        self._recorder.guarded("on_trace_start", lambda: self._export("trace_start", trace))
 
     def on_trace_end(self, trace: Any) -> None:
-        self._recorder.guarded("on_trace_end", lambda: self._trace("trace_end", trace))
+        self._recorder.guarded("on_trace_end", lambda: self._export("trace_end", trace))
 
     def on_span_start(self, span: Any) -> None:
-        self._recorder.guarded("on_span_start", lambda: self._span("span_start", span))
+        self._recorder.guarded("on_span_start", lambda: self._export("span_start", span))
 
     def on_span_end(self, span: Any) -> None:
-        self._recorder.guarded("on_span_end", lambda: self._span("span_end", span))
+        self._recorder.guarded("on_span_end", lambda: self._export("span_end", span))
 
     def shutdown(self) -> None:
         pass
@@ -288,14 +283,18 @@ def _hook_data(hook: str, scope: str, args: dict[str, Any]) -> dict[str, Any]:
 
 # Parameter names below are the SDK's (agents/lifecycle.py): the runner passes some of them as
 # keywords (RunHooks.on_handoff gets from_agent=/to_agent=), and the record names arguments by them.
-class _RunHooksRecorder(agents.RunHooks):
+class _HookRecording:
+    """The recording and the callbacks RunHooks and AgentHooks share (same names and args)."""
+
+    scope = ""
+
     def __init__(self, recorder: _Recorder) -> None:
         self._recorder = recorder
 
     def _add(self, hook: str, args: Callable[[], dict[str, Any]]) -> None:
         self._recorder.guarded(
-            f"RunHooks.{hook}",
-            lambda: self._recorder.add("hook", _hook_data(hook, "run", args())),
+            f"{type(self).__name__}.{hook}",
+            lambda: self._recorder.add("hook", _hook_data(hook, self.scope, args())),
         )
 
     async def on_llm_start(self, context, agent, system_prompt, input_items) -> None:
@@ -313,6 +312,19 @@ class _RunHooksRecorder(agents.RunHooks):
             "on_llm_end",
             lambda: {"agent": agent.name, "response": _response_item_types(response)},
         )
+
+    async def on_tool_start(self, context, agent, tool) -> None:
+        self._add("on_tool_start", lambda: {"agent": agent.name, "tool": tool.name})
+
+    async def on_tool_end(self, context, agent, tool, result) -> None:
+        self._add(
+            "on_tool_end",
+            lambda: {"agent": agent.name, "tool": tool.name, "result": str(result)},
+        )
+
+
+class _RunHooksRecorder(_HookRecording, agents.RunHooks):
+    scope = "run"
 
     async def on_agent_start(self, context, agent) -> None:
         self._add("on_agent_start", lambda: {"agent": agent.name})
@@ -323,25 +335,9 @@ class _RunHooksRecorder(agents.RunHooks):
     async def on_handoff(self, context, from_agent, to_agent) -> None:
         self._add("on_handoff", lambda: {"from_agent": from_agent.name, "to_agent": to_agent.name})
 
-    async def on_tool_start(self, context, agent, tool) -> None:
-        self._add("on_tool_start", lambda: {"agent": agent.name, "tool": tool.name})
 
-    async def on_tool_end(self, context, agent, tool, result) -> None:
-        self._add(
-            "on_tool_end",
-            lambda: {"agent": agent.name, "tool": tool.name, "result": str(result)},
-        )
-
-
-class _AgentHooksRecorder(agents.AgentHooks):
-    def __init__(self, recorder: _Recorder) -> None:
-        self._recorder = recorder
-
-    def _add(self, hook: str, args: Callable[[], dict[str, Any]]) -> None:
-        self._recorder.guarded(
-            f"AgentHooks.{hook}",
-            lambda: self._recorder.add("hook", _hook_data(hook, "agent", args())),
-        )
+class _AgentHooksRecorder(_HookRecording, agents.AgentHooks):
+    scope = "agent"
 
     async def on_start(self, context, agent) -> None:
         self._add("on_start", lambda: {"agent": agent.name})
@@ -351,31 +347,6 @@ class _AgentHooksRecorder(agents.AgentHooks):
 
     async def on_handoff(self, context, agent, source) -> None:
         self._add("on_handoff", lambda: {"agent": agent.name, "source": source.name})
-
-    async def on_tool_start(self, context, agent, tool) -> None:
-        self._add("on_tool_start", lambda: {"agent": agent.name, "tool": tool.name})
-
-    async def on_tool_end(self, context, agent, tool, result) -> None:
-        self._add(
-            "on_tool_end",
-            lambda: {"agent": agent.name, "tool": tool.name, "result": str(result)},
-        )
-
-    async def on_llm_start(self, context, agent, system_prompt, input_items) -> None:
-        self._add(
-            "on_llm_start",
-            lambda: {
-                "agent": agent.name,
-                "system_prompt": system_prompt,
-                "input_items": _input_item_types(input_items),
-            },
-        )
-
-    async def on_llm_end(self, context, agent, response) -> None:
-        self._add(
-            "on_llm_end",
-            lambda: {"agent": agent.name, "response": _response_item_types(response)},
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -682,17 +653,6 @@ class _Build:
 
 # --------------------------------------------------------------------------------------------
 # Executing the scenario
-
-
-def _copies(scenario: dict[str, Any]) -> int:
-    copies = scenario["run"].get("copies", 1)
-    if not isinstance(copies, int) or copies < 1:
-        raise DriverError(f"scenario {scenario.get('name')!r}: run.copies must be at least 1")
-    if copies > 1 and scenario.get("trace") is not None:
-        raise DriverError(
-            f"scenario {scenario.get('name')!r}: concurrent copies inside a user trace"
-        )
-    return copies
 
 
 async def _execute(scenario: dict[str, Any], builds: list[_Build], recorder: _Recorder) -> None:
