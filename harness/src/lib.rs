@@ -9,7 +9,7 @@
 //! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
 //! * [`golden`] reads and compares insta-format golden snapshots.
 //! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
-//! * [`report`] renders results as text, JSON or markdown.
+//! * [`report`] renders results as text, JSON, markdown or JUnit.
 //! * [`cli`] is the `parity` command line.
 #![warn(missing_docs, unreachable_pub)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]

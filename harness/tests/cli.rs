@@ -6,13 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use parity::workspace::Workspace;
 use serde_json::Value;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Workspace::current().root().to_path_buf()
 }
 
 fn parity(args: &[&str]) -> Command {
@@ -58,10 +56,7 @@ impl Scratch {
     fn parity(&self, args: &[&str]) -> Command {
         let mut command = parity(args);
         command.env("PARITY_ROOT", self.dir.path());
-        let venv = std::env::var_os("PARITY_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join(".parity/venv"));
-        command.env("PARITY_VENV", venv);
+        command.env("PARITY_VENV", Workspace::current().venv_dir());
         command
     }
 }

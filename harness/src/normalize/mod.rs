@@ -1,17 +1,17 @@
 //! Normalization: a raw log ([`RawLog`](crate::record::RawLog)) in, a canonical
 //! [`Transcript`](crate::transcript::Transcript) out (DESIGN §5).
 //!
-//! [`normalize`] runs pure passes in order, each in its own file:
+//! [`normalize`] reads the records through `view` (lenient access and an index by id; nothing
+//! there can panic), then runs four pure passes in order, each in its own file:
 //!
-//! 1. `view`: lenient access to records and an index by id; nothing here can panic.
-//! 2. `order`: canonical order: per trace, emission (= causal) order; traces whose records
+//! 1. `order`: canonical order: per trace, emission (= causal) order; traces whose records
 //!    interleave (concurrent runs) are grouped and sorted by content. Concurrency *inside* one
 //!    trace is not reordered in v1.
-//! 3. `rename`: every trace and span id becomes `trace#N` / `span#N`, numbered by first
+//! 2. `rename`: every trace and span id becomes `trace#N` / `span#N`, numbered by first
 //!    appearance in canonical order, the same placeholder wherever the id occurs.
-//! 4. `validate`: every rule of the raw schema, as findings (never a panic); findings name
+//! 3. `validate`: every rule of the raw schema, as findings (never a panic); findings name
 //!    placeholders, not random ids or timestamps.
-//! 5. `render`: drops what was validated (`object`, timestamps, raw ids) and builds the
+//! 4. `render`: drops what was validated (`object`, timestamps, raw ids) and builds the
 //!    transcript: events, span tree with end payloads, findings.
 //!
 //! The transcript's first line is `normalizer: v{NORMALIZER_VERSION}`.

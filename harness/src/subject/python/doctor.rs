@@ -128,7 +128,7 @@ fn check_venv(workspace: &Workspace, doctor: &mut Doctor, embedded_version: Opti
             "the venv was made from {home}, not from the interpreter the harness embeds ({BUILD_PYTHON}); run `parity setup --force`"
         ));
     }
-    if let Some(version) = venv_version(&venv) {
+    if let Some(version) = venv.python_version() {
         doctor.fact("venv python", &version);
         if let Some(embedded) = embedded_version
             && embedded != version
@@ -142,13 +142,4 @@ fn check_venv(workspace: &Workspace, doctor: &mut Doctor, embedded_version: Opti
         Ok(embedded) => doctor.fact("openai-agents", &embedded.client_version),
         Err(error) => doctor.problems.push(error.to_string()),
     }
-}
-
-/// `version` (or `version_info`) from `pyvenv.cfg`.
-fn venv_version(venv: &venv::Venv) -> Option<String> {
-    let cfg = std::fs::read_to_string(venv.dir().join("pyvenv.cfg")).ok()?;
-    cfg.lines().find_map(|line| {
-        let (key, value) = line.split_once('=')?;
-        matches!(key.trim(), "version" | "version_info").then(|| value.trim().to_owned())
-    })
 }

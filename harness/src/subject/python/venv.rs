@@ -49,10 +49,21 @@ impl Venv {
 
     /// `home` from `pyvenv.cfg`: the directory of the interpreter the venv was made from.
     pub fn home(&self) -> Option<String> {
+        self.cfg_value(&["home"])
+    }
+
+    /// The Python version the venv was made with (`version`, or `version_info` in newer
+    /// `pyvenv.cfg` files).
+    pub fn python_version(&self) -> Option<String> {
+        self.cfg_value(&["version", "version_info"])
+    }
+
+    /// The first of `keys` found in `pyvenv.cfg`.
+    fn cfg_value(&self, keys: &[&str]) -> Option<String> {
         let cfg = fs::read_to_string(self.dir.join("pyvenv.cfg")).ok()?;
         cfg.lines().find_map(|line| {
             let (key, value) = line.split_once('=')?;
-            (key.trim() == "home").then(|| value.trim().to_owned())
+            keys.contains(&key.trim()).then(|| value.trim().to_owned())
         })
     }
 }
@@ -149,6 +160,7 @@ fn is_ready(venv: &Venv, requirements: &str) -> bool {
 }
 
 fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), PythonEnvError> {
+    let packages = pinned_packages(requirements).join(", ");
     let shown = workspace.display(&venv.dir);
     progress(&format!(
         "[1/2] creating the Python virtualenv {shown} with {BUILD_PYTHON} -m venv"
@@ -164,7 +176,7 @@ fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), P
     let requirements_path = workspace.requirements();
     progress(&format!(
         "[2/2] installing {} into {shown} with pip (needs PyPI on first use)",
-        pinned_packages(requirements).join(", ")
+        packages
     ));
     run(
         Command::new(venv.python())
@@ -180,7 +192,7 @@ fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), P
             .arg(&requirements_path),
         &format!(
             "install {} (is PyPI reachable? pip's output above says what failed)",
-            pinned_packages(requirements).join(", ")
+            packages
         ),
     )?;
     let mut stamp = File::create(venv.dir.join(STAMP_FILE))
