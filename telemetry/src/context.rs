@@ -443,7 +443,7 @@ impl OwnedContext {
     }
 
     /// Pushes `cx` as the new current context.
-    pub(crate) fn push(&mut self, cx: Context) -> FrameId {
+    fn push(&mut self, cx: Context) -> FrameId {
         self.next_frame += 1;
         let id = FrameId(self.next_frame);
         self.frames.push((id, cx));
@@ -452,17 +452,17 @@ impl OwnedContext {
     }
 
     /// Pushes the current context with `span` as its span.
-    pub(crate) fn push_span(&mut self, span: Span) -> FrameId {
+    fn push_span(&mut self, span: Span) -> FrameId {
         self.push(self.current().clone().with_span(span))
     }
 
     /// Pushes the current context with `trace` as its trace.
-    pub(crate) fn push_trace(&mut self, trace: Trace) -> FrameId {
+    fn push_trace(&mut self, trace: Trace) -> FrameId {
         self.push(self.current().clone().with_trace(trace))
     }
 
     /// Removes frame `id` (only it, wherever it is).
-    pub(crate) fn remove(&mut self, id: FrameId) {
+    fn remove(&mut self, id: FrameId) {
         let Some(position) = self.frames.iter().rposition(|(frame, _)| *frame == id) else {
             return;
         };
@@ -785,15 +785,12 @@ mod tests {
         let job = Context::current().wrap(span_id);
         assert_eq!(std::thread::spawn(job).join().unwrap(), expected);
         // The spawned work creates children of the captured span, in the same trace.
-        let child = spawn({
-            let provider = provider.clone();
-            move || {
-                let child = provider.span(CustomSpanData::new("child"));
-                (
-                    child.trace_id().to_owned(),
-                    child.parent_id().map(str::to_owned),
-                )
-            }
+        let child = spawn(move || {
+            let child = provider.span(CustomSpanData::new("child"));
+            (
+                child.trace_id().to_owned(),
+                child.parent_id().map(str::to_owned),
+            )
         })
         .join()
         .unwrap();

@@ -54,12 +54,13 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::clock::Timestamp;
+use crate::config::AGENT_HARNESS_ID_KEY;
 use crate::span::SpanError;
 use crate::span_data::{JsonMap, SpanData};
 
 /// Trace-metadata keys that Python copies into every span's top-level `metadata`
 /// (`_SPAN_METADATA_ROUTING_KEYS` in `spans.py`).
-const SPAN_METADATA_ROUTING_KEYS: [&str; 1] = ["agent_harness_id"];
+const SPAN_METADATA_ROUTING_KEYS: [&str; 1] = [AGENT_HARNESS_ID_KEY];
 
 /// A trace's export, borrowed from the trace.
 pub(crate) struct TraceEnvelope<'a> {

@@ -4,8 +4,9 @@
 //! and sees every agent of it; an [`AgentHooks`] object belongs to one agent
 //! ([`AgentInfo::with_hooks`](crate::lifecycle::AgentInfo::with_hooks)). The
 //! [lifecycle](crate::lifecycle) API calls them at Python's points, in Python's order, with
-//! the current span set as Python has it (the turn span, or the tool's function span for
-//! tool callbacks):
+//! the current span set as Python has it: the turn span (the agent span without task and turn
+//! spans), except the tool's function span for tool callbacks and the handoff span for
+//! handoff callbacks:
 //!
 //! | moment | calls, in order |
 //! |---|---|

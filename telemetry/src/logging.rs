@@ -13,7 +13,8 @@
 //! | [`TRACE_ID_FIELD`] (`trace_id`) | the current trace's id; absent when no trace is current or it is a no-op |
 //! | [`SPAN_ID_FIELD`] (`span_id`) | the current span's id; absent when no span is current or it is a no-op |
 //!
-//! So `Setting current trace`, logged just before the trace becomes current, has no ids, and
+//! So `Setting current trace`, logged just before the trace becomes current, carries the ids
+//! of the context it is entered in (none at top level, as in the example below), and
 //! `Resetting current trace`, logged just before it stops being current, has the trace id.
 //!
 //! The ids are read only when a subscriber wants the event: with no subscriber (or one that

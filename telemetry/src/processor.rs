@@ -452,12 +452,15 @@ impl ProcessorSet {
 
     /// Python's `SynchronousMultiTracingProcessor.shutdown` (without its timeout).
     pub(crate) fn shutdown(&self) {
-        for processor in self.snapshot().iter() {
-            agents_debug!("Shutting down trace processor");
-            if panic::catch_unwind(AssertUnwindSafe(|| processor.shutdown())).is_err() {
+        self.dispatch(
+            |p| {
+                agents_debug!("Shutting down trace processor");
+                p.shutdown();
+            },
+            || {
                 agents_error!("Error shutting down trace processor");
-            }
-        }
+            },
+        );
     }
 
     pub(crate) fn force_flush(&self) {

@@ -305,50 +305,23 @@ impl TraceProvider {
             agents_debug!("Span id is no-op, returning NoOpSpan");
             return None;
         }
-        match &options.parent {
-            SpanParent::Current => {
-                let placement = context::with_current(|cx| {
-                    let trace = cx.trace().ok_or(NoOpReason::NoActiveTrace)?;
-                    match trace.inner() {
-                        Some(inner)
-                            if !trace.is_noop() && !cx.span().is_some_and(Span::is_noop) =>
-                        {
-                            Ok(SpanPlacement {
-                                trace_id: inner.id.clone(),
-                                parent_id: cx.span().map(|span| span.id().to_owned()),
-                                trace_metadata: inner.metadata.clone(),
-                            })
-                        }
-                        _ => Err(NoOpReason::CurrentParentNoOp),
-                    }
-                });
-                // Logged outside `with_current`, so that a subscriber may look at the
-                // current context.
-                placement.map_err(NoOpReason::log).ok()
-            }
-            SpanParent::Trace(trace) => match trace.inner() {
-                Some(inner) if !trace.is_noop() => Some(SpanPlacement {
-                    trace_id: inner.id.clone(),
-                    parent_id: None,
-                    trace_metadata: inner.metadata.clone(),
-                }),
-                _ => {
-                    NoOpReason::ParentTraceNoOp.log();
-                    None
+        let placement = match &options.parent {
+            SpanParent::Current => context::with_current(|cx| {
+                let trace = cx.trace().ok_or(NoOpReason::NoActiveTrace)?;
+                match cx.span() {
+                    Some(span) if span.is_noop() => None,
+                    parent => trace.child_placement(parent),
                 }
-            },
-            SpanParent::Span(span) => match span.inner() {
-                Some(inner) if !span.is_noop() => Some(SpanPlacement {
-                    trace_id: inner.trace_id.clone(),
-                    parent_id: Some(span.id().to_owned()),
-                    trace_metadata: inner.trace_metadata.clone(),
-                }),
-                _ => {
-                    NoOpReason::ParentSpanNoOp.log();
-                    None
-                }
-            },
-        }
+                .ok_or(NoOpReason::CurrentParentNoOp)
+            }),
+            SpanParent::Trace(trace) => trace
+                .child_placement(None)
+                .ok_or(NoOpReason::ParentTraceNoOp),
+            SpanParent::Span(span) => span.child_placement().ok_or(NoOpReason::ParentSpanNoOp),
+        };
+        // Logged outside `with_current`, so that a subscriber may look at the current
+        // context.
+        placement.map_err(NoOpReason::log).ok()
     }
 }
 

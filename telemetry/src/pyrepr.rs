@@ -115,39 +115,39 @@ fn write_number(out: &mut String, number: &Number) {
     } else if let Some(int) = number.as_u64() {
         let _ = write!(out, "{int}");
     } else if let Some(float) = number.as_f64() {
-        out.push_str(&python_float_repr(float));
+        write_float_repr(out, float);
     }
 }
 
 /// CPython's `float.__repr__` (`format_float_short` with mode `'r'`): the shortest digits
 /// that round-trip, in fixed notation when the decimal point position is in `-3..=16`,
 /// otherwise in exponent notation with a sign and at least two exponent digits.
-fn python_float_repr(value: f64) -> String {
+fn write_float_repr(out: &mut String, value: f64) {
     if value.is_nan() {
-        return "nan".into();
+        out.push_str("nan");
+        return;
     }
     if value.is_infinite() {
-        return if value > 0.0 { "inf" } else { "-inf" }.into();
+        out.push_str(if value > 0.0 { "inf" } else { "-inf" });
+        return;
     }
-    // Rust's `{:e}` prints the shortest round-tripping digits: `-1.2345e-7`.
+    // Rust's `{:e}` prints the shortest round-tripping digits, without leading zeros
+    // (`-1.2345e-7`; zero is `0e0`).
     let formatted = format!("{value:e}");
     let (mantissa, exponent) = formatted
         .split_once('e')
         .expect("`{:e}` always has an exponent");
     let exponent: i32 = exponent.parse().expect("`{:e}` exponent is an integer");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
+    let mantissa = match mantissa.strip_prefix('-') {
+        Some(rest) => {
+            out.push('-');
+            rest
+        }
+        None => mantissa,
     };
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = if digits.chars().all(|c| c == '0') {
-        "0".to_owned()
-    } else {
-        digits
-    };
     // Python's `decpt`: the value is 0.DIGITS × 10^decpt.
-    let decpt = if digits == "0" { 1 } else { exponent + 1 };
-    let mut out = String::from(sign);
+    let decpt = exponent + 1;
     if decpt <= -4 || decpt > 16 {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -181,7 +181,6 @@ fn python_float_repr(value: f64) -> String {
             out.push_str(&digits[decpt..]);
         }
     }
-    out
 }
 
 /// CPython's `str.__repr__`.
@@ -275,7 +274,9 @@ mod tests {
             (21.5, "21.5"),
         ];
         for (value, expected) in cases {
-            assert_eq!(python_float_repr(value), expected, "{value:e}");
+            let mut out = String::from("<");
+            write_float_repr(&mut out, value);
+            assert_eq!(out, format!("<{expected}"), "{value:e}");
         }
     }
 

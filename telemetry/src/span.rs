@@ -306,8 +306,15 @@ impl Span {
         }
     }
 
-    pub(crate) fn inner(&self) -> Option<&Arc<SpanInner>> {
-        self.inner.as_ref()
+    /// Where a child of this span hangs: in the span's trace, under the span. `None` for a
+    /// no-op span.
+    pub(crate) fn child_placement(&self) -> Option<SpanPlacement> {
+        let inner = self.inner.as_ref().filter(|_| !self.is_noop())?;
+        Some(SpanPlacement {
+            trace_id: inner.trace_id.clone(),
+            parent_id: Some(inner.id.clone()),
+            trace_metadata: inner.trace_metadata.clone(),
+        })
     }
 }
 
@@ -533,12 +540,7 @@ impl Span {
     /// assert_eq!(memory.events().len(), 1);
     /// ```
     pub fn start(&self) {
-        let Some(inner) = &self.inner else { return };
-        if !inner.mark(|state| &mut state.started_at) {
-            agents_warn!("Span already started");
-            return;
-        }
-        inner.shared.processors.on_span_start(self);
+        self.start_for_current();
     }
 
     /// Finishes the span: sets `ended_at` and calls the processors' `on_span_end`. A

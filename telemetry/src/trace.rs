@@ -39,6 +39,7 @@ use crate::context::{self, ContextGuard};
 use crate::export::TraceEnvelope;
 use crate::logging::{agents_debug, agents_error};
 use crate::provider::Shared;
+use crate::span::{Span, SpanPlacement};
 use crate::span_data::JsonMap;
 
 /// The id that marks no-op traces and spans, as in Python.
@@ -328,8 +329,15 @@ impl Trace {
         serde_json::to_value(envelope).ok()
     }
 
-    pub(crate) fn inner(&self) -> Option<&Arc<TraceInner>> {
-        self.inner.as_ref()
+    /// Where a span created in this trace hangs: under `parent` (one of the trace's
+    /// spans), or at the root without one. `None` for a no-op trace.
+    pub(crate) fn child_placement(&self, parent: Option<&Span>) -> Option<SpanPlacement> {
+        let inner = self.inner.as_ref().filter(|_| !self.is_noop())?;
+        Some(SpanPlacement {
+            trace_id: inner.id.clone(),
+            parent_id: parent.map(|span| span.id().to_owned()),
+            trace_metadata: inner.metadata.clone(),
+        })
     }
 }
 
@@ -429,18 +437,25 @@ impl Trace {
     /// whether it is to be made current.
     pub(crate) fn start_for_current(&self) -> bool {
         if let Some(inner) = &self.inner {
-            let already = {
-                let state = inner.lock();
-                state.started.then_some(state.current)
+            // Checked and set under one lock: of two threads starting the trace, one
+            // starts it and makes it current, the other sees it started.
+            let already_current = {
+                let mut state = inner.lock();
+                if state.started {
+                    Some(state.current)
+                } else {
+                    state.started = true;
+                    state.current = true;
+                    None
+                }
             };
-            if let Some(current) = already {
+            if let Some(current) = already_current {
                 if !current {
                     agents_error!("Trace already started but no context token set");
                 }
                 return false;
             }
-            self.start();
-            inner.lock().current = true;
+            inner.shared.processors.on_trace_start(self);
         }
         agents_debug!("Setting current trace");
         true
@@ -549,6 +564,31 @@ mod tests {
 
     fn kinds(memory: &InMemoryProcessor) -> Vec<EventKind> {
         memory.events().iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn racing_starts_make_the_trace_current_once() {
+        const THREADS: usize = 8;
+        let (provider, memory) = recording();
+        let trace = provider.trace("wf");
+        let barrier = std::sync::Barrier::new(THREADS);
+        let made_current = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        trace.start_for_current()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .filter(|&current| current)
+                .count()
+        });
+        assert_eq!(made_current, 1);
+        assert_eq!(kinds(&memory), [EventKind::TraceStart]);
     }
 
     #[test]

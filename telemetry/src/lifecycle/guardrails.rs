@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use super::run::Run;
+use crate::errors::RunAgentError;
 use crate::provider::TraceProvider;
 use crate::span::SpanError;
 use crate::span_data::{GuardrailSpanData, JsonMap};
@@ -30,6 +32,28 @@ where
         }
     }
     tripped
+}
+
+/// [`run_all`] under the run's current span (the caller attaches the run's context). The
+/// first tripped guardrail puts its tripwire error on the current span (Python's
+/// `attach_error_to_current_span`) and returns the error `tripwire` makes of its name.
+pub(super) fn run_under_current_span<I, S>(
+    run: &Run,
+    guardrails: I,
+    check: impl FnMut(&str) -> bool,
+    tripwire: fn(String) -> RunAgentError,
+) -> Result<(), RunAgentError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    match run_all(run.runner.provider(), guardrails, check) {
+        Some(name) => {
+            run.attach_error_to_current_span(tripwire_error(&name, None));
+            Err(tripwire(name))
+        }
+        None => Ok(()),
+    }
 }
 
 /// `Guardrail tripwire triggered` with `{"guardrail": name[, "type": kind]}`.

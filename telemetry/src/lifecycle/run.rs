@@ -11,7 +11,7 @@ use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
 use crate::context::{Context, FrameId, OwnedContext};
 use crate::errors::RunAgentError;
-use crate::hooks::{RunContext, RunHooks};
+use crate::hooks::{AgentHooks, RunContext, RunHooks};
 use crate::logging::{agents_debug, agents_warn};
 use crate::provider::TraceProvider;
 use crate::pyrepr::python_repr;
@@ -25,7 +25,7 @@ use crate::{current_span, current_trace};
 pub const DEFAULT_MAX_TURNS: u32 = 10;
 
 /// The error detail exported instead of an error's text when sensitive data is off.
-pub(crate) const REDACTED_ERROR: &str = "Error details are redacted.";
+const REDACTED_ERROR: &str = "Error details are redacted.";
 
 /// Starts runs: holds the provider their traces and spans go to and the environment
 /// snapshot that shapes their logs (Python's `Runner` together with its process state).
@@ -344,7 +344,6 @@ pub struct Run {
     pub(crate) current_turn: u32,
     pub(crate) agent: Option<Stint>,
     task: Option<(TypedSpan<TaskSpanData>, Option<FrameId>)>,
-    task_usage_start: Usage,
     /// A streamed run's input-guardrail tripwire, raised once the turn's model call
     /// returns.
     pub(crate) stored_error: Option<RunAgentError>,
@@ -413,7 +412,6 @@ impl Run {
             current_turn: 0,
             agent: None,
             task,
-            task_usage_start: Usage::default(),
             stored_error: None,
             mask,
             trace,
@@ -525,14 +523,15 @@ impl Run {
     /// ```
     pub fn start_turn(&mut self) -> Result<Turn<'_>, RunAgentError> {
         let _attached = self.scope.attach();
-        let Some(stint) = &self.agent else {
-            panic!("Run::start_turn called before Run::start_agent");
-        };
+        assert!(
+            self.agent.is_some(),
+            "Run::start_turn called before Run::start_agent"
+        );
         self.current_turn += 1;
         if let Some(max_turns) = self.max_turns
             && self.current_turn > max_turns
         {
-            stint.span.set_error(
+            self.stint().span.set_error(
                 SpanError::new("Max turns exceeded")
                     .with_data(JsonMap::from_iter([("max_turns".into(), json!(max_turns))])),
             );
@@ -568,14 +567,12 @@ impl Run {
         S: AsRef<str>,
     {
         let _attached = self.scope.attach();
-        let tripped = super::guardrails::run_all(&self.runner.provider, guardrails, check);
-        match tripped {
-            Some(name) => {
-                self.attach_error_to_current_span(super::guardrails::tripwire_error(&name, None));
-                Err(RunAgentError::output_guardrail_tripwire(name))
-            }
-            None => Ok(()),
-        }
+        super::guardrails::run_under_current_span(
+            self,
+            guardrails,
+            check,
+            RunAgentError::output_guardrail_tripwire,
+        )
     }
 }
 
@@ -672,6 +669,51 @@ impl Run {
         RunContext::new(self.usage)
     }
 
+    /// The current agent's stint.
+    ///
+    /// # Panics
+    ///
+    /// If no agent was started.
+    pub(crate) fn stint(&self) -> &Stint {
+        self.agent
+            .as_ref()
+            .expect("no agent started: call Run::start_agent first")
+    }
+
+    /// [`stint`](Run::stint), mutably.
+    pub(crate) fn stint_mut(&mut self) -> &mut Stint {
+        self.agent
+            .as_mut()
+            .expect("no agent started: call Run::start_agent first")
+    }
+
+    /// Calls a callback of the run hooks, then of the current agent's hooks (Python's order
+    /// for every callback but `on_llm_end`), each with the hook context and the agent.
+    pub(crate) fn run_then_agent_hooks(
+        &self,
+        run_hook: impl FnOnce(&dyn RunHooks, &RunContext, &AgentInfo),
+        agent_hook: impl FnOnce(&dyn AgentHooks, &RunContext, &AgentInfo),
+    ) {
+        let agent = &self.stint().info;
+        let context = self.hook_context();
+        if let Some(hooks) = &self.hooks {
+            run_hook(&**hooks, &context, agent);
+        }
+        if let Some(hooks) = agent.hooks() {
+            agent_hook(&**hooks, &context, agent);
+        }
+    }
+
+    /// The error detail spans export for `message`: the message itself with sensitive data
+    /// on, [`REDACTED_ERROR`] otherwise.
+    pub(crate) fn error_detail(&self, message: &str) -> String {
+        if self.config.trace_include_sensitive_data {
+            message.to_owned()
+        } else {
+            REDACTED_ERROR.to_owned()
+        }
+    }
+
     /// Python's `attach_error_to_current_span`.
     pub(crate) fn attach_error_to_current_span(&self, error: SpanError) {
         match current_span() {
@@ -681,10 +723,10 @@ impl Run {
             {
                 agents_warn!("No active span; trace error was not attached");
             }
-            None => {
-                let repr = python_repr(&json!({"message": error.message, "data": error.data}));
-                agents_warn!("No span to add error {repr} to");
-            }
+            None => agents_warn!(
+                "No span to add error {} to",
+                python_repr(&json!({"message": error.message, "data": error.data}))
+            ),
         }
     }
 
@@ -721,7 +763,9 @@ impl Run {
     /// ```
     pub fn finish(mut self, outcome: Result<Value, RunAgentError>) -> Result<Value, RunAgentError> {
         let _attached = self.scope.attach();
-        let outcome = match (outcome, self.stored_error.clone()) {
+        let stored_error = self.stored_error.take();
+        let finalizing_failed = self.streamed && stored_error.is_some();
+        let outcome = match (outcome, stored_error) {
             (Ok(_), Some(stored)) => Err(stored),
             (outcome, _) => outcome,
         };
@@ -729,17 +773,13 @@ impl Run {
             && error.is_generic_agent_error()
             && stint.span.error().is_none()
         {
-            let detail = if self.config.trace_include_sensitive_data {
-                error.message().to_owned()
-            } else {
-                REDACTED_ERROR.to_owned()
-            };
+            let detail = self.error_detail(error.message());
             stint.span.set_error(
                 SpanError::new("Error in agent run")
                     .with_data(JsonMap::from_iter([("error".into(), json!(detail))])),
             );
         }
-        if self.streamed && self.stored_error.is_some() {
+        if finalizing_failed {
             agents_debug!("Error finalizing streamed result");
         }
         self.close();
@@ -761,11 +801,9 @@ impl Run {
         self.closed = true;
         self.end_agent();
         if let Some((span, frame)) = self.task.take() {
-            if let Some(usage) = self
-                .usage
-                .delta_since(&self.task_usage_start)
-                .task_span_data()
-            {
+            // The task span's usage is the run's (a run resumed in the same trace would
+            // subtract its starting usage here).
+            if let Some(usage) = self.usage.task_span_data() {
                 span.update(|task| task.usage = Some(usage));
             }
             self.scope.end_span(&span, frame);

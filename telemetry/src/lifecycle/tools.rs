@@ -77,8 +77,8 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 /// ```
 pub struct ToolBatch<'turn> {
     run: &'turn mut Run,
+    /// Emptied when the batch closes.
     calls: Vec<PendingCall>,
-    finished: bool,
 }
 
 struct PendingCall {
@@ -86,7 +86,25 @@ struct PendingCall {
     span: TypedSpan<FunctionSpanData>,
     /// The tool's result (the failure handler's output after a failure); `None` until
     /// invoked.
-    result: Option<Value>,
+    result: Option<CallResult>,
+}
+
+/// A tool's result, rendered once.
+struct CallResult {
+    /// Python's `str()` of the result: what the model, the end hooks, the log line and
+    /// (with sensitive data) the span's `output` get.
+    text: String,
+    /// Whether the result is `None`, which leaves the span's `output` `null`.
+    is_none: bool,
+}
+
+impl CallResult {
+    fn new(result: &Value) -> Self {
+        Self {
+            text: python_str(result),
+            is_none: result.is_null(),
+        }
+    }
 }
 
 impl<'turn> ToolBatch<'turn> {
@@ -104,26 +122,16 @@ impl<'turn> ToolBatch<'turn> {
                 }
             })
             .collect();
-        let batch = Self {
-            run,
-            calls,
-            finished: false,
-        };
-        for index in 0..batch.calls.len() {
-            batch.context(index).run(|| {
-                let run = &*batch.run;
-                let agent = &run.agent.as_ref().expect("tools run with an agent").info;
-                let tool = batch.calls[index].request.tool();
-                let context = run.hook_context();
-                if let Some(hooks) = &run.hooks {
-                    hooks.on_tool_start(&context, agent, tool);
-                }
-                if let Some(hooks) = agent.hooks() {
-                    hooks.on_tool_start(&context, agent, tool);
-                }
+        for call in &calls {
+            let tool = call.request.tool();
+            call_context(run, call).run(|| {
+                run.run_then_agent_hooks(
+                    |hooks, context, agent| hooks.on_tool_start(context, agent, tool),
+                    |hooks, context, agent| hooks.on_tool_start(context, agent, tool),
+                );
             });
         }
-        batch
+        Self { run, calls }
     }
 
     /// The number of calls.
@@ -181,9 +189,7 @@ impl<'turn> ToolBatch<'turn> {
     /// assert_eq!(kind, "function");
     /// ```
     pub fn context(&self, index: usize) -> Context {
-        self.run
-            .context()
-            .with_span(self.calls[index].span.clone().into_span())
+        call_context(self.run, &self.calls[index])
     }
 
     /// Invokes call `index` with its function span current: parses the arguments (a JSON
@@ -219,7 +225,7 @@ impl<'turn> ToolBatch<'turn> {
     ) -> String {
         let context = self.context(index);
         let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
-        let call = &mut self.calls[index];
+        let call = &self.calls[index];
         let result =
             context.run(
                 || match begin_call(&call.request, &call.span, dont_log_tool_data) {
@@ -230,9 +236,7 @@ impl<'turn> ToolBatch<'turn> {
                     Err(output) => output,
                 },
             );
-        let text = python_str(&result);
-        call.result = Some(result);
-        text
+        self.record(index, result)
     }
 
     /// [`invoke`](ToolBatch::invoke) for an asynchronous tool: `tool` gets the parsed
@@ -290,7 +294,14 @@ impl<'turn> ToolBatch<'turn> {
             }
             Err(output) => output,
         };
-        let text = python_str(&result);
+        self.record(index, result)
+    }
+
+    /// The tail of [`invoke`](ToolBatch::invoke) and
+    /// [`invoke_async`](ToolBatch::invoke_async): keeps call `index`'s result for
+    /// [`finish`](ToolBatch::finish) and returns its text.
+    fn record(&mut self, index: usize, result: CallResult) -> String {
+        let text = result.text.clone();
         self.calls[index].result = Some(result);
         text
     }
@@ -313,55 +324,54 @@ impl<'turn> ToolBatch<'turn> {
         self.close();
     }
 
+    /// Ends the batch, once: the calls are taken.
     fn close(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
-        let sensitive = self.run.config.trace_include_sensitive_data;
-        for index in 0..self.calls.len() {
-            let Some(result) = &self.calls[index].result else {
+        let calls = std::mem::take(&mut self.calls);
+        let run = &mut *self.run;
+        for call in &calls {
+            let Some(result) = &call.result else {
                 continue;
             };
-            let text = python_str(result);
-            self.context(index).run(|| {
-                let run = &*self.run;
-                let agent = &run.agent.as_ref().expect("tools run with an agent").info;
-                let tool = self.calls[index].request.tool();
-                let context = run.hook_context();
-                if let Some(hooks) = &run.hooks {
-                    hooks.on_tool_end(&context, agent, tool, &text);
-                }
-                if let Some(hooks) = agent.hooks() {
-                    hooks.on_tool_end(&context, agent, tool, &text);
-                }
+            let (tool, text) = (call.request.tool(), result.text.as_str());
+            call_context(run, call).run(|| {
+                run.run_then_agent_hooks(
+                    |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+                    |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+                );
             });
         }
-        for call in &self.calls {
+        let sensitive = run.config.trace_include_sensitive_data;
+        for PendingCall {
+            request,
+            span,
+            result,
+        } in calls
+        {
             if sensitive {
-                call.span.update(|data| {
-                    data.input = Some(call.request.arguments().to_owned());
-                    data.output = call
-                        .result
+                span.update(|data| {
+                    data.input = Some(request.arguments().to_owned());
+                    data.output = result
                         .as_ref()
-                        .filter(|result| !result.is_null())
-                        .map(python_str);
+                        .filter(|result| !result.is_none)
+                        .map(|result| result.text.clone());
                 });
             }
-            call.span.finish();
-        }
-        for call in &self.calls {
-            let output = call.result.as_ref().map(python_str).unwrap_or_default();
-            self.run
-                .items
-                .push(Item::function_call_output(call.request.call_id(), output));
+            span.finish();
+            let output = result.map(|result| result.text).unwrap_or_default();
+            run.items
+                .push(Item::function_call_output(request.call_id(), output));
         }
     }
 }
 
+/// The context of `call`: `run`'s, with the call's function span current.
+fn call_context(run: &Run, call: &PendingCall) -> Context {
+    run.context().with_span(call.span.clone().into_span())
+}
+
 impl Drop for ToolBatch<'_> {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.calls.is_empty() {
             let _attached = self.run.scope.attach();
             self.close();
         }
@@ -390,7 +400,7 @@ fn begin_call(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
     dont_log_tool_data: bool,
-) -> Result<JsonMap, Value> {
+) -> Result<JsonMap, CallResult> {
     let name = request.tool().name();
     let input = request.arguments();
     let arguments = match parse_arguments(name, input, dont_log_tool_data) {
@@ -401,16 +411,24 @@ fn begin_call(
         agents_debug!("Invoking tool {name}");
     } else {
         agents_debug!("Invoking tool {name} with input {input}");
-        let args: Vec<Value> = request
-            .tool()
-            .parameters()
-            .iter()
-            .filter_map(|parameter| arguments.get(parameter).cloned())
-            .collect();
-        let args = python_repr(&Value::Array(args));
-        agents_debug!("Tool call args: {args}, kwargs: {{}}");
+        agents_debug!(
+            "Tool call args: {}, kwargs: {{}}",
+            positional_args_repr(request, &arguments)
+        );
     }
     Ok(arguments)
+}
+
+/// Python's `repr()` of the positional arguments a tool is called with: the values of its
+/// parameters, in order.
+fn positional_args_repr(request: &ToolCallRequest, arguments: &JsonMap) -> String {
+    let args: Vec<Value> = request
+        .tool()
+        .parameters()
+        .iter()
+        .filter_map(|parameter| arguments.get(parameter).cloned())
+        .collect();
+    python_repr(&Value::Array(args))
 }
 
 /// The second half of an invocation, in the call's context: the tool's outcome logged, or
@@ -420,16 +438,16 @@ fn end_call(
     span: &TypedSpan<FunctionSpanData>,
     dont_log_tool_data: bool,
     outcome: Result<Value, CallToolError>,
-) -> Value {
+) -> CallResult {
     let name = request.tool().name();
     let input = request.arguments();
     match outcome {
         Ok(result) => {
+            let result = CallResult::new(&result);
             if dont_log_tool_data {
                 agents_debug!("Tool {name} completed.");
             } else {
-                let text = python_str(&result);
-                agents_debug!("Tool {name} returned {text}");
+                agents_debug!("Tool {name} returned {}", result.text);
             }
             result
         }
@@ -471,7 +489,7 @@ fn failed(
     span: &TypedSpan<FunctionSpanData>,
     message: &str,
     dont_log_tool_data: bool,
-) -> Value {
+) -> CallResult {
     let mut data = JsonMap::new();
     data.insert("tool_name".into(), json!(name));
     data.insert("error".into(), json!(REDACTED_TOOL_ERROR));
@@ -481,5 +499,8 @@ fn failed(
     } else {
         agents_error!("Tool {name} failed: {input} {message}");
     }
-    json!(DEFAULT_TOOL_ERROR_OUTPUT)
+    CallResult {
+        text: DEFAULT_TOOL_ERROR_OUTPUT.to_owned(),
+        is_none: false,
+    }
 }

@@ -7,11 +7,10 @@ use serde_json::{Value, json};
 use super::agent::AgentInfo;
 use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
-use super::run::{REDACTED_ERROR, Run};
+use super::run::Run;
 use super::tools::ToolBatch;
 use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
-use crate::hooks::RunContext;
 use crate::logging::agents_debug;
 use crate::span::{SpanError, SpanOptions, TypedSpan};
 use crate::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
@@ -52,7 +51,6 @@ pub struct Turn<'run> {
     span: Option<(TypedSpan<TurnSpanData>, Option<FrameId>)>,
     usage_start: Usage,
     next_step: NextStep,
-    ended: bool,
 }
 
 // === impl Turn ===
@@ -60,34 +58,26 @@ pub struct Turn<'run> {
 impl<'run> Turn<'run> {
     pub(super) fn start(run: &'run mut Run) -> Self {
         let number = run.current_turn;
-        let stint = run
-            .agent
-            .as_mut()
-            .expect("a turn starts only with an agent");
-        let name = stint.info.name();
+        let name = run.stint().info.name();
         if run.streamed {
             agents_debug!("Starting turn {number}, current_agent={name}");
         } else {
             agents_debug!("Running agent {name} (turn {number})");
         }
-        let span = run.config.include_task_and_turn_spans.then(|| {
-            let span = run
-                .runner
-                .provider()
-                .span(TurnSpanData::new(number.into(), name));
+        let data = run
+            .config
+            .include_task_and_turn_spans
+            .then(|| TurnSpanData::new(number.into(), name));
+        let span = data.map(|data| {
+            let span = run.runner.provider().span(data);
             let frame = run.scope.start_span(&span);
             (span, frame)
         });
-        let run_start_hooks = std::mem::take(&mut stint.start_hooks_pending);
-        if run_start_hooks {
-            let context = RunContext::new(run.usage);
-            let agent = &stint.info;
-            if let Some(hooks) = &run.hooks {
-                hooks.on_agent_start(&context, agent);
-            }
-            if let Some(hooks) = agent.hooks() {
-                hooks.on_start(&context, agent);
-            }
+        if std::mem::take(&mut run.stint_mut().start_hooks_pending) {
+            run.run_then_agent_hooks(
+                |hooks, context, agent| hooks.on_agent_start(context, agent),
+                |hooks, context, agent| hooks.on_start(context, agent),
+            );
         }
         let usage_start = run.usage;
         Self {
@@ -96,7 +86,6 @@ impl<'run> Turn<'run> {
             span,
             usage_start,
             next_step: NextStep::RunAgain,
-            ended: false,
         }
     }
 
@@ -127,7 +116,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.start_turn().unwrap().agent().name(), "a");
     /// ```
     pub fn agent(&self) -> &AgentInfo {
-        &self.run.agent.as_ref().expect("a turn has an agent").info
+        &self.run.stint().info
     }
 
     /// The turn's context: the run's, with the turn span current (the agent span without
@@ -184,24 +173,16 @@ impl<'run> Turn<'run> {
             return Ok(());
         }
         let _attached = self.run.scope.attach();
-        let provider = self.run.runner.provider().clone();
         if !self.run.streamed {
-            return match guardrails::run_all(&provider, guardrails, check) {
-                Some(name) => {
-                    self.run
-                        .attach_error_to_current_span(guardrails::tripwire_error(&name, None));
-                    Err(RunAgentError::input_guardrail_tripwire(name))
-                }
-                None => Ok(()),
-            };
+            return guardrails::run_under_current_span(
+                self.run,
+                guardrails,
+                check,
+                RunAgentError::input_guardrail_tripwire,
+            );
         }
-        let agent_span = self
-            .run
-            .agent
-            .as_ref()
-            .expect("a turn has an agent")
-            .span
-            .clone();
+        let provider = self.run.runner.provider().clone();
+        let agent_span = self.run.stint().span.clone();
         let under_agent = self.run.context().with_span(agent_span.clone().into_span());
         let tripped = under_agent.run(|| guardrails::run_all(&provider, guardrails, check));
         if let Some(name) = tripped {
@@ -232,7 +213,7 @@ impl<'run> Turn<'run> {
     pub fn start_model_call(&mut self, options: ModelCallOptions) -> ModelCall<'_> {
         let run = &mut *self.run;
         let _attached = run.scope.attach();
-        let stint = run.agent.as_ref().expect("a turn has an agent");
+        let stint = run.stint();
         let agent = &stint.info;
         stint.span.update(|data| {
             data.handoffs = Some(
@@ -244,14 +225,12 @@ impl<'run> Turn<'run> {
             );
             data.tools = Some(agent.tools().iter().map(|t| t.name().to_owned()).collect());
         });
-        let context = run.hook_context();
         let system_prompt = options.system_prompt.as_deref();
-        if let Some(hooks) = &run.hooks {
-            hooks.on_llm_start(&context, agent, system_prompt, &run.items);
-        }
-        if let Some(hooks) = agent.hooks() {
-            hooks.on_llm_start(&context, agent, system_prompt, &run.items);
-        }
+        let input_items = &run.items;
+        run.run_then_agent_hooks(
+            |hooks, context, agent| hooks.on_llm_start(context, agent, system_prompt, input_items),
+            |hooks, context, agent| hooks.on_llm_start(context, agent, system_prompt, input_items),
+        );
         agents_debug!("No conversation_id available for request");
         let span = run.runner.provider().create_span(
             GenerationSpanData::new(),
@@ -328,12 +307,11 @@ impl<'run> Turn<'run> {
                 "Multiple handoffs detected, ignoring this one.",
             ));
         }
-        let stint = run.agent.as_ref().expect("a turn has an agent");
-        let source = &stint.info;
+        let source = run.stint().info.name().to_owned();
         let span = run
             .runner
             .provider()
-            .span(HandoffSpanData::new(Some(source.name().to_owned()), None));
+            .span(HandoffSpanData::new(Some(source), None));
         let guard = span.start_as_current();
         span.update(|data| data.to_agent = Some(target.name().to_owned()));
         if !ignored.is_empty() {
@@ -346,13 +324,11 @@ impl<'run> Turn<'run> {
             first.call_id(),
             json!({"assistant": target.name()}).to_string(),
         ));
-        let context = run.hook_context();
-        if let Some(hooks) = &run.hooks {
-            hooks.on_handoff(&context, source, target);
-        }
-        if let Some(hooks) = source.hooks() {
-            hooks.on_handoff(&context, target, source);
-        }
+        // The source agent's hooks, with the target as `agent`.
+        run.run_then_agent_hooks(
+            |hooks, context, source| hooks.on_handoff(context, source, target),
+            |hooks, context, source| hooks.on_handoff(context, target, source),
+        );
         drop(guard);
         self.next_step = NextStep::Handoff;
     }
@@ -376,15 +352,10 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn final_output(&mut self, output: &Value) {
         let _attached = self.run.scope.attach();
-        let run = &*self.run;
-        let agent = &run.agent.as_ref().expect("a turn has an agent").info;
-        let context = run.hook_context();
-        if let Some(hooks) = &run.hooks {
-            hooks.on_agent_end(&context, agent, output);
-        }
-        if let Some(hooks) = agent.hooks() {
-            hooks.on_end(&context, agent, output);
-        }
+        self.run.run_then_agent_hooks(
+            |hooks, context, agent| hooks.on_agent_end(context, agent, output),
+            |hooks, context, agent| hooks.on_end(context, agent, output),
+        );
         self.next_step = NextStep::FinalOutput;
     }
 
@@ -438,11 +409,8 @@ impl<'run> Turn<'run> {
         }
     }
 
+    /// Ends the turn span, once: it is taken.
     fn close(&mut self) {
-        if self.ended {
-            return;
-        }
-        self.ended = true;
         if let Some((span, frame)) = self.span.take() {
             if let Some(usage) = self
                 .run
@@ -459,7 +427,7 @@ impl<'run> Turn<'run> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if !self.ended {
+        if self.span.is_some() {
             let _attached = self.run.scope.attach();
             self.close();
         }
@@ -603,8 +571,7 @@ impl ModelCall<'_> {
         let run = &mut *self.run;
         run.usage.add(response.usage());
         run.items.extend(response.output().iter().cloned());
-        let stint = run.agent.as_ref().expect("a model call has an agent");
-        let agent = &stint.info;
+        let agent = &run.stint().info;
         let mut processed = ProcessedResponse::default();
         let mut error = None;
         for item in response.output() {
@@ -679,11 +646,7 @@ impl ModelCall<'_> {
     pub fn fail(mut self, error: CallModelError) -> RunAgentError {
         let _attached = self.run.scope.attach();
         if let Some((span, _)) = &self.generation {
-            let message = if self.run.config.trace_include_sensitive_data {
-                error.message().to_owned()
-            } else {
-                REDACTED_ERROR.to_owned()
-            };
+            let message = self.run.error_detail(error.message());
             let mut data = JsonMap::new();
             data.insert("name".into(), json!(error.name()));
             data.insert("message".into(), json!(message));

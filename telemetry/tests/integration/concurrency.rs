@@ -83,14 +83,11 @@ fn concurrent_runs_on_threads_never_cross() {
                 let tool = provider.span(FunctionSpanData::new(format!("tool{i}")));
                 let _tool = tool.start_as_current();
                 // The tool runs its work on another thread, which makes a child span.
-                let child_parent = context::spawn({
-                    let provider = provider.clone();
-                    move || {
-                        let _child = provider
-                            .span(FunctionSpanData::new("inner"))
-                            .start_as_current();
-                        current_span().unwrap().parent_id().map(str::to_owned)
-                    }
+                let child_parent = context::spawn(move || {
+                    let _child = provider
+                        .span(FunctionSpanData::new("inner"))
+                        .start_as_current();
+                    current_span().unwrap().parent_id().map(str::to_owned)
                 })
                 .join()
                 .unwrap();

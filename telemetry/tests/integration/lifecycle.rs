@@ -275,7 +275,7 @@ fn usage(requests: u64, input: u64, output: u64, total: u64) -> Usage {
 fn a_tool_call_run_reproduces_the_python_sequence() {
     let setup = Setup::new(EnvConfig::default());
     let tool = ToolInfo::new("get_weather").with_parameters(["city"]);
-    let agent = setup.agent("weather").with_tool(tool.clone());
+    let agent = setup.agent("weather").with_tool(tool);
     let lines = setup.capture(|runner| {
         let mut run = runner.start_run(setup.options(RunConfig::new()));
         run.start_agent(&agent);
@@ -618,7 +618,9 @@ fn response_problems_land_on_turn_function_and_handoff_spans() {
         json!({"message": "Tool not found", "data": {"tool_name": "book_flight"}})
     );
     // Model misbehaviour is not a generic agent error.
-    assert!(ends(&exports, "agent").iter().all(|a| a["error"].is_null()));
+    let agents = ends(&exports, "agent");
+    assert_eq!(agents.len(), 2, "triage and billing");
+    assert!(agents.iter().all(|a| a["error"].is_null()));
 }
 
 #[test]
@@ -648,9 +650,17 @@ fn output_guardrails_run_after_the_turn_under_the_agent() {
     let at = |needle: &str| lines.iter().position(|l| l == needle).unwrap();
     assert!(at("hook agent.on_end(assistant, \"0000\") @turn#1") < at("-turn#1"));
     assert!(at("-turn#1") < at("+guardrail(no_secrets)"));
-    assert!(lines.contains(&"log DEBUG Creating span with id None @agent(assistant)".to_owned()));
+    // The guardrail span is created, and hangs, under the agent span.
     assert_eq!(
-        ends(&setup.exports(), "agent")[0]["error"],
+        lines[at("+guardrail(no_secrets)") - 1],
+        "log DEBUG Creating span with id None @agent(assistant)"
+    );
+    let exports = setup.exports();
+    let (agents, guardrails) = (ends(&exports, "agent"), ends(&exports, "guardrail"));
+    assert_eq!((agents.len(), guardrails.len()), (1, 1));
+    assert_eq!(guardrails[0]["parent_id"], agents[0]["id"]);
+    assert_eq!(
+        agents[0]["error"],
         json!({"message": "Guardrail tripwire triggered", "data": {"guardrail": "no_secrets"}})
     );
 }
@@ -849,7 +859,9 @@ fn runs_inside_a_user_trace_make_no_trace_and_name_their_task() {
         trace_start[1]["metadata"],
         json!({"agent_harness_id": "h-1"})
     );
-    for span in exports.iter().filter(|e| e[0] == "span_end") {
+    let span_ends: Vec<_> = exports.iter().filter(|e| e[0] == "span_end").collect();
+    assert_eq!(span_ends.len(), 2, "task and agent");
+    for span in span_ends {
         assert_eq!(span[1]["metadata"], json!({"agent_harness_id": "h-1"}));
     }
 }
