@@ -516,9 +516,86 @@ def _make_usage(spec: dict[str, Any] | None) -> Usage | None:
     )
 
 
-def _error_class(name: str) -> type[Exception]:
-    # The class name is what the client reports (generation span error data, outcome `error`).
-    return type(name, (Exception,), {"__module__": __name__})
+class ScriptedError(Exception):
+    """Base of the generic exceptions a scripted model step raises for a name that is no class of
+    the client, of ``openai`` or of Python (``ModelUnavailable``): the client treats them like any
+    exception it does not know."""
+
+
+# openai's status errors, with the HTTP status of the response they are built with.
+_OPENAI_STATUS_ERRORS = {
+    "BadRequestError": 400,
+    "AuthenticationError": 401,
+    "PermissionDeniedError": 403,
+    "NotFoundError": 404,
+    "ConflictError": 409,
+    "UnprocessableEntityError": 422,
+    "RateLimitError": 429,
+    "InternalServerError": 500,
+}
+_AGENTS_MESSAGE_ERRORS = (
+    "AgentsException",
+    "MaxTurnsExceeded",
+    "ModelBehaviorError",
+    "UserError",
+    "MCPToolCancellationError",
+)
+
+
+def _scripted_exception(name: str, message: str) -> Exception:
+    """The exception a scripted model step raises: the real class where one has that name (the
+    client treats its own classes differently, e.g. ModelBehaviorError), a ScriptedError subclass
+    otherwise. The harness loader (scenario/exceptions.rs) accepts exactly the names resolved here.
+    """
+    import builtins
+
+    import openai
+
+    from agents import exceptions as agents_exceptions
+
+    error: Exception
+    if name in _AGENTS_MESSAGE_ERRORS:
+        error = getattr(agents_exceptions, name)(message)
+    elif name in _OPENAI_STATUS_ERRORS:
+        request = _provider_request()
+        response = _httpx().Response(_OPENAI_STATUS_ERRORS[name], request=request)
+        error = getattr(openai, name)(message, response=response, body=None)
+    elif name == "APIConnectionError":
+        error = openai.APIConnectionError(message=message, request=_provider_request())
+    elif name == "APITimeoutError":
+        error = openai.APITimeoutError(request=_provider_request())
+    elif name == "OpenAIError":
+        error = openai.OpenAIError(message)
+    elif _exception_class(agents_exceptions, name) or _exception_class(openai, name):
+        raise DriverError(f"{name} is a real class that a scripted model step cannot raise")
+    elif _exception_class(builtins, name):
+        error = getattr(builtins, name)(message)
+    else:
+        error = type(name, (ScriptedError,), {"__module__": __name__})(message)
+    if type(error).__name__ != name or str(error) != message:
+        raise DriverError(
+            f"scripted error {name}: built {type(error).__name__} with message {str(error)!r}, "
+            f"not {name} with {message!r}"
+        )
+    return error
+
+
+def _exception_class(module: Any, name: str) -> bool:
+    value = getattr(module, name, None)
+    return isinstance(value, type) and issubclass(value, BaseException)
+
+
+def _httpx() -> Any:
+    # openai is built on httpx2 from version 3 on (httpx before); its errors take its types.
+    try:
+        import httpx2 as httpx
+    except ImportError:  # pragma: no cover - older openai
+        import httpx  # type: ignore[no-redef]
+    return httpx
+
+
+def _provider_request() -> Any:
+    return _httpx().Request("POST", "https://api.openai.com/v1/responses")
 
 
 class _Build:
@@ -592,7 +669,9 @@ class _Build:
         for i, step in enumerate(steps):
             error = step.get("error")
             if error is not None:
-                built.append(ModelStep.raise_error(_error_class(error["name"])(error["message"])))
+                built.append(
+                    ModelStep.raise_error(_scripted_exception(error["name"], error["message"]))
+                )
                 continue
             output = []
             for j, item in enumerate(step.get("output") or []):

@@ -27,17 +27,69 @@ pub enum LoadScenarioErrorKind {
     /// The file could not be read.
     #[error("cannot read the file: {0}")]
     Read(#[source] std::io::Error),
+    /// The file name is not valid UTF-8, so it cannot name a scenario.
+    #[error("the file name is not valid UTF-8; rename the file (scenario names are UTF-8 text)")]
+    NonUtf8Name,
+    /// The file is larger than the limit.
+    #[error(
+        "the file is larger than the limit of {} bytes for scenario files; split it into several scenarios",
+        crate::scenario::limits::MAX_FILE_BYTES
+    )]
+    TooLarge,
+    /// The file is not UTF-8 text.
+    #[error("the file is not UTF-8 text (invalid byte at offset {offset}); save it as UTF-8")]
+    NotUtf8 {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
     /// The first line is not a `# description` comment.
     #[error(
         "the first line must be a comment saying what the scenario exercises, e.g. `# One agent answers with text.`"
     )]
     MissingDescription,
-    /// The TOML did not parse into the scenario schema (the message has the line and the key).
+    /// Arrays or tables are nested deeper than the limit.
+    #[error(
+        "line {line}: arrays and tables are nested deeper than the limit of {} levels; flatten them",
+        crate::scenario::limits::MAX_DEPTH
+    )]
+    TooDeep {
+        /// The 1-based line where the limit is exceeded.
+        line: usize,
+    },
+    /// The TOML did not parse into the scenario schema (with the line and the key).
     #[error("{0}")]
-    Parse(#[source] Box<toml::de::Error>),
+    Parse(ParseProblem),
     /// The scenario parsed but is inconsistent.
     #[error("{}", DisplayProblems(.0))]
     Invalid(Vec<Problem>),
+}
+
+/// Where and why the TOML parser stopped, with a bounded excerpt of the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseProblem {
+    /// `(line, column, excerpt, caret column in the excerpt, caret width)`, 1-based.
+    pub location: Option<(usize, usize, String, usize, usize)>,
+    /// The parser's message, long lines cut.
+    pub message: String,
+}
+
+impl fmt::Display for ParseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The layout of toml's own errors, which the scenario docs show.
+        if let Some((line, column, excerpt, caret, width)) = &self.location {
+            let gutter = " ".repeat(line.to_string().len());
+            writeln!(f, "TOML parse error at line {line}, column {column}")?;
+            writeln!(f, "{gutter} |")?;
+            writeln!(f, "{line} | {excerpt}")?;
+            writeln!(
+                f,
+                "{gutter} | {}{}",
+                " ".repeat(caret - 1),
+                "^".repeat(*width)
+            )?;
+        }
+        write!(f, "{}", self.message)
+    }
 }
 
 /// One validation problem: the field path and what is expected there.

@@ -190,8 +190,13 @@ impl RunAgentError {
 
 impl From<CallModelError> for RunAgentError {
     fn from(error: CallModelError) -> Self {
+        let kind = if error.model_behavior {
+            RunAgentErrorKind::ModelBehavior
+        } else {
+            RunAgentErrorKind::Model { name: error.name }
+        };
         Self {
-            kind: RunAgentErrorKind::Model { name: error.name },
+            kind,
             message: error.message,
         }
     }
@@ -214,6 +219,8 @@ impl From<CallModelError> for RunAgentError {
 pub struct CallModelError {
     name: Cow<'static, str>,
     message: String,
+    /// Python's `ModelBehaviorError`: the run reports it as model misbehaviour.
+    model_behavior: bool,
 }
 
 impl CallModelError {
@@ -228,6 +235,26 @@ impl CallModelError {
         Self {
             name: name.into(),
             message: message.into(),
+            model_behavior: false,
+        }
+    }
+
+    /// The model misbehaved (Python's `ModelBehaviorError`, e.g. a provider that answered with
+    /// malformed output): the generation span gets the error like any other, but the run does
+    /// not add the generic `Error in agent run` to the agent span, as the Python client does not.
+    ///
+    /// ```
+    /// use codex_telemetry::{CallModelError, RunAgentError};
+    ///
+    /// let error = CallModelError::model_behavior("malformed tool call");
+    /// assert_eq!(error.name(), "ModelBehaviorError");
+    /// assert_eq!(RunAgentError::from(error).name(), "ModelBehaviorError");
+    /// ```
+    pub fn model_behavior(message: impl Into<String>) -> Self {
+        Self {
+            name: Cow::Borrowed("ModelBehaviorError"),
+            message: message.into(),
+            model_behavior: true,
         }
     }
 
@@ -329,6 +356,9 @@ mod tests {
             ("ModelUnavailable", "503")
         );
         assert!(model.is_generic_agent_error());
+        let scripted = RunAgentError::from(CallModelError::model_behavior("bad output"));
+        assert_eq!(scripted.name(), "ModelBehaviorError");
+        assert!(!scripted.is_generic_agent_error());
     }
 
     #[test]

@@ -1,11 +1,17 @@
-//! Reading one scenario file: description line, TOML parse, then semantic validation.
+//! Reading one scenario file: size and nesting limits, description line, TOML parse, then
+//! semantic validation (`validate.rs`).
 
-use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::Path;
 
-use crate::errors::{LoadScenarioError, LoadScenarioErrorKind, Problem};
+use crate::errors::{LoadScenarioError, LoadScenarioErrorKind, ParseProblem};
 
-use super::schema::{ActionSpec, GuardrailKind, OutputItemSpec, Scenario, ScenarioFile};
+use super::limits::{MAX_FILE_BYTES, nesting_exceeded};
+use super::schema::{Scenario, ScenarioFile};
+use super::validate::validate;
+
+/// Longest excerpt of a file line or parser message quoted in an error.
+const MAX_EXCERPT_CHARS: usize = 80;
 
 /// Loads and validates the scenario at `path`; its name is the file stem.
 pub fn load_scenario(path: &Path) -> Result<Scenario, LoadScenarioError> {
@@ -13,20 +19,41 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, LoadScenarioError> {
         path: path.to_path_buf(),
         kind,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(LoadScenarioErrorKind::Read(e)))?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_owned();
-    parse_scenario(&name, &text).map_err(fail)
+    let text = read_bounded(path).map_err(fail)?;
+    let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+        return Err(fail(LoadScenarioErrorKind::NonUtf8Name));
+    };
+    parse_scenario(name, &text).map_err(fail)
+}
+
+/// Reads at most [`MAX_FILE_BYTES`] of UTF-8 text.
+fn read_bounded(path: &Path) -> Result<String, LoadScenarioErrorKind> {
+    let file = std::fs::File::open(path).map_err(LoadScenarioErrorKind::Read)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(LoadScenarioErrorKind::Read)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadScenarioErrorKind::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| LoadScenarioErrorKind::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })
 }
 
 /// Parses and validates scenario text; `name` is used for the scenario's identity only.
 pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, LoadScenarioErrorKind> {
+    // Editors on some systems save UTF-8 with a byte-order mark; it is not part of the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadScenarioErrorKind::TooLarge);
+    }
     let description = description_line(text).ok_or(LoadScenarioErrorKind::MissingDescription)?;
+    if let Some(line) = nesting_exceeded(text) {
+        return Err(LoadScenarioErrorKind::TooDeep { line });
+    }
     let spec: ScenarioFile =
-        toml::from_str(text).map_err(|e| LoadScenarioErrorKind::Parse(Box::new(e)))?;
+        toml::from_str(text).map_err(|e| LoadScenarioErrorKind::Parse(parse_problem(text, &e)))?;
     let problems = validate(&spec);
     if !problems.is_empty() {
         return Err(LoadScenarioErrorKind::Invalid(problems));
@@ -45,380 +72,58 @@ fn description_line(text: &str) -> Option<String> {
     (!description.is_empty()).then(|| description.to_owned())
 }
 
-/// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
-fn validate(spec: &ScenarioFile) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut problem = |field: String, message: String| problems.push(Problem { field, message });
-
-    let agent_names = unique_names(
-        spec.agents.iter().map(|a| a.name.as_str()),
-        "agents",
-        &mut problem,
-    );
-    let tool_names = unique_names(
-        spec.tools.iter().map(|t| t.name.as_str()),
-        "tools",
-        &mut problem,
-    );
-    unique_names(
-        spec.guardrails.iter().map(|g| g.name.as_str()),
-        "guardrails",
-        &mut problem,
-    );
-
-    if spec.agents.is_empty() {
-        problem(
-            "agents".into(),
-            "define at least one [[agents]] table".into(),
-        );
-    }
-    if !agent_names.contains(spec.run.agent.as_str()) {
-        problem(
-            "run.agent".into(),
-            format!(
-                "agent {:?} is not defined in [[agents]] (defined: {})",
-                spec.run.agent,
-                list(&agent_names)
-            ),
-        );
-    }
-    if spec.run.copies == 0 {
-        problem("run.copies".into(), "must be at least 1".into());
-    }
-    if spec.run.copies > 1 && spec.trace.is_some() {
-        problem(
-            "run.copies".into(),
-            "concurrent copies inside a user [trace] would interleave within one trace, which the normalizer does not make canonical; use copies = 1 with [trace]".into(),
-        );
-    }
-    if spec.run.max_turns == Some(0) {
-        problem("run.max_turns".into(), "must be at least 1".into());
-    }
-    for key in spec.env.keys() {
-        let valid = !key.is_empty()
-            && !key.starts_with(|c: char| c.is_ascii_digit())
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            problem(
-                format!("env.{key}"),
-                "environment variable names use letters, digits and '_' only".into(),
-            );
-        }
-    }
-
-    for (i, agent) in spec.agents.iter().enumerate() {
-        for (j, tool) in agent.tools.iter().enumerate() {
-            if !tool_names.contains(tool.as_str()) {
-                problem(
-                    format!("agents[{i}].tools[{j}]"),
-                    format!(
-                        "tool {tool:?} is not defined in [[tools]] (defined: {})",
-                        list(&tool_names)
-                    ),
-                );
-            }
-        }
-        for (j, target) in agent.handoffs.iter().enumerate() {
-            if !agent_names.contains(target.as_str()) {
-                problem(
-                    format!("agents[{i}].handoffs[{j}]"),
-                    format!(
-                        "agent {target:?} is not defined in [[agents]] (defined: {})",
-                        list(&agent_names)
-                    ),
-                );
-            }
-        }
-        let guardrail_lists = [
-            (
-                "input_guardrails",
-                &agent.input_guardrails,
-                GuardrailKind::Input,
-            ),
-            (
-                "output_guardrails",
-                &agent.output_guardrails,
-                GuardrailKind::Output,
-            ),
-        ];
-        for (field, names, kind) in guardrail_lists {
-            for (j, name) in names.iter().enumerate() {
-                match spec.guardrails.iter().find(|g| &g.name == name) {
-                    None => problem(
-                        format!("agents[{i}].{field}[{j}]"),
-                        format!("guardrail {name:?} is not defined in [[guardrails]]"),
-                    ),
-                    Some(g) if g.kind != kind => problem(
-                        format!("agents[{i}].{field}[{j}]"),
-                        format!(
-                            "guardrail {name:?} has kind = {:?}; use it in {}",
-                            g.kind,
-                            if g.kind == GuardrailKind::Input {
-                                "input_guardrails"
-                            } else {
-                                "output_guardrails"
-                            }
-                        ),
-                    ),
-                    Some(_) => {}
-                }
-            }
-        }
-        if let Some(output_type) = &agent.output_type
-            && output_type.fields.is_empty()
-        {
-            problem(
-                format!("agents[{i}].output_type.fields"),
-                "define at least one field".into(),
-            );
-        }
-    }
-
-    for (i, tool) in spec.tools.iter().enumerate() {
-        match (&tool.returns, &tool.raises) {
-            (Some(_), Some(_)) => problem(
-                format!("tools[{i}]"),
-                "set either `returns` or `raises`, not both".into(),
-            ),
-            (None, None) => problem(
-                format!("tools[{i}]"),
-                "set `returns = <value>` or `raises = \"<error message>\"`".into(),
-            ),
-            _ => {}
-        }
-    }
-
-    if spec.model.steps.is_empty() {
-        problem(
-            "model.steps".into(),
-            "define at least one [[model.steps]] table".into(),
-        );
-    }
-    for (i, step) in spec.model.steps.iter().enumerate() {
-        let field = format!("model.steps[{i}]");
-        match (step.output.is_empty(), &step.error) {
-            (true, None) => problem(
-                field.clone(),
-                "set `output = [...]` items or `error = { name = ..., message = ... }`".into(),
-            ),
-            (false, Some(_)) => problem(
-                field.clone(),
-                "set either `output` or `error`, not both".into(),
-            ),
-            _ => {}
-        }
-        if let Some(error) = &step.error
-            && !is_identifier(&error.name)
-        {
-            problem(
-                format!("{field}.error.name"),
-                format!(
-                    "{:?} is not an identifier (an error type name such as ModelUnavailable)",
-                    error.name
-                ),
-            );
-        }
-        for (j, item) in step.output.iter().enumerate() {
-            validate_item(
-                item,
-                &format!("{field}.output[{j}]"),
-                &tool_names,
-                &agent_names,
-                &mut problem,
-            );
-        }
-    }
-
-    let runs = match &spec.trace {
-        None => 1,
-        Some(trace) => {
-            let runs = validate_actions(&trace.body, "trace.body", &mut problem);
-            if runs == 0 {
-                problem(
-                    "trace.body".into(),
-                    "no action runs the scenario: add `{ run = true }` where the run happens"
-                        .into(),
-                );
-            }
-            runs
-        }
-    };
-    check_script_is_consumable(spec, runs, &mut problem);
-    problems
-}
-
-fn validate_item(
-    item: &OutputItemSpec,
-    field: &str,
-    tool_names: &BTreeSet<&str>,
-    agent_names: &BTreeSet<&str>,
-    problem: &mut impl FnMut(String, String),
-) {
-    let kinds = [
-        item.message.is_some(),
-        item.tool_call.is_some(),
-        item.handoff.is_some(),
-        item.missing_tool_call.is_some(),
-    ];
-    if kinds.iter().filter(|k| **k).count() != 1 {
-        problem(
-            field.to_owned(),
-            "set exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`".into(),
-        );
-        return;
-    }
-    let is_call = item.tool_call.is_some() || item.missing_tool_call.is_some();
-    if !is_call && (item.arguments.is_some() || item.raw_arguments.is_some()) {
-        problem(
-            field.to_owned(),
-            "`arguments`/`raw_arguments` apply to `tool_call` and `missing_tool_call` only".into(),
-        );
-    }
-    if item.arguments.is_some() && item.raw_arguments.is_some() {
-        problem(
-            field.to_owned(),
-            "set either `arguments` or `raw_arguments`, not both".into(),
-        );
-    }
-    if item.message.is_some() && item.call_id.is_some() {
-        problem(
-            format!("{field}.call_id"),
-            "a message has no call id".into(),
-        );
-    }
-    if let Some(tool) = &item.tool_call
-        && !tool_names.contains(tool.as_str())
-    {
-        problem(
-            format!("{field}.tool_call"),
-            format!(
-                "tool {tool:?} is not defined in [[tools]] (to script a call of a tool that does not exist, use `missing_tool_call`)"
-            ),
-        );
-    }
-    if let Some(target) = &item.handoff
-        && !agent_names.contains(target.as_str())
-    {
-        problem(
-            format!("{field}.handoff"),
-            format!(
-                "agent {target:?} is not defined in [[agents]] (defined: {})",
-                list(agent_names)
-            ),
-        );
-    }
-    if let Some(tool) = &item.missing_tool_call
-        && tool_names.contains(tool.as_str())
-    {
-        problem(
-            format!("{field}.missing_tool_call"),
-            format!("tool {tool:?} is defined in [[tools]]; use `tool_call` to call it"),
-        );
-    }
-}
-
-/// Validates user-trace actions and returns how many `run` actions they contain.
-fn validate_actions(
-    actions: &[ActionSpec],
-    field: &str,
-    problem: &mut impl FnMut(String, String),
-) -> usize {
-    let mut runs = 0;
-    for (i, action) in actions.iter().enumerate() {
-        let field = format!("{field}[{i}]");
-        match (action.run, &action.custom_span) {
-            (Some(true), None) => {
-                runs += 1;
-                if action.data.is_some() || !action.body.is_empty() {
-                    problem(
-                        field,
-                        "`data` and `body` belong to a `custom_span` action, not to `run`".into(),
-                    );
-                }
-            }
-            (Some(false), None) => problem(
-                format!("{field}.run"),
-                "`run = false` does nothing; remove the action".into(),
-            ),
-            (None, Some(_)) => {
-                runs += validate_actions(&action.body, &format!("{field}.body"), problem)
-            }
-            _ => problem(
-                field,
-                "set exactly one of `run = true` or `custom_span = \"<name>\"`".into(),
-            ),
-        }
-    }
-    runs
-}
-
-/// A step that answers with text only (or fails) ends its run; with `runs` runs, steps after the
-/// last such step can never be consumed.
-fn check_script_is_consumable(
-    spec: &ScenarioFile,
-    runs: usize,
-    problem: &mut impl FnMut(String, String),
-) {
-    if runs == 0 {
-        return;
-    }
-    let mut runs_ended = 0;
-    for (i, step) in spec.model.steps.iter().enumerate() {
-        if runs_ended == runs {
-            problem(
-                format!("model.steps[{i}]"),
-                format!(
-                    "this step can never be used: the last run already ended at model.steps[{}] (a final answer, an error or a missing tool call); remove it",
-                    i - 1
-                ),
-            );
-            return;
-        }
-        let ends_run = step.error.is_some()
-            || step
-                .output
-                .iter()
-                .any(|item| item.missing_tool_call.is_some())
-            || step.output.iter().all(|item| item.message.is_some());
-        if ends_run {
-            runs_ended += 1;
-        }
-    }
-}
-
-fn unique_names<'a>(
-    names: impl Iterator<Item = &'a str>,
-    table: &str,
-    problem: &mut impl FnMut(String, String),
-) -> BTreeSet<&'a str> {
-    let mut seen = BTreeSet::new();
-    for (i, name) in names.enumerate() {
-        if name.trim().is_empty() {
-            problem(format!("{table}[{i}].name"), "must not be empty".into());
-        } else if !seen.insert(name) {
-            problem(
-                format!("{table}[{i}].name"),
-                format!("{name:?} is defined twice in [[{table}]]"),
-            );
-        }
-    }
-    seen
-}
-
-fn is_identifier(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn list(names: &BTreeSet<&str>) -> String {
-    if names.is_empty() {
-        return "none".into();
-    }
-    names
-        .iter()
-        .map(|n| format!("{n:?}"))
+/// Where the TOML parser stopped, with a short excerpt of that line: quoting a whole line (or a
+/// parser message that quotes a value) could print megabytes.
+fn parse_problem(text: &str, error: &toml::de::Error) -> ParseProblem {
+    let message = error
+        .message()
+        .lines()
+        .map(|line| truncate_chars(line, 3 * MAX_EXCERPT_CHARS))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("\n");
+    let Some(span) = error.span() else {
+        return ParseProblem {
+            location: None,
+            message,
+        };
+    };
+    let start = span.start.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let line_text = &text[line_start..line_end];
+    // A window of the line around the column, marked with `…` where it was cut.
+    let skip = (column - 1).saturating_sub(MAX_EXCERPT_CHARS / 2);
+    let shown: String = line_text
+        .chars()
+        .skip(skip)
+        .take(MAX_EXCERPT_CHARS)
+        .collect();
+    let cut_before = skip > 0;
+    let cut_after = line_text.chars().count() > skip + MAX_EXCERPT_CHARS;
+    let excerpt = format!(
+        "{}{}{}",
+        if cut_before { "…" } else { "" },
+        shown.trim_end_matches('\r'),
+        if cut_after { "…" } else { "" }
+    );
+    let caret_column = column - skip + usize::from(cut_before);
+    let width = (span.end.min(line_end).saturating_sub(start))
+        .clamp(1, MAX_EXCERPT_CHARS.saturating_sub(caret_column - 1).max(1));
+    ParseProblem {
+        location: Some((line, column, excerpt, caret_column, width)),
+        message,
+    }
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max).collect();
+    cut.push('…');
+    cut
 }
 
 #[cfg(test)]
@@ -500,7 +205,7 @@ output = [{ message = "It is sunny." }]
         assert_eq!(
             problems(&text),
             vec![
-                "model.steps[2]: this step can never be used: the last run already ended at model.steps[1] (a final answer, an error or a missing tool call); remove it"
+                "model.steps[2]: this step can never be used: the last run already ended at model.steps[1] (a final answer, an error, or a call the agent cannot make); remove it"
             ]
         );
     }
@@ -543,5 +248,34 @@ output = [{ message = "It is sunny." }]
                 .any(|p| p.starts_with("trace.body: no action runs")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_text() {
+        let scenario = parse_scenario("bom", &format!("\u{feff}{TOOL_CALL}")).unwrap();
+        assert_eq!(
+            scenario.description,
+            "One function call, then a text answer."
+        );
+    }
+
+    #[test]
+    fn parse_errors_quote_a_short_excerpt_of_a_long_line() {
+        let long = format!("{TOOL_CALL}\nbad = \"{}\" oops\n", "x".repeat(900_000));
+        let err = parse_scenario("t", &long).unwrap_err().to_string();
+        assert!(err.len() < 1000, "{} bytes: {}", err.len(), &err[..300]);
+        assert!(err.contains("line 21"), "{err}");
+        assert!(err.contains('…'), "{err}");
+    }
+
+    #[test]
+    fn a_deeply_nested_file_is_refused_before_parsing() {
+        let deep = format!(
+            "{TOOL_CALL}\n[trace]\nworkflow_name = \"w\"\nbody = [{{ run = true }}]\nx = {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let err = parse_scenario("t", &deep).unwrap_err().to_string();
+        assert!(err.contains("nested deeper than"), "{err}");
     }
 }

@@ -1,10 +1,30 @@
 //! Scenarios: declarative TOML files (format v1, `docs/scenarios.md`), loaded and validated before
 //! any subject runs. The main type is [`Scenario`]; [`ScenarioPaths`] finds and selects files.
+//!
+//! * `load.rs`: reading a file within the limits, and parsing it.
+//! * `validate.rs`: what serde cannot check, each problem with its field.
+//! * [`limits`], [`exceptions`] and `names.rs`: the bounds, the scriptable exception classes and
+//!   the name rules the validation applies.
 
 mod discover;
+pub mod exceptions;
+pub mod limits;
 mod load;
+mod names;
 pub mod schema;
+mod validate;
 
 pub use discover::ScenarioPaths;
 pub use load::{load_scenario, parse_scenario};
 pub use schema::Scenario;
+
+/// `text` quoted as in Rust's `{:?}`, cut to a short excerpt: error messages quote names and
+/// values from files of any size.
+pub(crate) fn quoted(text: &str) -> String {
+    const MAX_CHARS: usize = 60;
+    if text.chars().count() <= MAX_CHARS {
+        return format!("{text:?}");
+    }
+    let cut: String = text.chars().take(MAX_CHARS).collect();
+    format!("{cut:?}…")
+}

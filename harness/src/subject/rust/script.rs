@@ -13,6 +13,7 @@ use codex_telemetry::usage::Usage;
 use codex_telemetry::{CallModelError, CallToolError, JsonMap};
 use serde_json::Value;
 
+use crate::scenario::exceptions::ScriptedException;
 use crate::scenario::schema::{
     FieldType, ModelSpec, OutputItemSpec, OutputTypeSpec, ToolSpec, UsageSpec,
 };
@@ -42,10 +43,13 @@ impl ScriptedModel {
             .iter()
             .map(|step| {
                 if let Some(error) = &step.error {
-                    return Step::Fail(CallModelError::new(
-                        error.name.clone(),
-                        error.message.clone(),
-                    ));
+                    // The real classes the python driver raises behave alike except for the
+                    // client's ModelBehaviorError (scenario/exceptions.rs).
+                    return Step::Fail(if ScriptedException::is_model_behavior(&error.name) {
+                        CallModelError::model_behavior(error.message.clone())
+                    } else {
+                        CallModelError::new(error.name.clone(), error.message.clone())
+                    });
                 }
                 let output = step
                     .output

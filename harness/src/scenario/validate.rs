@@ -1,0 +1,527 @@
+//! Semantic validation of a parsed scenario: everything serde cannot check. References,
+//! exclusive alternatives, names the client can build, scripted exceptions, resource limits, and
+//! a script whose every step can be consumed. Each problem names its field.
+
+use std::collections::BTreeSet;
+
+use crate::errors::Problem;
+
+use super::exceptions::resolve_exception;
+use super::limits::{MAX_COPIES, MAX_STEPS, check_values};
+use super::names::{field_name_problem, parameter_name_problem};
+use super::quoted;
+use super::schema::{
+    ActionSpec, AgentSpec, GuardrailKind, ModelStepSpec, OutputItemSpec, ScenarioFile,
+};
+
+/// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
+pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    // Limits first: the checks below may quote values, which must then be short.
+    check_values(
+        &serde_json::to_value(spec).expect("a scenario serializes to JSON"),
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return problems;
+    }
+    let mut problem = |field: String, message: String| problems.push(Problem { field, message });
+
+    let agent_names = unique_names(
+        spec.agents.iter().map(|a| a.name.as_str()),
+        "agents",
+        &mut problem,
+    );
+    let tool_names = unique_names(
+        spec.tools.iter().map(|t| t.name.as_str()),
+        "tools",
+        &mut problem,
+    );
+    unique_names(
+        spec.guardrails.iter().map(|g| g.name.as_str()),
+        "guardrails",
+        &mut problem,
+    );
+
+    if spec.agents.is_empty() {
+        problem(
+            "agents".into(),
+            "define at least one [[agents]] table".into(),
+        );
+    }
+    if !agent_names.contains(spec.run.agent.as_str()) {
+        problem(
+            "run.agent".into(),
+            format!(
+                "agent {:?} is not defined in [[agents]] (defined: {})",
+                spec.run.agent,
+                list(&agent_names)
+            ),
+        );
+    }
+    if spec.run.copies == 0 {
+        problem("run.copies".into(), "must be at least 1".into());
+    }
+    if spec.run.copies > MAX_COPIES {
+        problem(
+            "run.copies".into(),
+            format!(
+                "{} copies is over the limit of {MAX_COPIES} concurrent copies",
+                spec.run.copies
+            ),
+        );
+    }
+    if spec.run.copies > 1 && spec.trace.is_some() {
+        problem(
+            "run.copies".into(),
+            "concurrent copies inside a user [trace] would interleave within one trace, which the normalizer does not make canonical; use copies = 1 with [trace]".into(),
+        );
+    }
+    if spec.run.max_turns == Some(0) {
+        problem("run.max_turns".into(), "must be at least 1".into());
+    }
+    for key in spec.env.keys() {
+        let valid = !key.is_empty()
+            && !key.starts_with(|c: char| c.is_ascii_digit())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problem(
+                format!("env.{key}"),
+                "environment variable names use letters, digits and '_' only".into(),
+            );
+        }
+    }
+
+    for (i, agent) in spec.agents.iter().enumerate() {
+        for (j, tool) in agent.tools.iter().enumerate() {
+            if !tool_names.contains(tool.as_str()) {
+                problem(
+                    format!("agents[{i}].tools[{j}]"),
+                    format!(
+                        "tool {tool:?} is not defined in [[tools]] (defined: {})",
+                        list(&tool_names)
+                    ),
+                );
+            }
+        }
+        for (j, target) in agent.handoffs.iter().enumerate() {
+            if !agent_names.contains(target.as_str()) {
+                problem(
+                    format!("agents[{i}].handoffs[{j}]"),
+                    format!(
+                        "agent {target:?} is not defined in [[agents]] (defined: {})",
+                        list(&agent_names)
+                    ),
+                );
+            }
+        }
+        let guardrail_lists = [
+            (
+                "input_guardrails",
+                &agent.input_guardrails,
+                GuardrailKind::Input,
+            ),
+            (
+                "output_guardrails",
+                &agent.output_guardrails,
+                GuardrailKind::Output,
+            ),
+        ];
+        for (field, names, kind) in guardrail_lists {
+            for (j, name) in names.iter().enumerate() {
+                match spec.guardrails.iter().find(|g| &g.name == name) {
+                    None => problem(
+                        format!("agents[{i}].{field}[{j}]"),
+                        format!("guardrail {name:?} is not defined in [[guardrails]]"),
+                    ),
+                    Some(g) if g.kind != kind => problem(
+                        format!("agents[{i}].{field}[{j}]"),
+                        format!(
+                            "guardrail {name:?} has kind = {:?}; use it in {}",
+                            g.kind,
+                            if g.kind == GuardrailKind::Input {
+                                "input_guardrails"
+                            } else {
+                                "output_guardrails"
+                            }
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        if let Some(output_type) = &agent.output_type {
+            if output_type.fields.is_empty() {
+                problem(
+                    format!("agents[{i}].output_type.fields"),
+                    "define at least one field".into(),
+                );
+            }
+            for field in output_type.fields.keys() {
+                if let Some(message) = field_name_problem(field) {
+                    problem(format!("agents[{i}].output_type.fields.{field}"), message);
+                }
+            }
+        }
+    }
+
+    for (i, tool) in spec.tools.iter().enumerate() {
+        for parameter in tool.parameters.keys() {
+            if let Some(message) = parameter_name_problem(parameter) {
+                problem(format!("tools[{i}].parameters.{parameter}"), message);
+            }
+        }
+        match (&tool.returns, &tool.raises) {
+            (Some(_), Some(_)) => problem(
+                format!("tools[{i}]"),
+                "set either `returns` or `raises`, not both".into(),
+            ),
+            (None, None) => problem(
+                format!("tools[{i}]"),
+                "set `returns = <value>` or `raises = \"<error message>\"`".into(),
+            ),
+            _ => {}
+        }
+    }
+
+    if spec.model.steps.len() > MAX_STEPS {
+        problem(
+            "model.steps".into(),
+            format!(
+                "{} steps is over the limit of {MAX_STEPS} model steps",
+                spec.model.steps.len()
+            ),
+        );
+    }
+    if spec.model.steps.is_empty() {
+        problem(
+            "model.steps".into(),
+            "define at least one [[model.steps]] table".into(),
+        );
+    }
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        let field = format!("model.steps[{i}]");
+        match (step.output.is_empty(), &step.error) {
+            (true, None) => problem(
+                field.clone(),
+                "set `output = [...]` items or `error = { name = ..., message = ... }`".into(),
+            ),
+            (false, Some(_)) => problem(
+                field.clone(),
+                "set either `output` or `error`, not both".into(),
+            ),
+            _ => {}
+        }
+        if let Some(error) = &step.error {
+            let field = format!("{field}.error");
+            if !is_identifier(&error.name) {
+                problem(
+                    format!("{field}.name"),
+                    format!(
+                        "{} is not an identifier (an exception class name such as ModelBehaviorError, RateLimitError or ModelUnavailable)",
+                        quoted(&error.name)
+                    ),
+                );
+            } else {
+                match resolve_exception(&error.name) {
+                    Err(reason) => problem(format!("{field}.name"), reason),
+                    Ok(resolved) => {
+                        if let Some(fixed) = resolved.fixed_message
+                            && error.message != fixed
+                        {
+                            problem(
+                                format!("{field}.message"),
+                                format!(
+                                    "{} always has the message {fixed:?}; write `message = {fixed:?}`",
+                                    error.name
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (j, item) in step.output.iter().enumerate() {
+            validate_item(
+                item,
+                &format!("{field}.output[{j}]"),
+                &tool_names,
+                &agent_names,
+                &mut problem,
+            );
+        }
+    }
+
+    let runs = match &spec.trace {
+        None => 1,
+        Some(trace) => {
+            let runs = validate_actions(&trace.body, "trace.body", &mut problem);
+            if runs == 0 {
+                problem(
+                    "trace.body".into(),
+                    "no action runs the scenario: add `{ run = true }` where the run happens"
+                        .into(),
+                );
+            }
+            runs
+        }
+    };
+    // The walk follows references, so it only means something once they are all valid.
+    let broken = !problems.is_empty();
+    if !broken {
+        check_script_is_consumable(spec, runs, &mut |field, message| {
+            problems.push(Problem { field, message })
+        });
+    }
+    problems
+}
+
+fn validate_item(
+    item: &OutputItemSpec,
+    field: &str,
+    tool_names: &BTreeSet<&str>,
+    agent_names: &BTreeSet<&str>,
+    problem: &mut impl FnMut(String, String),
+) {
+    let kinds = [
+        item.message.is_some(),
+        item.tool_call.is_some(),
+        item.handoff.is_some(),
+        item.missing_tool_call.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        problem(
+            field.to_owned(),
+            "set exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`".into(),
+        );
+        return;
+    }
+    let is_call = item.tool_call.is_some() || item.missing_tool_call.is_some();
+    if !is_call && (item.arguments.is_some() || item.raw_arguments.is_some()) {
+        problem(
+            field.to_owned(),
+            "`arguments`/`raw_arguments` apply to `tool_call` and `missing_tool_call` only".into(),
+        );
+    }
+    if item.arguments.is_some() && item.raw_arguments.is_some() {
+        problem(
+            field.to_owned(),
+            "set either `arguments` or `raw_arguments`, not both".into(),
+        );
+    }
+    if item.message.is_some() && item.call_id.is_some() {
+        problem(
+            format!("{field}.call_id"),
+            "a message has no call id".into(),
+        );
+    }
+    if let Some(tool) = &item.tool_call
+        && !tool_names.contains(tool.as_str())
+    {
+        problem(
+            format!("{field}.tool_call"),
+            format!(
+                "tool {tool:?} is not defined in [[tools]] (to script a call of a tool that does not exist, use `missing_tool_call`)"
+            ),
+        );
+    }
+    if let Some(target) = &item.handoff
+        && !agent_names.contains(target.as_str())
+    {
+        problem(
+            format!("{field}.handoff"),
+            format!(
+                "agent {target:?} is not defined in [[agents]] (defined: {})",
+                list(agent_names)
+            ),
+        );
+    }
+    if let Some(tool) = &item.missing_tool_call
+        && tool_names.contains(tool.as_str())
+    {
+        problem(
+            format!("{field}.missing_tool_call"),
+            format!("tool {tool:?} is defined in [[tools]]; use `tool_call` to call it"),
+        );
+    }
+}
+
+/// Validates user-trace actions and returns how many `run` actions they contain.
+fn validate_actions(
+    actions: &[ActionSpec],
+    field: &str,
+    problem: &mut impl FnMut(String, String),
+) -> usize {
+    let mut runs = 0;
+    for (i, action) in actions.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        match (action.run, &action.custom_span) {
+            (Some(true), None) => {
+                runs += 1;
+                if action.data.is_some() || !action.body.is_empty() {
+                    problem(
+                        field,
+                        "`data` and `body` belong to a `custom_span` action, not to `run`".into(),
+                    );
+                }
+            }
+            (Some(false), None) => problem(
+                format!("{field}.run"),
+                "`run = false` does nothing; remove the action".into(),
+            ),
+            (None, Some(_)) => {
+                runs += validate_actions(&action.body, &format!("{field}.body"), problem)
+            }
+            _ => problem(
+                field,
+                "set exactly one of `run = true` or `custom_span = \"<name>\"`".into(),
+            ),
+        }
+    }
+    runs
+}
+
+/// Steps after the point where the last run has certainly ended can never be used: the script
+/// is walked as the client consumes it (see [`step_effect`]), run after run. A run that raises
+/// ends the scenario (later actions of a user trace are skipped), and a run that runs out of
+/// steps raises. Runs can also end earlier than this walk assumes (max turns, tripwires), but
+/// only ever by raising, which consumes fewer steps: a step reported here is never used.
+fn check_script_is_consumable(
+    spec: &ScenarioFile,
+    runs: usize,
+    problem: &mut impl FnMut(String, String),
+) {
+    let steps = &spec.model.steps;
+    let mut next = 0;
+    let mut last_end = None;
+    'runs: for _ in 0..runs {
+        let mut agent = spec.run.agent.as_str();
+        loop {
+            let Some(step) = steps.get(next) else {
+                // The scripted model raises UnexpectedModelCall: the scenario ends here.
+                return;
+            };
+            next += 1;
+            match step_effect(spec, agent, step) {
+                StepEffect::Continues { agent: next_agent } => agent = next_agent,
+                StepEffect::Completes => {
+                    last_end = Some(next - 1);
+                    continue 'runs;
+                }
+                StepEffect::Raises => {
+                    last_end = Some(next - 1);
+                    break 'runs;
+                }
+            }
+        }
+    }
+    if let Some(end) = last_end
+        && next < steps.len()
+    {
+        problem(
+            format!("model.steps[{next}]"),
+            format!(
+                "this step can never be used: the last run already ended at model.steps[{end}] (a final answer, an error, or a call the agent cannot make); remove it"
+            ),
+        );
+    }
+}
+
+/// What one model step does to its run, as the client processes the response.
+enum StepEffect<'a> {
+    /// The run goes on, with this agent (after a handoff, the first one's target).
+    Continues { agent: &'a str },
+    /// The run ends with a final output.
+    Completes,
+    /// The run raises (the step's error, or a call the current agent has no tool or handoff for).
+    Raises,
+}
+
+fn step_effect<'a>(
+    spec: &'a ScenarioFile,
+    agent: &'a str,
+    step: &'a ModelStepSpec,
+) -> StepEffect<'a> {
+    if step.error.is_some() {
+        return StepEffect::Raises;
+    }
+    let Some(current) = spec.agents.iter().find(|a| a.name == agent) else {
+        return StepEffect::Raises;
+    };
+    let mut handoff = None;
+    let mut calls_tools = false;
+    for item in &step.output {
+        if let Some(target) = &item.handoff {
+            // The handoff tool exists only if the current agent lists the target.
+            if !current.handoffs.contains(target) {
+                return StepEffect::Raises;
+            }
+            handoff.get_or_insert(target.as_str());
+        } else if let Some(tool) = &item.tool_call {
+            if !current.tools.contains(tool) {
+                return StepEffect::Raises;
+            }
+            calls_tools = true;
+        } else if item.missing_tool_call.is_some() {
+            return StepEffect::Raises;
+        }
+    }
+    if let Some(target) = handoff {
+        return StepEffect::Continues { agent: target };
+    }
+    if calls_tools {
+        return StepEffect::Continues { agent };
+    }
+    // Only messages: a final output, except that a structured-output agent whose last message
+    // is empty has none, and the client runs it again.
+    let last_text = step.output.last().and_then(|item| item.message.as_deref());
+    if is_structured(current) && last_text.is_none_or(str::is_empty) {
+        return StepEffect::Continues { agent };
+    }
+    StepEffect::Completes
+}
+
+fn is_structured(agent: &AgentSpec) -> bool {
+    agent.output_type.is_some()
+}
+
+fn unique_names<'a>(
+    names: impl Iterator<Item = &'a str>,
+    table: &str,
+    problem: &mut impl FnMut(String, String),
+) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::new();
+    for (i, name) in names.enumerate() {
+        if name.trim().is_empty() {
+            problem(format!("{table}[{i}].name"), "must not be empty".into());
+        } else if !seen.insert(name) {
+            problem(
+                format!("{table}[{i}].name"),
+                format!("{name:?} is defined twice in [[{table}]]"),
+            );
+        }
+    }
+    seen
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn list(names: &BTreeSet<&str>) -> String {
+    if names.is_empty() {
+        return "none".into();
+    }
+    const SHOWN: usize = 20;
+    let mut shown = names
+        .iter()
+        .take(SHOWN)
+        .map(|n| quoted(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        shown.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    shown
+}
