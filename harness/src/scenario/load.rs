@@ -278,4 +278,112 @@ output = [{ message = "It is sunny." }]
         let err = parse_scenario("t", &deep).unwrap_err().to_string();
         assert!(err.contains("nested deeper than"), "{err}");
     }
+
+    #[test]
+    fn a_structured_agent_that_answers_empty_text_is_run_again() {
+        let text = r#"# Structured output: empty text first, then a valid answer.
+[run]
+agent = "w"
+input = "Weather?"
+
+[[agents]]
+name = "w"
+output_type = { name = "Weather", fields = { city = "string" } }
+
+[[model.steps]]
+output = [{ message = "" }]
+
+[[model.steps]]
+output = [{ message = '{"city": "Paris"}' }]
+"#;
+        parse_scenario("t", text).unwrap();
+        let third = format!("{text}\n[[model.steps]]\noutput = [{{ message = \"x\" }}]\n");
+        assert_eq!(
+            problems(&third),
+            vec![
+                "model.steps[2]: this step can never be used: the last run already ended at model.steps[1] (a final answer, an error, or a call the agent cannot make); remove it"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_call_the_current_agent_cannot_make_ends_the_run() {
+        // `get_weather` is defined but not given to the agent: the client raises.
+        let text = TOOL_CALL.replace("tools = [\"get_weather\"]\n", "");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("model.steps[1]: this step can never be used"), "{found:?}");
+    }
+
+    #[test]
+    fn a_run_that_raises_inside_a_trace_skips_the_later_runs() {
+        let text = r#"# Two runs in a trace; the first raises.
+[run]
+agent = "a"
+input = "Hi."
+
+[[agents]]
+name = "a"
+
+[[model.steps]]
+error = { name = "Boom", message = "bad" }
+
+[[model.steps]]
+output = [{ message = "never" }]
+
+[trace]
+workflow_name = "w"
+body = [{ run = true }, { run = true }]
+"#;
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("model.steps[1]: this step can never be used"), "{found:?}");
+    }
+
+    #[test]
+    fn scripted_errors_name_real_classes_or_clearly_generic_ones() {
+        let with_error = |error: &str| {
+            TOOL_CALL.replace(
+                "output = [{ message = \"It is sunny.\" }]",
+                &format!("error = {error}"),
+            )
+        };
+        parse_scenario("t", &with_error(r#"{ name = "ModelBehaviorError", message = "m" }"#))
+            .unwrap();
+        parse_scenario("t", &with_error(r#"{ name = "ModelUnavailable", message = "m" }"#))
+            .unwrap();
+        let found = problems(&with_error(r#"{ name = "ModelBehaviourError", message = "m" }"#));
+        assert!(found[0].contains("looks like ModelBehaviorError"), "{found:?}");
+        let found = problems(&with_error(r#"{ name = "InputGuardrailTripwireTriggered", message = "m" }"#));
+        assert!(found[0].starts_with("model.steps[1].error.name: "), "{found:?}");
+        let found = problems(&with_error(r#"{ name = "APITimeoutError", message = "slow" }"#));
+        assert_eq!(
+            found,
+            vec![
+                r#"model.steps[1].error.message: APITimeoutError always has the message "Request timed out."; write `message = "Request timed out."`"#
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_are_named() {
+        let text = TOOL_CALL.replace("[run]\n", "[run]\ncopies = 65\n");
+        assert_eq!(
+            problems(&text),
+            vec!["run.copies: 65 copies is over the limit of 64 concurrent copies"]
+        );
+    }
+
+    #[test]
+    fn names_the_client_cannot_build_are_refused() {
+        let text = TOOL_CALL
+            .replace("{ city = \"string\" }", "{ class = \"string\" }")
+            .replace("{ city = \"Paris\" }", "{ class = \"Paris\" }");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("tools[0].parameters.class: \"class\" is a Python keyword"),
+            "{found:?}"
+        );
+    }
 }

@@ -246,15 +246,8 @@ impl ScriptedTool {
                 ));
             }
         }
-        arguments
-            .keys()
-            .find(|key| !self.parameters.contains_key(*key))
-            .map(|extra| {
-                format!(
-                    "tool `{}` called with an unknown argument `{extra}`",
-                    self.info.name()
-                )
-            })
+        // Keys the tool does not declare are ignored, as pydantic ignores extra arguments.
+        None
     }
 }
 
