@@ -17,7 +17,7 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use parity::golden::{GoldenInfo, check_against_golden, golden_path};
+use parity::golden::{GoldenInfo, check_against_golden, golden_path, is_ci};
 use parity::normalize::NORMALIZER_VERSION;
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::SubjectKind;
@@ -143,8 +143,4 @@ fn no_pending_snapshots_in_ci(golden_dir: &Path) -> Result<(), Failed> {
         )
         .into())
     }
-}
-
-fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::normalize::normalize;
 use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_markdown};
-use crate::runner::{Plan, execute};
+use crate::runner::{Plan, Status, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
 use crate::subject::python::{PythonSubject, doctor, venv};
@@ -66,6 +67,10 @@ struct RunArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Record the python transcript of each scenario without a golden as its golden (instead of
+    /// a pending `.snap.new` for `cargo insta review`). Existing goldens are never rewritten.
+    #[arg(long)]
+    accept_new: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +133,7 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
     let subjects = parse_subjects(&args.subjects)?;
     let dir = args
         .scenarios_dir
+        .clone()
         .unwrap_or_else(|| workspace.scenarios_dir());
     let paths = ScenarioPaths::discover(&dir)
         .and_then(|paths| paths.select(&args.scenarios))
@@ -141,9 +147,15 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
                 .join("\n"),
         )
     })?;
+    let new_goldens = if args.accept_new {
+        NewGoldens::Accept
+    } else {
+        NewGoldens::default_for_environment()
+    };
     let plan = Plan {
         scenarios,
         subjects,
+        goldens: GoldenStore::new(golden_dir_for(workspace, &dir), new_goldens),
     };
 
     let mut file;
@@ -175,11 +187,28 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
         ReportFormat::Junit => write_junit(&mut *out, &report),
     }
     .map_err(write_failed)?;
-    Ok(if report.all_passed() {
+    // Like insta: new goldens are fine locally (they wait for review), a failure in CI unless
+    // they were recorded on request.
+    let new_fails = is_ci() && new_goldens != NewGoldens::Accept && report.count(Status::New) > 0;
+    Ok(if report.all_passed() && !new_fails {
         EXIT_OK
     } else {
         EXIT_FAILURE
     })
+}
+
+/// The goldens of the scenarios in `dir`: the project's `golden/` for its own `scenarios/`, and
+/// `DIR/golden/` for a folder from elsewhere (never the project's goldens of the same names).
+fn golden_dir_for(workspace: &Workspace, dir: &Path) -> PathBuf {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if same(dir, &workspace.scenarios_dir()) {
+        workspace.golden_dir()
+    } else {
+        dir.join("golden")
+    }
 }
 
 fn parse_subjects(values: &[String]) -> Result<Vec<SubjectKind>, Stop> {

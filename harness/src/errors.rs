@@ -128,6 +128,12 @@ pub enum DiscoverScenariosError {
         #[source]
         source: std::io::Error,
     },
+    /// A scenario file's name is not UTF-8.
+    #[error("scenario file name is not valid UTF-8: {}; rename the file", path.display())]
+    NonUtf8Name {
+        /// The file (shown with replacement characters).
+        path: PathBuf,
+    },
     /// The directory has no `*.toml` files.
     #[error("no scenario files (*.toml) in {}", dir.display())]
     Empty {

@@ -1,6 +1,10 @@
 //! Executing a plan: every (scenario, subject) cell is run, normalized and compared with the
 //! golden (or, without a golden, with the python subject), and each result is passed to one
 //! callback, the only link between the runner and the reporters.
+//!
+//! A scenario without a golden is not an error: its python transcript is a *new* golden
+//! candidate (status `new`), recorded as the plan's [`GoldenStore`] says (a pending
+//! `.snap.new`, the golden itself on `--accept-new`, or nothing in CI).
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -9,7 +13,7 @@ use serde::Serialize;
 
 use crate::compare::diff;
 use crate::errors::ReadGoldenError;
-use crate::golden::{Golden, golden_path, read_golden};
+use crate::golden::{Golden, GoldenInfo, GoldenStore, NewGoldens, read_golden};
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;
 use crate::subject::python::{CLIENT_PACKAGE, PythonSubject};
@@ -22,6 +26,8 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     /// The subjects, in run order.
     pub subjects: Vec<SubjectKind>,
+    /// Where the scenarios' goldens are, and what happens to new ones.
+    pub goldens: GoldenStore,
 }
 
 /// The verdict of one cell.
@@ -34,11 +40,22 @@ pub enum Status {
     Fail,
     /// The transcript differs in a way the parity matrix declares.
     Deviation,
-    /// No verdict: the subject crashed, or there is nothing to compare with.
+    /// No verdict: the subject crashed, or the golden is unreadable.
     Error,
+    /// No golden yet: the python transcript is a new golden candidate.
+    New,
 }
 
 impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Deviation,
+        Status::Error,
+        Status::New,
+    ];
+
     /// Lowercase name, as in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +63,7 @@ impl Status {
             Status::Fail => "fail",
             Status::Deviation => "deviation",
             Status::Error => "error",
+            Status::New => "new",
         }
     }
 }
@@ -59,7 +77,8 @@ pub struct CellResult {
     pub subject: String,
     /// Verdict.
     pub status: Status,
-    /// The golden compared with (workspace-relative), or null.
+    /// The golden compared with (workspace-relative), or, for `new`, where it goes; null when
+    /// there is none.
     pub golden: Option<String>,
     /// One-paragraph explanation (empty for a pass).
     pub message: String,
@@ -120,11 +139,20 @@ impl RunReport {
             .unwrap_or("not started")
     }
 
-    /// Whether every cell passed (or deviates as declared).
+    /// Whether every cell passed (or deviates as declared, or is a new golden candidate).
     pub fn all_passed(&self) -> bool {
         self.results
             .iter()
-            .all(|r| matches!(r.status, Status::Pass | Status::Deviation))
+            .all(|r| matches!(r.status, Status::Pass | Status::Deviation | Status::New))
+    }
+
+    /// The counts as one phrase: `3 pass, 0 fail, 0 deviation, 0 error, 1 new`.
+    pub fn summary_counts(&self) -> String {
+        Status::ALL
+            .iter()
+            .map(|status| format!("{} {}", self.count(*status), status.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -136,7 +164,7 @@ pub fn execute(
 ) -> RunReport {
     let mut results = Vec::new();
     for scenario in &plan.scenarios {
-        let path = golden_path(&workspace.golden_dir(), &scenario.name);
+        let path = plan.goldens.path(&scenario.name);
         let shown = workspace.display(&path);
         let golden = read_golden(&path);
         // The python transcript, computed at most once per scenario: it is a subject's own result
@@ -170,15 +198,16 @@ pub fn execute(
                 &shown,
                 &python_transcript,
             );
+            let result = match result.status {
+                Status::New => record_new(workspace, &plan.goldens, scenario, result, &python),
+                _ => result,
+            };
             on_event(ParityEvent::CellFinished(&result));
             results.push(result);
         }
     }
     let mut summary: BTreeMap<&'static str, usize> =
-        [Status::Pass, Status::Fail, Status::Deviation, Status::Error]
-            .iter()
-            .map(|s| (s.as_str(), 0))
-            .collect();
+        Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for result in &results {
         *summary.entry(result.status.as_str()).or_default() += 1;
     }
@@ -232,11 +261,9 @@ fn judge(
             ),
         },
         Ok(None) if *subject == SubjectKind::Python => cell(
-            Status::Error,
-            None,
-            format!(
-                "no golden at {golden_shown}: the python transcript is the reference and there is nothing to compare it with; record it with `cargo test --workspace` and accept it with `cargo insta review`"
-            ),
+            Status::New,
+            Some(golden_shown),
+            format!("no golden yet: the python transcript is a new golden for {golden_shown}"),
             None,
         ),
         Ok(None) => match python_transcript() {
@@ -244,7 +271,7 @@ fn judge(
                 Status::Error,
                 None,
                 format!(
-                    "no golden at {golden_shown}, and the python subject (the reference without one) failed: {message}"
+                    "no golden yet at {golden_shown}, and the python subject (the reference without one) failed: {message}"
                 ),
                 None,
             ),
@@ -252,18 +279,67 @@ fn judge(
                 None => cell(
                     Status::Pass,
                     None,
-                    format!("no golden at {golden_shown}: compared with the python subject"),
+                    format!("no golden yet at {golden_shown}: compared with the python subject"),
                     None,
                 ),
                 Some(diff) => cell(
                     Status::Fail,
                     None,
                     format!(
-                        "no golden at {golden_shown}: the {subject} transcript differs from the python subject's"
+                        "no golden yet at {golden_shown}: the {subject} transcript differs from the python subject's"
                     ),
                     Some(diff),
                 ),
             },
         },
     }
+}
+
+/// Records a new golden candidate (`result` is the python cell's `new` verdict) and says in its
+/// message what was written and how to accept it.
+fn record_new(
+    workspace: &Workspace,
+    goldens: &GoldenStore,
+    scenario: &Scenario,
+    mut result: CellResult,
+    python: &OnceCell<Result<String, String>>,
+) -> CellResult {
+    let Some(Ok(transcript)) = python.get() else {
+        return result;
+    };
+    let info = GoldenInfo {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        client: CLIENT_PACKAGE.into(),
+        client_version: PythonSubject::started_client_version().unwrap_or_default(),
+        normalizer_version: crate::normalize::NORMALIZER_VERSION,
+    };
+    let shown = result.golden.clone().unwrap_or_default();
+    match goldens.record_new(&info, transcript) {
+        Ok(Some(_)) if goldens.new_goldens() == NewGoldens::Accept => {
+            result.message = format!("no golden yet: recorded the python transcript as {shown}");
+        }
+        Ok(Some(path)) => {
+            // cargo-insta finds pending snapshots only inside the workspace's packages.
+            let review = if goldens.dir() == workspace.golden_dir() {
+                "review it with `cargo insta review`, or run again with --accept-new"
+            } else {
+                "read it, then record it with --accept-new"
+            };
+            result.message = format!(
+                "no golden yet: the python transcript is pending in {}; {review}",
+                workspace.display(&path)
+            );
+        }
+        Ok(None) => {
+            result.message = format!(
+                "no golden yet at {shown} (CI is set, so nothing was written); record it locally with --accept-new, review it and commit it"
+            );
+        }
+        Err(e) => {
+            result.status = Status::Error;
+            result.message = format!("no golden yet at {shown}, and recording it failed: {e}");
+        }
+    }
+    result
 }

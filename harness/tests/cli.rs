@@ -182,7 +182,10 @@ fn json_report_of_a_passing_subset() {
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["python_client"]["package"], "openai-agents");
     assert_eq!(report["python_client"]["version"], "0.24.0");
-    assert_eq!(report["normalizer_version"], 1);
+    assert_eq!(
+        report["normalizer_version"],
+        parity::normalize::NORMALIZER_VERSION
+    );
     assert_eq!(report["subjects"], serde_json::json!(["python"]));
     let results = report["results"].as_array().unwrap();
     let cells: Vec<(&str, &str, &str)> = results
@@ -299,50 +302,27 @@ fn corrupt_golden_is_an_error_naming_the_file() {
 }
 
 #[test]
-fn scenario_without_golden_is_reported_not_passed() {
-    python_ready();
-    let dir = scenario_dir(&[("brand_new_scenario.toml", &real_scenario("one_turn_text"))]);
-    let (code, report) = run_json(parity(&[
-        "run",
-        "--subject",
-        "python",
-        "--scenarios",
-        dir.path().to_str().unwrap(),
-    ]));
-    assert_eq!(code, 1);
-    let result = &report["results"][0];
-    assert_eq!(result["status"], "error");
-    assert_eq!(result["golden"], Value::Null);
-    assert!(
-        result["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("no golden at golden/brand_new_scenario.snap"),
-        "{result}"
-    );
-}
-
-#[test]
 fn driver_failure_is_an_error_for_that_scenario_only() {
     python_ready();
-    // `class` is a valid TOML key but not a valid Python parameter name: building the tool fails
-    // inside the python driver, which is a subject error, not a run outcome.
-    let broken = real_scenario("tool_call")
-        .replace("{ city = \"string\" }", "{ class = \"string\" }")
-        .replace(
-            "arguments = { city = \"Paris\" }",
-            "arguments = { class = \"Paris\" }",
-        );
-    let dir = scenario_dir(&[
-        ("tool_call.toml", &broken),
-        ("one_turn_text.toml", &real_scenario("one_turn_text")),
-    ]);
-    let (code, report) = run_json(parity(&[
+    // The loader refuses everything the client cannot build, so a driver failure is injected
+    // into a scratch copy of the driver: it is a subject error, not a run outcome.
+    let scratch = Scratch::new();
+    let driver = scratch.path("harness/python/parity_driver.py");
+    let source = std::fs::read_to_string(&driver).unwrap().replacen(
+        "def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:\n",
+        "def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:\n    raise RuntimeError(\"injected driver failure\")\n",
+        1,
+    );
+    assert!(source.contains("injected driver failure"));
+    std::fs::write(&driver, source).unwrap();
+    let (code, report) = run_json(scratch.parity(&[
         "run",
         "--subject",
         "python",
-        "--scenarios",
-        dir.path().to_str().unwrap(),
+        "--scenario",
+        "tool_call",
+        "--scenario",
+        "one_turn_text",
     ]));
     assert_eq!(code, 1);
     let results = report["results"].as_array().unwrap();
@@ -355,10 +335,73 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
         message.starts_with("python subject failed on scenario tool_call"),
         "{message}"
     );
+    assert!(message.contains("injected driver failure"), "{message}");
     assert!(
         message.contains("Traceback (most recent call last)"),
         "{message}"
     );
+}
+
+/// `parity run` on an outside folder, with `CI` set or not.
+fn run_outside(dir: &Path, ci: bool, extra: &[&str]) -> (i32, Value) {
+    let mut command = parity(&["run", "--scenarios", dir.to_str().unwrap()]);
+    command.args(extra);
+    if ci {
+        command.env("CI", "true");
+    } else {
+        command.env_remove("CI");
+    }
+    run_json(command)
+}
+
+#[test]
+fn outside_folders_keep_their_own_goldens_and_new_ones_wait_for_review() {
+    python_ready();
+    // Named like a project scenario but with other content: never compared with
+    // golden/handoff.snap.
+    let dir = scenario_dir(&[("handoff.toml", &real_scenario("one_turn_text"))]);
+    let golden = dir.path().join("golden/handoff.snap");
+    let pending = dir.path().join("golden/handoff.snap.new");
+
+    // In CI: reported as new, nothing written, exit 1 (as insta fails on new snapshots).
+    let (code, report) = run_outside(dir.path(), true, &[]);
+    assert_eq!(code, 1, "{report}");
+    let python = &report["results"][0];
+    assert_eq!(python["subject"], "python");
+    assert_eq!(python["status"], "new", "{python}");
+    assert_eq!(python["golden"], golden.to_str().unwrap());
+    assert_eq!(
+        report["results"][1]["status"], "pass",
+        "rust is compared with python"
+    );
+    assert_eq!(report["summary"]["new"], 1);
+    assert!(!pending.exists() && !golden.exists());
+
+    // Locally: a pending snapshot for `cargo insta review`, exit 0.
+    let (code, report) = run_outside(dir.path(), false, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["results"][0]["status"], "new");
+    let text = std::fs::read_to_string(&pending).expect("a pending .snap.new is written");
+    assert!(text.starts_with("---\n"), "{text}");
+    assert!(text.contains("  client_version: \"0.24.0\"\n"), "{text}");
+    assert!(!golden.exists(), "nothing is accepted without a request");
+
+    // On request: recorded as the golden, the pending file gone; then the folder passes, in CI.
+    let (code, report) = run_outside(dir.path(), true, &["--accept-new"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(golden.exists() && !pending.exists());
+    let (code, report) = run_outside(dir.path(), true, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["summary"]["pass"], 2, "{report}");
+
+    // A golden that exists is never rewritten, even with --accept-new.
+    let recorded = std::fs::read_to_string(&golden).unwrap();
+    let changed = real_scenario("one_turn_text").replace("Hello!", "Goodbye!");
+    std::fs::write(dir.path().join("handoff.toml"), changed).unwrap();
+    let (code, report) = run_outside(dir.path(), false, &["--accept-new"]);
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["results"][0]["status"], "fail", "{report}");
+    assert_eq!(std::fs::read_to_string(&golden).unwrap(), recorded);
 }
 
 #[test]
@@ -470,4 +513,149 @@ output = [{ message = '{"city": 1}' }]
         message.contains("the rust subject cannot express this scenario"),
         "{message}"
     );
+}
+
+#[test]
+fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
+    let tool_call = real_scenario("tool_call");
+    let one_turn = real_scenario("one_turn_text");
+    let keyword = tool_call
+        .replace("{ city = \"string\" }", "{ class = \"string\" }")
+        .replace("{ city = \"Paris\" }", "{ class = \"Paris\" }");
+    let copies = one_turn.replace("[run]\n", "[run]\ncopies = 65\n");
+    let misspelled =
+        real_scenario("model_error").replace("ModelUnavailable", "ModelBehaviourError");
+    let tripwire =
+        real_scenario("model_error").replace("ModelUnavailable", "InputGuardrailTripwireTriggered");
+    let private = real_scenario("structured_output").replace("city =", "_city =");
+    let deep = format!(
+        "{one_turn}\n[env]\nX = {}\"x\"{}\n",
+        "[".repeat(50),
+        "]".repeat(50)
+    );
+    let long_line = format!("{one_turn}\noops = \"{}\" trailing\n", "y".repeat(900_000));
+    let too_large = format!("{one_turn}\n# {}\n", "z".repeat(1_100_000));
+    let dir = scenario_dir(&[
+        ("keyword.toml", &keyword),
+        ("copies.toml", &copies),
+        ("misspelled.toml", &misspelled),
+        ("tripwire.toml", &tripwire),
+        ("private.toml", &private),
+        ("deep.toml", &deep),
+        ("long_line.toml", &long_line),
+        ("too_large.toml", &too_large),
+    ]);
+    std::fs::write(dir.path().join("latin1.toml"), b"# caf\xe9\n[run]\n").unwrap();
+    let (code, stdout, stderr) = run(parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.is_empty(), "no subject ran: {stdout}");
+    // A 900 kB line and a 1.1 MB file are quoted as short excerpts, never whole.
+    assert!(stderr.len() < 8_000, "{} bytes of errors", stderr.len());
+    for expected in [
+        "keyword.toml: field `tools[0].parameters.class`: \"class\" is a Python keyword",
+        "copies.toml: field `run.copies`: 65 copies is over the limit of 64 concurrent copies",
+        "misspelled.toml: field `model.steps[0].error.name`: ModelBehaviourError is not a class of the client, of openai or of Python, but looks like ModelBehaviorError",
+        "tripwire.toml: field `model.steps[0].error.name`: InputGuardrailTripwireTriggered is the Python client's class, but a scripted model step cannot raise it",
+        "private.toml: field `agents[0].output_type.fields._city`: \"_city\" starts with `_`",
+        "deep.toml: line 15: arrays and tables are nested deeper than the limit of 32 levels",
+        "long_line.toml: TOML parse error at line 14",
+        "too_large.toml: the file is larger than the limit of 1048576 bytes",
+        "latin1.toml: the file is not UTF-8 text (invalid byte at offset 5)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_not_skipped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scenario_dir(&[("one_turn_text.toml", &real_scenario("one_turn_text"))]);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.toml");
+    std::fs::write(dir.path().join(name), real_scenario("one_turn_text")).unwrap();
+    let (code, _, stderr) = run(parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("scenario file name is not valid UTF-8")
+            && stderr.contains("caf\u{fffd}.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_literal_name_wins_over_a_glob_and_a_byte_order_mark_is_accepted() {
+    python_ready();
+    let with_bom = format!("\u{feff}{}", real_scenario("one_turn_text"));
+    let dir = scenario_dir(&[
+        ("a[1].toml", &with_bom),
+        ("a1.toml", &real_scenario("one_turn_text")),
+    ]);
+    let mut command = parity(&[
+        "run",
+        "--scenarios",
+        dir.path().to_str().unwrap(),
+        "--scenario",
+        "a[1]",
+    ]);
+    command.env_remove("CI");
+    let (code, report) = run_json(command);
+    assert_eq!(code, 0, "{report}");
+    let scenarios: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(scenarios, ["a[1]", "a[1]"]);
+    assert_eq!(report["results"][0]["status"], "new");
+    assert_eq!(report["results"][1]["status"], "pass");
+}
+
+#[test]
+fn a_scripted_model_behavior_error_leaves_the_agent_span_as_the_client_does() {
+    python_ready();
+    for subject in ["python", "rust"] {
+        let (code, stdout, stderr) = run(parity(&[
+            "show",
+            "model_behavior_error",
+            "--subject",
+            subject,
+        ]));
+        assert_eq!(code, 0, "{stderr}");
+        let spans = stdout.split("--- spans\n").nth(1).unwrap();
+        let agent = spans
+            .lines()
+            .find(|l| l.contains("\"type\":\"agent\""))
+            .unwrap();
+        assert!(
+            !agent.contains("error="),
+            "{subject}: the agent span has no error: {agent}"
+        );
+        let generation = spans
+            .lines()
+            .find(|l| l.contains("\"type\":\"generation\""))
+            .unwrap();
+        assert!(
+            generation.contains(r#"error={"data":{"message":"the model returned malformed output","name":"ModelBehaviorError"},"message":"Error"}"#),
+            "{subject}: {generation}"
+        );
+        assert!(
+            stdout.contains(r#""error":"ModelBehaviorError""#),
+            "{subject}: {stdout}"
+        );
+    }
+    // Any other class, e.g. openai's RateLimitError, gets the generic agent error.
+    let (_, stdout, _) = run(parity(&["show", "provider_rate_limit"]));
+    assert!(stdout.contains(r#"error={"data":{"error":"Rate limit reached for gpt-4o"},"message":"Error in agent run"}"#), "{stdout}");
 }

@@ -8,7 +8,9 @@
 //! * A trace's *range* runs from its first to its last record in emission order. Traces whose
 //!   ranges overlap (transitively) form a *cluster*: concurrent runs whose records interleave.
 //!   The cluster also covers the untraced records that directly follow it, up to the last
-//!   outcome before the next traced record (the outcome of the run that finished last).
+//!   outcome before the next traced record (the outcome of the run that finished last), and
+//!   (since v2) the untraced records that directly precede it, back to the previous outcome or
+//!   traced record (the `Creating trace` lines of runs that started at once).
 //! * A cluster is rewritten as: its untraced logs and hooks, then each trace's records in
 //!   emission order, then its outcomes. Traces are sorted by their content (every record
 //!   rendered with trace-local placeholders and without timestamps), ties broken by first
@@ -79,10 +81,20 @@ pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
                 end = i;
             }
         }
-        let (outcomes, untraced): (Vec<usize>, Vec<usize>) = (first..=end)
+        // And the untraced records right before it, back to the previous outcome or traced
+        // record: whether a concurrent run logs `Creating trace` before or after another run's
+        // trace started is a race too (asyncio starts every task first; threads do not).
+        let mut start = first;
+        while start > next
+            && index.trace_key(start - 1).is_none()
+            && index.view(start - 1).kind != RecordKind::Outcome
+        {
+            start -= 1;
+        }
+        let (outcomes, untraced): (Vec<usize>, Vec<usize>) = (start..=end)
             .filter(|&i| index.trace_key(i).is_none())
             .partition(|&i| index.view(i).kind == RecordKind::Outcome);
-        order.extend(next..first);
+        order.extend(next..start);
         order.extend(sorted_by_content(untraced));
         let mut members: Vec<(String, usize, Vec<usize>)> = traces
             .into_iter()
@@ -199,6 +211,56 @@ mod tests {
         assert_eq!(
             order_of(&interleaved("A", "A")),
             vec![0, 3, 1, 2, 6, 7, 4, 5, 9, 10, 8, 11]
+        );
+    }
+
+    #[test]
+    fn untraced_lines_before_a_cluster_belong_to_it() {
+        // Two runs log `Creating trace` before either trace starts (as asyncio schedules them),
+        // or one after the other's trace started (as threads may): the same transcript.
+        let build = |both_before: bool| {
+            let mut b = LogBuilder::new();
+            b.outcome(json!({"status": "completed", "final_output": "earlier run"}));
+            b.log("DEBUG", "Creating trace", None, None);
+            if both_before {
+                b.log("DEBUG", "Creating trace", None, None);
+            }
+            b.trace_start(&tid(1));
+            b.log("DEBUG", "Breaking due to stored exception", None, None);
+            if !both_before {
+                b.log("DEBUG", "Creating trace", None, None);
+            }
+            b.trace_start(&tid(2));
+            b.trace_end(&tid(1));
+            b.trace_end(&tid(2));
+            b.build()
+        };
+        let messages = |log: &RawLog| -> Vec<String> {
+            let index = Index::new(log);
+            canonical_order(&index)
+                .into_iter()
+                .map(|i| {
+                    let view = index.view(i);
+                    format!(
+                        "{} {}",
+                        view.kind.as_str(),
+                        view.data
+                            .get("message")
+                            .and_then(|m| m.as_str())
+                            .unwrap_or("")
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(messages(&build(true)), messages(&build(false)));
+        assert_eq!(
+            messages(&build(true))[..4],
+            [
+                "outcome ",
+                "log Breaking due to stored exception",
+                "log Creating trace",
+                "log Creating trace"
+            ]
         );
     }
 

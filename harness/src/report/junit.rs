@@ -39,6 +39,12 @@ pub fn write_junit(mut out: impl Write, report: &RunReport) -> io::Result<()> {
                     status.set_type("error");
                     status
                 }
+                // Nothing was compared yet: a new golden waits for review.
+                Status::New => {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(result.message.as_str());
+                    status
+                }
             };
             let mut case = TestCase::new(result.scenario.as_str(), status);
             case.set_classname(format!("parity.{subject}"));

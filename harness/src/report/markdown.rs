@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::runner::{RunReport, Status};
+use crate::runner::RunReport;
 
 /// Writes `report` as markdown.
 pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()> {
@@ -10,14 +10,11 @@ pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()>
     writeln!(out)?;
     writeln!(
         out,
-        "{} `{}`, normalizer v{}: **{} pass, {} fail, {} deviation, {} error**",
+        "{} `{}`, normalizer v{}: **{}**",
         report.python_client.package,
         report.client_version_label(),
         report.normalizer_version,
-        report.count(Status::Pass),
-        report.count(Status::Fail),
-        report.count(Status::Deviation),
-        report.count(Status::Error),
+        report.summary_counts(),
     )?;
     writeln!(out)?;
     writeln!(out, "| scenario | subject | status | message |")?;

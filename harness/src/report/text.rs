@@ -30,6 +30,7 @@ impl<W: Write> TextReporter<W> {
             Status::Fail => "FAIL",
             Status::Deviation => "DEVIATES",
             Status::Error => "ERROR",
+            Status::New => "NEW",
         };
         write!(
             self.out,
@@ -53,14 +54,11 @@ impl<W: Write> TextReporter<W> {
     pub fn finish(&mut self, report: &RunReport) -> io::Result<()> {
         writeln!(
             self.out,
-            "\n{} cells ({} client {}): {} pass, {} fail, {} deviation, {} error",
+            "\n{} cells ({} client {}): {}",
             report.results.len(),
             report.python_client.package,
             report.client_version_label(),
-            report.count(Status::Pass),
-            report.count(Status::Fail),
-            report.count(Status::Deviation),
-            report.count(Status::Error),
+            report.summary_counts(),
         )
     }
 }

@@ -28,12 +28,14 @@ impl ScenarioPaths {
                     source,
                 })?
                 .path();
-            if path.is_file()
-                && path.extension().is_some_and(|e| e == "toml")
-                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
-            {
-                paths.insert(stem.to_owned(), path.clone());
+            if !(path.is_file() && path.extension().is_some_and(|e| e == "toml")) {
+                continue;
             }
+            // A name that is not UTF-8 cannot name a scenario; skipping it would hide a file.
+            let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+                return Err(DiscoverScenariosError::NonUtf8Name { path });
+            };
+            paths.insert(stem.to_owned(), path.clone());
         }
         if paths.is_empty() {
             return Err(DiscoverScenariosError::Empty {
@@ -44,13 +46,19 @@ impl ScenarioPaths {
     }
 
     /// Keeps the scenarios whose name matches one of `filters` (exact names or globs such as
-    /// `tool_*`); no filters keeps all. A filter that matches nothing is an error.
+    /// `tool_*`; a filter that is an existing name selects that scenario and is not read as a
+    /// glob); no filters keeps all. A filter that matches nothing is an error.
     pub fn select(self, filters: &[String]) -> Result<ScenarioPaths, DiscoverScenariosError> {
         if filters.is_empty() {
             return Ok(self);
         }
         let mut selected = BTreeMap::new();
         for filter in filters {
+            // A name that exists is that scenario, even if it reads as a glob (`a[1]`).
+            if let Some(path) = self.paths.get(filter) {
+                selected.insert(filter.clone(), path.clone());
+                continue;
+            }
             let pattern =
                 glob::Pattern::new(filter).map_err(|e| DiscoverScenariosError::BadFilter {
                     filter: filter.clone(),
@@ -99,5 +107,40 @@ impl ScenarioPaths {
     /// The path of the scenario called `name`.
     pub fn get(&self, name: &str) -> Option<&Path> {
         self.paths.get(name).map(PathBuf::as_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(names: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            std::fs::write(dir.path().join(name), "# x\n").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn an_existing_name_is_not_read_as_a_glob() {
+        let dir = dir_with(&["a[1].toml", "a1.toml", "b.toml"]);
+        let paths = ScenarioPaths::discover(dir.path()).unwrap();
+        let literal = paths.clone().select(&["a[1]".into()]).unwrap();
+        assert_eq!(literal.names().collect::<Vec<_>>(), ["a[1]"]);
+        let glob = paths.select(&["a*".into()]).unwrap();
+        assert_eq!(glob.names().collect::<Vec<_>>(), ["a1", "a[1]"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_reported() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = dir_with(&["ok.toml"]);
+        let name = std::ffi::OsStr::from_bytes(b"bad\xff.toml");
+        std::fs::write(dir.path().join(name), "# x\n").unwrap();
+        let err = ScenarioPaths::discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("bad\u{fffd}.toml"), "{err}");
+        assert!(err.contains("not valid UTF-8"), "{err}");
     }
 }

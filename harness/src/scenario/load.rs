@@ -312,7 +312,10 @@ output = [{ message = '{"city": "Paris"}' }]
         let text = TOOL_CALL.replace("tools = [\"get_weather\"]\n", "");
         let found = problems(&text);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("model.steps[1]: this step can never be used"), "{found:?}");
+        assert!(
+            found[0].starts_with("model.steps[1]: this step can never be used"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -337,7 +340,10 @@ body = [{ run = true }, { run = true }]
 "#;
         let found = problems(text);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("model.steps[1]: this step can never be used"), "{found:?}");
+        assert!(
+            found[0].starts_with("model.steps[1]: this step can never be used"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -348,15 +354,33 @@ body = [{ run = true }, { run = true }]
                 &format!("error = {error}"),
             )
         };
-        parse_scenario("t", &with_error(r#"{ name = "ModelBehaviorError", message = "m" }"#))
-            .unwrap();
-        parse_scenario("t", &with_error(r#"{ name = "ModelUnavailable", message = "m" }"#))
-            .unwrap();
-        let found = problems(&with_error(r#"{ name = "ModelBehaviourError", message = "m" }"#));
-        assert!(found[0].contains("looks like ModelBehaviorError"), "{found:?}");
-        let found = problems(&with_error(r#"{ name = "InputGuardrailTripwireTriggered", message = "m" }"#));
-        assert!(found[0].starts_with("model.steps[1].error.name: "), "{found:?}");
-        let found = problems(&with_error(r#"{ name = "APITimeoutError", message = "slow" }"#));
+        parse_scenario(
+            "t",
+            &with_error(r#"{ name = "ModelBehaviorError", message = "m" }"#),
+        )
+        .unwrap();
+        parse_scenario(
+            "t",
+            &with_error(r#"{ name = "ModelUnavailable", message = "m" }"#),
+        )
+        .unwrap();
+        let found = problems(&with_error(
+            r#"{ name = "ModelBehaviourError", message = "m" }"#,
+        ));
+        assert!(
+            found[0].contains("looks like ModelBehaviorError"),
+            "{found:?}"
+        );
+        let found = problems(&with_error(
+            r#"{ name = "InputGuardrailTripwireTriggered", message = "m" }"#,
+        ));
+        assert!(
+            found[0].starts_with("model.steps[1].error.name: "),
+            "{found:?}"
+        );
+        let found = problems(&with_error(
+            r#"{ name = "APITimeoutError", message = "slow" }"#,
+        ));
         assert_eq!(
             found,
             vec![

@@ -77,3 +77,24 @@ output = [{ message = "done" }]
         error.message
     );
 }
+
+#[test]
+fn concurrent_streamed_tripwires_give_one_transcript_whatever_the_thread_timing() {
+    // The copies' untraced `Creating trace` lines land before or after another copy's trace
+    // started depending on the worker threads; the transcript must not.
+    let workspace = Workspace::current();
+    let scenario = crate::scenario::load_scenario(
+        &workspace
+            .scenarios_dir()
+            .join("copies_streamed_guardrail_trip.toml"),
+    )
+    .expect("the scenario loads");
+    let path = golden_path(&workspace.golden_dir(), &scenario.name);
+    for round in 0..40 {
+        let transcript = normalize(&RustSubject::new().run(&scenario).expect("runs")).to_string();
+        if let Err(e) = check_against_golden(&path, &workspace.display(&path), &transcript, "rust")
+        {
+            panic!("round {round}: {e}");
+        }
+    }
+}
