@@ -257,6 +257,14 @@ const BUILTINS_REJECTED: &[(&str, &str)] = &[
         "it is built from a list of exceptions, not a message",
     ),
     (
+        "EnvironmentError",
+        "it is an alias of OSError, which is what the client reports; write `OSError`",
+    ),
+    (
+        "IOError",
+        "it is an alias of OSError, which is what the client reports; write `OSError`",
+    ),
+    (
         "KeyError",
         "its `str()` quotes the message, so the reported message would not be the scripted one",
     ),

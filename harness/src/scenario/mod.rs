@@ -10,7 +10,7 @@ mod discover;
 pub mod exceptions;
 pub mod limits;
 mod load;
-mod names;
+pub(crate) mod names;
 pub mod schema;
 mod validate;
 

@@ -121,6 +121,33 @@ impl Embedded {
     }
 }
 
+#[cfg(test)]
+impl Embedded {
+    /// Runs `code` with `parity_driver` (the driver module) and `json` in its globals and returns
+    /// the JSON text it leaves in `result`: tests ask the installed client about itself.
+    pub(crate) fn eval_json(&self, code: &std::ffi::CStr) -> serde_json::Value {
+        let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
+        Python::attach(|py| {
+            let globals = pyo3::types::PyDict::new(py);
+            globals
+                .set_item("parity_driver", self.driver.bind(py))
+                .unwrap();
+            globals
+                .set_item("json", py.import("json").unwrap())
+                .unwrap();
+            py.run(code, Some(&globals), None)
+                .unwrap_or_else(|e| panic!("{}", format_exception(py, &e)));
+            let result: String = globals
+                .get_item("result")
+                .unwrap()
+                .expect("the code sets `result`")
+                .extract()
+                .expect("`result` is JSON text");
+            serde_json::from_str(&result).expect("`result` parses")
+        })
+    }
+}
+
 /// Facts about the embedded interpreter, for `parity doctor` (initializes CPython if needed, but
 /// needs no venv).
 pub(crate) fn interpreter_facts() -> Result<InterpreterFacts, String> {

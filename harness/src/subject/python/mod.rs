@@ -60,3 +60,6 @@ impl PythonSubject {
         Ok(RawLog { records })
     }
 }
+
+#[cfg(test)]
+mod client_rules_tests;
