@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::compare::diff;
+use crate::compare::{diff, first_difference};
 use crate::errors::ReadGoldenError;
 use crate::golden::{Golden, GoldenInfo, GoldenStore, NewGoldens, read_golden};
 use crate::scenario::Scenario;
@@ -82,6 +82,10 @@ pub struct CellResult {
     pub golden: Option<String>,
     /// One-paragraph explanation (empty for a pass).
     pub message: String,
+    /// For failures: the path of the first differing span, field or log line, e.g.
+    /// `trace#1 > span#3 (turn) > span#5 (function) > output`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_difference: Option<String>,
     /// Unified diff from the reference to this subject's transcript, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -234,13 +238,20 @@ fn judge(
     golden_shown: &str,
     python_transcript: &dyn Fn() -> Result<String, String>,
 ) -> CellResult {
-    let cell = |status, golden: Option<&str>, message: String, diff| CellResult {
-        scenario: scenario.name.clone(),
-        subject: subject.name().to_owned(),
-        status,
-        golden: golden.map(str::to_owned),
-        message,
-        diff,
+    let cell = |status, golden: Option<&str>, message: String, difference: Option<Difference>| {
+        let (first_difference, diff) = match difference {
+            Some(d) => (Some(d.path), Some(d.diff)),
+            None => (None, None),
+        };
+        CellResult {
+            scenario: scenario.name.clone(),
+            subject: subject.name().to_owned(),
+            status,
+            golden: golden.map(str::to_owned),
+            message,
+            first_difference,
+            diff,
+        }
     };
     let transcript = match transcript {
         Ok(transcript) => transcript,
@@ -248,7 +259,7 @@ fn judge(
     };
     match golden {
         Err(error) => cell(Status::Error, Some(golden_shown), error.to_string(), None),
-        Ok(Some(golden)) => match diff(&golden.body, golden_shown, &transcript, subject.name()) {
+        Ok(Some(golden)) => match compare(&golden.body, golden_shown, &transcript, subject) {
             None => cell(Status::Pass, Some(golden_shown), String::new(), None),
             Some(diff) => cell(
                 Status::Fail,
@@ -275,7 +286,7 @@ fn judge(
                 ),
                 None,
             ),
-            Ok(python) => match diff(&python, "python", &transcript, subject.name()) {
+            Ok(python) => match compare(&python, "python", &transcript, subject) {
                 None => cell(
                     Status::Pass,
                     None,
@@ -293,6 +304,24 @@ fn judge(
             },
         },
     }
+}
+
+/// How a transcript differs from its reference.
+struct Difference {
+    diff: String,
+    path: String,
+}
+
+fn compare(
+    reference: &str,
+    reference_label: &str,
+    transcript: &str,
+    subject: &SubjectKind,
+) -> Option<Difference> {
+    let diff = diff(reference, reference_label, transcript, subject.name())?;
+    let path =
+        first_difference(reference, transcript).unwrap_or_else(|| "trailing whitespace".into());
+    Some(Difference { diff, path })
 }
 
 /// Records a new golden candidate (`result` is the python cell's `new` verdict) and says in its

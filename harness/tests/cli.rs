@@ -271,6 +271,13 @@ fn hand_edited_golden_fails_with_a_diff() {
         ),
         "{stdout}"
     );
+    // The path of the first difference comes before the diff.
+    assert!(
+        stdout.contains(
+            "    first difference: hook run.on_tool_end at trace#1 > span#1 (task) > span#2 (agent) > span#3 (turn)"
+        ),
+        "{stdout}"
+    );
     assert!(stdout.contains("--- golden/tool_call.snap"), "{stdout}");
     assert!(stdout.contains("+++ python"), "{stdout}");
     assert!(

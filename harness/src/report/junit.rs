@@ -26,7 +26,11 @@ pub fn write_junit(mut out: impl Write, report: &RunReport) -> io::Result<()> {
                 Status::Pass | Status::Deviation => TestCaseStatus::success(),
                 Status::Fail => {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    status.set_message(result.message.as_str());
+                    match &result.first_difference {
+                        Some(path) => status
+                            .set_message(format!("{} (first difference: {path})", result.message)),
+                        None => status.set_message(result.message.as_str()),
+                    };
                     status.set_type("parity");
                     if let Some(diff) = &result.diff {
                         status.set_description(diff.as_str());
@@ -73,6 +77,7 @@ mod tests {
             status,
             golden: Some(format!("golden/{scenario}.snap")),
             message: message.into(),
+            first_difference: diff.map(|_| "trace#1 > span#1 (agent) > name".to_owned()),
             diff: diff.map(str::to_owned),
         }
     }
@@ -112,7 +117,7 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains(r#"<failure message="the rust transcript differs" type="parity">-a"#),
+            xml.contains(r#"<failure message="the rust transcript differs (first difference: trace#1 &gt; span#1 (agent) &gt; name)" type="parity">-a"#),
             "{xml}"
         );
         assert!(

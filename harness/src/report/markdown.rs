@@ -33,13 +33,20 @@ pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()>
         writeln!(out)?;
         writeln!(
             out,
-            "<details><summary>{} / {}: diff</summary>\n\n```diff\n{}```\n</details>",
+            "<details><summary>{} / {}: first difference at <code>{}</code></summary>\n\n```diff\n{}```\n</details>",
             result.scenario,
             result.subject,
+            escape_html(result.first_difference.as_deref().unwrap_or_default()),
             result.diff.as_deref().unwrap_or_default()
         )?;
     }
     Ok(())
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn escape_cell(text: &str) -> String {

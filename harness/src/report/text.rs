@@ -42,6 +42,9 @@ impl<W: Write> TextReporter<W> {
         } else {
             writeln!(self.out, ": {}", indent_after_first(&result.message))?;
         }
+        if let Some(path) = &result.first_difference {
+            writeln!(self.out, "    first difference: {path}")?;
+        }
         if let Some(diff) = &result.diff {
             for line in diff.lines() {
                 writeln!(self.out, "    {line}")?;

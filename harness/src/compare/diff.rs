@@ -1,4 +1,4 @@
-//! Comparing transcripts: equality as insta sees it, and a unified diff for people.
+//! Equality as insta sees it, and a unified diff for people.
 
 use similar::TextDiff;
 
