@@ -13,12 +13,20 @@
 //! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
 //! `CI=true` nothing is written and a missing golden fails. Two more trials keep the store honest:
 //! every golden belongs to a scenario, and in CI no pending snapshot is left in `golden/`.
+//!
+//! The rust trials apply `parity-matrix.toml` as `parity run` does (a pinned deviation passes, a
+//! stale one fails), and `matrix::well_formed_and_rendered` checks the matrix against the
+//! scenarios and that `docs/parity.md` is its fresh rendering.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use parity::golden::{GoldenInfo, check_against_golden, golden_path, is_ci};
+use parity::golden::{GoldenInfo, golden_path, is_ci};
+use parity::matrix::{Matrix, render_markdown};
 use parity::normalize::NORMALIZER_VERSION;
+use parity::runner::{Status, verdict_against_golden};
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::SubjectKind;
 use parity::subject::python::{CLIENT_PACKAGE, PythonSubject};
@@ -31,6 +39,11 @@ fn main() {
 
     let paths = ScenarioPaths::discover(&workspace.scenarios_dir())
         .unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
+    let names: BTreeSet<String> = paths.names().map(str::to_owned).collect();
+    let matrix = Arc::new(
+        Matrix::load(&workspace.matrix_path(), &names, &["python", "rust"])
+            .map_err(|e| e.to_string()),
+    );
     for name in paths.names() {
         let path = paths.get(name).expect("listed").to_path_buf();
         let workspace = workspace.clone();
@@ -42,9 +55,10 @@ fn main() {
                 check_python_golden(&workspace, &scenario)
             }
         }));
+        let matrix = matrix.clone();
         trials.push(Trial::test(format!("rust::{name}"), move || {
             let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
-            check_rust_against_golden(&workspace, &scenario)
+            check_rust_against_golden(&workspace, &scenario, &matrix)
         }));
     }
 
@@ -54,6 +68,10 @@ fn main() {
         "golden_store::every_golden_has_a_scenario",
         move || every_golden_has_a_scenario(&store.golden_dir(), &names),
     ));
+    let store = workspace.clone();
+    trials.push(Trial::test("matrix::well_formed_and_rendered", move || {
+        matrix_is_well_formed_and_rendered(&store, &matrix)
+    }));
     let store = workspace.clone();
     trials.push(Trial::test(
         "golden_store::no_pending_snapshots_in_ci",
@@ -86,12 +104,57 @@ fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(),
     Ok(())
 }
 
-fn check_rust_against_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
+fn check_rust_against_golden(
+    workspace: &Workspace,
+    scenario: &Scenario,
+    matrix: &Result<Matrix, String>,
+) -> Result<(), Failed> {
+    let matrix = matrix
+        .as_ref()
+        .map_err(|e| format!("the parity matrix is unusable: {e}"))?;
     let transcript = SubjectKind::Rust
         .transcript(workspace, scenario)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string());
     let path = golden_path(&workspace.golden_dir(), &scenario.name);
-    check_against_golden(&path, &workspace.display(&path), &transcript, "rust")?;
+    // The same verdict as `parity run`: a deviation the matrix pins passes, a stale one fails.
+    let result = verdict_against_golden(
+        scenario,
+        &SubjectKind::Rust,
+        transcript,
+        &path,
+        &workspace.display(&path),
+        Some(matrix),
+    );
+    match result.status {
+        Status::Pass | Status::Deviation => Ok(()),
+        _ => Err(format!(
+            "{}{}{}",
+            result.message,
+            result
+                .first_difference
+                .map(|p| format!("\nfirst difference: {p}"))
+                .unwrap_or_default(),
+            result.diff.map(|d| format!(":\n{d}")).unwrap_or_default()
+        )
+        .into()),
+    }
+}
+
+fn matrix_is_well_formed_and_rendered(
+    workspace: &Workspace,
+    matrix: &Result<Matrix, String>,
+) -> Result<(), Failed> {
+    let matrix = matrix.as_ref().map_err(|e| e.clone())?;
+    let rendered = render_markdown(matrix);
+    let path = workspace.parity_doc();
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current != rendered {
+        return Err(format!(
+            "{} is stale: run `cargo run --release -p parity-harness --bin parity -- matrix render` and commit it",
+            workspace.display(&path)
+        )
+        .into());
+    }
     Ok(())
 }
 

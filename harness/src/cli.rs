@@ -4,6 +4,7 @@
 //! unknown subject, a scenario filter that matches nothing, an invalid scenario file) stops the
 //! run before any subject starts, with exit code 2.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::golden::{GoldenStore, NewGoldens, is_ci};
+use crate::matrix::{Matrix, fix_matrix, render_markdown};
 use crate::normalize::normalize;
+use crate::report::Progress;
 use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_markdown};
 use crate::runner::{Plan, Status, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
@@ -40,6 +43,9 @@ enum Command {
     Run(RunArgs),
     /// Print a scenario's normalized transcript (or its raw records).
     Show(ShowArgs),
+    /// Check, fix or render the parity matrix (`parity-matrix.toml`).
+    #[command(subcommand)]
+    Matrix(MatrixCommand),
     /// Prepare the Python environment (a venv with the pinned client); also done on first use.
     Setup {
         /// Rebuild the venv even if it looks ready.
@@ -48,6 +54,21 @@ enum Command {
     },
     /// Print the embedded interpreter, the venv and the client version, and flag mismatches.
     Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+enum MatrixCommand {
+    /// Run every scenario through every subject and check the matrix (exit 0, 1 or 2).
+    Check,
+    /// Run every scenario through every subject and rewrite statuses and fingerprints in
+    /// `parity-matrix.toml` (comments and order kept). Always a full run.
+    Fix,
+    /// Write `docs/parity.md` from the matrix (`--check`: only say whether it is fresh).
+    Render {
+        /// Exit 1 if `docs/parity.md` differs from the rendering, without writing it.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +82,10 @@ struct RunArgs {
     /// Directory of scenario files. Default: the workspace's `scenarios/`.
     #[arg(long = "scenarios", value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
+    /// Run only slice K of N (`K/N`, 1-based) of the selected scenarios, in name order, as
+    /// nextest's `--partition count:K/N`: for CI job matrices.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    partition: Option<(usize, usize)>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: ReportFormat,
@@ -117,6 +142,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
     let outcome = match cli.command {
         Command::Run(args) => run_command(&workspace, args, stdout),
         Command::Show(args) => show_command(&workspace, args, stdout),
+        Command::Matrix(command) => matrix_command(&workspace, command, stdout),
         Command::Setup { force } => setup_command(&workspace, force, stdout),
         Command::Doctor => doctor_command(&workspace, stdout),
     };
@@ -130,34 +156,20 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
 }
 
 fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> Result<i32, Stop> {
-    let subjects = parse_subjects(&args.subjects)?;
-    let dir = args
-        .scenarios_dir
-        .clone()
-        .unwrap_or_else(|| workspace.scenarios_dir());
-    let paths = ScenarioPaths::discover(&dir)
-        .and_then(|paths| paths.select(&args.scenarios))
-        .map_err(|e| Stop::bad_input(e.to_string()))?;
-    let scenarios = paths.load_all().map_err(|errors| {
-        Stop::bad_input(
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
     let new_goldens = if args.accept_new {
         NewGoldens::Accept
     } else {
         NewGoldens::default_for_environment()
     };
-    let plan = Plan {
-        scenarios,
-        subjects,
-        goldens: GoldenStore::new(golden_dir_for(workspace, &dir), new_goldens),
-    };
-
+    let plan = plan_for(
+        workspace,
+        &args.subjects,
+        &args.scenarios,
+        args.scenarios_dir.as_deref(),
+        args.partition,
+        new_goldens,
+        true,
+    )?;
     let mut file;
     let out: &mut dyn Write = match &args.out {
         Some(path) => {
@@ -172,11 +184,14 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
     let streaming = args.format == ReportFormat::Text;
     let mut reporter = TextReporter::new(&mut *out);
     let mut write_error = None;
+    let mut progress = Progress::new(&plan);
     let report = execute(workspace, &plan, |event| {
-        if streaming && let Err(e) = reporter.report(&event) {
+        progress.on_event(&event);
+        if streaming && let Err(e) = progress.suspend(|| reporter.report(&event)) {
             write_error.get_or_insert(e);
         }
     });
+    progress.finish();
     if let Some(e) = write_error {
         return Err(write_failed(e));
     }
@@ -208,6 +223,199 @@ fn golden_dir_for(workspace: &Workspace, dir: &Path) -> PathBuf {
         workspace.golden_dir()
     } else {
         dir.join("golden")
+    }
+}
+
+/// Validates the selection and everything it needs (scenario files, the matrix) before any
+/// subject starts: bad input stops here with exit 2.
+fn plan_for(
+    workspace: &Workspace,
+    subjects: &[String],
+    filters: &[String],
+    dir: Option<&Path>,
+    partition: Option<(usize, usize)>,
+    new_goldens: NewGoldens,
+    with_matrix: bool,
+) -> Result<Plan, Stop> {
+    let subjects = parse_subjects(subjects)?;
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| workspace.scenarios_dir());
+    let all = ScenarioPaths::discover(&dir).map_err(|e| Stop::bad_input(e.to_string()))?;
+    let all_names: BTreeSet<String> = all.names().map(str::to_owned).collect();
+    let mut paths = all
+        .select(filters)
+        .map_err(|e| Stop::bad_input(e.to_string()))?;
+    if let Some((k, n)) = partition {
+        paths = paths.partition(k, n);
+    }
+    let scenarios = paths.load_all().map_err(|errors| {
+        Stop::bad_input(
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let golden_dir = golden_dir_for(workspace, &dir);
+    // The matrix describes the project's own scenarios; a folder from elsewhere has none.
+    let matrix = if with_matrix && golden_dir == workspace.golden_dir() {
+        Some(load_matrix(workspace, &all_names)?)
+    } else {
+        None
+    };
+    Ok(Plan {
+        scenarios,
+        subjects,
+        goldens: GoldenStore::new(golden_dir, new_goldens),
+        matrix,
+    })
+}
+
+fn load_matrix(workspace: &Workspace, scenarios: &BTreeSet<String>) -> Result<Matrix, Stop> {
+    let subjects = SubjectKind::all();
+    let known: Vec<&str> = subjects.iter().map(SubjectKind::name).collect();
+    // Paths in messages are workspace-relative: no machine path in a report.
+    let shown = PathBuf::from(workspace.display(&workspace.matrix_path()));
+    let mut matrix =
+        Matrix::load(&workspace.matrix_path(), scenarios, &known).map_err(|mut e| {
+            e.path = shown.clone();
+            Stop::bad_input(e.to_string())
+        })?;
+    matrix.path = shown;
+    Ok(matrix)
+}
+
+fn parse_partition(text: &str) -> Result<(usize, usize), String> {
+    let (k, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text:?} is not K/N (e.g. 2/4)"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{text:?} is not K/N (e.g. 2/4)"))
+    };
+    let (k, n) = (parse(k)?, parse(n)?);
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("{text:?}: K and N must satisfy 1 <= K <= N"));
+    }
+    Ok((k, n))
+}
+
+fn matrix_command(
+    workspace: &Workspace,
+    command: MatrixCommand,
+    stdout: &mut dyn Write,
+) -> Result<i32, Stop> {
+    let write = |stdout: &mut dyn Write, text: &str| {
+        stdout
+            .write_all(text.as_bytes())
+            .map_err(|e| Stop::failure(format!("cannot write: {e}")))
+    };
+    match command {
+        MatrixCommand::Render { check } => {
+            let names = ScenarioPaths::discover(&workspace.scenarios_dir())
+                .map_err(|e| Stop::bad_input(e.to_string()))?;
+            let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
+            let matrix = load_matrix(workspace, &names)?;
+            let rendered = render_markdown(&matrix);
+            let path = workspace.parity_doc();
+            let shown = workspace.display(&path);
+            if check {
+                let current = std::fs::read_to_string(&path).unwrap_or_default();
+                if current == rendered {
+                    write(stdout, &format!("{shown} is fresh\n"))?;
+                    return Ok(EXIT_OK);
+                }
+                write(
+                    stdout,
+                    &format!("{shown} is stale: run `parity matrix render`\n"),
+                )?;
+                return Ok(EXIT_FAILURE);
+            }
+            std::fs::write(&path, rendered)
+                .map_err(|e| Stop::failure(format!("cannot write {shown}: {e}")))?;
+            write(stdout, &format!("wrote {shown}\n"))?;
+            Ok(EXIT_OK)
+        }
+        MatrixCommand::Check => {
+            let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+            let mut progress = Progress::new(&plan);
+            let report = execute(workspace, &plan, |event| progress.on_event(&event));
+            progress.finish();
+            let mut text = String::new();
+            for verdict in report.matrix.iter().flatten() {
+                if !verdict.ok {
+                    text.push_str(&format!(
+                        "MISMATCH {} / {}: declared {}, {}\n",
+                        verdict.feature, verdict.subject, verdict.declared, verdict.message
+                    ));
+                }
+            }
+            for result in report
+                .results
+                .iter()
+                .filter(|r| !matches!(r.status, Status::Pass | Status::Deviation))
+            {
+                text.push_str(&format!(
+                    "{} {} / {}: {}\n",
+                    result.status.as_str().to_uppercase(),
+                    result.scenario,
+                    result.subject,
+                    result.message
+                ));
+            }
+            let cells = report.matrix.as_ref().map_or(0, Vec::len);
+            text.push_str(&format!(
+                "{} matrix cells checked against {} results ({})\n",
+                cells,
+                report.results.len(),
+                report.summary_counts()
+            ));
+            write(stdout, &text)?;
+            Ok(if report.all_passed() {
+                EXIT_OK
+            } else {
+                EXIT_FAILURE
+            })
+        }
+        MatrixCommand::Fix => {
+            // A full run, without the matrix applied: the raw verdicts are what fix records.
+            let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+            let matrix = plan
+                .matrix
+                .clone()
+                .expect("the project's scenarios have a matrix");
+            let unjudged = Plan {
+                matrix: None,
+                ..plan
+            };
+            let mut progress = Progress::new(&unjudged);
+            let report = execute(workspace, &unjudged, |event| progress.on_event(&event));
+            progress.finish();
+            let path = workspace.matrix_path();
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                Stop::failure(format!("cannot read {}: {e}", workspace.display(&path)))
+            })?;
+            let fixed = fix_matrix(&matrix, &text, &report.results).map_err(Stop::failure)?;
+            let changed = fixed != text;
+            if changed {
+                std::fs::write(&path, &fixed).map_err(|e| {
+                    Stop::failure(format!("cannot write {}: {e}", workspace.display(&path)))
+                })?;
+            }
+            write(
+                stdout,
+                &format!(
+                    "{} {} from {} results; then run `parity matrix render`\n",
+                    if changed { "rewrote" } else { "unchanged:" },
+                    workspace.display(&path),
+                    report.results.len()
+                ),
+            )?;
+            Ok(EXIT_OK)
+        }
     }
 }
 

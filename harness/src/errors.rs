@@ -195,3 +195,46 @@ pub struct ReadGoldenError {
     /// What is wrong and how to fix it.
     pub message: String,
 }
+
+/// `parity-matrix.toml` cannot be used: every problem, each with its line and entry.
+#[derive(Debug, Error)]
+#[error("{}", DisplayMatrixProblems(self))]
+pub struct LoadMatrixError {
+    /// The matrix file.
+    pub path: PathBuf,
+    /// What is wrong, in file order.
+    pub problems: Vec<MatrixProblem>,
+}
+
+/// One problem of the matrix file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixProblem {
+    /// The 1-based line, where known.
+    pub line: Option<usize>,
+    /// The entry, e.g. `features."span.agent".rust`.
+    pub entry: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+struct DisplayMatrixProblems<'a>(&'a LoadMatrixError);
+
+impl fmt::Display for DisplayMatrixProblems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.0.path.display();
+        for (i, problem) in self.0.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match problem.line {
+                Some(line) => write!(f, "{path}:{line}: ")?,
+                None => write!(f, "{path}: ")?,
+            }
+            if !problem.entry.is_empty() {
+                write!(f, "`{}`: ", problem.entry)?;
+            }
+            write!(f, "{}", problem.message)?;
+        }
+        Ok(())
+    }
+}

@@ -8,6 +8,7 @@
 //! * [`subject`] runs a scenario on an implementation and captures its [`record::RawLog`].
 //! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
 //! * [`golden`] reads and compares insta-format golden snapshots.
+//! * [`matrix`] checks results against `parity-matrix.toml`.
 //! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
 //! * [`report`] renders results as text, JSON, markdown or JUnit.
 //! * [`cli`] is the `parity` command line.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod compare;
 pub mod errors;
 pub mod golden;
+pub mod matrix;
 pub mod normalize;
 pub mod record;
 pub mod report;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::compare::{diff, first_difference};
 use crate::errors::ReadGoldenError;
 use crate::golden::{Golden, GoldenInfo, GoldenStore, NewGoldens, read_golden};
+use crate::matrix::{FeatureVerdict, Matrix, feature_verdicts, fingerprint, judge_cell};
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;
 use crate::subject::python::{CLIENT_PACKAGE, PythonSubject};
@@ -28,6 +29,8 @@ pub struct Plan {
     pub subjects: Vec<SubjectKind>,
     /// Where the scenarios' goldens are, and what happens to new ones.
     pub goldens: GoldenStore,
+    /// The parity matrix the results are checked against (the project's scenarios only).
+    pub matrix: Option<Matrix>,
 }
 
 /// The verdict of one cell.
@@ -86,6 +89,10 @@ pub struct CellResult {
     /// `trace#1 > span#3 (turn) > span#5 (function) > output`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_difference: Option<String>,
+    /// For failures and errors: the fingerprint that pins this difference in
+    /// `parity-matrix.toml` (`fingerprints = { <scenario> = "…" }`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Unified diff from the reference to this subject's transcript, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
@@ -118,6 +125,9 @@ pub struct RunReport {
     pub results: Vec<CellResult>,
     /// Counts per status.
     pub summary: BTreeMap<&'static str, usize>,
+    /// Every (feature, subject) cell of the parity matrix against this run, when it was checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matrix: Option<Vec<FeatureVerdict>>,
 }
 
 /// The Python client package and version.
@@ -143,11 +153,18 @@ impl RunReport {
             .unwrap_or("not started")
     }
 
-    /// Whether every cell passed (or deviates as declared, or is a new golden candidate).
+    /// Whether every cell passed (or deviates as declared, or is a new golden candidate) and
+    /// the matrix, if checked, agrees with the run.
     pub fn all_passed(&self) -> bool {
         self.results
             .iter()
             .all(|r| matches!(r.status, Status::Pass | Status::Deviation | Status::New))
+            && self.matrix_problems().next().is_none()
+    }
+
+    /// The matrix cells that disagree with the run.
+    pub fn matrix_problems(&self) -> impl Iterator<Item = &FeatureVerdict> {
+        self.matrix.iter().flatten().filter(|v| !v.ok)
     }
 
     /// The counts as one phrase: `3 pass, 0 fail, 0 deviation, 0 error, 1 new`.
@@ -202,10 +219,13 @@ pub fn execute(
                 &shown,
                 &python_transcript,
             );
-            let result = match result.status {
+            let mut result = match result.status {
                 Status::New => record_new(workspace, &plan.goldens, scenario, result, &python),
                 _ => result,
             };
+            if let Some(matrix) = &plan.matrix {
+                judge_cell(matrix, &mut result);
+            }
             on_event(ParityEvent::CellFinished(&result));
             results.push(result);
         }
@@ -223,9 +243,39 @@ pub fn execute(
         },
         normalizer_version: crate::normalize::NORMALIZER_VERSION,
         subjects: plan.subjects.iter().map(|s| s.name().to_owned()).collect(),
+        matrix: plan
+            .matrix
+            .as_ref()
+            .map(|matrix| feature_verdicts(matrix, &results)),
         results,
         summary,
     }
+}
+
+/// The verdict of one cell whose transcript is already known, against its golden only (never
+/// the python subject), with the matrix applied: what the golden tests check per trial.
+pub fn verdict_against_golden(
+    scenario: &Scenario,
+    subject: &SubjectKind,
+    transcript: Result<String, String>,
+    golden_path: &std::path::Path,
+    golden_shown: &str,
+    matrix: Option<&Matrix>,
+) -> CellResult {
+    let golden = read_golden(golden_path);
+    let no_reference = || Err("no golden: record the python transcript first".to_owned());
+    let mut result = judge(
+        scenario,
+        subject,
+        transcript,
+        &golden,
+        golden_shown,
+        &no_reference,
+    );
+    if let Some(matrix) = matrix {
+        judge_cell(matrix, &mut result);
+    }
+    result
 }
 
 /// The verdict of one cell: the subject's transcript against the golden or, when there is none
@@ -243,15 +293,18 @@ fn judge(
             Some(d) => (Some(d.path), Some(d.diff)),
             None => (None, None),
         };
-        CellResult {
+        let mut result = CellResult {
             scenario: scenario.name.clone(),
             subject: subject.name().to_owned(),
             status,
             golden: golden.map(str::to_owned),
             message,
             first_difference,
+            fingerprint: None,
             diff,
-        }
+        };
+        result.fingerprint = fingerprint(&result);
+        result
     };
     let transcript = match transcript {
         Ok(transcript) => transcript,

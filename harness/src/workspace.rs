@@ -37,6 +37,16 @@ impl Workspace {
         self.root.join("golden")
     }
 
+    /// `parity-matrix.toml`: features × subjects.
+    pub fn matrix_path(&self) -> PathBuf {
+        self.root.join("parity-matrix.toml")
+    }
+
+    /// `docs/parity.md`: the matrix rendered for people.
+    pub fn parity_doc(&self) -> PathBuf {
+        self.root.join("docs/parity.md")
+    }
+
     /// `harness/python/requirements.txt`: the pinned Python client.
     pub fn requirements(&self) -> PathBuf {
         self.root.join("harness/python/requirements.txt")

@@ -43,9 +43,14 @@ struct Scratch {
 impl Scratch {
     fn new() -> Scratch {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["scenarios", "golden", "harness/python"] {
+        for sub in ["scenarios", "golden", "harness/python", "docs"] {
             copy_dir(&root().join(sub), &dir.path().join(sub));
         }
+        std::fs::copy(
+            root().join("parity-matrix.toml"),
+            dir.path().join("parity-matrix.toml"),
+        )
+        .unwrap();
         Scratch { dir }
     }
 
@@ -665,4 +670,152 @@ fn a_scripted_model_behavior_error_leaves_the_agent_span_as_the_client_does() {
     // Any other class, e.g. openai's RateLimitError, gets the generic agent error.
     let (_, stdout, _) = run(parity(&["show", "provider_rate_limit"]));
     assert!(stdout.contains(r#"error={"data":{"error":"Rate limit reached for gpt-4o"},"message":"Error in agent run"}"#), "{stdout}");
+}
+
+/// Replaces the `rust` cell of `feature` in the scratch matrix.
+fn set_rust_cell(scratch: &Scratch, feature: &str, cell: &str) {
+    let path = scratch.path("parity-matrix.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header = format!("[features.\"{feature}\"]");
+    let start = text.find(&header).unwrap();
+    let at = start + text[start..].find("\nrust = ").unwrap() + 1;
+    let end = at + text[at..].find('\n').unwrap();
+    std::fs::write(
+        &path,
+        format!("{}rust = {cell}{}", &text[..at], &text[end..]),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_matrix_is_checked_on_every_run() {
+    python_ready();
+    let scratch = Scratch::new();
+    let run_one = |scenario: &str| {
+        run_json(scratch.parity(&["run", "--subject", "rust", "--scenario", scenario]))
+    };
+
+    // A deviation declared where rust matches is stale: the cell fails, naming the entry.
+    set_rust_cell(
+        &scratch,
+        "error.exhausted-script",
+        r#"{ status = "deviates", reason = "r", fingerprints = { exhausted_streamed = "0123456789abcdef" } }"#,
+    );
+    let (code, report) = run_one("exhausted_streamed");
+    assert_eq!(code, 1, "{report}");
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "fail");
+    let message = result["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("stale matrix entry: rust now matches, but parity-matrix.toml:"),
+        "{message}"
+    );
+    assert!(message.contains("remove the entry"), "{message}");
+    let cell = report["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["feature"] == "error.exhausted-script" && v["subject"] == "rust")
+        .unwrap();
+    assert_eq!(cell["ok"], false, "{cell}");
+
+    // A golden edited by hand makes rust differ: unpinned it fails, with its fingerprint;
+    // pinned with another fingerprint it still fails; pinned with its own it is a deviation.
+    let golden = scratch.path("golden/exhausted_streamed.snap");
+    let text = std::fs::read_to_string(&golden).unwrap();
+    std::fs::write(
+        &golden,
+        text.replacen(
+            "Unexpected streaming model call",
+            "Unexpected model call",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, report) = run_one("exhausted_streamed");
+    assert_eq!(code, 1);
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "fail");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .contains("a new divergence, not the known one"),
+        "{result}"
+    );
+    let fingerprint = result["fingerprint"].as_str().unwrap().to_owned();
+    set_rust_cell(
+        &scratch,
+        "error.exhausted-script",
+        &format!(
+            r#"{{ status = "deviates", reason = "the golden was edited", fingerprints = {{ exhausted_streamed = "{fingerprint}" }} }}"#
+        ),
+    );
+    let (code, report) = run_one("exhausted_streamed");
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["results"][0]["status"], "deviation");
+    assert_eq!(report["summary"]["deviation"], 1);
+
+    // A matrix that names an unknown subject is bad input, with its line.
+    set_rust_cell(&scratch, "span.trace", "\"match\"\njs = \"match\"");
+    let (code, stdout, stderr) = run(scratch.parity(&["run", "--scenario", "one_turn_text"]));
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.contains("parity-matrix.toml:"), "{stderr}");
+    assert!(stderr.contains("unknown key \"js\""), "{stderr}");
+}
+
+#[test]
+fn matrix_render_check_says_whether_docs_are_fresh() {
+    let scratch = Scratch::new();
+    let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(stdout, "docs/parity.md is fresh\n");
+    std::fs::write(scratch.path("docs/parity.md"), "old\n").unwrap();
+    let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("stale"), "{stdout}");
+    let (code, _, _) = run(scratch.parity(&["matrix", "render"]));
+    assert_eq!(code, 0);
+    let (code, _, _) = run(scratch.parity(&["matrix", "render", "--check"]));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn partitions_split_the_scenarios_between_jobs() {
+    let listed = |partition: &str| -> Vec<String> {
+        let (code, report) = run_json(parity(&[
+            "run",
+            "--subject",
+            "rust",
+            "--scenario",
+            "tool_*",
+            "--partition",
+            partition,
+        ]));
+        assert_eq!(code, 0, "{report}");
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["scenario"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (first, second) = (listed("1/2"), listed("2/2"));
+    assert!(!first.is_empty() && !second.is_empty());
+    assert!(first.iter().all(|s| !second.contains(s)));
+    let mut all = [first, second].concat();
+    all.sort();
+    let expected: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            let stem = name.strip_suffix(".toml")?.to_owned();
+            stem.starts_with("tool_").then_some(stem)
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(all, expected);
+    let (code, _, stderr) = run(parity(&["run", "--partition", "3/2"]));
+    assert_eq!(code, 2, "{stderr}");
 }

@@ -78,6 +78,7 @@ mod tests {
             golden: Some(format!("golden/{scenario}.snap")),
             message: message.into(),
             first_difference: diff.map(|_| "trace#1 > span#1 (agent) > name".to_owned()),
+            fingerprint: None,
             diff: diff.map(str::to_owned),
         }
     }
@@ -91,6 +92,7 @@ mod tests {
             },
             normalizer_version: 1,
             subjects: vec!["rust".into()],
+            matrix: None,
             results: vec![
                 cell("handoff", Status::Pass, "", None),
                 cell(

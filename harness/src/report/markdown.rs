@@ -29,6 +29,22 @@ pub fn write_markdown(mut out: impl Write, report: &RunReport) -> io::Result<()>
             escape_cell(&result.message)
         )?;
     }
+    let problems: Vec<_> = report.matrix_problems().collect();
+    if !problems.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "### Parity matrix mismatches")?;
+        writeln!(out)?;
+        for verdict in problems {
+            writeln!(
+                out,
+                "- `{}` / {}: declared {}; {}",
+                verdict.feature,
+                verdict.subject,
+                verdict.declared,
+                escape_cell(&verdict.message)
+            )?;
+        }
+    }
     for result in report.results.iter().filter(|r| r.diff.is_some()) {
         writeln!(out)?;
         writeln!(

@@ -4,11 +4,13 @@
 mod json;
 mod junit;
 mod markdown;
+mod progress;
 mod text;
 
 pub use json::write_json;
 pub use junit::write_junit;
 pub use markdown::write_markdown;
+pub use progress::Progress;
 pub use text::TextReporter;
 
 /// The output formats of `parity run --format`.

@@ -53,8 +53,15 @@ impl<W: Write> TextReporter<W> {
         Ok(())
     }
 
-    /// Writes the closing summary.
+    /// Writes the matrix cells that disagree with the run, then the closing summary.
     pub fn finish(&mut self, report: &RunReport) -> io::Result<()> {
+        for verdict in report.matrix_problems() {
+            writeln!(
+                self.out,
+                "MATRIX   {} / {}: declared {}; {}",
+                verdict.feature, verdict.subject, verdict.declared, verdict.message
+            )?;
+        }
         writeln!(
             self.out,
             "\n{} cells ({} client {}): {}",

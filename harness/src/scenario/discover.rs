@@ -81,6 +81,20 @@ impl ScenarioPaths {
         Ok(ScenarioPaths { paths: selected })
     }
 
+    /// Slice `k` of `n` (1-based): the scenarios at positions `k-1`, `k-1+n`, … in name order, as
+    /// nextest's `count:K/N` partitions. The slices of `1..=n` cover every scenario once.
+    pub fn partition(self, k: usize, n: usize) -> ScenarioPaths {
+        ScenarioPaths {
+            paths: self
+                .paths
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % n == k - 1)
+                .map(|(_, entry)| entry)
+                .collect(),
+        }
+    }
+
     /// Loads every selected scenario; all load errors are returned together so that one run
     /// reports every broken file.
     pub fn load_all(&self) -> Result<Vec<Scenario>, Vec<LoadScenarioError>> {
@@ -130,6 +144,23 @@ mod tests {
         assert_eq!(literal.names().collect::<Vec<_>>(), ["a[1]"]);
         let glob = paths.select(&["a*".into()]).unwrap();
         assert_eq!(glob.names().collect::<Vec<_>>(), ["a1", "a[1]"]);
+    }
+
+    #[test]
+    fn partitions_cover_every_scenario_once() {
+        let dir = dir_with(&["a.toml", "b.toml", "c.toml", "d.toml", "e.toml"]);
+        let paths = ScenarioPaths::discover(dir.path()).unwrap();
+        let slices: Vec<Vec<String>> = (1..=3)
+            .map(|k| {
+                paths
+                    .clone()
+                    .partition(k, 3)
+                    .names()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(slices, [vec!["a", "d"], vec!["b", "e"], vec!["c"]]);
     }
 
     #[cfg(unix)]

@@ -1,0 +1,84 @@
+//! `parity matrix fix`: statuses and fingerprints rewritten from a full run, with `toml_edit`
+//! so that comments, order and formatting of everything else stay as they were.
+
+use std::collections::BTreeMap;
+
+use toml_edit::{DocumentMut, InlineTable, Item, Value};
+
+use super::model::{Declared, Matrix};
+use super::verdict::fingerprint;
+use crate::runner::{CellResult, Status};
+
+/// The reason written for a deviation that `fix` finds and the file did not declare: a person
+/// replaces it with the real reason (`docs/matrix.md`).
+pub const UNEXPLAINED: &str =
+    "found by `parity matrix fix`: explain it here, or fix the library and run fix again";
+
+/// The matrix text with every (feature, subject) cell set from `results`, the raw verdicts of a
+/// full run (before the matrix was applied): a cell whose scenarios all pass is `"match"`; one
+/// with failures pins each failing scenario's fingerprint, keeping a declared status and reason.
+/// Extension cells are left alone. `Err` says why the results cannot be used.
+pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result<String, String> {
+    if let Some(new) = results.iter().find(|r| r.status == Status::New) {
+        return Err(format!(
+            "{} has no golden yet: record the goldens first, then fix the matrix",
+            new.scenario
+        ));
+    }
+    if let Some(python) = results
+        .iter()
+        .find(|r| r.subject == "python" && r.status != Status::Pass)
+    {
+        return Err(format!(
+            "the python subject differs from its golden on {}: the goldens are the reference, so re-record them (docs/runbook.md) before fixing the matrix",
+            python.scenario
+        ));
+    }
+    let mut document: DocumentMut = text
+        .parse()
+        .map_err(|e| format!("{}: not valid TOML: {e}", matrix.path.display()))?;
+    for feature in &matrix.features {
+        for (subject, cell) in &feature.cells {
+            if cell.declared == Declared::Extension {
+                continue;
+            }
+            let mut fingerprints = BTreeMap::new();
+            for scenario in &feature.scenarios {
+                let result = results
+                    .iter()
+                    .find(|r| &r.scenario == scenario && &r.subject == subject)
+                    .ok_or_else(|| {
+                        format!("no result for {scenario} / {subject}: fix needs a full run")
+                    })?;
+                if let Some(fp) = fingerprint(result) {
+                    fingerprints.insert(scenario.clone(), fp);
+                }
+            }
+            let item = if fingerprints.is_empty() {
+                Item::Value(Value::from("match"))
+            } else {
+                let (status, reason) = match cell.declared {
+                    Declared::Match => (Declared::Deviates, UNEXPLAINED.to_owned()),
+                    declared => (declared, cell.reason.clone().unwrap_or_default()),
+                };
+                let mut table = InlineTable::new();
+                table.insert("status", Value::from(status.as_str()));
+                table.insert("reason", Value::from(reason));
+                let mut pins = InlineTable::new();
+                for (scenario, fp) in fingerprints {
+                    pins.insert(&scenario, Value::from(fp));
+                }
+                table.insert("fingerprints", Value::InlineTable(pins));
+                Item::Value(Value::InlineTable(table))
+            };
+            let slot = &mut document["features"][feature.id.as_str()][subject.as_str()];
+            // Keep the comment and spacing around the value; replace only the value.
+            let decor = slot.as_value().map(|v| v.decor().clone());
+            *slot = item;
+            if let (Some(decor), Some(value)) = (decor, slot.as_value_mut()) {
+                *value.decor_mut() = decor;
+            }
+        }
+    }
+    Ok(document.to_string())
+}

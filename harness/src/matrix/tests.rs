@@ -1,0 +1,260 @@
+//! Each verdict of the matrix, on small files and synthetic results.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::*;
+use crate::runner::{CellResult, Status};
+
+const FILE: &str = r#"# The matrix.
+[subjects]
+python = "reference"
+rust = "library"
+
+[features."span.agent"]
+title = "Agent spans"
+scenarios = ["handoff", "tool_call"]
+python = "match"
+rust = "match" # keep this comment
+
+[features."error.max-turns"]
+title = "Max turns"
+scenarios = ["max_turns"]
+python = "match"
+rust = "match"
+"#;
+
+fn scenarios() -> BTreeSet<String> {
+    ["handoff", "tool_call", "max_turns"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn parse(text: &str) -> Result<Matrix, String> {
+    Matrix::parse(
+        Path::new("parity-matrix.toml"),
+        text,
+        &scenarios(),
+        &["python", "rust"],
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn cell(scenario: &str, subject: &str, status: Status, diff: Option<&str>) -> CellResult {
+    CellResult {
+        scenario: scenario.into(),
+        subject: subject.into(),
+        status,
+        golden: Some(format!("golden/{scenario}.snap")),
+        message: if status == Status::Pass {
+            String::new()
+        } else {
+            "differs".into()
+        },
+        first_difference: None,
+        fingerprint: None,
+        diff: diff.map(str::to_owned),
+    }
+}
+
+const DIFF: &str = "--- golden/handoff.snap\n+++ rust\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n";
+
+fn deviating(fingerprint: &str) -> String {
+    FILE.replace(
+        "scenarios = [\"handoff\", \"tool_call\"]\npython = \"match\"\nrust = \"match\" # keep this comment",
+        &format!(
+            "scenarios = [\"handoff\", \"tool_call\"]\npython = \"match\"\nrust = {{ status = \"deviates\", reason = \"ids differ\", fingerprints = {{ handoff = \"{fingerprint}\" }} }}"
+        ),
+    )
+}
+
+fn fingerprint_of_diff() -> String {
+    fingerprint(&cell("handoff", "rust", Status::Fail, Some(DIFF))).unwrap()
+}
+
+#[test]
+fn a_well_formed_matrix_loads() {
+    let matrix = parse(FILE).unwrap();
+    assert_eq!(matrix.features.len(), 2);
+    assert_eq!(matrix.features[0].cells["rust"].declared, Declared::Match);
+    assert_eq!(matrix.features[0].line, 6);
+}
+
+#[test]
+fn bad_entries_are_named_with_their_line() {
+    let err = parse(&FILE.replace("\"span.agent\"", "\"spans.agent\"")).unwrap_err();
+    assert!(
+        err.contains(
+            "parity-matrix.toml:6: `features.\"spans.agent\"`: unknown feature \"spans.agent\""
+        ),
+        "{err}"
+    );
+    let err = parse(&FILE.replace("rust = \"library\"", "rust = \"library\"\njs = \"node\""))
+        .unwrap_err();
+    assert!(
+        err.contains(":5: `subjects.js`: unknown subject \"js\""),
+        "{err}"
+    );
+    let err = parse(&FILE.replace("scenarios = [\"max_turns\"]", "scenarios = []")).unwrap_err();
+    assert!(err.contains("no scenario exercises this feature"), "{err}");
+    assert!(
+        err.contains("scenario \"max_turns\" belongs to no feature"),
+        "{err}"
+    );
+    let err = parse(&FILE.replace("\"tool_call\"]", "\"tool_cal\"]")).unwrap_err();
+    assert!(
+        err.contains(
+            ":8: `features.\"span.agent\".scenarios`: no scenario \"tool_cal\" in scenarios/"
+        ),
+        "{err}"
+    );
+    let err =
+        parse(&deviating("x").replace(", fingerprints = { handoff = \"x\" }", "")).unwrap_err();
+    assert!(err.contains("pin the deviation"), "{err}");
+    let err =
+        parse(&FILE.replace("rust = \"match\" # keep", "rust = \"deviates\" # keep")).unwrap_err();
+    assert!(err.contains("needs a reason"), "{err}");
+}
+
+#[test]
+fn a_pinned_difference_is_a_deviation() {
+    let matrix = parse(&deviating(&fingerprint_of_diff())).unwrap();
+    let mut result = cell("handoff", "rust", Status::Fail, Some(DIFF));
+    judge_cell(&matrix, &mut result);
+    assert_eq!(result.status, Status::Deviation);
+    assert!(
+        result
+            .message
+            .contains("span.agent: rust deviates (ids differ)"),
+        "{}",
+        result.message
+    );
+    let results = vec![
+        result,
+        cell("tool_call", "rust", Status::Pass, None),
+        cell("max_turns", "rust", Status::Pass, None),
+    ];
+    let verdicts = feature_verdicts(&matrix, &results);
+    let agent = verdicts
+        .iter()
+        .find(|v| v.feature == "span.agent" && v.subject == "rust")
+        .unwrap();
+    assert_eq!((agent.verdict, agent.ok), (Verdict::Deviation, true));
+}
+
+#[test]
+fn a_changed_fingerprint_fails() {
+    let matrix = parse(&deviating("0000000000000000")).unwrap();
+    let mut result = cell("handoff", "rust", Status::Fail, Some(DIFF));
+    judge_cell(&matrix, &mut result);
+    assert_eq!(result.status, Status::Fail);
+    assert!(
+        result
+            .message
+            .contains("a new divergence, not the known one"),
+        "{}",
+        result.message
+    );
+}
+
+#[test]
+fn a_deviation_that_now_matches_is_stale() {
+    let matrix = parse(&deviating(&fingerprint_of_diff())).unwrap();
+    let mut result = cell("handoff", "rust", Status::Pass, None);
+    judge_cell(&matrix, &mut result);
+    assert_eq!(result.status, Status::Fail);
+    assert!(
+        result.message.starts_with("stale matrix entry: rust now matches, but parity-matrix.toml:10 (span.agent: rust deviates) still pins a deviation on handoff; remove the entry"),
+        "{}",
+        result.message
+    );
+}
+
+#[test]
+fn a_match_that_differs_fails_and_filtered_features_are_not_run() {
+    let matrix = parse(FILE).unwrap();
+    let mut result = cell("handoff", "rust", Status::Fail, Some(DIFF));
+    judge_cell(&matrix, &mut result);
+    assert_eq!(result.status, Status::Fail);
+    let verdicts = feature_verdicts(&matrix, &[result]);
+    let agent = verdicts
+        .iter()
+        .find(|v| v.feature == "span.agent" && v.subject == "rust")
+        .unwrap();
+    assert_eq!((agent.verdict, agent.ok), (Verdict::Fail, false));
+    let max = verdicts
+        .iter()
+        .find(|v| v.feature == "error.max-turns" && v.subject == "rust")
+        .unwrap();
+    assert_eq!((max.verdict, max.ok), (Verdict::NotRun, true));
+}
+
+#[test]
+fn fix_pins_new_differences_and_keeps_comments() {
+    let matrix = parse(FILE).unwrap();
+    let results = vec![
+        cell("handoff", "python", Status::Pass, None),
+        cell("tool_call", "python", Status::Pass, None),
+        cell("max_turns", "python", Status::Pass, None),
+        cell("handoff", "rust", Status::Fail, Some(DIFF)),
+        cell("tool_call", "rust", Status::Pass, None),
+        cell("max_turns", "rust", Status::Pass, None),
+    ];
+    let fixed = fix_matrix(&matrix, FILE, &results).unwrap();
+    assert!(fixed.starts_with("# The matrix.\n"), "{fixed}");
+    let expected = format!(
+        "rust = {{ status = \"deviates\", reason = \"{UNEXPLAINED}\", fingerprints = {{ handoff = \"{}\" }} }} # keep this comment",
+        fingerprint_of_diff()
+    );
+    assert!(fixed.contains(&expected), "{fixed}");
+    // The fixed file loads, and the run is then a deviation, not a failure.
+    let fixed_matrix = parse(&fixed).unwrap();
+    let mut result = cell("handoff", "rust", Status::Fail, Some(DIFF));
+    judge_cell(&fixed_matrix, &mut result);
+    assert_eq!(result.status, Status::Deviation);
+    // Once the library is fixed, fix returns the cell to "match".
+    let all_pass: Vec<CellResult> = results
+        .iter()
+        .map(|r| cell(&r.scenario, &r.subject, Status::Pass, None))
+        .collect();
+    let back = fix_matrix(&fixed_matrix, &fixed, &all_pass).unwrap();
+    assert_eq!(back, FILE);
+}
+
+#[test]
+fn fix_refuses_results_it_cannot_use() {
+    let matrix = parse(FILE).unwrap();
+    let partial = vec![cell("handoff", "python", Status::Pass, None)];
+    assert!(
+        fix_matrix(&matrix, FILE, &partial)
+            .unwrap_err()
+            .contains("fix needs a full run")
+    );
+    let python_fails = vec![cell("handoff", "python", Status::Fail, Some(DIFF))];
+    assert!(
+        fix_matrix(&matrix, FILE, &python_fails)
+            .unwrap_err()
+            .contains("re-record")
+    );
+}
+
+#[test]
+fn the_rendering_names_every_deviation_with_its_reason() {
+    let matrix = parse(&deviating("abc")).unwrap();
+    let text = render_markdown(&matrix);
+    assert!(
+        text.contains(
+            "| `span.agent` | Agent spans | match | **deviates** [1] | handoff, tool_call |"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("1. `span.agent`, rust: ids differ (pinned on handoff)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Features at parity: python 2/2, rust 1/2."),
+        "{text}"
+    );
+}
