@@ -7,9 +7,17 @@
 //! then replaces the id wherever it occurs: in id positions and in any JSON string (or object key)
 //! anywhere in a payload that is exactly equal to a known id. Distinct ids get distinct numbers,
 //! so equal transcripts mean equal correlation structure; a malformed or custom id is renamed too.
+//!
+//! Since v3, ids *inside* longer strings are renamed as well (older clients log `Creating trace
+//! Agent workflow with id trace_…` and `Setting current trace: trace_…`): every substring with
+//! the client's id shape (`trace_` + 32 hex, `span_` + 24 hex, on word boundaries) becomes its
+//! placeholder, or `trace#?` / `span#?` when no record carries that id in an id position.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
+use regex::{Captures, Regex};
 use serde_json::{Map, Value};
 
 use super::view::{IdKind, View};
@@ -99,21 +107,39 @@ impl Renamer {
             .collect()
     }
 
-    /// A copy of `value` with every string (and object key) equal to a known id replaced by its
-    /// placeholder.
+    /// `text` with ids renamed: the placeholder when all of it is a known id, otherwise every
+    /// id-shaped substring replaced (see the module docs).
+    pub(crate) fn text<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        static ID_SHAPED: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"\b(?:trace_[0-9a-f]{32}|span_[0-9a-f]{24})\b").expect("the regex is valid")
+        });
+        if let Some(placeholder) = self.any(text) {
+            return Cow::Owned(placeholder);
+        }
+        ID_SHAPED.replace_all(text, |found: &Captures<'_>| {
+            let id = &found[0];
+            self.any(id).unwrap_or_else(|| {
+                let kind = if id.starts_with("trace_") {
+                    "trace"
+                } else {
+                    "span"
+                };
+                placeholder(kind, FOREIGN)
+            })
+        })
+    }
+
+    /// A copy of `value` with ids renamed in every string and object key ([`Renamer::text`]).
     pub(crate) fn value(&self, value: &Value) -> Value {
         match value {
-            Value::String(text) => Value::String(self.any(text).unwrap_or_else(|| text.clone())),
+            Value::String(text) => Value::String(self.text(text).into_owned()),
             Value::Array(items) => {
                 Value::Array(items.iter().map(|item| self.value(item)).collect())
             }
             Value::Object(map) => {
                 let mut out = Map::with_capacity(map.len());
                 for (key, item) in map {
-                    out.insert(
-                        self.any(key).unwrap_or_else(|| key.clone()),
-                        self.value(item),
-                    );
+                    out.insert(self.text(key).into_owned(), self.value(item));
                 }
                 Value::Object(out)
             }
@@ -166,6 +192,30 @@ mod tests {
             renamer.value(&value),
             json!({"links": ["span#1", "trace#1", "other"], "span#1": {"nested": "span#1"}, "n": 1})
         );
+    }
+
+    #[test]
+    fn ids_inside_longer_strings_are_renamed() {
+        let mut b = LogBuilder::new();
+        b.trace_start(&tid(1));
+        b.span_start(&sid(1), &tid(1), None, json!({"type": "custom"}));
+        let renamer = renamer_of(&b.build());
+        let message = format!("Creating trace Agent workflow with id {}", tid(1));
+        assert_eq!(
+            renamer.text(&message),
+            "Creating trace Agent workflow with id trace#1"
+        );
+        let message = format!("Setting current trace: {}, span {}.", tid(1), sid(1));
+        assert_eq!(
+            renamer.text(&message),
+            "Setting current trace: trace#1, span span#1."
+        );
+        // An id no record carries in an id position is still not shown raw.
+        let unknown = format!("id {}", tid(7));
+        assert_eq!(renamer.text(&unknown), "id trace#?");
+        // Not an id: a longer hex run, or a prefix of a word.
+        let not_ids = format!("{}0 x{}", tid(1), tid(1));
+        assert_eq!(renamer.text(&not_ids), not_ids);
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl<'a> Renderer<'_, 'a> {
             .map(|key| {
                 format!(
                     " {}={}",
-                    self.renamer.any(key).unwrap_or_else(|| key.clone()),
+                    self.renamer.text(key).into_owned(),
                     self.json(&obj[key])
                 )
             })
@@ -240,7 +240,7 @@ impl<'a> Renderer<'_, 'a> {
 
     fn log(&self, view: &View<'_>, obj: &Map<String, Value>) -> String {
         let message = match obj.get("message") {
-            Some(Value::String(message)) => quote(message),
+            Some(Value::String(message)) => quote(&self.renamer.text(message)),
             _ => self.field_json(view, "message"),
         };
         let mut out = format!("log {} {message}", self.field_word(view, "level"));
