@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::drift;
 use crate::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::matrix::{Matrix, fix_matrix, render_markdown};
 use crate::normalize::normalize;
@@ -46,6 +47,13 @@ enum Command {
     /// Check, fix or render the parity matrix (`parity-matrix.toml`).
     #[command(subcommand)]
     Matrix(MatrixCommand),
+    /// Run another client release against the goldens, beside rust, and classify each scenario
+    /// (clean, upstream drift, parity break, both). Exit 0 clean, 1 drift or break, 2 bad usage
+    /// or an environment that cannot be built.
+    Drift(DriftArgs),
+    /// Run every release from --from to --to and name, per scenario, the release at which its
+    /// transcript changed, with the diff.
+    Bisect(BisectArgs),
     /// Prepare the Python environment (a venv with the pinned client); also done on first use.
     Setup {
         /// Rebuild the venv even if it looks ready.
@@ -92,10 +100,49 @@ struct RunArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Keep every cell's normalized transcript in DIR/<subject>/<scenario>.txt (for artifacts and
+    /// bisecting).
+    #[arg(long, value_name = "DIR")]
+    transcripts: Option<PathBuf>,
     /// Record the python transcript of each scenario without a golden as its golden (instead of
     /// a pending `.snap.new` for `cargo insta review`). Existing goldens are never rewritten.
     #[arg(long)]
     accept_new: bool,
+}
+
+#[derive(Debug, Args)]
+struct DriftArgs {
+    /// The client version to run: a release such as 0.22.0, or `latest`.
+    #[arg(long = "python-client", value_name = "VERSION|latest")]
+    python_client: String,
+    /// Scenario name or glob (repeatable). Default: all scenarios.
+    #[arg(long = "scenario", value_name = "NAME_OR_GLOB")]
+    scenarios: Vec<String>,
+    /// Report format (text, json, markdown).
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct BisectArgs {
+    /// The first release of the range (inclusive).
+    #[arg(long, value_name = "VERSION")]
+    from: String,
+    /// The last release of the range (inclusive), or `latest`.
+    #[arg(long, value_name = "VERSION")]
+    to: String,
+    /// Scenario name or glob (repeatable). Default: all scenarios.
+    #[arg(long = "scenario", value_name = "NAME_OR_GLOB")]
+    scenarios: Vec<String>,
+    /// Report format (text, json, markdown).
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReportFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +190,8 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
         Command::Run(args) => run_command(&workspace, args, stdout),
         Command::Show(args) => show_command(&workspace, args, stdout),
         Command::Matrix(command) => matrix_command(&workspace, command, stdout),
+        Command::Drift(args) => drift_command(&workspace, args, stdout),
+        Command::Bisect(args) => bisect_command(&workspace, args, stdout),
         Command::Setup { force } => setup_command(&workspace, force, stdout),
         Command::Doctor => doctor_command(&workspace, stdout),
     };
@@ -161,7 +210,7 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
     } else {
         NewGoldens::default_for_environment()
     };
-    let plan = plan_for(
+    let mut plan = plan_for(
         workspace,
         &args.subjects,
         &args.scenarios,
@@ -170,6 +219,7 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
         new_goldens,
         true,
     )?;
+    plan.transcripts = args.transcripts.clone();
     let mut file;
     let out: &mut dyn Write = match &args.out {
         Some(path) => {
@@ -270,6 +320,7 @@ fn plan_for(
         subjects,
         goldens: GoldenStore::new(golden_dir, new_goldens),
         matrix,
+        transcripts: None,
     })
 }
 
@@ -417,6 +468,67 @@ fn matrix_command(
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Checks `--scenario` filters against the project's scenarios before anything is installed.
+fn check_filters(workspace: &Workspace, filters: &[String]) -> Result<(), Stop> {
+    plan_for(workspace, &[], filters, None, None, NewGoldens::Keep, false).map(|_| ())
+}
+
+/// The report destination: `--out FILE` or stdout.
+fn with_out(
+    out: Option<&Path>,
+    stdout: &mut dyn Write,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Stop> {
+    let result = match out {
+        Some(path) => File::create(path)
+            .map_err(|e| Stop::bad_input(format!("cannot create {}: {e}", path.display())))
+            .and_then(|mut file| {
+                write(&mut file).map_err(|e| Stop::failure(format!("cannot write the report: {e}")))
+            }),
+        None => write(stdout).map_err(|e| Stop::failure(format!("cannot write the report: {e}"))),
+    };
+    result
+}
+
+fn drift_command(
+    workspace: &Workspace,
+    args: DriftArgs,
+    stdout: &mut dyn Write,
+) -> Result<i32, Stop> {
+    check_filters(workspace, &args.scenarios)?;
+    let version = drift::resolve_version(&args.python_client).map_err(|e| Stop::bad_input(e.0))?;
+    let report =
+        drift::drift(workspace, &version, &args.scenarios).map_err(|e| Stop::bad_input(e.0))?;
+    with_out(args.out.as_deref(), stdout, |out| {
+        drift::write_drift(out, &report, args.format)
+    })?;
+    Ok(if report.is_clean() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+fn bisect_command(
+    workspace: &Workspace,
+    args: BisectArgs,
+    stdout: &mut dyn Write,
+) -> Result<i32, Stop> {
+    check_filters(workspace, &args.scenarios)?;
+    let from = drift::resolve_version(&args.from).map_err(|e| Stop::bad_input(e.0))?;
+    let to = drift::resolve_version(&args.to).map_err(|e| Stop::bad_input(e.0))?;
+    let report =
+        drift::bisect(workspace, &from, &to, &args.scenarios).map_err(|e| Stop::bad_input(e.0))?;
+    with_out(args.out.as_deref(), stdout, |out| {
+        drift::write_bisect(out, &report, args.format)
+    })?;
+    Ok(if report.changed() {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    })
 }
 
 fn parse_subjects(values: &[String]) -> Result<Vec<SubjectKind>, Stop> {

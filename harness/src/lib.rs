@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod drift;
 pub mod errors;
 pub mod golden;
 pub mod matrix;

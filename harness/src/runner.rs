@@ -9,7 +9,7 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compare::{diff, first_difference};
 use crate::errors::ReadGoldenError;
@@ -31,10 +31,13 @@ pub struct Plan {
     pub goldens: GoldenStore,
     /// The parity matrix the results are checked against (the project's scenarios only).
     pub matrix: Option<Matrix>,
+    /// Where to keep every cell's transcript (`<dir>/<subject>/<scenario>.txt`, or
+    /// `<scenario>.error` with the reason when there is none), for bisecting and artifacts.
+    pub transcripts: Option<std::path::PathBuf>,
 }
 
 /// The verdict of one cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The transcript equals the reference.
@@ -72,7 +75,7 @@ impl Status {
 }
 
 /// The result of one (scenario, subject) cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CellResult {
     /// Scenario name.
     pub scenario: String,
@@ -82,19 +85,20 @@ pub struct CellResult {
     pub status: Status,
     /// The golden compared with (workspace-relative), or, for `new`, where it goes; null when
     /// there is none.
+    #[serde(default)]
     pub golden: Option<String>,
     /// One-paragraph explanation (empty for a pass).
     pub message: String,
     /// For failures: the path of the first differing span, field or log line, e.g.
     /// `trace#1 > span#3 (turn) > span#5 (function) > output`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_difference: Option<String>,
     /// For failures and errors: the fingerprint that pins this difference in
     /// `parity-matrix.toml` (`fingerprints = { <scenario> = "…" }`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
     /// Unified diff from the reference to this subject's transcript, for failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
 }
 
@@ -211,6 +215,10 @@ pub fn execute(
                     .transcript(workspace, scenario)
                     .map_err(|e| e.to_string()),
             };
+            let kept = plan
+                .transcripts
+                .as_deref()
+                .map(|dir| keep_transcript(dir, subject, scenario, &transcript));
             let result = judge(
                 scenario,
                 subject,
@@ -225,6 +233,10 @@ pub fn execute(
             };
             if let Some(matrix) = &plan.matrix {
                 judge_cell(matrix, &mut result);
+            }
+            if let Some(Err(e)) = kept {
+                result.status = Status::Error;
+                result.message = format!("cannot keep the transcript: {e}; {}", result.message);
             }
             on_event(ParityEvent::CellFinished(&result));
             results.push(result);
@@ -356,6 +368,21 @@ fn judge(
                 ),
             },
         },
+    }
+}
+
+/// Writes a cell's transcript (or why there is none) under `dir`.
+fn keep_transcript(
+    dir: &std::path::Path,
+    subject: &SubjectKind,
+    scenario: &Scenario,
+    transcript: &Result<String, String>,
+) -> std::io::Result<()> {
+    let dir = dir.join(subject.name());
+    std::fs::create_dir_all(&dir)?;
+    match transcript {
+        Ok(text) => std::fs::write(dir.join(format!("{}.txt", scenario.name)), text),
+        Err(reason) => std::fs::write(dir.join(format!("{}.error", scenario.name)), reason),
     }
 }
 

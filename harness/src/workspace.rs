@@ -47,9 +47,29 @@ impl Workspace {
         self.root.join("docs/parity.md")
     }
 
-    /// `harness/python/requirements.txt`: the pinned Python client.
+    /// The requirements of the python subject's venv: `PARITY_REQUIREMENTS` (set by
+    /// `parity drift` and `parity bisect` for another client version), or
+    /// `harness/python/requirements.txt`, the pinned client the goldens were recorded with.
     pub fn requirements(&self) -> PathBuf {
+        match std::env::var_os("PARITY_REQUIREMENTS") {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => self.pinned_requirements(),
+        }
+    }
+
+    /// `harness/python/requirements.txt`: the pinned Python client.
+    pub fn pinned_requirements(&self) -> PathBuf {
         self.root.join("harness/python/requirements.txt")
+    }
+
+    /// `harness/python/constraints.txt`: the pinned dependencies of the client.
+    pub fn pinned_constraints(&self) -> PathBuf {
+        self.root.join("harness/python/constraints.txt")
+    }
+
+    /// `.parity/`: the harness's own state (venvs, per-version client environments).
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".parity")
     }
 
     /// The virtualenv of the python subject: `PARITY_VENV`, or `.parity/venv` in the workspace.

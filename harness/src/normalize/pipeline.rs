@@ -32,6 +32,8 @@ mod tests {
     const TOOL_CALL: &str = include_str!("fixtures/python_tool_call.jsonl");
     const MAX_TURNS: &str = include_str!("fixtures/python_max_turns.jsonl");
     const CONCURRENT: &str = include_str!("fixtures/python_concurrent.jsonl");
+    /// `tool_call` recorded with openai-agents 0.22.0, which logs raw ids inside messages.
+    const TOOL_CALL_0_22: &str = include_str!("fixtures/python_0_22_tool_call.jsonl");
 
     /// The example run of the design: one agent, max turns exceeded.
     fn weather_run() -> LogBuilder {
@@ -135,6 +137,37 @@ none
         let moved = RawLog::from_json_lines(&text).unwrap();
         assert_ne!(moved, log);
         assert_eq!(normalize(&moved), normalize(&log));
+    }
+
+    #[test]
+    fn an_older_client_that_logs_raw_ids_gives_a_deterministic_transcript() {
+        let log = fixture(TOOL_CALL_0_22);
+        let transcript = normalize(&log).to_string();
+        assert!(
+            transcript.contains(r#"log DEBUG "Creating trace with id trace#1""#),
+            "{transcript}"
+        );
+        assert!(
+            transcript.contains(r#"log DEBUG "Setting current trace: trace#1""#),
+            "{transcript}"
+        );
+        assert!(
+            ids_in(&transcript).is_empty(),
+            "no raw id survives:\n{transcript}"
+        );
+        // Another run of the same client has other ids: the same transcript.
+        let mut text = log.to_json_lines();
+        for (n, id) in ids_in(&text).into_iter().enumerate() {
+            let fresh = if id.starts_with("trace_") {
+                tid(0xa00 + n as u128)
+            } else {
+                sid(0xa00 + n as u128)
+            };
+            text = text.replace(&id, &fresh);
+        }
+        let other_run = RawLog::from_json_lines(&text).unwrap();
+        assert_eq!(normalize(&other_run).to_string(), transcript);
+        insta::assert_snapshot!("python_0_22_tool_call", transcript);
     }
 
     fn ids_in(text: &str) -> Vec<String> {

@@ -1,0 +1,131 @@
+//! Upstream drift (DESIGN §10, `docs/drift.md`): the goldens were recorded with the pinned
+//! client; `parity drift` runs a newer (or older) release against them, beside the rust subject,
+//! and `parity bisect` names the release at which each scenario's transcript changed.
+//!
+//! * `versions.rs`: released versions from the package index, and the pinned one.
+//! * `client.rs`: one version's requirements (project pins kept where it allows them) and venv.
+//! * `child.rs`: running one version in a child `parity run`.
+//! * `classify.rs`: drift per scenario (clean, upstream drift, parity break, both).
+//! * `bisect.rs`: histories over a range of releases.
+//! * `report.rs`: text, JSON and markdown.
+
+mod bisect;
+mod child;
+mod classify;
+mod client;
+mod report;
+mod versions;
+
+use std::path::PathBuf;
+
+pub use bisect::{BisectReport, ScenarioHistory, VersionOutcome};
+pub use classify::{Classification, DriftReport, ScenarioDrift};
+pub use client::MovedPin;
+pub use report::{write_bisect, write_drift};
+pub use versions::{Version, pinned_version, released_versions};
+
+use crate::workspace::Workspace;
+
+/// Why drift or bisect could not run: bad usage, or an environment that cannot be built
+/// (exit 2).
+#[derive(Debug)]
+pub struct DriftError(pub String);
+
+/// Resolves `latest` or a version number against the package index.
+pub fn resolve_version(spec: &str) -> Result<Version, DriftError> {
+    let released = released_versions().map_err(|e| DriftError(e.to_string()))?;
+    if spec == "latest" {
+        return released
+            .last()
+            .cloned()
+            .ok_or_else(|| DriftError("the package index lists no release".into()));
+    }
+    let version = Version::parse(spec).ok_or_else(|| {
+        DriftError(format!(
+            "{spec:?} is not a version such as 0.24.0 or `latest`"
+        ))
+    })?;
+    if !released.contains(&version) {
+        return Err(DriftError(format!(
+            "{version} is not a released version of {}",
+            crate::subject::python::CLIENT_PACKAGE
+        )));
+    }
+    Ok(version)
+}
+
+/// `parity drift`: runs `version` (python and rust) against the goldens.
+pub fn drift(
+    workspace: &Workspace,
+    version: &Version,
+    filters: &[String],
+) -> Result<DriftReport, DriftError> {
+    let pinned = pinned_version(workspace).map_err(|e| DriftError(e.to_string()))?;
+    let env =
+        client::prepare(workspace, version, &pinned).map_err(|e| DriftError(e.to_string()))?;
+    let report = child::run_version(workspace, &env, &["python", "rust"], filters, None)
+        .map_err(DriftError)?;
+    Ok(DriftReport::new(
+        &pinned,
+        version,
+        env.moved_pins,
+        &report.results,
+    ))
+}
+
+/// `parity bisect`: runs every release from `from` to `to` (python only) and compares
+/// consecutive transcripts per scenario. Versions that cannot be installed or started are
+/// reported and skipped.
+pub fn bisect(
+    workspace: &Workspace,
+    from: &Version,
+    to: &Version,
+    filters: &[String],
+) -> Result<BisectReport, DriftError> {
+    let released = released_versions().map_err(|e| DriftError(e.to_string()))?;
+    let versions = bisect::versions_between(&released, from, to).map_err(DriftError)?;
+    let pinned = pinned_version(workspace).map_err(|e| DriftError(e.to_string()))?;
+    let mut outcomes = Vec::new();
+    let mut runs = Vec::new();
+    for version in &versions {
+        let dir: PathBuf = workspace.state_dir().join("bisect").join(version.as_str());
+        let _ = std::fs::remove_dir_all(&dir);
+        let outcome = client::prepare(workspace, version, &pinned)
+            .map_err(|e| e.to_string())
+            .and_then(|env| {
+                child::run_version(workspace, &env, &["python"], filters, Some(&dir))
+                    .map(|_| env.moved_pins)
+            });
+        match outcome {
+            Ok(moved) => {
+                runs.push((version.to_string(), bisect::read_transcripts(&dir)));
+                outcomes.push(VersionOutcome {
+                    version: version.to_string(),
+                    skipped: None,
+                    moved_pins: moved.iter().map(describe_pin).collect(),
+                });
+            }
+            Err(reason) => outcomes.push(VersionOutcome {
+                version: version.to_string(),
+                skipped: Some(reason),
+                moved_pins: Vec::new(),
+            }),
+        }
+    }
+    Ok(BisectReport {
+        package: crate::subject::python::CLIENT_PACKAGE.into(),
+        from: from.to_string(),
+        to: to.to_string(),
+        versions: outcomes,
+        scenarios: bisect::histories(&runs),
+    })
+}
+
+fn describe_pin(pin: &MovedPin) -> String {
+    format!(
+        "{} {} -> {}",
+        pin.package,
+        pin.pinned,
+        pin.installed.as_deref().unwrap_or("?")
+    )
+}

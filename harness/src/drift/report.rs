@@ -1,0 +1,194 @@
+//! Drift and bisect reports: text for people, JSON (schema in `docs/drift.md`), markdown for
+//! `$GITHUB_STEP_SUMMARY`.
+
+use std::io::{self, Write};
+
+use super::bisect::BisectReport;
+use super::classify::{Classification, DriftReport};
+use crate::report::ReportFormat;
+
+/// Writes a drift report in `format` (JUnit is not offered for drift).
+pub fn write_drift(
+    mut out: impl Write,
+    report: &DriftReport,
+    format: ReportFormat,
+) -> io::Result<()> {
+    match format {
+        ReportFormat::Json | ReportFormat::Junit => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)
+        }
+        ReportFormat::Markdown => {
+            writeln!(
+                out,
+                "## Upstream drift: {} {} against goldens recorded with {}\n",
+                report.package, report.client_version, report.pinned_version
+            )?;
+            writeln!(out, "{}\n", summary(report))?;
+            if !report.moved_pins.is_empty() {
+                writeln!(
+                    out,
+                    "Pins that had to move for {}:\n",
+                    report.client_version
+                )?;
+                for pin in &report.moved_pins {
+                    writeln!(
+                        out,
+                        "- `{}` {} → {}",
+                        pin.package,
+                        pin.pinned,
+                        pin.installed.as_deref().unwrap_or("?")
+                    )?;
+                }
+                writeln!(out)?;
+            }
+            writeln!(
+                out,
+                "| scenario | classification | first release | first difference |"
+            )?;
+            writeln!(out, "|---|---|---|---|")?;
+            for s in report
+                .scenarios
+                .iter()
+                .filter(|s| s.classification != Classification::Clean)
+            {
+                writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    s.scenario,
+                    s.classification.as_str(),
+                    s.first_release.as_deref().unwrap_or("–"),
+                    cell(s.first_difference.as_deref().unwrap_or(&s.message))
+                )?;
+            }
+            Ok(())
+        }
+        ReportFormat::Text => {
+            for s in &report.scenarios {
+                writeln!(
+                    out,
+                    "{:<15} {}",
+                    s.classification.as_str().to_uppercase(),
+                    s.scenario
+                )?;
+                if let Some(path) = &s.first_difference {
+                    writeln!(out, "    first difference: {path}")?;
+                }
+                if s.classification == Classification::Error {
+                    writeln!(out, "    {}", s.message.replace('\n', "\n    "))?;
+                }
+            }
+            for pin in &report.moved_pins {
+                writeln!(
+                    out,
+                    "moved pin: {} {} -> {}",
+                    pin.package,
+                    pin.pinned,
+                    pin.installed.as_deref().unwrap_or("?")
+                )?;
+            }
+            writeln!(out, "\n{}", summary(report))
+        }
+    }
+}
+
+fn summary(report: &DriftReport) -> String {
+    let counts: Vec<String> = report
+        .summary
+        .iter()
+        .map(|(class, n)| format!("{n} {class}"))
+        .collect();
+    format!(
+        "{} {} vs goldens ({}): {}",
+        report.package,
+        report.client_version,
+        report.pinned_version,
+        counts.join(", ")
+    )
+}
+
+/// Writes a bisect report in `format`.
+pub fn write_bisect(
+    mut out: impl Write,
+    report: &BisectReport,
+    format: ReportFormat,
+) -> io::Result<()> {
+    match format {
+        ReportFormat::Json | ReportFormat::Junit => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)
+        }
+        ReportFormat::Markdown => {
+            writeln!(
+                out,
+                "## Bisect: {} {} → {}\n",
+                report.package, report.from, report.to
+            )?;
+            for v in &report.versions {
+                match &v.skipped {
+                    Some(reason) => writeln!(out, "- {}: skipped ({})", v.version, cell(reason))?,
+                    None => writeln!(out, "- {}: ran", v.version)?,
+                }
+            }
+            writeln!(out, "\n| scenario | first release | first difference |")?;
+            writeln!(out, "|---|---|---|")?;
+            for s in report
+                .scenarios
+                .iter()
+                .filter(|s| s.first_release.is_some())
+            {
+                let change = &s.changes[0];
+                writeln!(
+                    out,
+                    "| {} | {} (from {}) | {} |",
+                    s.scenario,
+                    change.to,
+                    change.from,
+                    cell(&change.first_difference)
+                )?;
+            }
+            Ok(())
+        }
+        ReportFormat::Text => {
+            for v in &report.versions {
+                match &v.skipped {
+                    Some(reason) => writeln!(out, "SKIPPED  {}: {reason}", v.version)?,
+                    None if v.moved_pins.is_empty() => writeln!(out, "RAN      {}", v.version)?,
+                    None => writeln!(
+                        out,
+                        "RAN      {} (moved pins: {})",
+                        v.version,
+                        v.moved_pins.join(", ")
+                    )?,
+                }
+            }
+            let mut changed = 0;
+            for s in &report.scenarios {
+                for change in &s.changes {
+                    changed += 1;
+                    writeln!(
+                        out,
+                        "CHANGED  {} at {} (from {}): {}",
+                        s.scenario, change.to, change.from, change.first_difference
+                    )?;
+                    for line in change.diff.lines() {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+            }
+            writeln!(
+                out,
+                "\n{} scenarios over {} releases {}..{}: {} changes",
+                report.scenarios.len(),
+                report.versions.len(),
+                report.from,
+                report.to,
+                changed
+            )
+        }
+    }
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}
