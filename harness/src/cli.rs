@@ -115,6 +115,10 @@ struct DriftArgs {
     /// The client version to run: a release such as 0.22.0, or `latest`.
     #[arg(long = "python-client", value_name = "VERSION|latest")]
     python_client: String,
+    /// When a scenario drifted, bisect the releases between the pinned client and VERSION and
+    /// name, per scenario, the first release that changed it (`first_release`).
+    #[arg(long)]
+    bisect: bool,
     /// Scenario name or glob (repeatable). Default: all scenarios.
     #[arg(long = "scenario", value_name = "NAME_OR_GLOB")]
     scenarios: Vec<String>,
@@ -481,15 +485,14 @@ fn with_out(
     stdout: &mut dyn Write,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), Stop> {
-    let result = match out {
+    match out {
         Some(path) => File::create(path)
             .map_err(|e| Stop::bad_input(format!("cannot create {}: {e}", path.display())))
             .and_then(|mut file| {
                 write(&mut file).map_err(|e| Stop::failure(format!("cannot write the report: {e}")))
             }),
         None => write(stdout).map_err(|e| Stop::failure(format!("cannot write the report: {e}"))),
-    };
-    result
+    }
 }
 
 fn drift_command(
@@ -499,8 +502,11 @@ fn drift_command(
 ) -> Result<i32, Stop> {
     check_filters(workspace, &args.scenarios)?;
     let version = drift::resolve_version(&args.python_client).map_err(|e| Stop::bad_input(e.0))?;
-    let report =
+    let mut report =
         drift::drift(workspace, &version, &args.scenarios).map_err(|e| Stop::bad_input(e.0))?;
+    if args.bisect {
+        drift::fill_first_releases(workspace, &mut report).map_err(|e| Stop::bad_input(e.0))?;
+    }
     with_out(args.out.as_deref(), stdout, |out| {
         drift::write_drift(out, &report, args.format)
     })?;

@@ -73,6 +73,51 @@ pub fn drift(
     ))
 }
 
+/// Bisects the scenarios of `report` that drifted, between the pinned and the drifted
+/// release, and fills in their `first_release`.
+pub fn fill_first_releases(
+    workspace: &Workspace,
+    report: &mut DriftReport,
+) -> Result<(), DriftError> {
+    let drifted: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.classification,
+                Classification::UpstreamDrift | Classification::Both
+            )
+        })
+        .map(|s| s.scenario.clone())
+        .collect();
+    let (Some(pinned), Some(client)) = (
+        Version::parse(&report.pinned_version),
+        Version::parse(&report.client_version),
+    ) else {
+        return Ok(());
+    };
+    if drifted.is_empty() || pinned == client {
+        return Ok(());
+    }
+    let bisected = bisect(workspace, &pinned, &client, &drifted)?;
+    for scenario in &mut report.scenarios {
+        if let Some(history) = bisected
+            .scenarios
+            .iter()
+            .find(|h| h.scenario == scenario.scenario)
+        {
+            // Going forward from the pinned release, the first change; going back to an older
+            // release, the last change (the release the goldens' behaviour started with).
+            scenario.first_release = if pinned <= client {
+                history.first_release.clone()
+            } else {
+                history.changes.last().map(|c| c.to.clone())
+            };
+        }
+    }
+    Ok(())
+}
+
 /// `parity bisect`: runs every release from `from` to `to` (python only) and compares
 /// consecutive transcripts per scenario. Versions that cannot be installed or started are
 /// reported and skipped.

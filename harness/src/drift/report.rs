@@ -74,6 +74,9 @@ pub fn write_drift(
                 if let Some(path) = &s.first_difference {
                     writeln!(out, "    first difference: {path}")?;
                 }
+                if let Some(release) = &s.first_release {
+                    writeln!(out, "    first release: {release}")?;
+                }
                 if s.classification == Classification::Error {
                     writeln!(out, "    {}", s.message.replace('\n', "\n    "))?;
                 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# What the nightly parity job runs, runnable locally:  bash scripts/nightly.sh OUTDIR
+#
+# 1. build; 2. `parity run` (JSON, JUnit, markdown and the transcripts into OUTDIR);
+# 3. `parity drift --python-client latest --bisect` (JSON, markdown; drifted scenarios get their
+# first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
+# the latest release (JSON, markdown, with every change and diff); 5. property tests
+# with a raised case count, once they exist; 6. OUTDIR/summary.md (also appended to
+# $GITHUB_STEP_SUMMARY when set).
+#
+# Exit status: non-zero on a parity break (rust differs from a golden without a declared
+# deviation, or the matrix disagrees) or when a step could not run; upstream drift alone exits 0:
+# the summary says what changed and where. PARITY_PARTITION=K/N runs one slice of `parity run`
+# (the workflow's job matrix); drift and bisect then run only in slice 1. PARITY_NIGHTLY_CLIENT
+# picks the release to drift against (default `latest`; e.g. 0.22.0 to try the bisect step).
+set -uo pipefail
+out=${1:?usage: bash scripts/nightly.sh OUTDIR}
+cd "$(dirname "$0")/.."
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+cargo build --release --locked -p parity-harness || exit 2
+parity=target/release/parity
+partition=()
+if [ -n "${PARITY_PARTITION:-}" ]; then partition=(--partition "$PARITY_PARTITION"); fi
+status=0
+
+echo "== parity run ${partition[*]}" >&2
+"$parity" run "${partition[@]}" --format json --out "$out/parity.json" --transcripts "$out/transcripts"
+run_rc=$?
+"$parity" run "${partition[@]}" --format junit --out "$out/parity.xml" >/dev/null
+"$parity" run "${partition[@]}" --format markdown --out "$out/parity.md" >/dev/null
+if [ "$run_rc" -ne 0 ]; then status=1; fi
+
+if [ -z "${PARITY_PARTITION:-}" ] || [ "${PARITY_PARTITION%%/*}" = "1" ]; then
+  client=${PARITY_NIGHTLY_CLIENT:-latest}
+  echo "== parity drift --python-client $client" >&2
+  "$parity" drift --python-client "$client" --bisect --format json --out "$out/drift.json"
+  drift_rc=$?
+  "$parity" drift --python-client "$client" --bisect --format markdown --out "$out/drift.md" >/dev/null
+  if [ "$drift_rc" -eq 2 ]; then status=1; fi
+  # Classifications from the JSON report (docs/drift.md).
+  read -r pinned latest drifted broken < <(python3 - "$out/drift.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+classes = [s["classification"] for s in report["scenarios"]]
+drifted = sum(c in ("upstream_drift", "both") for c in classes)
+broken = sum(c in ("parity_break", "both") for c in classes)
+print(report["pinned_version"], report["client_version"], drifted, broken)
+PY
+  ) || { pinned=""; latest=""; drifted=0; broken=0; status=1; }
+  if [ "${broken:-0}" -gt 0 ]; then status=1; fi
+  if [ "${drifted:-0}" -gt 0 ] && [ "$pinned" != "$latest" ]; then
+    echo "== parity bisect --from $pinned --to $latest" >&2
+    "$parity" bisect --from "$pinned" --to "$latest" --format json --out "$out/bisect.json"
+    "$parity" bisect --from "$pinned" --to "$latest" --format markdown --out "$out/bisect.md" >/dev/null
+  fi
+fi
+
+if grep -q '^proptest' harness/Cargo.toml telemetry/Cargo.toml 2>/dev/null; then
+  echo "== property tests (PROPTEST_CASES=${PROPTEST_CASES:-500})" >&2
+  PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked --workspace -- prop \
+    >"$out/property-tests.txt" 2>&1 || status=1
+else
+  echo "== no property tests yet (see the property-test issue); skipped" >&2
+  echo "no property tests in this revision" >"$out/property-tests.txt"
+fi
+
+{
+  for part in parity.md drift.md bisect.md; do
+    if [ -f "$out/$part" ]; then cat "$out/$part"; echo; fi
+  done
+} >"$out/summary.md"
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$out/summary.md" >>"$GITHUB_STEP_SUMMARY"; fi
+echo "reports in $out (exit $status)" >&2
+exit "$status"
