@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::drift;
+use crate::drift::{self, DriftFormat};
 use crate::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::matrix::{Matrix, fix_matrix, render_markdown};
 use crate::normalize::normalize;
@@ -119,12 +119,19 @@ struct DriftArgs {
     /// name, per scenario, the first release that changed it (`first_release`).
     #[arg(long)]
     bisect: bool,
+    #[command(flatten)]
+    report: ReleaseReportArgs,
+}
+
+/// What drift and bisect run and where their report goes.
+#[derive(Debug, Args)]
+struct ReleaseReportArgs {
     /// Scenario name or glob (repeatable). Default: all scenarios.
     #[arg(long = "scenario", value_name = "NAME_OR_GLOB")]
     scenarios: Vec<String>,
-    /// Report format (text, json, markdown).
+    /// Report format.
     #[arg(long, value_enum, default_value = "text")]
-    format: ReportFormat,
+    format: DriftFormat,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -138,15 +145,8 @@ struct BisectArgs {
     /// The last release of the range (inclusive), or `latest`.
     #[arg(long, value_name = "VERSION")]
     to: String,
-    /// Scenario name or glob (repeatable). Default: all scenarios.
-    #[arg(long = "scenario", value_name = "NAME_OR_GLOB")]
-    scenarios: Vec<String>,
-    /// Report format (text, json, markdown).
-    #[arg(long, value_enum, default_value = "text")]
-    format: ReportFormat,
-    /// Write the report to this file instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReleaseReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -500,15 +500,15 @@ fn drift_command(
     args: DriftArgs,
     stdout: &mut dyn Write,
 ) -> Result<i32, Stop> {
-    check_filters(workspace, &args.scenarios)?;
+    check_filters(workspace, &args.report.scenarios)?;
     let version = drift::resolve_version(&args.python_client).map_err(|e| Stop::bad_input(e.0))?;
-    let mut report =
-        drift::drift(workspace, &version, &args.scenarios).map_err(|e| Stop::bad_input(e.0))?;
+    let mut report = drift::drift(workspace, &version, &args.report.scenarios)
+        .map_err(|e| Stop::bad_input(e.0))?;
     if args.bisect {
         drift::fill_first_releases(workspace, &mut report).map_err(|e| Stop::bad_input(e.0))?;
     }
-    with_out(args.out.as_deref(), stdout, |out| {
-        drift::write_drift(out, &report, args.format)
+    with_out(args.report.out.as_deref(), stdout, |out| {
+        drift::write_drift(out, &report, args.report.format)
     })?;
     Ok(if report.is_clean() {
         EXIT_OK
@@ -522,13 +522,13 @@ fn bisect_command(
     args: BisectArgs,
     stdout: &mut dyn Write,
 ) -> Result<i32, Stop> {
-    check_filters(workspace, &args.scenarios)?;
+    check_filters(workspace, &args.report.scenarios)?;
     let from = drift::resolve_version(&args.from).map_err(|e| Stop::bad_input(e.0))?;
     let to = drift::resolve_version(&args.to).map_err(|e| Stop::bad_input(e.0))?;
-    let report =
-        drift::bisect(workspace, &from, &to, &args.scenarios).map_err(|e| Stop::bad_input(e.0))?;
-    with_out(args.out.as_deref(), stdout, |out| {
-        drift::write_bisect(out, &report, args.format)
+    let report = drift::bisect(workspace, &from, &to, &args.report.scenarios)
+        .map_err(|e| Stop::bad_input(e.0))?;
+    with_out(args.report.out.as_deref(), stdout, |out| {
+        drift::write_bisect(out, &report, args.report.format)
     })?;
     Ok(if report.changed() {
         EXIT_FAILURE

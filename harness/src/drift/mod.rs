@@ -21,7 +21,7 @@ use std::path::PathBuf;
 pub use bisect::{BisectReport, ScenarioHistory, VersionOutcome};
 pub use classify::{Classification, DriftReport, ScenarioDrift};
 pub use client::MovedPin;
-pub use report::{write_bisect, write_drift};
+pub use report::{DriftFormat, write_bisect, write_drift};
 pub use versions::{Version, pinned_version, released_versions};
 
 use crate::workspace::Workspace;

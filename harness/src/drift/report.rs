@@ -5,20 +5,33 @@ use std::io::{self, Write};
 
 use super::bisect::BisectReport;
 use super::classify::{Classification, DriftReport};
-use crate::report::ReportFormat;
+use serde::Serialize;
 
-/// Writes a drift report in `format` (JUnit is not offered for drift).
+/// The formats of `parity drift` and `parity bisect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftFormat {
+    /// Lines for people, with diffs.
+    Text,
+    /// One JSON object (`docs/drift.md`).
+    Json,
+    /// A summary and a table for `$GITHUB_STEP_SUMMARY`.
+    Markdown,
+}
+
+fn write_json(mut out: impl Write, report: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, report)?;
+    writeln!(out)
+}
+
+/// Writes a drift report in `format`.
 pub fn write_drift(
     mut out: impl Write,
     report: &DriftReport,
-    format: ReportFormat,
+    format: DriftFormat,
 ) -> io::Result<()> {
     match format {
-        ReportFormat::Json | ReportFormat::Junit => {
-            serde_json::to_writer_pretty(&mut out, report)?;
-            writeln!(out)
-        }
-        ReportFormat::Markdown => {
+        DriftFormat::Json => write_json(out, report),
+        DriftFormat::Markdown => {
             writeln!(
                 out,
                 "## Upstream drift: {} {} against goldens recorded with {}\n",
@@ -63,7 +76,7 @@ pub fn write_drift(
             }
             Ok(())
         }
-        ReportFormat::Text => {
+        DriftFormat::Text => {
             for s in &report.scenarios {
                 writeln!(
                     out,
@@ -114,14 +127,11 @@ fn summary(report: &DriftReport) -> String {
 pub fn write_bisect(
     mut out: impl Write,
     report: &BisectReport,
-    format: ReportFormat,
+    format: DriftFormat,
 ) -> io::Result<()> {
     match format {
-        ReportFormat::Json | ReportFormat::Junit => {
-            serde_json::to_writer_pretty(&mut out, report)?;
-            writeln!(out)
-        }
-        ReportFormat::Markdown => {
+        DriftFormat::Json => write_json(out, report),
+        DriftFormat::Markdown => {
             writeln!(
                 out,
                 "## Bisect: {} {} → {}\n",
@@ -152,7 +162,7 @@ pub fn write_bisect(
             }
             Ok(())
         }
-        ReportFormat::Text => {
+        DriftFormat::Text => {
             for v in &report.versions {
                 match &v.skipped {
                     Some(reason) => writeln!(out, "SKIPPED  {}: {reason}", v.version)?,

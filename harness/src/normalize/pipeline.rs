@@ -124,15 +124,7 @@ none
     fn fresh_random_ids_and_timestamps_do_not_change_the_transcript() {
         // Rewrite every id and shift every timestamp consistently: same transcript.
         let log = fixture(TOOL_CALL);
-        let mut text = log.to_json_lines();
-        for (n, id) in ids_in(&text).into_iter().enumerate() {
-            let fresh = if id.starts_with("trace_") {
-                tid(0xf00 + n as u128)
-            } else {
-                sid(0xf00 + n as u128)
-            };
-            text = text.replace(&id, &fresh);
-        }
+        let text = with_fresh_ids(&log.to_json_lines(), 0xf00);
         let text = text.replace("2026-11-21T08:", "2031-01-02T09:");
         let moved = RawLog::from_json_lines(&text).unwrap();
         assert_ne!(moved, log);
@@ -156,18 +148,24 @@ none
             "no raw id survives:\n{transcript}"
         );
         // Another run of the same client has other ids: the same transcript.
-        let mut text = log.to_json_lines();
+        let other_run =
+            RawLog::from_json_lines(&with_fresh_ids(&log.to_json_lines(), 0xa00)).unwrap();
+        assert_eq!(normalize(&other_run).to_string(), transcript);
+        insta::assert_snapshot!("python_0_22_tool_call", transcript);
+    }
+
+    /// `text` with every id replaced by a fresh one numbered from `base`, consistently.
+    fn with_fresh_ids(text: &str, base: u128) -> String {
+        let mut text = text.to_owned();
         for (n, id) in ids_in(&text).into_iter().enumerate() {
             let fresh = if id.starts_with("trace_") {
-                tid(0xa00 + n as u128)
+                tid(base + n as u128)
             } else {
-                sid(0xa00 + n as u128)
+                sid(base + n as u128)
             };
             text = text.replace(&id, &fresh);
         }
-        let other_run = RawLog::from_json_lines(&text).unwrap();
-        assert_eq!(normalize(&other_run).to_string(), transcript);
-        insta::assert_snapshot!("python_0_22_tool_call", transcript);
+        text
     }
 
     fn ids_in(text: &str) -> Vec<String> {
