@@ -132,7 +132,6 @@ fn resolve(
                 "install",
                 "--dry-run",
                 "--ignore-installed",
-                "--quiet",
                 "--disable-pip-version-check",
                 "--report",
             ])
@@ -152,7 +151,12 @@ fn resolve(
                 })
                 .collect());
         }
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        // pip explains a conflict on stdout (`The conflict is caused by: …`), not on stderr.
+        let stderr = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let conflicting = conflicting_pins(&stderr);
         let mut progressed = false;
         for package in conflicting {
