@@ -68,6 +68,9 @@ struct Shape {
     workflow: Option<(String, Option<String>, bool)>,
     user_trace: Option<(bool, bool)>,
     log_tool_data: bool,
+    tracing_disabled: Option<bool>,
+    max_turns: Option<u32>,
+    harness_id: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +142,9 @@ fn shape() -> impl Strategy<Value = Shape> {
             ),
             prop::option::weighted(0.3, (any::<bool>(), any::<bool>())),
             prop::bool::weighted(0.25),
+            prop::option::weighted(0.1, any::<bool>()),
+            prop::option::weighted(0.15, 1u32..=3),
+            prop::bool::weighted(0.15),
         );
         (structure, script, settings).prop_map(
             |(
@@ -152,7 +158,17 @@ fn shape() -> impl Strategy<Value = Shape> {
                     output_guardrail,
                 ),
                 (raw_moves, usage),
-                (streamed, sensitive, task_and_turn_spans, workflow, user_trace, log_tool_data),
+                (
+                    streamed,
+                    sensitive,
+                    task_and_turn_spans,
+                    workflow,
+                    user_trace,
+                    log_tool_data,
+                    tracing_disabled,
+                    max_turns,
+                    harness_id,
+                ),
             )| Shape {
                 agents,
                 tools,
@@ -169,6 +185,9 @@ fn shape() -> impl Strategy<Value = Shape> {
                 workflow,
                 user_trace,
                 log_tool_data,
+                tracing_disabled,
+                max_turns,
+                harness_id,
             },
         )
     })
@@ -418,21 +437,23 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             input: "Hello there.".into(),
             streamed: shape.streamed,
             copies: 1,
-            max_turns: None,
+            max_turns: shape.max_turns,
             workflow_name,
             group_id,
             trace_metadata,
             trace_include_sensitive_data: shape.sensitive,
-            tracing_disabled: None,
+            tracing_disabled: shape.tracing_disabled,
             include_task_and_turn_spans: shape.task_and_turn_spans,
         },
-        env: if shape.log_tool_data {
-            BTreeMap::from([(
-                "OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(),
-                "0".to_owned(),
-            )])
-        } else {
-            BTreeMap::new()
+        env: {
+            let mut env = BTreeMap::new();
+            if shape.log_tool_data {
+                env.insert("OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(), "0".to_owned());
+            }
+            if shape.harness_id {
+                env.insert("OPENAI_AGENT_HARNESS_ID".to_owned(), "generated".to_owned());
+            }
+            env
         },
         agents,
         tools,
