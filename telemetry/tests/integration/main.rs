@@ -3,6 +3,7 @@
 mod async_runs;
 mod concurrency;
 mod lifecycle;
+mod correlation;
 mod no_alloc;
 mod python_timelines;
 mod support;
