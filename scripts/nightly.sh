@@ -4,8 +4,8 @@
 # 1. build; 2. `parity run` (JSON, JUnit, markdown and the transcripts into OUTDIR);
 # 3. `parity drift --python-client latest --bisect` (JSON, markdown; drifted scenarios get their
 # first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
-# the latest release (JSON, markdown, with every change and diff); 5. property tests
-# with a raised case count, once they exist; 6. OUTDIR/summary.md (also appended to
+# the latest release (JSON, markdown, with every change and diff); 5. the property tests
+# with a raised case count (PROPTEST_CASES, default 500); 6. OUTDIR/summary.md (also appended to
 # $GITHUB_STEP_SUMMARY when set).
 #
 # Exit status: non-zero on a parity break (rust differs from a golden without a declared
@@ -57,14 +57,13 @@ PY
   fi
 fi
 
-if grep -q '^proptest' harness/Cargo.toml telemetry/Cargo.toml 2>/dev/null; then
-  echo "== property tests (PROPTEST_CASES=${PROPTEST_CASES:-500})" >&2
-  PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked --workspace -- prop \
-    >"$out/property-tests.txt" 2>&1 || status=1
-else
-  echo "== no property tests yet (see the property-test issue); skipped" >&2
-  echo "no property tests in this revision" >"$out/property-tests.txt"
-fi
+# Property tests with a raised case count: the differential python-vs-rust test and the
+# correlation properties of codex-telemetry.
+echo "== property tests (PROPTEST_CASES=${PROPTEST_CASES:-500})" >&2
+{
+  PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p parity-harness --test differential &&
+  PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p codex-telemetry --test integration -- correlation cross_process
+} >"$out/property-tests.txt" 2>&1 || status=1
 
 {
   for part in parity.md drift.md bisect.md; do

@@ -239,7 +239,7 @@ fn argument(field: FieldType, seed: usize) -> Value {
         FieldType::String => json!(["Paris", "Zürich", "id-42"][seed % 3]),
         FieldType::Integer => json!(seed as i64 - 3),
         FieldType::Number => json!(seed as f64 + 0.5),
-        FieldType::Boolean => json!(seed % 2 == 0),
+        FieldType::Boolean => json!(seed.is_multiple_of(2)),
     }
 }
 
@@ -448,7 +448,10 @@ fn scenario(shape: &Shape) -> ScenarioFile {
         env: {
             let mut env = BTreeMap::new();
             if shape.log_tool_data {
-                env.insert("OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(), "0".to_owned());
+                env.insert(
+                    "OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(),
+                    "0".to_owned(),
+                );
             }
             if shape.harness_id {
                 env.insert("OPENAI_AGENT_HARNESS_ID".to_owned(), "generated".to_owned());

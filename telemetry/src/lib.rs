@@ -85,6 +85,7 @@ mod ids;
 pub mod lifecycle;
 pub mod logging;
 mod processor;
+pub mod propagation;
 mod provider;
 pub mod pyrepr;
 mod span;

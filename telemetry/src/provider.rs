@@ -51,12 +51,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::clock::{Clock, SystemClock};
-use crate::context;
+use crate::context::{self, Context};
 use crate::ids::{IdGenerator, RandomIdGenerator};
 use crate::logging::{agents_debug, agents_warn};
 use crate::processor::{ProcessorSet, TracingProcessor};
+use crate::propagation::PropagatedContext;
 use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
-use crate::span_data::SpanDataKind;
+use crate::span_data::{CustomSpanData, SpanDataKind};
 use crate::trace::{NO_OP_ID, Trace, TraceOptions};
 
 /// What traces and spans of one provider share.
@@ -322,6 +323,54 @@ impl TraceProvider {
         // Logged outside `with_current`, so that a subscriber may look at the current
         // context.
         placement.map_err(NoOpReason::log).ok()
+    }
+}
+
+/// # Continuing another process's trace
+impl TraceProvider {
+    /// The context to enter (`.attach()`, `.run(…)`) to continue a trace propagated from
+    /// another process ([`crate::propagation`]): its trace, and the parent's current span as
+    /// the current span. Neither emits events here (the parent starts and ends them); spans
+    /// created inside join the trace under that span. Disabled tracing gives the empty
+    /// context.
+    ///
+    /// ```
+    /// use codex_telemetry::propagation::PropagatedContext;
+    /// use codex_telemetry::{current_trace, TraceProvider};
+    ///
+    /// let header = r#"{"trace_id":"trace_0123456789abcdef0123456789abcdef","workflow_name":"wf"}"#;
+    /// let remote = PropagatedContext::from_header(header).unwrap();
+    /// TraceProvider::new().resume(&remote).run(|| {
+    ///     assert_eq!(current_trace().unwrap().id(), remote.trace_id());
+    /// });
+    /// ```
+    pub fn resume(&self, remote: &PropagatedContext) -> Context {
+        if self.is_disabled() {
+            return Context::default();
+        }
+        let mut options =
+            TraceOptions::new(remote.workflow_name().to_owned()).with_trace_id(remote.trace_id());
+        if let Some(group_id) = remote.group_id() {
+            options = options.with_group_id(group_id.to_owned());
+        }
+        if let Some(metadata) = remote.metadata() {
+            options = options.with_metadata(metadata.clone());
+        }
+        let trace = Trace::recording(self.shared.clone(), remote.trace_id().to_owned(), options);
+        let span = remote.span_id().and_then(|id| {
+            let placement = trace.child_placement(None)?;
+            Some(Span::recording(
+                self.shared.clone(),
+                id.to_owned(),
+                placement,
+                CustomSpanData::new("parent in another process").into(),
+            ))
+        });
+        let context = Context::default().with_trace(trace);
+        match span {
+            Some(span) => context.with_span(span),
+            None => context,
+        }
     }
 }
 

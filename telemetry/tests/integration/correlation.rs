@@ -36,7 +36,11 @@ use crate::support::Timeline;
 #[derive(Debug, Clone)]
 enum Op {
     /// A span around `body`, which ends the way `exit` says.
-    Span { function: bool, exit: Exit, body: Vec<Op> },
+    Span {
+        function: bool,
+        exit: Exit,
+        body: Vec<Op>,
+    },
     /// Reads the current trace and span, as a hook would.
     Observe,
     /// `body` on a new thread through `context::spawn`.
@@ -182,7 +186,11 @@ impl Interpreter {
                     self.problem(format!("a plain thread inherited {seen:?}"));
                 }
             }
-            Op::Span { function, exit, body } => {
+            Op::Span {
+                function,
+                exit,
+                body,
+            } => {
                 let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     self.span_scope(*function, *exit, body, here);
                 }));
@@ -208,7 +216,8 @@ impl Interpreter {
             }
             Op::Blocking(body) => {
                 let (this, body, at) = (self.detached(), body.clone(), here.clone());
-                let work = Context::current().wrap(move || this.with_logs(|| this.run_ops(&body, &at)));
+                let work =
+                    Context::current().wrap(move || this.with_logs(|| this.run_ops(&body, &at)));
                 self.wait(self.runtime.spawn_blocking(work));
             }
         }
@@ -234,7 +243,9 @@ impl Interpreter {
     fn span_scope(&self, function: bool, exit: Exit, body: &[Op], here: &Ids) {
         let (trace, parent) = here.clone();
         let span = if function {
-            self.provider.span(FunctionSpanData::new("tool")).into_span()
+            self.provider
+                .span(FunctionSpanData::new("tool"))
+                .into_span()
         } else {
             self.provider.span(CustomSpanData::new("step")).into_span()
         };
@@ -400,10 +411,16 @@ fn verify_exports(
                 }
             }
             "span_start" => {
-                starts.insert(entry[1]["id"].as_str().unwrap_or_default().to_owned(), entry[1].clone());
+                starts.insert(
+                    entry[1]["id"].as_str().unwrap_or_default().to_owned(),
+                    entry[1].clone(),
+                );
             }
             "span_end" => {
-                ends.insert(entry[1]["id"].as_str().unwrap_or_default().to_owned(), entry[1].clone());
+                ends.insert(
+                    entry[1]["id"].as_str().unwrap_or_default().to_owned(),
+                    entry[1].clone(),
+                );
             }
             "log" => {
                 // Every log line carries ids of one run: the span, if any, is in that trace.
@@ -433,10 +450,16 @@ fn verify_exports(
             return fail(format!("span id shape: {id}"));
         }
         if end["trace_id"] != json!(trace) {
-            return fail(format!("span {id} is in trace {}, expected {trace}", end["trace_id"]));
+            return fail(format!(
+                "span {id} is in trace {}, expected {trace}",
+                end["trace_id"]
+            ));
         }
         if end["parent_id"] != json!(parent) || start["parent_id"] != json!(parent) {
-            return fail(format!("span {id} has parent {}, expected {parent:?}", end["parent_id"]));
+            return fail(format!(
+                "span {id} has parent {}, expected {parent:?}",
+                end["parent_id"]
+            ));
         }
         if let Some(parent) = parent {
             let Some(parent_end) = ends.get(parent) else {
@@ -465,7 +488,12 @@ fn verify_exports(
 
 fn is_shaped(id: Option<&str>, prefix: &str, hex: usize) -> bool {
     id.and_then(|id| id.strip_prefix(prefix))
-        .is_some_and(|rest| rest.len() == hex && rest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+        .is_some_and(|rest| {
+            rest.len() == hex
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
 }
 
 /// Microseconds since the epoch of a Python `isoformat()` UTC timestamp (enough to order).
@@ -526,7 +554,11 @@ fn a_thread_hand_off_that_drops_the_context_is_caught_and_shrunk() {
     };
     match runner(256).run(&runs(), |runs| check(&runs, buggy)) {
         Err(TestError::Fail(reason, minimal)) => {
-            assert!(reason.message().contains("observation"), "{}", reason.message());
+            assert!(
+                reason.message().contains("observation"),
+                "{}",
+                reason.message()
+            );
             assert!(size(&minimal) <= 3, "not shrunk: {minimal:?}");
         }
         other => panic!("the dropped context was not caught: {other:?}"),
@@ -542,7 +574,11 @@ fn a_span_that_forgets_to_restore_its_parent_is_caught_and_shrunk() {
     };
     match runner(256).run(&runs(), |runs| check(&runs, buggy)) {
         Err(TestError::Fail(reason, minimal)) => {
-            assert!(reason.message().contains("did not restore"), "{}", reason.message());
+            assert!(
+                reason.message().contains("did not restore"),
+                "{}",
+                reason.message()
+            );
             assert!(size(&minimal) <= 2, "not shrunk: {minimal:?}");
         }
         other => panic!("the unrestored parent was not caught: {other:?}"),

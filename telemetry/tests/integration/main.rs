@@ -2,8 +2,9 @@
 
 mod async_runs;
 mod concurrency;
-mod lifecycle;
 mod correlation;
+mod cross_process;
+mod lifecycle;
 mod no_alloc;
 mod python_timelines;
 mod support;
