@@ -1,0 +1,150 @@
+//! Per-span cost of codex-telemetry (start + end of one custom span inside a trace), in each
+//! configuration a host can run it in, beside the floor of a raw `tracing` span.
+//!
+//! `cargo bench -p codex-telemetry --bench spans` (add `-- --quick` for a smoke run). The
+//! figures and how to regenerate `docs/benchmarks.md` are described there.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+
+use codex_telemetry::{
+    CustomSpanData, InMemoryProcessor, Span, Trace, TraceProvider, TracingProcessor,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+/// Serializes every start and end export to bytes, as an exporter would (a reused buffer).
+struct RecordingProcessor {
+    buffer: Mutex<Vec<u8>>,
+}
+
+impl RecordingProcessor {
+    fn record(&self, export: Option<serde_json::Value>) {
+        let mut buffer = self.buffer.lock().unwrap();
+        buffer.clear();
+        serde_json::to_writer(&mut *buffer, &export).unwrap();
+        black_box(buffer.len());
+    }
+}
+
+impl TracingProcessor for RecordingProcessor {
+    fn on_trace_start(&self, trace: &Trace) {
+        self.record(trace.export());
+    }
+    fn on_trace_end(&self, trace: &Trace) {
+        self.record(trace.export());
+    }
+    fn on_span_start(&self, span: &Span) {
+        self.record(span.export());
+    }
+    fn on_span_end(&self, span: &Span) {
+        self.record(span.export());
+    }
+}
+
+/// A layer that accepts every event and formats its fields into a sink.
+struct SinkLayer;
+
+impl<S: tracing::Subscriber> Layer<S> for SinkLayer {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Format(String);
+        impl tracing::field::Visit for Format {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                use std::fmt::Write;
+                let _ = write!(self.0, "{}={value:?} ", field.name());
+            }
+        }
+        let mut line = Format(String::new());
+        event.record(&mut line);
+        black_box(line.0.len());
+    }
+}
+
+/// A layer that does nothing, for the `tracing` floor.
+struct Trivial;
+
+impl<S: tracing::Subscriber> Layer<S> for Trivial {}
+
+fn span_in_trace(c: &mut Criterion, name: &str, provider: &TraceProvider) {
+    let _trace = provider.trace("bench").start_as_current();
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let span = provider.span(CustomSpanData::new("step"));
+            let _guard = black_box(span.start_as_current());
+        })
+    });
+}
+
+fn configurations(c: &mut Criterion) {
+    span_in_trace(
+        c,
+        "span/tracing_disabled",
+        &TraceProvider::builder().with_disabled(true).build(),
+    );
+    let provider = TraceProvider::new();
+    c.bench_function("span/no_current_trace", |b| {
+        b.iter(|| {
+            let span = provider.span(CustomSpanData::new("step"));
+            let _guard = black_box(span.start_as_current());
+        })
+    });
+    span_in_trace(c, "span/no_processor", &TraceProvider::new());
+    // The in-memory processor keeps every event: cleared after each timed batch so that the
+    // figure is the per-span cost, not the cost of an ever-growing list.
+    let memory = InMemoryProcessor::new();
+    let provider = TraceProvider::builder()
+        .with_processor(memory.clone())
+        .build();
+    {
+        let _trace = provider.trace("bench").start_as_current();
+        c.bench_function("span/in_memory", |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let span = provider.span(CustomSpanData::new("step"));
+                    let _guard = black_box(span.start_as_current());
+                }
+                let elapsed = start.elapsed();
+                memory.clear();
+                elapsed
+            })
+        });
+    }
+    span_in_trace(
+        c,
+        "span/recording_to_bytes",
+        &TraceProvider::builder()
+            .with_processor(RecordingProcessor {
+                buffer: Mutex::new(Vec::with_capacity(1024)),
+            })
+            .build(),
+    );
+    let subscriber = tracing_subscriber::registry().with(SinkLayer);
+    tracing::subscriber::with_default(subscriber, || {
+        span_in_trace(c, "span/no_processor_logs_to_sink", &TraceProvider::new());
+    });
+
+    c.bench_function("ids/span_id", |b| {
+        b.iter(|| {
+            black_box(codex_telemetry::IdGenerator::span_id(
+                &codex_telemetry::RandomIdGenerator,
+            ))
+        })
+    });
+
+    let subscriber = tracing_subscriber::registry().with(Trivial);
+    tracing::subscriber::with_default(subscriber, || {
+        c.bench_function("floor/tracing_span_registry", |b| {
+            b.iter(|| {
+                let span = tracing::info_span!("step");
+                let _entered = black_box(span.enter());
+            })
+        });
+    });
+    c.bench_function("floor/tracing_disabled_callsite", |b| {
+        b.iter(|| tracing::debug!(target: "openai.agents", "Creating span with id None"))
+    });
+}
+
+criterion_group!(benches, configurations);
+criterion_main!(benches);
