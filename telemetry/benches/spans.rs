@@ -13,32 +13,51 @@ use codex_telemetry::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-/// Serializes every start and end export to bytes, as an exporter would (a reused buffer).
+/// Serializes every start and end export to bytes into a reused buffer, as an exporter
+/// would: straight from the span's state (`write_export`), or through `export()`'s `Value`.
 struct RecordingProcessor {
     buffer: Mutex<Vec<u8>>,
+    via_value: bool,
 }
 
 impl RecordingProcessor {
-    fn record(&self, export: Option<serde_json::Value>) {
+    fn new(via_value: bool) -> Self {
+        Self {
+            buffer: Mutex::new(Vec::with_capacity(1024)),
+            via_value,
+        }
+    }
+
+    fn record(&self, export: impl FnOnce(&mut Vec<u8>)) {
         let mut buffer = self.buffer.lock().unwrap();
         buffer.clear();
-        serde_json::to_writer(&mut *buffer, &export).unwrap();
+        export(&mut buffer);
         black_box(buffer.len());
     }
 }
 
 impl TracingProcessor for RecordingProcessor {
     fn on_trace_start(&self, trace: &Trace) {
-        self.record(trace.export());
+        self.record(|b| drop(trace.write_export(b)));
     }
     fn on_trace_end(&self, trace: &Trace) {
-        self.record(trace.export());
+        self.record(|b| drop(trace.write_export(b)));
     }
     fn on_span_start(&self, span: &Span) {
-        self.record(span.export());
+        self.on_span(span);
     }
     fn on_span_end(&self, span: &Span) {
-        self.record(span.export());
+        self.on_span(span);
+    }
+}
+
+impl RecordingProcessor {
+    fn on_span(&self, span: &Span) {
+        if self.via_value {
+            self.record(|b| serde_json::to_writer(b, &span.export()).unwrap());
+        } else {
+            self.record(|b| drop(span.write_export(b)));
+        }
     }
 }
 
@@ -114,9 +133,14 @@ fn configurations(c: &mut Criterion) {
         c,
         "span/recording_to_bytes",
         &TraceProvider::builder()
-            .with_processor(RecordingProcessor {
-                buffer: Mutex::new(Vec::with_capacity(1024)),
-            })
+            .with_processor(RecordingProcessor::new(false))
+            .build(),
+    );
+    span_in_trace(
+        c,
+        "span/recording_to_bytes_via_value",
+        &TraceProvider::builder()
+            .with_processor(RecordingProcessor::new(true))
             .build(),
     );
     let subscriber = tracing_subscriber::registry().with(SinkLayer);

@@ -457,9 +457,38 @@ impl Span {
     /// assert_eq!(exported["span_data"], json!({"type": "custom", "name": "x", "data": {}}));
     /// ```
     pub fn export(&self) -> Option<Value> {
+        // Strings, timestamps and JSON maps always serialize.
+        self.with_envelope(|envelope| serde_json::to_value(envelope).ok())
+            .flatten()
+    }
+
+    /// Writes the export as JSON straight from the span's state, without building a
+    /// [`Value`] first: the same bytes as `serde_json::to_writer(writer, &span.export())`, for
+    /// processors that serialize every event. Returns `Ok(false)`, writing nothing, for a
+    /// no-op span.
+    ///
+    /// ```
+    /// use codex_telemetry::{CustomSpanData, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// let _trace = provider.trace("wf").start_as_current();
+    /// let span = provider.span(CustomSpanData::new("x")).into_span();
+    /// let mut bytes = Vec::new();
+    /// assert!(span.write_export(&mut bytes)?);
+    /// assert_eq!(bytes, serde_json::to_vec(&span.export())?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write_export(&self, writer: impl std::io::Write) -> std::io::Result<bool> {
+        self.with_envelope(|envelope| serde_json::to_writer(writer, &envelope))
+            .map_or(Ok(false), |written| {
+                written.map(|()| true).map_err(Into::into)
+            })
+    }
+
+    fn with_envelope<R>(&self, f: impl FnOnce(SpanEnvelope<'_>) -> R) -> Option<R> {
         let inner = self.inner.as_ref()?;
         let state = inner.lock();
-        let envelope = SpanEnvelope {
+        Some(f(SpanEnvelope {
             id: &inner.id,
             trace_id: &inner.trace_id,
             parent_id: inner.parent_id.as_deref(),
@@ -468,9 +497,7 @@ impl Span {
             span_data: &state.data,
             error: state.error.as_ref(),
             trace_metadata: inner.trace_metadata.as_deref(),
-        };
-        // Strings, timestamps and JSON maps always serialize.
-        serde_json::to_value(envelope).ok()
+        }))
     }
 }
 

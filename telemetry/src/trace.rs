@@ -318,15 +318,39 @@ impl Trace {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn export(&self) -> Option<Value> {
+        // Strings and JSON maps always serialize.
+        serde_json::to_value(self.envelope()?).ok()
+    }
+
+    /// Writes the export as JSON without building a [`Value`] first (the same bytes as
+    /// `serde_json::to_writer(writer, &trace.export())`); `Ok(false)` for a no-op trace.
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let trace = TraceProvider::new().trace("wf");
+    /// let mut bytes = Vec::new();
+    /// assert!(trace.write_export(&mut bytes)?);
+    /// assert_eq!(bytes, serde_json::to_vec(&trace.export())?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write_export(&self, writer: impl std::io::Write) -> std::io::Result<bool> {
+        match self.envelope() {
+            Some(envelope) => serde_json::to_writer(writer, &envelope)
+                .map(|()| true)
+                .map_err(Into::into),
+            None => Ok(false),
+        }
+    }
+
+    fn envelope(&self) -> Option<TraceEnvelope<'_>> {
         let inner = self.inner.as_ref()?;
-        let envelope = TraceEnvelope {
+        Some(TraceEnvelope {
             id: &inner.id,
             workflow_name: &inner.workflow_name,
             group_id: inner.group_id.as_deref(),
             metadata: inner.metadata.as_deref(),
-        };
-        // Strings and JSON maps always serialize.
-        serde_json::to_value(envelope).ok()
+        })
     }
 
     /// Where a span created in this trace hangs: under `parent` (one of the trace's

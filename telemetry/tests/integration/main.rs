@@ -8,3 +8,4 @@ mod lifecycle;
 mod no_alloc;
 mod python_timelines;
 mod support;
+mod write_export;
