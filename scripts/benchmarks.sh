@@ -6,12 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench --locked -p codex-telemetry --bench spans -- "$@" >&2
+# The Python client side by side (embedded through pyo3; sets the venv up on first use).
+cargo bench --locked -p parity-harness --bench python_vs_rust -- "$@" >&2
 python3 - "$@" <<'PY'
 import glob, json, os, platform, subprocess, sys
 
 quick = "--quick" in sys.argv[1:]
 rows = []
-for path in sorted(glob.glob("target/criterion/*/new/benchmark.json")):
+for path in sorted(glob.glob("target/criterion/**/new/benchmark.json", recursive=True)):
     bench = json.load(open(path))
     estimates = json.load(open(os.path.join(os.path.dirname(path), "estimates.json")))
     median = estimates["median"]
@@ -19,6 +21,8 @@ for path in sorted(glob.glob("target/criterion/*/new/benchmark.json")):
                  median["confidence_interval"]["lower_bound"], median["confidence_interval"]["upper_bound"]))
 
 def fmt(ns):
+    if ns >= 1_000_000:
+        return f"{ns / 1_000_000:.2f} ms"
     if ns >= 1000:
         return f"{ns / 1000:.2f} µs"
     return f"{ns:.1f} ns" if ns >= 10 else f"{ns:.2f} ns"
@@ -50,13 +54,39 @@ out.append("|---|---|---|")
 for name, median, low, high in rows:
     out.append(f"| `{name}` | {fmt(median)} | {fmt(low)} – {fmt(high)} |")
 out.append("")
+# Python ÷ Rust, from figures of the same run.
+out.append("Python ÷ Rust (openai-agents through pyo3 vs codex-telemetry, same run, same machine):\n")
+out.append("| per | Python | Rust | Python ÷ Rust |")
+out.append("|---|---|---|---|")
+def ratio_row(label, python, rust):
+    if python is None or rust is None:
+        out.append(f"| {label} | not measured | | |")
+    elif python <= 0 or rust <= 0:
+        out.append(f"| {label} | {fmt(max(python, 0))} | {fmt(max(rust, 0))} | below the noise of this run |")
+    else:
+        out.append(f"| {label} | {fmt(python)} | {fmt(rust)} | {python / rust:.1f}x |")
+medians = {name: median for name, median, _, _ in rows}
+for config in ["recording", "no_processor", "disabled"]:
+    ratio_row(f"span, {config.replace('_', ' ')}", medians.get(f"python/span/{config}"), medians.get(f"rust/span/{config}"))
+def share(subject):
+    on, off = medians.get(f"run/{subject}/tool_call/recording"), medians.get(f"run/{subject}/tool_call/disabled")
+    return None if on is None or off is None else on - off
+ratio_row("tool_call run, telemetry share (recording − disabled)", share("python"), share("rust"))
+for config in ["recording", "disabled"]:
+    ratio_row(f"tool_call run, whole ({config})", medians.get(f"run/python/tool_call/{config}"), medians.get(f"run/rust/tool_call/{config}"))
+out.append("")
+out.append("`python/span/recording` serializes every export to JSON text (`json.dumps`), as")
+out.append("`rust/span/recording` does to bytes (`write_export`). A Python run is `await Runner.run`")
+out.append("timed inside Python with a serializing processor; a Rust run is the rust subject, which")
+out.append("records more (every export as a value and every `openai.agents` DEBUG line). The telemetry")
+out.append("share subtracts the run with tracing disabled.")
+out.append("")
 targets = [
     ("span/tracing_disabled", 5.0),
     ("span/no_current_trace", 5.0),
     ("span/no_processor", 150.0),
     ("span/recording_to_bytes", 600.0),
 ]
-medians = {name: median for name, median, _, _ in rows}
 out.append("Targets of issue 9 (criterion medians on a 2-core machine):\n")
 out.append("| benchmark | target | now | |")
 out.append("|---|---|---|---|")
@@ -76,16 +106,16 @@ out.append("as a `serde_json::Value`, where plain span data serialized by an exp
 out.append("`write_export` (serializing straight from the span's state) already halves the recording")
 out.append("cost against `export()` + `to_writer` (`span/recording_to_bytes_via_value`).")
 out.append("")
-out.append("What each one measures (`telemetry/benches/spans.rs`): `span/*` is one custom span started")
+out.append("What each one measures (`telemetry/benches/spans.rs`, `harness/benches/python_vs_rust.rs`):")
+out.append("`span/*` is one custom span started")
 out.append("and ended inside a trace (`span/no_current_trace`: outside any trace, a no-op span), with")
 out.append("tracing disabled, no processor, the in-memory processor, a processor that serializes every")
 out.append("start and end export to bytes, or `openai.agents` DEBUG lines formatted into a sink;")
 out.append("`ids/span_id` is one random span id; `floor/*` are a `tracing` span with a registry and a")
 out.append("trivial layer, and a disabled `tracing` callsite.")
 out.append("")
-out.append("Not measured yet (issue 9 is open): the Python client's per-span and per-run cost through")
-out.append("pyo3 in the same run and the Python ÷ Rust ratios, a whole scripted tool-call run, the")
-out.append("JSON-lines and batch processors (they do not exist yet), and per-log-event cost on its own.")
+out.append("Not measured yet (issue 9 is open): the JSON-lines and batch processors (they do not exist")
+out.append("yet), and the per-log-event cost on its own.")
 open("docs/benchmarks.md", "w").write("\n".join(out) + "\n")
 print("wrote docs/benchmarks.md", file=sys.stderr)
 PY

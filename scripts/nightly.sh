@@ -5,7 +5,8 @@
 # 3. `parity drift --python-client latest --bisect` (JSON, markdown; drifted scenarios get their
 # first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
 # the latest release (JSON, markdown, with every change and diff); 5. the property tests
-# with a raised case count (PROPTEST_CASES, default 500); 6. OUTDIR/summary.md (also appended to
+# with a raised case count (PROPTEST_CASES, default 500); 6. the benchmarks in quick mode
+# (OUTDIR/benchmarks.md); 7. OUTDIR/summary.md (also appended to
 # $GITHUB_STEP_SUMMARY when set).
 #
 # Exit status: non-zero on a parity break (rust differs from a golden without a declared
@@ -64,6 +65,17 @@ echo "== property tests (PROPTEST_CASES=${PROPTEST_CASES:-500})" >&2
   PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p parity-harness --test differential &&
   PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p codex-telemetry --test integration -- correlation cross_process
 } >"$out/property-tests.txt" 2>&1 || status=1
+
+# Benchmarks, quick mode: a smoke check that they run (timings are indicative; nothing gates on
+# them). The report goes to OUTDIR, the committed docs/benchmarks.md is left as it was.
+echo "== benchmarks (quick)" >&2
+cp docs/benchmarks.md "$out/.benchmarks.committed.md"
+if bash scripts/benchmarks.sh --quick >"$out/benchmarks.log" 2>&1; then
+  cp docs/benchmarks.md "$out/benchmarks.md"
+else
+  status=1
+fi
+cp "$out/.benchmarks.committed.md" docs/benchmarks.md && rm "$out/.benchmarks.committed.md"
 
 {
   for part in parity.md drift.md bisect.md; do

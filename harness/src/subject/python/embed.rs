@@ -14,6 +14,8 @@ use super::venv::{self, Venv};
 
 /// The driver's file, relative to the workspace root (also its name in Python tracebacks).
 pub(crate) const DRIVER_PATH: &str = "harness/python/parity_driver.py";
+/// The Python side of the benchmarks (`harness/benches`), loaded on first use.
+pub(crate) const BENCH_PATH: &str = "harness/python/parity_bench.py";
 
 /// The embedded interpreter with the driver loaded.
 pub(crate) struct Embedded {
@@ -21,6 +23,8 @@ pub(crate) struct Embedded {
     /// The driver installs process-global SDK state (trace processors, log handlers, env) for the
     /// length of a scenario, so scenarios run one at a time even when callers are parallel.
     serial: Mutex<()>,
+    /// The benchmark module, once loaded.
+    bench: std::sync::OnceLock<Py<PyModule>>,
     /// `openai-agents` version installed in the venv.
     pub(crate) client_version: String,
 }
@@ -72,6 +76,7 @@ fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
         Ok(Embedded {
             driver: driver.unbind(),
             serial: Mutex::new(()),
+            bench: std::sync::OnceLock::new(),
             client_version,
         })
     })
@@ -104,6 +109,41 @@ def use_venv(site_packages):
 }
 
 impl Embedded {
+    /// Calls `function(config, iterations)` of the benchmark module (loaded from `workspace`
+    /// on first use) and returns its result, the elapsed nanoseconds it measured.
+    pub(crate) fn bench(
+        &self,
+        workspace: &Workspace,
+        function: &str,
+        config: &str,
+        iterations: u64,
+    ) -> Result<u64, String> {
+        let _serial = self
+            .serial
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Python::attach(|py| {
+            let module = match self.bench.get() {
+                Some(module) => module.bind(py).clone(),
+                None => {
+                    let source = std::fs::read_to_string(workspace.root().join(BENCH_PATH))
+                        .map_err(|e| format!("cannot read {BENCH_PATH}: {e}"))?;
+                    let source = CString::new(source)
+                        .map_err(|_| format!("{BENCH_PATH} contains a NUL byte"))?;
+                    let file_name = CString::new(BENCH_PATH).expect("constant has no NUL");
+                    let module = PyModule::from_code(py, &source, &file_name, c"parity_bench")
+                        .map_err(|e| format_exception(py, &e))?;
+                    let _ = self.bench.set(module.clone().unbind());
+                    module
+                }
+            };
+            module
+                .call_method1(function, (config, iterations))
+                .and_then(|v| v.extract::<u64>())
+                .map_err(|e| format_exception(py, &e))
+        })
+    }
+
     /// Runs one scenario (its JSON) through the driver and returns the raw records' JSON.
     /// `Err` carries the Python traceback.
     pub(crate) fn run_scenario(&self, scenario_json: &str) -> Result<String, String> {

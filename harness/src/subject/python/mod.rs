@@ -41,6 +41,22 @@ impl PythonSubject {
         embed::started().map(|embedded| embedded.client_version.clone())
     }
 
+    /// Runs a benchmark of the Python client (`harness/python/parity_bench.py`):
+    /// `function(config, iterations)`, timed inside Python; returns the elapsed time of the
+    /// timed loop.
+    pub fn bench(
+        &self,
+        function: &str,
+        config: &str,
+        iterations: u64,
+    ) -> Result<std::time::Duration, PythonEnvError> {
+        let embedded = embed::embedded(&self.workspace)?;
+        embedded
+            .bench(&self.workspace, function, config, iterations)
+            .map(std::time::Duration::from_nanos)
+            .map_err(PythonEnvError::new)
+    }
+
     /// Runs `scenario` and returns its raw records. Exceptions that the run itself raises are part
     /// of the log (its `outcome`); anything else is an error carrying the Python traceback.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {

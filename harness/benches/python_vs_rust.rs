@@ -1,0 +1,115 @@
+//! The Python client measured in the same `cargo bench` run as the Rust library, so the
+//! Python ÷ Rust ratios in `docs/benchmarks.md` come from figures taken side by side.
+//!
+//! * `python/span/*`: one `custom_span` started and ended inside a trace, in the real client
+//!   (embedded through pyo3, the harness's venv), timed inside Python
+//!   (`harness/python/parity_bench.py`); configurations as `telemetry/benches/spans.rs`.
+//! * `rust/span/*`: the same in codex-telemetry, in this process.
+//! * `run/python/tool_call/*`: the `tool_call` scenario's run (`await Runner.run`, one tool
+//!   call then an answer, generation spans on) timed inside Python, with a serializing
+//!   processor (`recording`) or tracing disabled (`disabled`).
+//! * `run/rust/tool_call/*`: the same scenario through the rust subject, which drives the
+//!   lifecycle API and records every event (exports and `openai.agents` DEBUG lines, more than
+//!   the Python side records), with tracing on and off. Recording minus disabled is the
+//!   telemetry share of a run.
+//!
+//! `cargo bench -p parity-harness --bench python_vs_rust` (`-- --quick` for a smoke run);
+//! `bash scripts/benchmarks.sh` runs it with the library's benchmarks and writes the ratios.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use codex_telemetry::{CustomSpanData, Span, Trace, TraceProvider, TracingProcessor};
+use criterion::{Criterion, criterion_group, criterion_main};
+use parity::scenario::load_scenario;
+use parity::subject::SubjectKind;
+use parity::subject::python::PythonSubject;
+use parity::workspace::Workspace;
+
+/// Serializes every export to bytes, as the Python side's `_SerializingProcessor` does.
+struct Serializing(Mutex<Vec<u8>>);
+
+impl Serializing {
+    fn write(&self, write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<bool>) {
+        let mut buffer = self.0.lock().unwrap();
+        buffer.clear();
+        let _ = write(&mut buffer);
+        black_box(buffer.len());
+    }
+}
+
+impl TracingProcessor for Serializing {
+    fn on_trace_start(&self, trace: &Trace) {
+        self.write(|b| trace.write_export(b));
+    }
+    fn on_trace_end(&self, trace: &Trace) {
+        self.write(|b| trace.write_export(b));
+    }
+    fn on_span_start(&self, span: &Span) {
+        self.write(|b| span.write_export(b));
+    }
+    fn on_span_end(&self, span: &Span) {
+        self.write(|b| span.write_export(b));
+    }
+}
+
+fn spans(c: &mut Criterion) {
+    let python = PythonSubject::new(Workspace::current());
+    for config in ["recording", "no_processor", "disabled"] {
+        c.bench_function(&format!("python/span/{config}"), |b| {
+            b.iter_custom(|iters| {
+                python
+                    .bench("custom_spans", config, iters)
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+        });
+        let provider = match config {
+            "recording" => TraceProvider::builder()
+                .with_processor(Serializing(Mutex::new(Vec::with_capacity(1024))))
+                .build(),
+            "no_processor" => TraceProvider::new(),
+            _ => TraceProvider::builder().with_disabled(true).build(),
+        };
+        let _trace = provider.trace("bench").start_as_current();
+        c.bench_function(&format!("rust/span/{config}"), |b| {
+            b.iter(|| {
+                let span = provider.span(CustomSpanData::new("step"));
+                let _guard = black_box(span.start_as_current());
+            })
+        });
+    }
+}
+
+fn runs(c: &mut Criterion) {
+    let workspace = Workspace::current();
+    let recording = load_scenario(&workspace.scenarios_dir().join("tool_call.toml"))
+        .expect("scenarios/tool_call.toml loads");
+    let mut disabled = recording.clone();
+    disabled.spec.run.tracing_disabled = Some(true);
+    let python = PythonSubject::new(workspace.clone());
+    let mut group = c.benchmark_group("run");
+    group.measurement_time(Duration::from_secs(5));
+    for (config, scenario) in [("recording", &recording), ("disabled", &disabled)] {
+        group.bench_function(format!("python/tool_call/{config}"), |b| {
+            b.iter_custom(|iters| {
+                python
+                    .bench("tool_call_runs", config, iters)
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+        });
+        group.bench_function(format!("rust/tool_call/{config}"), |b| {
+            b.iter(|| {
+                black_box(
+                    SubjectKind::Rust
+                        .run(&workspace, scenario)
+                        .expect("the run works"),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spans, runs);
+criterion_main!(benches);
