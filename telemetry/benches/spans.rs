@@ -7,8 +7,10 @@
 use std::hint::black_box;
 use std::sync::Mutex;
 
+use codex_telemetry::batch::{BatchConfig, BatchProcessor, ExportedEvent, SpanExporter};
 use codex_telemetry::{
-    CustomSpanData, InMemoryProcessor, Span, Trace, TraceProvider, TracingProcessor,
+    CustomSpanData, InMemoryProcessor, JsonLinesProcessor, Span, Trace, TraceProvider,
+    TracingProcessor,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -143,6 +145,36 @@ fn configurations(c: &mut Criterion) {
             .with_processor(RecordingProcessor::new(true))
             .build(),
     );
+    span_in_trace(
+        c,
+        "span/json_lines_to_sink",
+        &TraceProvider::builder()
+            .with_processor(JsonLinesProcessor::new(std::io::sink()))
+            .build(),
+    );
+    // A slow exporter behind a small queue: the hot path only enqueues (or drops).
+    struct Slow;
+    impl SpanExporter for Slow {
+        fn export(&mut self, _: &[ExportedEvent]) -> Result<(), String> {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            Ok(())
+        }
+    }
+    let batch = std::sync::Arc::new(BatchProcessor::new(
+        Slow,
+        BatchConfig::default()
+            .with_capacity(2048)
+            .with_max_batch(128),
+    ));
+    span_in_trace(
+        c,
+        "span/batch_slow_exporter",
+        &TraceProvider::builder()
+            .with_processor(batch.clone())
+            .build(),
+    );
+    batch.shutdown();
+
     let subscriber = tracing_subscriber::registry().with(SinkLayer);
     tracing::subscriber::with_default(subscriber, || {
         span_in_trace(c, "span/no_processor_logs_to_sink", &TraceProvider::new());

@@ -75,6 +75,7 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod batch;
 mod clock;
 pub mod config;
 pub mod context;
@@ -82,6 +83,7 @@ mod errors;
 pub mod export;
 pub mod hooks;
 mod ids;
+mod json_lines;
 pub mod lifecycle;
 pub mod logging;
 mod processor;
@@ -97,6 +99,7 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use context::{current_span, current_trace};
 pub use errors::{CallModelError, CallToolError, ConvertTimestampError, RunAgentError};
 pub use ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
+pub use json_lines::JsonLinesProcessor;
 pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
 pub use provider::{
     TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,

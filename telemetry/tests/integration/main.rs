@@ -1,6 +1,7 @@
 //! Integration tests of `codex-telemetry`: one binary, one module per behaviour.
 
 mod async_runs;
+mod batching;
 mod concurrency;
 mod correlation;
 mod cross_process;
