@@ -15,9 +15,10 @@ Configurations (one custom span started and ended inside a trace, per iteration)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import agents
 from agents.tracing.setup import get_trace_provider
@@ -43,8 +44,10 @@ class _SerializingProcessor(agents.TracingProcessor):
         pass
 
 
-def custom_spans(config: str, iterations: int) -> int:
-    """Elapsed ns of `iterations` custom spans in one trace under `config`."""
+@contextlib.contextmanager
+def _configured(config: str) -> Iterator[None]:
+    """Installs `config` (see the module docs) and restores the provider's processors and
+    disabled flags afterwards."""
     provider = get_trace_provider()
     multi = getattr(provider, "_multi_processor", None)
     saved_processors = tuple(getattr(multi, "_processors", ()))
@@ -53,34 +56,33 @@ def custom_spans(config: str, iterations: int) -> int:
         for attr in ("_env_disabled", "_manual_disabled", "_disabled")
         if hasattr(provider, attr)
     }
+    processors = {"recording": [_SerializingProcessor()], "no_processor": [], "disabled": []}
+    if config not in processors:
+        raise ValueError(f"unknown configuration {config!r}")
     try:
-        if config == "recording":
-            agents.set_trace_processors([_SerializingProcessor()])
-            agents.set_tracing_disabled(False)
-        elif config == "no_processor":
-            agents.set_trace_processors([])
-            agents.set_tracing_disabled(False)
-        elif config == "disabled":
-            agents.set_trace_processors([])
-            agents.set_tracing_disabled(True)
-        else:
-            raise ValueError(f"unknown configuration {config!r}")
-        with agents.trace("bench"):
-            start = time.perf_counter_ns()
-            for _ in range(iterations):
-                with agents.custom_span("step"):
-                    pass
-            return time.perf_counter_ns() - start
+        agents.set_trace_processors(processors[config])
+        agents.set_tracing_disabled(config == "disabled")
+        yield
     finally:
         agents.set_trace_processors(list(saved_processors))
         for attr, value in saved_disabled.items():
             setattr(provider, attr, value)
 
 
+def custom_spans(config: str, iterations: int) -> int:
+    """Elapsed ns of `iterations` custom spans in one trace under `config`."""
+    with _configured(config), agents.trace("bench"):
+        start = time.perf_counter_ns()
+        for _ in range(iterations):
+            with agents.custom_span("step"):
+                pass
+        return time.perf_counter_ns() - start
+
+
 def tool_call_runs(config: str, iterations: int) -> int:
     """Elapsed ns of `iterations` runs of the `tool_call` scenario (one tool call, then an
     answer, with generation spans), each `await Runner.run(...)` timed on its own inside one
-    event loop; `config` is ``recording`` or ``disabled`` as for `custom_spans`."""
+    event loop; `config` as for `custom_spans`."""
     import asyncio
 
     from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
@@ -89,14 +91,6 @@ def tool_call_runs(config: str, iterations: int) -> int:
         return "sunny in Paris"
 
     tool = agents.function_tool(get_weather)
-    provider = get_trace_provider()
-    multi = getattr(provider, "_multi_processor", None)
-    saved_processors = tuple(getattr(multi, "_processors", ()))
-    saved_disabled = {
-        attr: getattr(provider, attr)
-        for attr in ("_env_disabled", "_manual_disabled", "_disabled")
-        if hasattr(provider, attr)
-    }
 
     async def runs() -> int:
         total = 0
@@ -114,17 +108,5 @@ def tool_call_runs(config: str, iterations: int) -> int:
             total += time.perf_counter_ns() - start
         return total
 
-    try:
-        if config == "recording":
-            agents.set_trace_processors([_SerializingProcessor()])
-            agents.set_tracing_disabled(False)
-        elif config == "disabled":
-            agents.set_trace_processors([])
-            agents.set_tracing_disabled(True)
-        else:
-            raise ValueError(f"unknown configuration {config!r}")
+    with _configured(config):
         return asyncio.run(runs())
-    finally:
-        agents.set_trace_processors(list(saved_processors))
-        for attr, value in saved_disabled.items():
-            setattr(provider, attr, value)
