@@ -187,33 +187,78 @@ impl Timestamp {
     pub fn to_isoformat(&self) -> String {
         self.to_string()
     }
+
+    /// The `isoformat()` text on the stack, for serializers.
+    pub(crate) fn iso_format(&self) -> IsoFormat {
+        IsoFormat::new(self)
+    }
+}
+
+/// A formatted timestamp, at most `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` (32 bytes), on the
+/// stack: an exporter formats three per span, so this avoids `core::fmt`, per-digit
+/// division and any allocation.
+pub(crate) struct IsoFormat {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl IsoFormat {
+    fn new(timestamp: &Timestamp) -> Self {
+        let days = timestamp.secs.div_euclid(SECS_PER_DAY);
+        let second_of_day = timestamp.secs.rem_euclid(SECS_PER_DAY) as u32;
+        let (year, month, day) = civil_from_days(days);
+        // The range check of `Timestamp` keeps the year within 1..=9999.
+        let year = year as u32;
+        let mut out = Self {
+            bytes: *b"0000-00-00T00:00:00.000000+00:00",
+            len: 19,
+        };
+        out.pair(0, year / 100);
+        out.pair(2, year % 100);
+        out.pair(5, month);
+        out.pair(8, day);
+        out.pair(11, second_of_day / 3600);
+        out.pair(14, second_of_day % 3600 / 60);
+        out.pair(17, second_of_day % 60);
+        // Python's `isoformat()` leaves out a zero fraction.
+        let micros = timestamp.nanos / 1_000;
+        if micros != 0 {
+            out.pair(20, micros / 10_000);
+            out.pair(22, micros / 100 % 100);
+            out.pair(24, micros % 100);
+            out.len = 26;
+        }
+        out.bytes.copy_within(26..32, out.len);
+        out.len += 6;
+        out
+    }
+
+    /// Writes `value` (below 100) as two digits at `at`.
+    fn pair(&mut self, at: usize, value: u32) {
+        const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+        let value = value as usize * 2;
+        self.bytes[at..at + 2].copy_from_slice(&PAIRS[value..value + 2]);
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and punctuation were written.
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")
+    }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.secs.div_euclid(SECS_PER_DAY);
-        let second_of_day = self.secs.rem_euclid(SECS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        let (hour, minute, second) = (
-            second_of_day / 3600,
-            second_of_day % 3600 / 60,
-            second_of_day % 60,
-        );
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}"
-        )?;
-        let micros = self.nanos / 1_000;
-        if micros != 0 {
-            write!(f, ".{micros:06}")?;
-        }
-        f.write_str("+00:00")
+        f.write_str(IsoFormat::new(self).as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(IsoFormat::new(self).as_str())
     }
 }
 
@@ -443,6 +488,25 @@ mod tests {
 
     fn ts(secs: i64, nanos: u32) -> Timestamp {
         Timestamp::from_unix(secs, nanos).unwrap()
+    }
+
+    proptest::proptest! {
+        /// The hand-written formatter writes what `core::fmt` writes, over the whole range.
+        #[test]
+        fn isoformat_matches_core_fmt(secs in MIN_UNIX_SECS..=MAX_UNIX_SECS, nanos in 0..NANOS_PER_SEC) {
+            let days = secs.div_euclid(SECS_PER_DAY);
+            let second_of_day = secs.rem_euclid(SECS_PER_DAY);
+            let (year, month, day) = civil_from_days(days);
+            let (hour, minute, second) = (second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60);
+            let mut expected = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+            if nanos / 1_000 != 0 {
+                expected += &format!(".{:06}", nanos / 1_000);
+            }
+            expected += "+00:00";
+            let timestamp = ts(secs, nanos);
+            proptest::prop_assert_eq!(timestamp.to_isoformat(), expected.clone());
+            proptest::prop_assert_eq!(serde_json::to_string(&timestamp).unwrap(), format!("\"{expected}\""));
+        }
     }
 
     /// Each pair is `(unix microseconds, Python isoformat)`, printed by CPython 3.11

@@ -67,16 +67,18 @@
 //! step.finish();
 //! ```
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::thread::JoinHandle;
 
 use crate::span::Span;
 use crate::trace::Trace;
+use stack::Entry;
+pub(crate) use stack::with_current;
+
+mod stack;
 
 /// A current trace and a current span, either of which may be absent: what code running
 /// "inside" a trace or span sees.
@@ -114,7 +116,7 @@ impl Context {
     /// assert_eq!(Context::current().trace().unwrap().workflow_name(), "wf");
     /// ```
     pub fn current() -> Self {
-        with_current(Self::clone)
+        with_current(|cx| cx.to_context())
     }
 
     /// The current trace of this context.
@@ -180,7 +182,7 @@ impl Context {
     /// assert!(current_trace().is_none());
     /// ```
     pub fn attach(&self) -> ContextGuard {
-        ContextGuard::push(self.clone())
+        ContextGuard::push(Entry::Context(self.clone()))
     }
 
     /// Runs `f` with this context current.
@@ -227,7 +229,7 @@ impl Context {
 /// assert!(current_trace().is_some());
 /// ```
 pub fn current_trace() -> Option<Trace> {
-    with_current(|cx| cx.trace.clone())
+    with_current(|cx| cx.trace().cloned())
 }
 
 /// The current span on this thread, if any (it may be a no-op span).
@@ -244,7 +246,7 @@ pub fn current_trace() -> Option<Trace> {
 /// assert!(current_span().is_some());
 /// ```
 pub fn current_span() -> Option<Span> {
-    with_current(|cx| cx.span.clone())
+    with_current(|cx| cx.span().cloned())
 }
 
 /// Spawns a thread that runs `f` in the caller's current context (Python's
@@ -302,17 +304,9 @@ pub struct ContextGuard {
 }
 
 impl ContextGuard {
-    fn push(cx: Context) -> Self {
-        // Entry ids are unique in the process, not just on this thread: an owned context
-        // remembers the id of the entry it is attached to, and may later be used on
-        // another thread.
-        let id = NEXT_ENTRY_ID.fetch_add(1, Ordering::Relaxed);
-        // `try_with`: while the thread's locals are torn down (a run dropped by a
-        // thread-local destructor), there is no stack to enter; the guard then removes
-        // nothing.
-        let _ = STACK.try_with(|stack| stack.borrow_mut().entries.push((id, cx)));
+    fn push(entry: Entry) -> Self {
         Self {
-            id,
+            id: stack::push(entry),
             _not_send: PhantomData,
         }
     }
@@ -320,81 +314,19 @@ impl ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        // `try_with`: the guard may be dropped while the thread's locals are torn down.
-        let removed = STACK.try_with(|stack| {
-            let mut stack = stack.borrow_mut();
-            let position = stack.entries.iter().rposition(|(id, _)| *id == self.id)?;
-            Some(stack.entries.remove(position).1)
-        });
-        // Dropped outside the borrow: releasing the last handle of a trace or span must
-        // not run while the stack is borrowed.
-        drop(removed);
+        stack::remove(self.id);
     }
 }
 
 /// Pushes the current context with `trace` as its trace.
 pub(crate) fn enter_trace(trace: Trace) -> ContextGuard {
-    ContextGuard::push(Context::current().with_trace(trace))
+    ContextGuard::push(Entry::Context(Context::current().with_trace(trace)))
 }
 
-/// Pushes the current context with `span` as its span.
+/// Pushes the current context with `span` as its span (without copying the context: a
+/// no-op span is entered without touching a reference count).
 pub(crate) fn enter_span(span: Span) -> ContextGuard {
-    ContextGuard::push(Context::current().with_span(span))
-}
-
-/// Runs `f` on the current context without cloning it.
-pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
-    const EMPTY: &Context = &Context {
-        trace: None,
-        span: None,
-    };
-    let mut f = Some(f);
-    let mut result = None;
-    // `try_with`/`try_borrow`: during thread teardown, or if `f` of an outer call
-    // re-enters while the stack is being changed, the context reads as empty.
-    let _ = STACK.try_with(|stack| {
-        if let (Ok(stack), Some(f)) = (stack.try_borrow(), f.take()) {
-            result = Some(f(stack.entries.last().map_or(EMPTY, |(_, cx)| cx)));
-        }
-    });
-    match (result, f) {
-        (Some(result), _) => result,
-        (None, Some(f)) => f(EMPTY),
-        (None, None) => unreachable!("`f` is only taken when it also produces the result"),
-    }
-}
-
-/// Whether this thread's stack holds the entry `id`.
-fn is_live(id: u64) -> bool {
-    STACK
-        .try_with(|stack| {
-            stack
-                .try_borrow()
-                .is_ok_and(|stack| stack.entries.iter().any(|(entry, _)| *entry == id))
-        })
-        .unwrap_or(false)
-}
-
-/// Replaces the context of this thread's entry `id`, if it is on this thread's stack.
-fn replace_entry(id: u64, cx: &Context) {
-    let replaced = STACK.try_with(|stack| {
-        let mut stack = stack.try_borrow_mut().ok()?;
-        let (_, entry) = stack.entries.iter_mut().find(|(entry, _)| *entry == id)?;
-        Some(std::mem::replace(entry, cx.clone()))
-    });
-    // Dropped outside the borrow, like a guard's entry.
-    drop(replaced);
-}
-
-struct Stack {
-    entries: Vec<(u64, Context)>,
-}
-
-/// The id of the next entry pushed on any thread's stack.
-static NEXT_ENTRY_ID: AtomicU64 = AtomicU64::new(1);
-
-thread_local! {
-    static STACK: RefCell<Stack> = const { RefCell::new(Stack { entries: Vec::new() }) };
+    ContextGuard::push(Entry::Span(span))
 }
 
 /// A frame of an [`OwnedContext`].
@@ -508,10 +440,10 @@ impl OwnedContext {
     /// it so while frames change. Already attached on this thread (a call made inside
     /// another call of the same owner): nothing more to do.
     pub(crate) fn attach(&mut self) -> Attached {
-        if self.attached.is_some_and(is_live) {
+        if self.attached.is_some_and(stack::is_live) {
             return Attached { _guard: None };
         }
-        let guard = ContextGuard::push(self.current().clone());
+        let guard = ContextGuard::push(Entry::Context(self.current().clone()));
         self.attached = Some(guard.id);
         Attached {
             _guard: Some(guard),
@@ -520,7 +452,7 @@ impl OwnedContext {
 
     fn sync(&self) {
         if let Some(id) = self.attached {
-            replace_entry(id, self.current());
+            stack::replace(id, self.current());
         }
     }
 }
@@ -745,7 +677,7 @@ mod tests {
         assert_eq!(current_trace().unwrap().id(), b.trace_id());
         drop(b_guard);
         assert!(current_span().is_none() && current_trace().is_none());
-        STACK.with_borrow(|stack| assert!(stack.entries.is_empty()));
+        assert_eq!(stack::len(), 0);
     }
 
     #[test]
@@ -866,14 +798,14 @@ mod tests {
             {
                 // A call made inside a call: already attached, nothing more is pushed.
                 let _nested = owned.attach();
-                STACK.with_borrow(|stack| assert_eq!(stack.entries.len(), 1));
+                assert_eq!(stack::len(), 1);
             }
             assert_eq!(span_id().as_deref(), Some(span.id()));
             owned.remove(span_frame);
             assert_eq!(span_id(), None, "removals are mirrored");
         }
         assert!(current_trace().is_none() && current_span().is_none());
-        STACK.with_borrow(|stack| assert!(stack.entries.is_empty()));
+        assert_eq!(stack::len(), 0);
         owned.remove(trace_frame);
         assert!(owned.current().trace().is_none());
     }
@@ -895,6 +827,37 @@ mod tests {
         );
         owned.remove(inner_frame);
         assert_eq!(ids(owned.current()), ids(&Context::current()));
+    }
+
+    #[test]
+    fn a_span_entry_keeps_the_trace_it_was_entered_in() {
+        // Span entries borrow the trace of the entry below; removing or replacing that
+        // entry must not change what they see.
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf").start_as_current();
+        let noop = Span::noop().start_as_current();
+        let span = provider.span(CustomSpanData::new("x")); // under the no-op: a no-op
+        assert!(span.is_noop());
+        drop(trace); // out of order, directly under the no-op span's entry
+        assert!(current_trace().is_some_and(|t| !t.is_noop()));
+        assert!(current_span().is_some_and(|s| s.is_noop()));
+        drop(noop);
+        assert!(current_trace().is_none() && current_span().is_none());
+
+        let first = provider.trace("first");
+        let mut owned = OwnedContext::new(Context::default());
+        owned.push_trace(first.clone());
+        let attached = owned.attach();
+        let tool = provider.span(CustomSpanData::new("tool"));
+        let entered = tool.start_as_current();
+        let second_frame = owned.push_trace(provider.trace("second")); // replaces the entry below
+        assert_eq!(current_trace().map(|t| t.id().to_owned()).as_deref(), Some(first.id()));
+        assert_eq!(span_id().as_deref(), Some(tool.id()));
+        drop(entered);
+        assert_ne!(current_trace().map(|t| t.id().to_owned()).as_deref(), Some(first.id()));
+        owned.remove(second_frame);
+        drop(attached);
+        assert_eq!(stack::len(), 0);
     }
 
     #[test]

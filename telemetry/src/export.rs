@@ -50,6 +50,8 @@
 //! );
 //! ```
 
+use std::io::{self, Write};
+
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -115,6 +117,87 @@ impl Serialize for SpanEnvelope<'_> {
 
 /// The span's top-level `metadata`, or `None` when it would be empty
 /// (`SpanImpl.export` in `spans.py`).
+// === JSON text ===
+//
+// `write_export` is on the hot path of every processor that serializes events, so the
+// envelopes are written directly: keys and constants as literal bytes, strings that need no
+// escaping copied as they are, and everything else (span data, errors, metadata, strings
+// that need escapes) through `serde_json`. The bytes are exactly those of
+// `serde_json::to_writer` on the `Serialize` impls above, which `export()` uses
+// (`tests/integration/write_export.rs` compares them for every span type).
+
+impl TraceEnvelope<'_> {
+    pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(br#"{"object":"trace","id":"#)?;
+        write_str(out, self.id)?;
+        out.write_all(br#","workflow_name":"#)?;
+        write_str(out, self.workflow_name)?;
+        out.write_all(br#","group_id":"#)?;
+        match self.group_id {
+            Some(group_id) => write_str(out, group_id)?,
+            None => out.write_all(b"null")?,
+        }
+        out.write_all(br#","metadata":"#)?;
+        write_value(out, &self.metadata)?;
+        out.write_all(b"}")
+    }
+}
+
+impl SpanEnvelope<'_> {
+    pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(br#"{"object":"trace.span","id":"#)?;
+        write_str(out, self.id)?;
+        out.write_all(br#","trace_id":"#)?;
+        write_str(out, self.trace_id)?;
+        out.write_all(br#","parent_id":"#)?;
+        match self.parent_id {
+            Some(parent_id) => write_str(out, parent_id)?,
+            None => out.write_all(b"null")?,
+        }
+        out.write_all(br#","started_at":"#)?;
+        write_timestamp(out, self.started_at)?;
+        out.write_all(br#","ended_at":"#)?;
+        write_timestamp(out, self.ended_at)?;
+        out.write_all(br#","span_data":"#)?;
+        write_value(out, self.span_data)?;
+        out.write_all(br#","error":"#)?;
+        write_value(out, &self.error)?;
+        if let Some(metadata) = span_metadata(self.trace_metadata, self.span_data.metadata()) {
+            out.write_all(br#","metadata":"#)?;
+            write_value(out, &metadata)?;
+        }
+        out.write_all(b"}")
+    }
+}
+
+/// A JSON string as `serde_json` writes it; copied as it is when nothing needs escaping
+/// (generated ids, names, timestamps: the common case).
+fn write_str(out: &mut impl Write, value: &str) -> io::Result<()> {
+    // serde_json escapes exactly the control characters, `"` and `\`.
+    if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(value.as_bytes())?;
+        out.write_all(b"\"")
+    } else {
+        write_value(out, value)
+    }
+}
+
+fn write_timestamp(out: &mut impl Write, timestamp: Option<Timestamp>) -> io::Result<()> {
+    match timestamp {
+        Some(timestamp) => {
+            out.write_all(b"\"")?;
+            out.write_all(timestamp.iso_format().as_bytes())?;
+            out.write_all(b"\"")
+        }
+        None => out.write_all(b"null"),
+    }
+}
+
+fn write_value(out: &mut impl Write, value: &(impl Serialize + ?Sized)) -> io::Result<()> {
+    serde_json::to_writer(out, value).map_err(io::Error::from)
+}
+
 fn span_metadata(
     trace_metadata: Option<&JsonMap>,
     span_data_metadata: Option<&JsonMap>,

@@ -98,9 +98,15 @@ pub struct RandomIdGenerator;
 
 impl RandomIdGenerator {
     /// `prefix` followed by the first `hex_len` hex characters of a fresh uuid4.
+    ///
+    /// The 122 random bits come from a per-thread generator seeded once (`fastrand`'s
+    /// wyrand): an id is a few nanoseconds, not a `getrandom` call. Ids name spans; they
+    /// are not secrets, so a non-cryptographic generator is enough.
     fn generate(prefix: &str, hex_len: usize) -> String {
+        let random = fastrand::u128(..).to_le_bytes();
+        let uuid = uuid::Builder::from_random_bytes(random).into_uuid();
         let mut buffer = Uuid::encode_buffer();
-        let hex = Uuid::new_v4().simple().encode_lower(&mut buffer);
+        let hex = uuid.simple().encode_lower(&mut buffer);
         let mut id = String::with_capacity(prefix.len() + hex_len);
         id.push_str(prefix);
         id.push_str(&hex[..hex_len]);

@@ -38,7 +38,9 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
 
 use serde_json::Value;
 
@@ -376,42 +378,34 @@ impl TracingProcessor for InMemoryProcessor {
 }
 
 /// The registered processors, replaced as a whole (like Python's tuple) so that a
-/// dispatch iterates over a stable snapshot and never holds the lock while a processor
+/// dispatch iterates over a stable snapshot and never holds a lock while a processor
 /// runs: a processor may register another one, or start spans, without deadlocking.
+/// Reading the snapshot is a lock-free load (`arc-swap`): dispatch is on every span start
+/// and end.
 #[derive(Default)]
 pub(crate) struct ProcessorSet {
-    processors: RwLock<Arc<[Arc<dyn TracingProcessor>]>>,
+    processors: ArcSwap<Vec<Arc<dyn TracingProcessor>>>,
 }
 
 impl fmt::Debug for ProcessorSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProcessorSet")
-            .field("len", &self.snapshot().len())
+            .field("len", &self.processors.load().len())
             .finish()
     }
 }
 
 impl ProcessorSet {
     pub(crate) fn add(&self, processor: Arc<dyn TracingProcessor>) {
-        let mut processors = self
-            .processors
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *processors = processors.iter().cloned().chain([processor]).collect();
+        self.processors.rcu(|processors| {
+            let mut processors = Vec::clone(processors);
+            processors.push(processor.clone());
+            processors
+        });
     }
 
     pub(crate) fn set(&self, processors: Vec<Arc<dyn TracingProcessor>>) {
-        *self
-            .processors
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = processors.into();
-    }
-
-    fn snapshot(&self) -> Arc<[Arc<dyn TracingProcessor>]> {
-        self.processors
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.processors.store(Arc::new(processors));
     }
 
     pub(crate) fn on_trace_start(&self, trace: &Trace) {
@@ -473,7 +467,7 @@ impl ProcessorSet {
     }
 
     fn dispatch(&self, call: impl Fn(&dyn TracingProcessor), on_panic: impl Fn()) {
-        for processor in self.snapshot().iter() {
+        for processor in self.processors.load().iter() {
             // The processor only borrows the handle and the payload is dropped here, so
             // no broken invariant can leak out of the unwound call.
             if panic::catch_unwind(AssertUnwindSafe(|| call(&**processor))).is_err() {

@@ -478,11 +478,9 @@ impl Span {
     /// assert_eq!(bytes, serde_json::to_vec(&span.export())?);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn write_export(&self, writer: impl std::io::Write) -> std::io::Result<bool> {
-        self.with_envelope(|envelope| serde_json::to_writer(writer, &envelope))
-            .map_or(Ok(false), |written| {
-                written.map(|()| true).map_err(Into::into)
-            })
+    pub fn write_export(&self, mut writer: impl std::io::Write) -> std::io::Result<bool> {
+        self.with_envelope(|envelope| envelope.write_json(&mut writer))
+            .map_or(Ok(false), |written| written.map(|()| true))
     }
 
     fn with_envelope<R>(&self, f: impl FnOnce(SpanEnvelope<'_>) -> R) -> Option<R> {

@@ -334,11 +334,9 @@ impl Trace {
     /// assert_eq!(bytes, serde_json::to_vec(&trace.export())?);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn write_export(&self, writer: impl std::io::Write) -> std::io::Result<bool> {
+    pub fn write_export(&self, mut writer: impl std::io::Write) -> std::io::Result<bool> {
         match self.envelope() {
-            Some(envelope) => serde_json::to_writer(writer, &envelope)
-                .map(|()| true)
-                .map_err(Into::into),
+            Some(envelope) => envelope.write_json(&mut writer).map(|()| true),
             None => Ok(false),
         }
     }

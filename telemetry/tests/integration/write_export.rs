@@ -128,3 +128,34 @@ fn written_exports_are_the_bytes_of_export() {
     assert!(state.0 >= 20, "only {} events compared", state.0);
     assert!(state.1.is_empty(), "{}", state.1.join("\n"));
 }
+
+proptest::proptest! {
+    /// Caller-chosen ids and names are written verbatim by the fast path only when they
+    /// need no escaping; quotes, backslashes, control and non-ASCII characters still give
+    /// the bytes of `export()`.
+    #[test]
+    fn any_ids_and_names_write_the_bytes_of_export(
+        trace_id in "\\PC*|[\"\\\\\u{0}-\u{1f}\u{7f}é]{0,4}",
+        span_id in "\\PC*|[\"\\\\\u{0}-\u{1f}\u{7f}é]{0,4}",
+        name in ".*",
+        group in proptest::option::of(".*"),
+    ) {
+        let compare = Compare::default();
+        let provider = TraceProvider::builder().with_processor(compare.clone()).build();
+        let mut options = TraceOptions::new(name.clone()).with_trace_id(trace_id);
+        if let Some(group) = group {
+            options = options.with_group_id(group);
+        }
+        {
+            let _trace = provider.trace(options).start_as_current();
+            let parent = provider.create_span(
+                CustomSpanData::new(name.clone()),
+                codex_telemetry::SpanOptions::new().with_span_id(span_id),
+            );
+            let _parent = parent.start_as_current();
+            let _child = provider.span(FunctionSpanData::new(name)).start_as_current();
+        }
+        let state = compare.0.lock().unwrap();
+        proptest::prop_assert!(state.1.is_empty(), "{}", state.1.join("\n"));
+    }
+}
