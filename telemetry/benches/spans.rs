@@ -91,22 +91,34 @@ fn span_in_trace(c: &mut Criterion, name: &str, provider: &TraceProvider) {
     c.bench_function(name, |b| {
         b.iter(|| {
             let span = provider.span(CustomSpanData::new("step"));
-            let _guard = black_box(span.start_as_current());
+            let _guard = span.start_as_current(); // its drop ends the span: nothing to black_box
+        })
+    });
+}
+
+/// A span whose data is built only if it records (`span_with`): the spelling for hot paths.
+fn lazy_span(c: &mut Criterion, name: &str, provider: &TraceProvider) {
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            let span = provider.span_with(|| CustomSpanData::new("step"));
+            let _guard = span.start_as_current(); // its drop ends the span: nothing to black_box
         })
     });
 }
 
 fn configurations(c: &mut Criterion) {
-    span_in_trace(
-        c,
-        "span/tracing_disabled",
-        &TraceProvider::builder().with_disabled(true).build(),
-    );
+    let disabled = TraceProvider::builder().with_disabled(true).build();
+    {
+        let _trace = disabled.trace("bench").start_as_current();
+        lazy_span(c, "span/tracing_disabled", &disabled);
+    }
+    span_in_trace(c, "span/tracing_disabled_eager_data", &disabled);
     let provider = TraceProvider::new();
-    c.bench_function("span/no_current_trace", |b| {
+    lazy_span(c, "span/no_current_trace", &provider);
+    c.bench_function("span/no_current_trace_eager_data", |b| {
         b.iter(|| {
             let span = provider.span(CustomSpanData::new("step"));
-            let _guard = black_box(span.start_as_current());
+            let _guard = span.start_as_current(); // its drop ends the span: nothing to black_box
         })
     });
     span_in_trace(c, "span/no_processor", &TraceProvider::new());
@@ -123,7 +135,7 @@ fn configurations(c: &mut Criterion) {
                 let start = std::time::Instant::now();
                 for _ in 0..iters {
                     let span = provider.span(CustomSpanData::new("step"));
-                    let _guard = black_box(span.start_as_current());
+                    let _guard = span.start_as_current(); // its drop ends the span: nothing to black_box
                 }
                 let elapsed = start.elapsed();
                 memory.clear();

@@ -298,12 +298,13 @@ where
 #[must_use = "the context stops being current when the guard is dropped"]
 #[derive(Debug)]
 pub struct ContextGuard {
-    id: u64,
+    id: stack::EntryId,
     // Entries live in a thread-local stack: the guard must be dropped on its thread.
     _not_send: PhantomData<*const ()>,
 }
 
 impl ContextGuard {
+    #[inline]
     fn push(entry: Entry) -> Self {
         Self {
             id: stack::push(entry),
@@ -313,6 +314,7 @@ impl ContextGuard {
 }
 
 impl Drop for ContextGuard {
+    #[inline]
     fn drop(&mut self) {
         stack::remove(self.id);
     }
@@ -325,8 +327,12 @@ pub(crate) fn enter_trace(trace: Trace) -> ContextGuard {
 
 /// Pushes the current context with `span` as its span (without copying the context: a
 /// no-op span is entered without touching a reference count).
+#[inline]
 pub(crate) fn enter_span(span: Span) -> ContextGuard {
-    ContextGuard::push(Entry::Span(span))
+    ContextGuard {
+        id: stack::push_span(span),
+        _not_send: PhantomData,
+    }
 }
 
 /// A frame of an [`OwnedContext`].
@@ -350,7 +356,7 @@ pub(crate) struct OwnedContext {
     next_frame: u64,
     /// The thread-stack entry this context was last attached to; stale (no longer on any
     /// stack) once that call returned.
-    attached: Option<u64>,
+    attached: Option<stack::EntryId>,
 }
 
 impl OwnedContext {

@@ -38,6 +38,7 @@
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
@@ -382,9 +383,13 @@ impl TracingProcessor for InMemoryProcessor {
 /// runs: a processor may register another one, or start spans, without deadlocking.
 /// Reading the snapshot is a lock-free load (`arc-swap`): dispatch is on every span start
 /// and end.
-#[derive(Default)]
 pub(crate) struct ProcessorSet {
     processors: ArcSwap<Vec<Arc<dyn TracingProcessor>>>,
+    /// Whether `processors` is empty, read with a plain load: with no processor, a
+    /// dispatch takes no read-modify-write at all.
+    empty: AtomicBool,
+    /// Serializes `add` and `set` (rare), so that `empty` always follows the last list.
+    writer: Mutex<()>,
 }
 
 impl fmt::Debug for ProcessorSet {
@@ -396,16 +401,27 @@ impl fmt::Debug for ProcessorSet {
 }
 
 impl ProcessorSet {
+    pub(crate) fn new() -> Self {
+        Self {
+            processors: ArcSwap::default(),
+            empty: AtomicBool::new(true),
+            writer: Mutex::new(()),
+        }
+    }
+
     pub(crate) fn add(&self, processor: Arc<dyn TracingProcessor>) {
-        self.processors.rcu(|processors| {
-            let mut processors = Vec::clone(processors);
-            processors.push(processor.clone());
-            processors
-        });
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut processors = Vec::clone(&self.processors.load());
+        processors.push(processor);
+        self.processors.store(Arc::new(processors));
+        self.empty.store(false, Ordering::Release);
     }
 
     pub(crate) fn set(&self, processors: Vec<Arc<dyn TracingProcessor>>) {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let empty = processors.is_empty();
         self.processors.store(Arc::new(processors));
+        self.empty.store(empty, Ordering::Release);
     }
 
     pub(crate) fn on_trace_start(&self, trace: &Trace) {
@@ -467,6 +483,9 @@ impl ProcessorSet {
     }
 
     fn dispatch(&self, call: impl Fn(&dyn TracingProcessor), on_panic: impl Fn()) {
+        if self.empty.load(Ordering::Acquire) {
+            return;
+        }
         for processor in self.processors.load().iter() {
             // The processor only borrows the handle and the payload is dropped here, so
             // no broken invariant can leak out of the unwound call.

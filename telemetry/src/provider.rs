@@ -279,6 +279,32 @@ impl TraceProvider {
     /// assert_eq!(span.trace_id(), trace.id());
     /// ```
     pub fn create_span<D: SpanDataKind>(&self, data: D, options: SpanOptions) -> TypedSpan<D> {
+        self.create_span_with(|| data, options)
+    }
+
+    /// [`span`](Self::span) with the data built only when the span records. When tracing
+    /// is disabled, no trace is current or the parent is a no-op, `data` is not called:
+    /// making, entering and finishing such a span allocates nothing and costs a few
+    /// nanoseconds, as a disabled `tracing` span does not evaluate its fields. For spans
+    /// on hot paths whose data allocates (a name is a `String`).
+    ///
+    /// ```
+    /// use codex_telemetry::{CustomSpanData, TraceProvider};
+    ///
+    /// let provider = TraceProvider::builder().with_disabled(true).build();
+    /// let _trace = provider.trace("wf").start_as_current();
+    /// let span = provider.span_with(|| -> CustomSpanData { unreachable!("not built") });
+    /// assert!(span.is_noop());
+    /// ```
+    pub fn span_with<D: SpanDataKind>(&self, data: impl FnOnce() -> D) -> TypedSpan<D> {
+        self.create_span_with(data, SpanOptions::new())
+    }
+
+    fn create_span_with<D: SpanDataKind>(
+        &self,
+        data: impl FnOnce() -> D,
+        options: SpanOptions,
+    ) -> TypedSpan<D> {
         let Some(placement) = self.place(&options) else {
             return TypedSpan::new(Span::noop());
         };
@@ -291,7 +317,7 @@ impl TraceProvider {
             self.shared.clone(),
             id,
             placement,
-            data.into(),
+            data().into(),
         ))
     }
 
@@ -540,7 +566,7 @@ impl TraceProviderBuilder {
     /// assert!(provider.trace("wf").id().starts_with("trace_"));
     /// ```
     pub fn build(self) -> TraceProvider {
-        let processors = ProcessorSet::default();
+        let processors = ProcessorSet::new();
         processors.set(self.processors);
         TraceProvider {
             shared: Arc::new(Shared {

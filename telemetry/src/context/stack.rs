@@ -12,6 +12,7 @@
 //! so out-of-order drops never change what a later entry sees.
 
 use std::cell::RefCell;
+use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Context;
@@ -51,9 +52,19 @@ pub(super) enum Entry {
     Span(Span),
 }
 
+/// The id of an entry: unique in the process. Never zero, so that a guard holding an
+/// optional entry stays two words and is returned in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct EntryId(NonZeroU64);
+
+impl EntryId {
+    /// The id of an entry pushed while this thread had no stack (it is on no stack).
+    const NOWHERE: Self = Self(NonZeroU64::MIN);
+}
+
 #[derive(Debug)]
 pub(super) struct Stack {
-    entries: Vec<(u64, Entry)>,
+    entries: Vec<(EntryId, Entry)>,
     /// The next entry id of this thread; a multiple of [`ID_BLOCK`] means "take a block".
     next_id: u64,
 }
@@ -71,13 +82,15 @@ thread_local! {
 }
 
 impl Stack {
-    fn take_id(&mut self) -> u64 {
+    #[inline]
+    fn take_id(&mut self) -> EntryId {
         if self.next_id % ID_BLOCK == 0 {
             self.next_id = NEXT_ID_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
         }
         let id = self.next_id;
         self.next_id += 1;
-        id
+        // Blocks start at `ID_BLOCK`: ids are never 0 or `NOWHERE`.
+        EntryId(NonZeroU64::new(id).expect("ids start at ID_BLOCK"))
     }
 
     fn current(&self) -> Current<'_> {
@@ -121,13 +134,15 @@ impl Stack {
         self.entries[position + 1].1 = Entry::Context(whole);
     }
 
-    fn position(&self, id: u64) -> Option<usize> {
+    #[inline]
+    fn position(&self, id: EntryId) -> Option<usize> {
         self.entries.iter().rposition(|(entry, _)| *entry == id)
     }
 }
 
 /// Pushes `entry` on this thread's stack and returns its id.
-pub(super) fn push(entry: Entry) -> u64 {
+#[inline]
+pub(super) fn push(entry: Entry) -> EntryId {
     // `try_with`: while the thread's locals are torn down (a run dropped by a
     // thread-local destructor), there is no stack to enter; the id is then on no stack
     // (ids of a torn-down thread's block are never handed out again).
@@ -138,11 +153,30 @@ pub(super) fn push(entry: Entry) -> u64 {
             stack.entries.push((id, entry));
             id
         })
-        .unwrap_or(0)
+        .unwrap_or(EntryId::NOWHERE)
+}
+
+/// Pushes a span entry: [`push`] for the hot path, with the entry built in its slot from
+/// the span's one pointer (moving a whole `Entry` through the closure costs more than the
+/// rest of entering a no-op span).
+#[inline]
+pub(super) fn push_span(span: Span) -> EntryId {
+    let mut span = Some(span);
+    STACK
+        .try_with(|stack| {
+            let mut stack = stack.borrow_mut();
+            let id = stack.take_id();
+            if let Some(span) = span.take() {
+                stack.entries.push((id, Entry::Span(span)));
+            }
+            id
+        })
+        .unwrap_or(EntryId::NOWHERE)
 }
 
 /// Removes entry `id` from this thread's stack, if it is there.
-pub(super) fn remove(id: u64) {
+#[inline]
+pub(super) fn remove(id: EntryId) {
     let removed = STACK.try_with(|stack| {
         let mut stack = stack.borrow_mut();
         let position = stack.position(id)?;
@@ -155,7 +189,7 @@ pub(super) fn remove(id: u64) {
 }
 
 /// Replaces the context of this thread's entry `id`, if it is on this thread's stack.
-pub(super) fn replace(id: u64, cx: &Context) {
+pub(super) fn replace(id: EntryId, cx: &Context) {
     let replaced = STACK.try_with(|stack| {
         let mut stack = stack.try_borrow_mut().ok()?;
         let position = stack.position(id)?;
@@ -170,7 +204,7 @@ pub(super) fn replace(id: u64, cx: &Context) {
 }
 
 /// Whether this thread's stack holds the entry `id`.
-pub(super) fn is_live(id: u64) -> bool {
+pub(super) fn is_live(id: EntryId) -> bool {
     STACK
         .try_with(|stack| {
             stack

@@ -113,6 +113,22 @@ fn disabled_provider_allocates_nothing() {
 }
 
 #[test]
+fn lazily_built_span_data_is_not_built_on_no_op_paths() {
+    // `span_with` is the hot-path spelling: a named span costs nothing when it is a no-op.
+    let disabled = strict_provider();
+    disabled.set_disabled(true);
+    let no_trace = strict_provider();
+    let count = allocations(|| {
+        let _trace = disabled.trace("Agent workflow").start_as_current();
+        let span = disabled.span_with(|| CustomSpanData::new("step"));
+        drop(span.start_as_current());
+        let span = no_trace.span_with(|| CustomSpanData::new("step"));
+        drop(span.start_as_current());
+    });
+    assert_eq!(count, 0);
+}
+
+#[test]
 fn spans_without_a_trace_allocate_nothing() {
     let provider = strict_provider();
     let count = allocations(|| {
