@@ -187,17 +187,48 @@ impl Stop {
     }
 }
 
-/// Runs the parsed command line; returns the process exit code. Errors go to `stderr`.
+/// What a run depends on besides its command line: the workspace, whether it is CI (new
+/// goldens fail, as with insta) and whether progress bars may be drawn on stderr.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// The checkout (and venv) to work in.
+    pub workspace: Workspace,
+    /// `CI` is set: nothing is written to `golden/` and new goldens fail the run.
+    pub ci: bool,
+    /// Progress bars may be drawn on the process's stderr.
+    pub progress: bool,
+}
+
+impl Environment {
+    /// This process's: `PARITY_ROOT`, `PARITY_VENV`, `CI` and whether stderr is a terminal.
+    pub fn from_process() -> Environment {
+        Environment {
+            workspace: Workspace::current(),
+            ci: is_ci(),
+            progress: Progress::wanted(),
+        }
+    }
+}
+
+/// Runs the parsed command line in this process's [`Environment`]; returns the process exit
+/// code. Errors go to `stderr`.
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
-    let workspace = Workspace::current();
+    run_in(&Environment::from_process(), cli, stdout, stderr)
+}
+
+/// [`run`] in an explicit environment: what the `parity` binary does, callable in-process
+/// (the CLI tests share one embedded interpreter this way instead of starting CPython per
+/// test).
+pub fn run_in(env: &Environment, cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
+    let workspace = &env.workspace;
     let outcome = match cli.command {
-        Command::Run(args) => run_command(&workspace, args, stdout),
-        Command::Show(args) => show_command(&workspace, args, stdout),
-        Command::Matrix(command) => matrix_command(&workspace, command, stdout),
-        Command::Drift(args) => drift_command(&workspace, args, stdout),
-        Command::Bisect(args) => bisect_command(&workspace, args, stdout),
-        Command::Setup { force } => setup_command(&workspace, force, stdout),
-        Command::Doctor => doctor_command(&workspace, stdout),
+        Command::Run(args) => run_command(env, args, stdout),
+        Command::Show(args) => show_command(workspace, args, stdout),
+        Command::Matrix(command) => matrix_command(env, command, stdout),
+        Command::Drift(args) => drift_command(workspace, args, stdout),
+        Command::Bisect(args) => bisect_command(workspace, args, stdout),
+        Command::Setup { force } => setup_command(workspace, force, stdout),
+        Command::Doctor => doctor_command(workspace, stdout),
     };
     match outcome {
         Ok(code) => code,
@@ -208,11 +239,12 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
     }
 }
 
-fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> Result<i32, Stop> {
+fn run_command(env: &Environment, args: RunArgs, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    let workspace = &env.workspace;
     let new_goldens = if args.accept_new {
         NewGoldens::Accept
     } else {
-        NewGoldens::default_for_environment()
+        NewGoldens::default_for(env.ci)
     };
     let mut plan = plan_for(
         workspace,
@@ -238,7 +270,7 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
     let streaming = args.format == ReportFormat::Text;
     let mut reporter = TextReporter::new(&mut *out);
     let mut write_error = None;
-    let mut progress = Progress::new(&plan);
+    let mut progress = Progress::new(&plan, env.progress);
     let report = execute(workspace, &plan, |event| {
         progress.on_event(&event);
         if streaming && let Err(e) = progress.suspend(|| reporter.report(&event)) {
@@ -258,7 +290,7 @@ fn run_command(workspace: &Workspace, args: RunArgs, stdout: &mut dyn Write) -> 
     .map_err(write_failed)?;
     // Like insta: new goldens are fine locally (they wait for review), a failure in CI unless
     // they were recorded on request.
-    let new_fails = is_ci() && new_goldens != NewGoldens::Accept && report.count(Status::New) > 0;
+    let new_fails = env.ci && new_goldens != NewGoldens::Accept && report.count(Status::New) > 0;
     Ok(if report.all_passed() && !new_fails {
         EXIT_OK
     } else {
@@ -359,10 +391,11 @@ fn parse_partition(text: &str) -> Result<(usize, usize), String> {
 }
 
 fn matrix_command(
-    workspace: &Workspace,
+    env: &Environment,
     command: MatrixCommand,
     stdout: &mut dyn Write,
 ) -> Result<i32, Stop> {
+    let workspace = &env.workspace;
     let write = |stdout: &mut dyn Write, text: &str| {
         stdout
             .write_all(text.as_bytes())
@@ -396,7 +429,7 @@ fn matrix_command(
         }
         MatrixCommand::Check => {
             let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
-            let mut progress = Progress::new(&plan);
+            let mut progress = Progress::new(&plan, env.progress);
             let report = execute(workspace, &plan, |event| progress.on_event(&event));
             progress.finish();
             let mut text = String::new();
@@ -446,7 +479,7 @@ fn matrix_command(
                 matrix: None,
                 ..plan
             };
-            let mut progress = Progress::new(&unjudged);
+            let mut progress = Progress::new(&unjudged, env.progress);
             let report = execute(workspace, &unjudged, |event| progress.on_event(&event));
             progress.finish();
             let path = workspace.matrix_path();

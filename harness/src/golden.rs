@@ -60,8 +60,8 @@ pub enum NewGoldens {
 
 impl NewGoldens {
     /// The default: [`NewGoldens::Keep`] in CI, [`NewGoldens::Pending`] elsewhere.
-    pub fn default_for_environment() -> NewGoldens {
-        if is_ci() {
+    pub fn default_for(ci: bool) -> NewGoldens {
+        if ci {
             NewGoldens::Keep
         } else {
             NewGoldens::Pending

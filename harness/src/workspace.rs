@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    venv: PathBuf,
 }
 
 impl Workspace {
@@ -19,7 +20,24 @@ impl Workspace {
                 .expect("the harness crate lives inside the workspace")
                 .to_path_buf(),
         };
-        Workspace { root }
+        let workspace = Workspace::at(root);
+        match std::env::var_os("PARITY_VENV") {
+            Some(dir) if !dir.is_empty() => workspace.with_venv(PathBuf::from(dir)),
+            _ => workspace,
+        }
+    }
+
+    /// The workspace at `root`, with its own venv (`.parity/venv`); reads no environment
+    /// variable.
+    pub fn at(root: PathBuf) -> Workspace {
+        let venv = root.join(".parity/venv");
+        Workspace { root, venv }
+    }
+
+    /// The same workspace using the virtualenv `dir` (e.g. a scratch copy sharing the
+    /// checkout's venv).
+    pub fn with_venv(self, dir: PathBuf) -> Workspace {
+        Workspace { venv: dir, ..self }
     }
 
     /// The workspace root.
@@ -74,10 +92,7 @@ impl Workspace {
 
     /// The virtualenv of the python subject: `PARITY_VENV`, or `.parity/venv` in the workspace.
     pub fn venv_dir(&self) -> PathBuf {
-        match std::env::var_os("PARITY_VENV") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => self.root.join(".parity/venv"),
-        }
+        self.venv.clone()
     }
 
     /// Shows `path` relative to the root when it is inside it, so messages carry no machine path.

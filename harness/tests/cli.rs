@@ -1,11 +1,18 @@
 //! The `parity` command line as users see it: exit codes, error messages, reports and diffs.
 //!
-//! Tests that need different files run the binary on a scratch copy of the workspace
-//! (`PARITY_ROOT`), sharing the real venv (`PARITY_VENV`) so nothing is installed twice.
+//! Most tests run the command line in this process (`parity::cli::run_in`, what the binary's
+//! `main` calls), so they share one embedded CPython instead of starting one each; a few
+//! run the built binary itself, for what only a process shows (its exit status, clap's
+//! usage errors). Tests that need different files work on a scratch copy of the workspace
+//! sharing the real venv, so nothing is installed twice.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use clap::Parser;
+use parity::cli::{Cli, Environment, run_in};
+use parity::golden::is_ci;
 use parity::workspace::Workspace;
 use serde_json::Value;
 
@@ -13,18 +20,59 @@ fn root() -> PathBuf {
     Workspace::current().root().to_path_buf()
 }
 
-fn parity(args: &[&str]) -> Command {
+/// One `parity` command line and the environment it runs in.
+struct Invocation {
+    args: Vec<OsString>,
+    env: Environment,
+}
+
+impl Invocation {
+    fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    fn args(self, args: &[&str]) -> Self {
+        args.iter().fold(self, |invocation, arg| invocation.arg(*arg))
+    }
+
+    /// As if `CI` were set (or not) for this run.
+    fn ci(mut self, ci: bool) -> Self {
+        self.env.ci = ci;
+        self
+    }
+}
+
+/// `parity ARGS` in the checkout, with this test process's `CI` (as a child would inherit).
+fn parity(args: &[&str]) -> Invocation {
+    in_workspace(Workspace::current(), args)
+}
+
+fn in_workspace(workspace: Workspace, args: &[&str]) -> Invocation {
+    Invocation {
+        args: vec![OsString::from("parity")],
+        env: Environment {
+            workspace,
+            ci: is_ci(),
+            progress: false,
+        },
+    }
+    .args(args)
+}
+
+/// The built binary, for the checks only a process shows.
+fn binary(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_parity"));
     command.args(args);
     command
 }
 
 /// Sets up the Python environment once, with its progress shown (the tests below capture the
-/// output of the processes they check, which would hide a first-use install).
+/// output of the runs they check, which would hide a first-use install).
 fn python_ready() {
     static READY: std::sync::Once = std::sync::Once::new();
     READY.call_once(|| {
-        let status = parity(&["setup"])
+        let status = binary(&["setup"])
             .stdout(std::process::Stdio::null())
             .status()
             .expect("parity setup runs");
@@ -58,8 +106,16 @@ impl Scratch {
         self.dir.path().join(relative)
     }
 
-    fn parity(&self, args: &[&str]) -> Command {
-        let mut command = parity(args);
+    fn parity(&self, args: &[&str]) -> Invocation {
+        let workspace = Workspace::at(self.dir.path().to_path_buf())
+            .with_venv(Workspace::current().venv_dir());
+        in_workspace(workspace, args)
+    }
+
+    /// The built binary on this scratch copy: for runs that must load its own python
+    /// driver (an interpreter already started in this process keeps the checkout's).
+    fn binary(&self, args: &[&str]) -> Command {
+        let mut command = binary(args);
         command.env("PARITY_ROOT", self.dir.path());
         command.env("PARITY_VENV", Workspace::current().venv_dir());
         command
@@ -78,7 +134,27 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn run(mut command: Command) -> (i32, String, String) {
+/// Runs the command line as the binary would (clap's usage errors exit 2); returns the exit
+/// code, stdout and stderr.
+fn run(invocation: Invocation) -> (i32, String, String) {
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = match Cli::try_parse_from(&invocation.args) {
+        Ok(cli) => run_in(&invocation.env, cli, &mut stdout, &mut stderr),
+        Err(usage) => {
+            let out = if usage.use_stderr() { &mut stderr } else { &mut stdout };
+            out.extend_from_slice(usage.to_string().as_bytes());
+            usage.exit_code()
+        }
+    };
+    (
+        code,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+/// Runs the built binary; returns the exit code, stdout and stderr.
+fn run_binary(mut command: Command) -> (i32, String, String) {
     let Output {
         status,
         stdout,
@@ -92,9 +168,17 @@ fn run(mut command: Command) -> (i32, String, String) {
 }
 
 /// Runs `parity` with `--format json` added; returns the exit code and the parsed report.
-fn run_json(mut command: Command) -> (i32, Value) {
+fn run_json(invocation: Invocation) -> (i32, Value) {
+    json_report(run(invocation.args(&["--format", "json"])))
+}
+
+/// [`run_json`] with the built binary.
+fn run_binary_json(mut command: Command) -> (i32, Value) {
     command.args(["--format", "json"]);
-    let (code, stdout, stderr) = run(command);
+    json_report(run_binary(command))
+}
+
+fn json_report((code, stdout, stderr): (i32, String, String)) -> (i32, Value) {
     let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("stdout is not one JSON object ({e}):\n{stdout}\nstderr: {stderr}")
     });
@@ -117,7 +201,8 @@ fn real_scenario(name: &str) -> String {
 fn misspelled_field_exits_2_naming_file_and_field() {
     let text = real_scenario("tool_call").replace("input = ", "inptu = ");
     let dir = scenario_dir(&[("typo.toml", &text)]);
-    let (code, stdout, stderr) = run(parity(&[
+    // The process's exit status, from the binary itself.
+    let (code, stdout, stderr) = run_binary(binary(&[
         "run",
         "--scenarios",
         dir.path().to_str().unwrap(),
@@ -157,7 +242,8 @@ fn every_broken_file_is_reported_at_once() {
 
 #[test]
 fn unknown_subject_and_unmatched_filter_exit_2() {
-    let (code, _, stderr) = run(parity(&["run", "--subject", "perl"]));
+    // A usage error from clap, as the binary reports it.
+    let (code, _, stderr) = run_binary(binary(&["run", "--subject", "perl"]));
     assert_eq!(code, 2);
     assert!(
         stderr.contains("unknown subject \"perl\"; expected `python`, `rust` or `all`"),
@@ -327,7 +413,7 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
     );
     assert!(source.contains("injected driver failure"));
     std::fs::write(&driver, source).unwrap();
-    let (code, report) = run_json(scratch.parity(&[
+    let (code, report) = run_binary_json(scratch.binary(&[
         "run",
         "--subject",
         "python",
@@ -356,14 +442,11 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
 
 /// `parity run` on an outside folder, with `CI` set or not.
 fn run_outside(dir: &Path, ci: bool, extra: &[&str]) -> (i32, Value) {
-    let mut command = parity(&["run", "--scenarios", dir.to_str().unwrap()]);
-    command.args(extra);
-    if ci {
-        command.env("CI", "true");
-    } else {
-        command.env_remove("CI");
-    }
-    run_json(command)
+    run_json(
+        parity(&["run", "--scenarios", dir.to_str().unwrap()])
+            .args(extra)
+            .ci(ci),
+    )
 }
 
 #[test]
@@ -452,7 +535,8 @@ fn expected_exceptions_are_outcomes_in_the_transcript() {
 #[test]
 fn doctor_reports_a_consistent_setup() {
     python_ready();
-    let (code, stdout, _) = run(parity(&["doctor"]));
+    // A fresh process: doctor loads libpython itself.
+    let (code, stdout, _) = run_binary(binary(&["doctor"]));
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("openai-agents"), "{stdout}");
     assert!(stdout.contains("loaded libpython"), "{stdout}");
@@ -613,15 +697,16 @@ fn a_literal_name_wins_over_a_glob_and_a_byte_order_mark_is_accepted() {
         ("a[1].toml", &with_bom),
         ("a1.toml", &real_scenario("one_turn_text")),
     ]);
-    let mut command = parity(&[
-        "run",
-        "--scenarios",
-        dir.path().to_str().unwrap(),
-        "--scenario",
-        "a[1]",
-    ]);
-    command.env_remove("CI");
-    let (code, report) = run_json(command);
+    let (code, report) = run_json(
+        parity(&[
+            "run",
+            "--scenarios",
+            dir.path().to_str().unwrap(),
+            "--scenario",
+            "a[1]",
+        ])
+        .ci(false),
+    );
     assert_eq!(code, 0, "{report}");
     let scenarios: Vec<&str> = report["results"]
         .as_array()

@@ -269,6 +269,10 @@ pub struct RecordedEvent {
 ///
 /// Clones share the same record, so a test keeps one handle and registers another.
 ///
+/// Each event is kept as its JSON text ([`Span::write_export`]), written straight from
+/// the span's state, and becomes a [`Value`] only when read: recording costs one
+/// serialization and one allocation per event, not a tree of maps and strings.
+///
 /// # Examples
 ///
 /// ```
@@ -290,7 +294,7 @@ pub struct RecordedEvent {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryProcessor {
-    events: Arc<Mutex<Vec<RecordedEvent>>>,
+    events: Arc<Mutex<Vec<(EventKind, Box<[u8]>)>>>,
 }
 
 impl InMemoryProcessor {
@@ -317,7 +321,7 @@ impl InMemoryProcessor {
     /// assert_eq!(memory.events().len(), 1);
     /// ```
     pub fn events(&self) -> Vec<RecordedEvent> {
-        self.lock().clone()
+        self.lock().iter().map(Self::decode).collect()
     }
 
     /// Removes and returns the events recorded so far.
@@ -332,7 +336,8 @@ impl InMemoryProcessor {
     /// assert!(memory.events().is_empty());
     /// ```
     pub fn take(&self) -> Vec<RecordedEvent> {
-        std::mem::take(&mut *self.lock())
+        let taken = std::mem::take(&mut *self.lock());
+        taken.iter().map(Self::decode).collect()
     }
 
     /// Forgets the events recorded so far.
@@ -350,31 +355,51 @@ impl InMemoryProcessor {
         self.lock().clear();
     }
 
-    fn record(&self, kind: EventKind, data: Option<Value>) {
-        let data = data.unwrap_or(Value::Null);
-        self.lock().push(RecordedEvent { kind, data });
+    /// Records the export `write` produces (`null` when it writes nothing: no-op handles).
+    fn record(&self, kind: EventKind, write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<bool>) {
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        // Written into a reused per-thread buffer, then copied once at its exact size.
+        let text = BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            match write(buffer) {
+                Ok(true) => Box::from(buffer.as_slice()),
+                // Writing to a `Vec` cannot fail; a no-op handle writes nothing.
+                Ok(false) | Err(_) => Box::from(&b"null"[..]),
+            }
+        });
+        self.lock().push((kind, text));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<RecordedEvent>> {
+    fn decode((kind, text): &(EventKind, Box<[u8]>)) -> RecordedEvent {
+        RecordedEvent {
+            kind: *kind,
+            // The text was written by `write_export` (serde_json, floats round-trip).
+            data: serde_json::from_slice(text).expect("recorded exports are valid JSON"),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(EventKind, Box<[u8]>)>> {
         self.events.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl TracingProcessor for InMemoryProcessor {
     fn on_trace_start(&self, trace: &Trace) {
-        self.record(EventKind::TraceStart, trace.export());
+        self.record(EventKind::TraceStart, |b| trace.write_export(b));
     }
 
     fn on_trace_end(&self, trace: &Trace) {
-        self.record(EventKind::TraceEnd, trace.export());
+        self.record(EventKind::TraceEnd, |b| trace.write_export(b));
     }
 
     fn on_span_start(&self, span: &Span) {
-        self.record(EventKind::SpanStart, span.export());
+        self.record(EventKind::SpanStart, |b| span.write_export(b));
     }
 
     fn on_span_end(&self, span: &Span) {
-        self.record(EventKind::SpanEnd, span.export());
+        self.record(EventKind::SpanEnd, |b| span.write_export(b));
     }
 }
 

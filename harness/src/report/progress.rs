@@ -16,10 +16,17 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar over every cell of `plan`, shown only on an interactive terminal outside CI.
-    pub fn new(plan: &Plan) -> Progress {
+    /// Whether this process should draw bars: stderr is an interactive terminal and `CI` is
+    /// not set.
+    pub fn wanted() -> bool {
+        std::io::stderr().is_terminal() && !is_ci()
+    }
+
+    /// A bar over every cell of `plan` when `terminal` (see [`Progress::wanted`]) and
+    /// there is more than one cell.
+    pub fn new(plan: &Plan, terminal: bool) -> Progress {
         let cells = (plan.scenarios.len() * plan.subjects.len()) as u64;
-        let shown = std::io::stderr().is_terminal() && !is_ci() && cells > 1;
+        let shown = terminal && cells > 1;
         let bar = shown.then(|| {
             let bar = ProgressBar::new(cells);
             bar.set_style(
