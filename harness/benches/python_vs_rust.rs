@@ -8,10 +8,11 @@
 //! * `run/python/tool_call/*`: the `tool_call` scenario's run (`await Runner.run`, one tool
 //!   call then an answer, generation spans on) timed inside Python, with a serializing
 //!   processor (`recording`) or tracing disabled (`disabled`).
-//! * `run/rust/tool_call/*`: the same scenario through the rust subject, which drives the
-//!   lifecycle API and records every event (exports and `openai.agents` DEBUG lines, more than
-//!   the Python side records), with tracing on and off. Recording minus disabled is the
-//!   telemetry share of a run.
+//! * `run/rust/tool_call/*`: the same scenario through the rust subject's driver of the
+//!   lifecycle API, with the same serializing processor as the Python side (`recording`) or
+//!   tracing disabled. Recording minus disabled is the telemetry share of a run.
+//! * `run/rust_subject/tool_call/*`: the rust subject as the harness runs it, recording every
+//!   export as a value and every `openai.agents` DEBUG line (more than the Python side records).
 //!
 //! `cargo bench -p parity-harness --bench python_vs_rust` (`-- --quick` for a smoke run);
 //! `bash scripts/benchmarks.sh` runs it with the library's benchmarks and writes the ratios.
@@ -25,9 +26,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use parity::scenario::load_scenario;
 use parity::subject::SubjectKind;
 use parity::subject::python::PythonSubject;
+use parity::subject::rust::RustSubject;
 use parity::workspace::Workspace;
 
 /// Serializes every export to bytes, as the Python side's `_SerializingProcessor` does.
+#[derive(Default)]
 struct Serializing(Mutex<Vec<u8>>);
 
 impl Serializing {
@@ -88,6 +91,7 @@ fn runs(c: &mut Criterion) {
     let mut disabled = recording.clone();
     disabled.spec.run.tracing_disabled = Some(true);
     let python = PythonSubject::new(workspace.clone());
+    let rust = RustSubject::new();
     let mut group = c.benchmark_group("run");
     group.measurement_time(Duration::from_secs(5));
     for (config, scenario) in [("recording", &recording), ("disabled", &disabled)] {
@@ -99,6 +103,13 @@ fn runs(c: &mut Criterion) {
             })
         });
         group.bench_function(format!("rust/tool_call/{config}"), |b| {
+            let processor = std::sync::Arc::new(Serializing::default());
+            b.iter(|| {
+                rust.run_with_processor(scenario, processor.clone())
+                    .expect("the run works")
+            })
+        });
+        group.bench_function(format!("rust_subject/tool_call/{config}"), |b| {
             b.iter(|| {
                 black_box(
                     SubjectKind::Rust

@@ -190,6 +190,12 @@ fn configurations(c: &mut Criterion) {
     let subscriber = tracing_subscriber::registry().with(SinkLayer);
     tracing::subscriber::with_default(subscriber, || {
         span_in_trace(c, "span/no_processor_logs_to_sink", &TraceProvider::new());
+        // One `openai.agents` DEBUG line on its own: a span asked for outside any trace
+        // logs "No active trace. ..." and is a no-op (its data is never built).
+        let provider = TraceProvider::new();
+        c.bench_function("log/debug_line_to_sink", |b| {
+            b.iter(|| drop(provider.span_with(|| CustomSpanData::new("step"))))
+        });
     });
 
     c.bench_function("ids/span_id", |b| {
@@ -211,6 +217,37 @@ fn configurations(c: &mut Criterion) {
     });
     c.bench_function("floor/tracing_disabled_callsite", |b| {
         b.iter(|| tracing::debug!(target: "openai.agents", "Creating span with id None"))
+    });
+    machine_floors(c);
+}
+
+/// What the primitives a span is made of cost on this machine, so that docs/benchmarks.md
+/// can say how far each configuration is from what it must do at least.
+fn machine_floors(c: &mut Criterion) {
+    use codex_telemetry::{Clock, SystemClock};
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    c.bench_function("floor/clock_read", |b| b.iter(|| black_box(SystemClock.now())));
+    c.bench_function("floor/alloc_free_64_bytes", |b| {
+        b.iter(|| black_box(Vec::<u8>::with_capacity(black_box(64))))
+    });
+    let counter = AtomicU64::new(0);
+    c.bench_function("floor/atomic_increment", |b| {
+        b.iter(|| black_box(&counter).fetch_add(1, Ordering::Relaxed))
+    });
+    let mutex = Mutex::new(0u64);
+    c.bench_function("floor/mutex_lock_unlock", |b| {
+        b.iter(|| *black_box(&mutex).lock().unwrap() += 1)
+    });
+    thread_local! {
+        static STACK: RefCell<Vec<(u64, usize)>> = const { RefCell::new(Vec::new()) };
+    }
+    c.bench_function("floor/thread_local_push_pop", |b| {
+        b.iter(|| {
+            STACK.with_borrow_mut(|stack| stack.push((black_box(1), 0)));
+            STACK.with_borrow_mut(|stack| black_box(stack.pop()));
+        })
     });
 }
 

@@ -60,22 +60,8 @@ impl RustSubject {
 
     /// Runs `scenario` through `codex-telemetry` and returns its raw records.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
-        let error = |Unsupported(message)| RunSubjectError {
-            subject: "rust".into(),
-            scenario: scenario.name.clone(),
-            message: format!("the rust subject cannot express this scenario: {message}"),
-        };
-        // The scenario's variables over the process environment, like the python driver.
-        let env = EnvConfig::from_lookup(|name| {
-            scenario
-                .spec
-                .env
-                .get(name)
-                .cloned()
-                .or_else(|| std::env::var(name).ok())
-        });
-        check_supported(scenario, &env).map_err(error)?;
-
+        let env = scenario_env(scenario);
+        check_supported(scenario, &env).map_err(|e| unsupported(scenario, e))?;
         let recorder = Recorder::default();
         // Python reads OPENAI_AGENTS_DISABLE_TRACING once, at the provider's first use.
         let provider = TraceProvider::builder()
@@ -90,11 +76,51 @@ impl RustSubject {
             tracing::dispatcher::with_default(&dispatch, || {
                 Driver::new(scenario, runner, recorder.clone()).execute()
             })
-            .map_err(error)?;
+            .map_err(|e| unsupported(scenario, e))?;
         } else {
-            run_copies(scenario, copies, &runner, &recorder, &dispatch).map_err(error)?;
+            run_copies(scenario, copies, &runner, &recorder, &dispatch)
+                .map_err(|e| unsupported(scenario, e))?;
         }
         Ok(recorder.into_log())
+    }
+
+    /// Runs one copy of `scenario` with `processor` as the only processor and no log
+    /// capture: the telemetry an application would pay for, for benchmarks beside the Python
+    /// client's run with the same kind of processor.
+    pub fn run_with_processor(
+        &self,
+        scenario: &Scenario,
+        processor: impl codex_telemetry::TracingProcessor + 'static,
+    ) -> Result<(), RunSubjectError> {
+        let env = scenario_env(scenario);
+        check_supported(scenario, &env).map_err(|e| unsupported(scenario, e))?;
+        let provider = TraceProvider::builder()
+            .with_processor(processor)
+            .with_disabled(env.tracing_disabled())
+            .build();
+        Driver::new(scenario, Runner::new(provider, env), Recorder::default())
+            .execute()
+            .map_err(|e| unsupported(scenario, e))
+    }
+}
+
+/// The scenario's variables over the process environment, like the python driver.
+fn scenario_env(scenario: &Scenario) -> EnvConfig {
+    EnvConfig::from_lookup(|name| {
+        scenario
+            .spec
+            .env
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    })
+}
+
+fn unsupported(scenario: &Scenario, Unsupported(message): Unsupported) -> RunSubjectError {
+    RunSubjectError {
+        subject: "rust".into(),
+        scenario: scenario.name.clone(),
+        message: format!("the rust subject cannot express this scenario: {message}"),
     }
 }
 
