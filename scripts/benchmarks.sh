@@ -69,9 +69,8 @@ medians = {name: median for name, median, _, _ in rows}
 for config in ["recording", "no_processor", "disabled"]:
     ratio_row(f"span, {config.replace('_', ' ')}", medians.get(f"python/span/{config}"), medians.get(f"rust/span/{config}"))
 def share(subject):
-    on, off = medians.get(f"run/{subject}/tool_call/recording"), medians.get(f"run/{subject}/tool_call/disabled")
-    return None if on is None or off is None else on - off
-ratio_row("tool_call run, telemetry share (recording − disabled)", share("python"), share("rust"))
+    return medians.get(f"run/{subject}/tool_call/telemetry_share")
+ratio_row("tool_call run, telemetry share (recording − disabled, back to back)", share("python"), share("rust"))
 for config in ["recording", "disabled"]:
     ratio_row(f"tool_call run, whole ({config})", medians.get(f"run/python/tool_call/{config}"), medians.get(f"run/rust/tool_call/{config}"))
 out.append("")
@@ -79,8 +78,10 @@ out.append("`python/span/recording` serializes every export to JSON text (`json.
 out.append("`rust/span/recording` does to bytes (`write_export`). A run is the `tool_call` scenario")
 out.append("(one tool call, then an answer): `await Runner.run` timed inside Python, and the rust")
 out.append("subject's driver of the lifecycle API, each with a processor that serializes every export")
-out.append("(`recording`) or with tracing disabled; the telemetry share subtracts the second from the")
-out.append("first. `run/rust_subject/*` is the rust subject as the harness runs it, which also keeps")
+out.append("(`recording`) or with tracing disabled. The telemetry share (`run/*/tool_call/telemetry_share`)")
+out.append("times a recording run and a disabled run back to back per iteration and adds the")
+out.append("differences, so that drift between two separately measured configurations stays out of")
+out.append("it. `run/rust_subject/*` is the rust subject as the harness runs it, which also keeps")
 out.append("every export as a value and every `openai.agents` DEBUG line.")
 out.append("")
 

@@ -13,6 +13,9 @@
 //!   tracing disabled. Recording minus disabled is the telemetry share of a run.
 //! * `run/rust_subject/tool_call/*`: the rust subject as the harness runs it, recording every
 //!   export as a value and every `openai.agents` DEBUG line (more than the Python side records).
+//! * `run/*/tool_call/telemetry_share`: per iteration, a recording run and a disabled run back
+//!   to back, the difference summed: the telemetry share without the drift between two
+//!   separately measured configurations.
 //!
 //! `cargo bench -p parity-harness --bench python_vs_rust` (`-- --quick` for a smoke run);
 //! `bash scripts/benchmarks.sh` runs it with the library's benchmarks and writes the ratios.
@@ -119,6 +122,34 @@ fn runs(c: &mut Criterion) {
             })
         });
     }
+    // The telemetry share measured directly: a recording run and a disabled run back to back
+    // per iteration, adding the difference (drift stays out of it). A Python run varies by
+    // more than its telemetry share, so each sample sums many pairs: few, long samples.
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("python/tool_call/telemetry_share", |b| {
+        b.iter_custom(|iters| {
+            python
+                .bench("tool_call_share", "share", iters)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    });
+    group.bench_function("rust/tool_call/telemetry_share", |b| {
+        let processor = std::sync::Arc::new(Serializing::default());
+        b.iter_custom(|iters| {
+            let (mut on, mut off) = (Duration::ZERO, Duration::ZERO);
+            for _ in 0..iters {
+                let start = std::time::Instant::now();
+                rust.run_with_processor(&recording, processor.clone())
+                    .expect("the run works");
+                on += start.elapsed();
+                let start = std::time::Instant::now();
+                rust.run_with_processor(&disabled, processor.clone())
+                    .expect("the run works");
+                off += start.elapsed();
+            }
+            on.saturating_sub(off)
+        })
+    });
     group.finish();
 }
 

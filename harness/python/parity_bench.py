@@ -79,12 +79,9 @@ def custom_spans(config: str, iterations: int) -> int:
         return time.perf_counter_ns() - start
 
 
-def tool_call_runs(config: str, iterations: int) -> int:
-    """Elapsed ns of `iterations` runs of the `tool_call` scenario (one tool call, then an
-    answer, with generation spans), each `await Runner.run(...)` timed on its own inside one
-    event loop; `config` as for `custom_spans`."""
-    import asyncio
-
+def _tool_call_run() -> Any:
+    """A coroutine function running the `tool_call` scenario once (one tool call, then an
+    answer, generation spans on); the agent and its scripted model are built untimed."""
     from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
 
     async def get_weather(city: str) -> str:
@@ -92,21 +89,57 @@ def tool_call_runs(config: str, iterations: int) -> int:
 
     tool = agents.function_tool(get_weather)
 
+    async def timed_run() -> int:
+        model = ScriptedModel(
+            [
+                ModelStep(output=[function_call("get_weather", {"city": "Paris"}, call_id="call_1")]),
+                ModelStep(output=[assistant_message("It is sunny in Paris.")]),
+            ],
+            emit_traces=True,
+        )
+        agent = agents.Agent(name="weather", tools=[tool], model=model)
+        start = time.perf_counter_ns()
+        await agents.Runner.run(agent, "What is the weather in Paris?")
+        return time.perf_counter_ns() - start
+
+    return timed_run
+
+
+def tool_call_runs(config: str, iterations: int) -> int:
+    """Elapsed ns of `iterations` runs of the `tool_call` scenario, each `await
+    Runner.run(...)` timed on its own inside one event loop; `config` as for
+    `custom_spans`."""
+    import asyncio
+
+    timed_run = _tool_call_run()
+
     async def runs() -> int:
-        total = 0
-        for _ in range(iterations):
-            model = ScriptedModel(
-                [
-                    ModelStep(output=[function_call("get_weather", {"city": "Paris"}, call_id="call_1")]),
-                    ModelStep(output=[assistant_message("It is sunny in Paris.")]),
-                ],
-                emit_traces=True,
-            )
-            agent = agents.Agent(name="weather", tools=[tool], model=model)
-            start = time.perf_counter_ns()
-            await agents.Runner.run(agent, "What is the weather in Paris?")
-            total += time.perf_counter_ns() - start
-        return total
+        return sum([await timed_run() for _ in range(iterations)])
 
     with _configured(config):
         return asyncio.run(runs())
+
+
+def tool_call_share(config: str, iterations: int) -> int:
+    """The telemetry share of `iterations` `tool_call` runs: each iteration times one run
+    recording (serializing every export) and one with tracing disabled, back to back in the
+    same event loop, and adds the differences. Alternating keeps drift (heap growth, caches)
+    out of the difference. A total below zero (the share drowned in the runs' own variation)
+    is returned as 1 ns, which criterion accepts and the report shows as implausibly small.
+    `config` must be ``share``."""
+    import asyncio
+
+    if config != "share":
+        raise ValueError(f"unknown configuration {config!r}")
+    timed_run = _tool_call_run()
+
+    async def runs() -> int:
+        difference = 0
+        for _ in range(iterations):
+            with _configured("recording"):
+                difference += await timed_run()
+            with _configured("disabled"):
+                difference -= await timed_run()
+        return max(difference, 1)
+
+    return asyncio.run(runs())
