@@ -598,6 +598,15 @@ def _provider_request() -> Any:
     return _httpx().Request("POST", "https://api.openai.com/v1/responses")
 
 
+def _tool_use_behavior(spec: dict[str, Any]) -> Any:
+    """`Agent.tool_use_behavior` from the agent's `tool_use_behavior` or
+    `stop_at_tool_names` (the loader allows at most one)."""
+    stop_at = spec.get("stop_at_tool_names")
+    if stop_at is not None:
+        return {"stop_at_tool_names": list(stop_at)}
+    return spec.get("tool_use_behavior") or "run_llm_again"
+
+
 class _Build:
     """The SDK objects of one scenario: agents, the scripted model, run settings."""
 
@@ -638,6 +647,7 @@ class _Build:
                     "output guardrails", spec.get("output_guardrails") or [], guardrails, agent_name
                 ),
                 hooks=_AgentHooksRecorder(recorder),
+                tool_use_behavior=_tool_use_behavior(spec),
             )
         for spec in agent_specs:
             self.agents[spec["name"]].handoffs = resolve(

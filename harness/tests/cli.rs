@@ -631,7 +631,14 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
     );
     let long_line = format!("{one_turn}\noops = \"{}\" trailing\n", "y".repeat(900_000));
     let too_large = format!("{one_turn}\n# {}\n", "z".repeat(1_100_000));
+    let stop_at = real_scenario("stop_at_tool_names").replace(
+        "stop_at_tool_names = [\"get_time\"]",
+        "stop_at_tool_names = [\"get_time\", \"get_clock\"]\ntool_use_behavior = \"stop_on_first_tool\"",
+    );
+    let behavior = real_scenario("stop_on_first_tool").replace("stop_on_first_tool\"", "stop_on_last_tool\"");
     let dir = scenario_dir(&[
+        ("stop_at.toml", &stop_at),
+        ("behavior.toml", &behavior),
         ("keyword.toml", &keyword),
         ("copies.toml", &copies),
         ("misspelled.toml", &misspelled),
@@ -661,6 +668,10 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "long_line.toml: TOML parse error at line 14",
         "too_large.toml: the file is larger than the limit of 1048576 bytes",
         "latin1.toml: the file is not UTF-8 text (invalid byte at offset 5)",
+        "stop_at.toml: field `agents[0].stop_at_tool_names`: `stop_at_tool_names` is a `tool_use_behavior` of its own",
+        "field `agents[0].stop_at_tool_names[1]`: tool \"get_clock\" is not one of agent \"assistant\"'s tools",
+        "behavior.toml: TOML parse error at line 11",
+        "unknown variant `stop_on_last_tool`, expected `run_llm_again` or `stop_on_first_tool`",
     ] {
         assert!(
             stderr.contains(expected),

@@ -309,6 +309,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             } else {
                 vec![]
             },
+            tool_use_behavior: None,
+            stop_at_tool_names: None,
         })
         .collect();
 

@@ -101,6 +101,35 @@ pub struct AgentSpec {
     /// Names of output `[[guardrails]]`.
     #[serde(default)]
     pub output_guardrails: Vec<String>,
+    /// What the agent does after its tools ran (Python's `tool_use_behavior`); the client's
+    /// default (`run_llm_again`) when absent.
+    #[serde(default)]
+    pub tool_use_behavior: Option<ToolUseBehavior>,
+    /// Python's `tool_use_behavior={"stop_at_tool_names": [...]}`: the first result of one of
+    /// these tools (in call order) is the final output. Not with `tool_use_behavior`.
+    #[serde(default)]
+    pub stop_at_tool_names: Option<Vec<String>>,
+}
+
+impl AgentSpec {
+    /// Whether a result of `tool` is this agent's final output (its `tool_use_behavior`).
+    pub fn stops_at(&self, tool: &str) -> bool {
+        self.tool_use_behavior == Some(ToolUseBehavior::StopOnFirstTool)
+            || self
+                .stop_at_tool_names
+                .as_ref()
+                .is_some_and(|names| names.iter().any(|name| name == tool))
+    }
+}
+
+/// The named values of `Agent.tool_use_behavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolUseBehavior {
+    /// Tool results go back to the model (the client's default).
+    RunLlmAgain,
+    /// The first tool result is the final output; the model is not called again.
+    StopOnFirstTool,
 }
 
 /// A structured output type: an object with named, typed fields.

@@ -104,6 +104,25 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 );
             }
         }
+        if let Some(stop_at) = &agent.stop_at_tool_names {
+            if agent.tool_use_behavior.is_some() {
+                problem(
+                    format!("agents[{i}].stop_at_tool_names"),
+                    "`stop_at_tool_names` is a `tool_use_behavior` of its own: remove `tool_use_behavior` or this field".into(),
+                );
+            }
+            for (j, tool) in stop_at.iter().enumerate() {
+                if !agent.tools.contains(tool) {
+                    problem(
+                        format!("agents[{i}].stop_at_tool_names[{j}]"),
+                        format!(
+                            "tool {tool:?} is not one of agent {:?}'s tools (the client would never stop at it); list it in `tools` or remove it",
+                            agent.name
+                        ),
+                    );
+                }
+            }
+        }
         for (j, target) in agent.handoffs.iter().enumerate() {
             if !agent_names.contains(target.as_str()) {
                 problem(
@@ -450,6 +469,7 @@ fn step_effect<'a>(
     };
     let mut handoff = None;
     let mut calls_tools = false;
+    let mut stops = false;
     for item in &step.output {
         if let Some(target) = &item.handoff {
             // The handoff tool exists only if the current agent lists the target.
@@ -462,6 +482,7 @@ fn step_effect<'a>(
                 return StepEffect::Raises;
             }
             calls_tools = true;
+            stops |= current.stops_at(tool);
         } else if item.missing_tool_call.is_some() {
             return StepEffect::Raises;
         }
@@ -470,7 +491,12 @@ fn step_effect<'a>(
         return StepEffect::Continues { agent: target };
     }
     if calls_tools {
-        return StepEffect::Continues { agent };
+        // The agent's `tool_use_behavior` may make a tool result the final output.
+        return if stops {
+            StepEffect::Completes
+        } else {
+            StepEffect::Continues { agent }
+        };
     }
     // Only messages: a final output, except that a structured-output agent whose last message
     // is empty has none, and the client runs it again.

@@ -21,6 +21,7 @@ use codex_telemetry::context::InContextExt;
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
+    Turn,
 };
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions};
 use serde_json::{Value, json};
@@ -260,12 +261,28 @@ impl<'a> Driver<'a> {
             let processed = call.finish(response)?;
             self.step().await;
 
+            // The output of the first tool (in call order) the agent's `tool_use_behavior`
+            // stops at: what Python's `check_for_final_output_from_tools` returns.
+            let mut tool_final_output = None;
             if !processed.tool_calls().is_empty() {
                 let mut tools = turn.start_tools(processed.tool_calls());
                 self.step().await;
                 for (index, call) in processed.tool_calls().iter().enumerate() {
                     let tool = &self.tools[call.tool().name()];
-                    tools.invoke(index, |_| tool.call());
+                    let mut returned = None;
+                    let text = tools.invoke(index, |_| {
+                        let result = tool.call();
+                        returned = result.as_ref().ok().cloned();
+                        result
+                    });
+                    if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
+                        // Python: `str(output)` for a text agent; the returned value itself
+                        // (or the failure message) for a structured one.
+                        tool_final_output = Some(match (&agent_spec.output_type, returned) {
+                            (Some(_), Some(value)) => value,
+                            _ => json!(text),
+                        });
+                    }
                     self.step().await;
                 }
                 tools.finish();
@@ -280,6 +297,10 @@ impl<'a> Driver<'a> {
                 run.start_agent(&target);
                 self.step().await;
                 continue;
+            }
+            if let Some(output) = tool_final_output {
+                self.end_with_final_output(turn, &output).await;
+                return self.check_output(run, &agent_name, output);
             }
             if processed.has_tools_or_handoffs() {
                 turn.end();
@@ -308,14 +329,29 @@ impl<'a> Driver<'a> {
                     },
                 },
             };
-            turn.final_output(&output);
-            self.step().await;
-            turn.end();
-            self.step().await;
-            let output_guardrails = self.guardrails(&agent_name, GuardrailKind::Output);
-            run.run_output_guardrails(&output_guardrails, |name| self.tripwires[name])?;
-            return Ok(output);
+            self.end_with_final_output(turn, &output).await;
+            return self.check_output(run, &agent_name, output);
         }
+    }
+
+    /// A turn that produced the final output: the agent's end hooks, then the turn's end.
+    async fn end_with_final_output(&mut self, mut turn: Turn<'_>, output: &Value) {
+        turn.final_output(output);
+        self.step().await;
+        turn.end();
+        self.step().await;
+    }
+
+    /// The agent's output guardrails on the final output, after its last turn.
+    fn check_output(
+        &self,
+        run: &mut Run,
+        agent_name: &str,
+        output: Value,
+    ) -> Result<Value, RunAgentError> {
+        let output_guardrails = self.guardrails(agent_name, GuardrailKind::Output);
+        run.run_output_guardrails(&output_guardrails, |name| self.tripwires[name])?;
+        Ok(output)
     }
 
     /// The names of an agent's guardrails of one kind.
