@@ -464,10 +464,21 @@ def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:
     scripted_tool.__annotations__ = annotations
     scripted_tool.__doc__ = None
     description = spec.get("description")
+    options: dict[str, Any] = {}
+    if spec.get("failure_error_function") == "none":
+        options["failure_error_function"] = None
+    elif spec.get("failure_message") is not None:
+        template = spec["failure_message"]
+
+        def failure_error_function(ctx: Any, error: Exception) -> str:
+            return template.replace("{error}", str(error))
+
+        options["failure_error_function"] = failure_error_function
     return agents.function_tool(
         scripted_tool,
         name_override=name,
         description_override=description if description is not None else f"Scripted tool {name}.",
+        **options,
     )
 
 

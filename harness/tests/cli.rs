@@ -636,9 +636,12 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "stop_at_tool_names = [\"get_time\", \"get_clock\"]\ntool_use_behavior = \"stop_on_first_tool\"",
     );
     let behavior = real_scenario("stop_on_first_tool").replace("stop_on_first_tool\"", "stop_on_last_tool\"");
+    let failure = real_scenario("tool_failure_message")
+        .replace("failure_message =", "failure_error_function = \"none\"\nfailure_message =");
     let dir = scenario_dir(&[
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
+        ("failure.toml", &failure),
         ("keyword.toml", &keyword),
         ("copies.toml", &copies),
         ("misspelled.toml", &misspelled),
@@ -672,6 +675,7 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "field `agents[0].stop_at_tool_names[1]`: tool \"get_clock\" is not one of agent \"assistant\"'s tools",
         "behavior.toml: TOML parse error at line 11",
         "unknown variant `stop_on_last_tool`, expected `run_llm_again` or `stop_on_first_tool`",
+        "failure.toml: field `tools[0].failure_message`: `failure_message` is a `failure_error_function` of its own",
     ] {
         assert!(
             stderr.contains(expected),

@@ -265,6 +265,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
                 }
             }),
             raises: t.raises.then(|| format!("{} is down", tool_name(i))),
+            failure_error_function: None,
+            failure_message: None,
         })
         .collect();
     let mut guardrails = Vec::new();

@@ -74,6 +74,7 @@ enum ConvertTimestampErrorKind {
 /// | `OutputGuardrailTripwireTriggered` | `Guardrail OutputGuardrail triggered tripwire` | [`Run::run_output_guardrails`](crate::lifecycle::Run::run_output_guardrails) |
 /// | `ModelBehaviorError` | e.g. `Tool X not found in agent Y` | [`ModelCall::finish`](crate::lifecycle::ModelCall::finish), [`Turn::invalid_final_output`](crate::lifecycle::Turn::invalid_final_output) |
 /// | the model error's own name | its message | [`ModelCall::fail`](crate::lifecycle::ModelCall::fail) |
+/// | `UserError` | `Error running tool X: …` | [`ToolBatch::invoke`](crate::lifecycle::ToolBatch::invoke) of a tool without a failure handler |
 ///
 /// # Examples
 ///
@@ -97,6 +98,7 @@ enum RunAgentErrorKind {
     InputGuardrailTripwire { guardrail: String },
     OutputGuardrailTripwire { guardrail: String },
     ModelBehavior,
+    User,
     Model { name: Cow<'static, str> },
 }
 
@@ -134,6 +136,13 @@ impl RunAgentError {
         }
     }
 
+    pub(crate) fn user_error(message: impl Into<String>) -> Self {
+        Self {
+            kind: RunAgentErrorKind::User,
+            message: message.into(),
+        }
+    }
+
     /// The Python exception class name, e.g. `MaxTurnsExceeded`.
     ///
     /// ```
@@ -147,6 +156,7 @@ impl RunAgentError {
             RunAgentErrorKind::InputGuardrailTripwire { .. } => "InputGuardrailTripwireTriggered",
             RunAgentErrorKind::OutputGuardrailTripwire { .. } => "OutputGuardrailTripwireTriggered",
             RunAgentErrorKind::ModelBehavior => "ModelBehaviorError",
+            RunAgentErrorKind::User => "UserError",
             RunAgentErrorKind::Model { name } => name,
         }
     }
@@ -183,7 +193,9 @@ impl RunAgentError {
     pub(crate) fn is_generic_agent_error(&self) -> bool {
         matches!(
             self.kind,
-            RunAgentErrorKind::MaxTurnsExceeded | RunAgentErrorKind::Model { .. }
+            RunAgentErrorKind::MaxTurnsExceeded
+                | RunAgentErrorKind::User
+                | RunAgentErrorKind::Model { .. }
         )
     }
 }

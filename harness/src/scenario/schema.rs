@@ -171,9 +171,27 @@ pub struct ToolSpec {
     /// The value the tool returns.
     #[serde(default)]
     pub returns: Option<Value>,
-    /// The tool raises an error with this message (handled by the default failure handler).
+    /// The tool raises an error with this message (handled by its failure handler).
     #[serde(default)]
     pub raises: Option<String>,
+    /// `function_tool(failure_error_function=…)`: `"default"` (the client's message) or
+    /// `"none"` (no handler: the error ends the run).
+    #[serde(default)]
+    pub failure_error_function: Option<FailureErrorFunction>,
+    /// A custom `failure_error_function` that returns this text, with `{error}` replaced by
+    /// the error's `str()`. Not with `failure_error_function`.
+    #[serde(default)]
+    pub failure_message: Option<String>,
+}
+
+/// The named values of a tool's `failure_error_function`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureErrorFunction {
+    /// The client's `default_tool_error_function`.
+    Default,
+    /// `None`: the tool's error is not handled and ends the run.
+    None,
 }
 
 /// `[[guardrails]]`: a guardrail that passes or trips.

@@ -11,7 +11,8 @@ use super::limits::{MAX_COPIES, MAX_STEPS, check_values};
 use super::names::{field_name_problem, parameter_name_problem};
 use super::quoted;
 use super::schema::{
-    ActionSpec, AgentSpec, GuardrailKind, ModelStepSpec, OutputItemSpec, ScenarioFile,
+    ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, ModelStepSpec, OutputItemSpec,
+    ScenarioFile,
 };
 
 /// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
@@ -185,6 +186,12 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
     }
 
     for (i, tool) in spec.tools.iter().enumerate() {
+        if tool.failure_message.is_some() && tool.failure_error_function.is_some() {
+            problem(
+                format!("tools[{i}].failure_message"),
+                "`failure_message` is a `failure_error_function` of its own: remove `failure_error_function` or this field".into(),
+            );
+        }
         for parameter in tool.parameters.keys() {
             if let Some(message) = parameter_name_problem(parameter) {
                 problem(format!("tools[{i}].parameters.{parameter}"), message);
@@ -483,6 +490,14 @@ fn step_effect<'a>(
             }
             calls_tools = true;
             stops |= current.stops_at(tool);
+            // A failing tool without a failure handler ends the run.
+            if spec.tools.iter().any(|t| {
+                &t.name == tool
+                    && t.raises.is_some()
+                    && t.failure_error_function == Some(FailureErrorFunction::None)
+            }) {
+                return StepEffect::Raises;
+            }
         } else if item.missing_tool_call.is_some() {
             return StepEffect::Raises;
         }

@@ -201,7 +201,83 @@ impl fmt::Debug for AgentInfo {
 pub struct ToolInfo {
     name: String,
     parameters: Vec<String>,
+    failure: FailureHandler,
 }
+
+/// What happens when a tool fails: Python's `function_tool(failure_error_function=…)`.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::lifecycle::{FailureHandler, ToolInfo};
+///
+/// let tool = ToolInfo::new("t").with_failure_handler(FailureHandler::custom(|error| format!("t failed: {error}")));
+/// assert_eq!(tool.failure_handler().output("down").as_deref(), Some("t failed: down"));
+/// assert_eq!(ToolInfo::new("t").with_failure_handler(FailureHandler::None).failure_handler().output("down"), None);
+/// ```
+#[derive(Clone, Default)]
+pub enum FailureHandler {
+    /// The client's `default_tool_error_function`: the model gets
+    /// [`DEFAULT_TOOL_ERROR_OUTPUT`](super::DEFAULT_TOOL_ERROR_OUTPUT) and the span's error
+    /// detail is always redacted.
+    #[default]
+    Default,
+    /// A function of the error's message (Python's `str(error)`) whose result the model gets;
+    /// the span's error detail is the message when sensitive data is on.
+    Custom(Arc<dyn Fn(&str) -> String + Send + Sync>),
+    /// `None`: the failure ends the run (`UserError: Error running tool X: …`).
+    None,
+}
+
+impl FailureHandler {
+    /// A custom handler.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::FailureHandler;
+    ///
+    /// assert_eq!(FailureHandler::custom(|e| e.to_uppercase()).output("x").as_deref(), Some("X"));
+    /// ```
+    pub fn custom(handler: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        Self::Custom(Arc::new(handler))
+    }
+
+    /// What the model gets for a failure with `message`, or `None` when the failure ends
+    /// the run.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{FailureHandler, DEFAULT_TOOL_ERROR_OUTPUT};
+    ///
+    /// assert_eq!(FailureHandler::Default.output("x").as_deref(), Some(DEFAULT_TOOL_ERROR_OUTPUT));
+    /// ```
+    pub fn output(&self, message: &str) -> Option<String> {
+        match self {
+            Self::Default => Some(super::DEFAULT_TOOL_ERROR_OUTPUT.to_owned()),
+            Self::Custom(handler) => Some(handler(message)),
+            Self::None => None,
+        }
+    }
+}
+
+impl fmt::Debug for FailureHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Default => "Default",
+            Self::Custom(_) => "Custom(..)",
+            Self::None => "None",
+        })
+    }
+}
+
+impl PartialEq for FailureHandler {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Custom(a), Self::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for FailureHandler {}
 
 impl ToolInfo {
     /// A tool named `name` without parameters.
@@ -215,7 +291,32 @@ impl ToolInfo {
         Self {
             name: name.into(),
             parameters: Vec::new(),
+            failure: FailureHandler::Default,
         }
+    }
+
+    /// Sets what happens when the tool fails (the default handler when not set).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{FailureHandler, ToolInfo};
+    ///
+    /// let tool = ToolInfo::new("t").with_failure_handler(FailureHandler::None);
+    /// assert_eq!(tool.failure_handler(), &FailureHandler::None);
+    /// ```
+    pub fn with_failure_handler(mut self, handler: FailureHandler) -> Self {
+        self.failure = handler;
+        self
+    }
+
+    /// What happens when the tool fails.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{FailureHandler, ToolInfo};
+    ///
+    /// assert_eq!(ToolInfo::new("t").failure_handler(), &FailureHandler::Default);
+    /// ```
+    pub fn failure_handler(&self) -> &FailureHandler {
+        &self.failure
     }
 
     /// Sets the parameter names, in signature order.

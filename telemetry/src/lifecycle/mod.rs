@@ -63,7 +63,7 @@
 //!         if processed.has_tools_or_handoffs() {
 //!             let mut tools = turn.start_tools(processed.tool_calls());
 //!             for i in 0..tools.len() {
-//!                 tools.invoke(i, |args| Ok(json!(format!("sunny in {}", args["city"].as_str().unwrap()))));
+//!                 tools.invoke(i, |args| Ok(json!(format!("sunny in {}", args["city"].as_str().unwrap()))))?;
 //!             }
 //!             tools.finish();
 //!             turn.end();
@@ -155,7 +155,9 @@ mod run;
 mod tools;
 mod turn;
 
-pub use agent::{AgentInfo, HandoffInfo, TEXT_OUTPUT_TYPE, ToolInfo, default_handoff_tool_name};
+pub use agent::{
+    AgentInfo, FailureHandler, HandoffInfo, TEXT_OUTPUT_TYPE, ToolInfo, default_handoff_tool_name,
+};
 pub use items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 pub use run::{DEFAULT_MAX_TURNS, Run, RunOptions, Runner};
 pub use tools::{DEFAULT_TOOL_ERROR_OUTPUT, ToolBatch};

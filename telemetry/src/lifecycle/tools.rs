@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::items::{Item, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
-use crate::errors::CallToolError;
+use super::agent::FailureHandler;
+use crate::errors::{CallToolError, RunAgentError};
 use crate::logging::{agents_debug, agents_error};
 use crate::pyrepr::{python_repr, python_str};
 use crate::span::SpanError;
@@ -68,8 +69,8 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 ///     ToolCallRequest::new(time, "call_2", r#"{"city":"Tokyo"}"#),
 /// ];
 /// let mut batch = turn.start_tools(&calls);
-/// batch.invoke(0, |_| Ok(json!("rain in Tokyo")));
-/// batch.invoke(1, |_| Err(CallToolError::new("clock down")));
+/// batch.invoke(0, |_| Ok(json!("rain in Tokyo"))).unwrap();
+/// batch.invoke(1, |_| Err(CallToolError::new("clock down"))).unwrap(); // handled: the default handler
 /// batch.finish();
 /// let ends: Vec<_> = memory.events().into_iter().filter(|e| e.data["span_data"]["type"] == "function").skip(2).collect();
 /// assert_eq!(ends[0].data["span_data"]["output"], "rain in Tokyo");
@@ -87,6 +88,15 @@ struct PendingCall {
     /// The tool's result (the failure handler's output after a failure); `None` until
     /// invoked.
     result: Option<CallResult>,
+    /// The call failed without a failure handler: its span has ended and the run ends.
+    raised: bool,
+}
+
+/// What shapes a call's logs and span errors.
+#[derive(Clone, Copy)]
+struct Policy {
+    dont_log_tool_data: bool,
+    sensitive: bool,
 }
 
 /// A tool's result, rendered once.
@@ -119,6 +129,7 @@ impl<'turn> ToolBatch<'turn> {
                     request: request.clone(),
                     span,
                     result: None,
+                    raised: false,
                 }
             })
             .collect();
@@ -194,8 +205,16 @@ impl<'turn> ToolBatch<'turn> {
 
     /// Invokes call `index` with its function span current: parses the arguments (a JSON
     /// object; an empty string counts as `{}`), logs, runs `tool` on them, and records the
-    /// result or applies the default failure handler (see the type docs). Returns the text
+    /// result or applies the tool's [`FailureHandler`] (see the type docs). Returns the text
     /// the model receives.
+    ///
+    /// # Errors
+    ///
+    /// When the call fails and the tool has no failure handler ([`FailureHandler::None`]):
+    /// its span gets `Error running tool` `{"tool_name", "error"}` (the detail redacted
+    /// unless sensitive data is on) and ends without end hooks, and the returned error
+    /// (`UserError: Error running tool X: …`, or the `ModelBehaviorError` of arguments that
+    /// are not JSON) is the run's: pass it to [`Run::finish`].
     ///
     /// # Panics
     ///
@@ -215,28 +234,32 @@ impl<'turn> ToolBatch<'turn> {
     ///     ToolCallRequest::new(tool.clone(), "c1", "{}"),
     ///     ToolCallRequest::new(tool, "c2", "{not json"),
     /// ]);
-    /// assert_eq!(batch.invoke(0, |_| Ok(json!({"hour": 9, "minute": 30}))), "{'hour': 9, 'minute': 30}");
-    /// assert_eq!(batch.invoke(1, |_| unreachable!()), DEFAULT_TOOL_ERROR_OUTPUT);
+    /// assert_eq!(batch.invoke(0, |_| Ok(json!({"hour": 9, "minute": 30}))).unwrap(), "{'hour': 9, 'minute': 30}");
+    /// assert_eq!(batch.invoke(1, |_| unreachable!()).unwrap(), DEFAULT_TOOL_ERROR_OUTPUT);
     /// ```
     pub fn invoke(
         &mut self,
         index: usize,
         tool: impl FnOnce(&JsonMap) -> Result<Value, CallToolError>,
-    ) -> String {
+    ) -> Result<String, RunAgentError> {
         let context = self.context(index);
-        let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
+        let policy = self.policy();
         let call = &self.calls[index];
-        let result =
-            context.run(
-                || match begin_call(&call.request, &call.span, dont_log_tool_data) {
-                    Ok(arguments) => {
-                        let outcome = tool(&arguments);
-                        end_call(&call.request, &call.span, dont_log_tool_data, outcome)
-                    }
-                    Err(output) => output,
-                },
-            );
+        let result = context.run(|| match begin_call(&call.request, &call.span, policy) {
+            Ok(arguments) => {
+                let outcome = tool(&arguments);
+                end_call(&call.request, &call.span, policy, outcome)
+            }
+            Err(failure) => failure,
+        });
         self.record(index, result)
+    }
+
+    fn policy(&self) -> Policy {
+        Policy {
+            dont_log_tool_data: self.run.runner.env().dont_log_tool_data(),
+            sensitive: self.run.config.trace_include_sensitive_data,
+        }
     }
 
     /// [`invoke`](ToolBatch::invoke) for an asynchronous tool: `tool` gets the parsed
@@ -271,39 +294,65 @@ impl<'turn> ToolBatch<'turn> {
     ///     // (an `.await` on the SDK's I/O would go here)
     ///     let seen = current_span().unwrap().id().to_owned();
     ///     Ok(json!(format!("{} from {seen}", args["q"].as_str().unwrap())))
-    /// }));
+    /// }))
+    /// .unwrap();
     /// assert_eq!(text, format!("x from {function_id}"));
     /// batch.finish();
     /// ```
-    pub async fn invoke_async<F, Fut>(&mut self, index: usize, tool: F) -> String
+    pub async fn invoke_async<F, Fut>(
+        &mut self,
+        index: usize,
+        tool: F,
+    ) -> Result<String, RunAgentError>
     where
         F: FnOnce(JsonMap) -> Fut,
         Fut: Future<Output = Result<Value, CallToolError>>,
     {
         let context = self.context(index);
-        let dont_log_tool_data = self.run.runner.env().dont_log_tool_data();
+        let policy = self.policy();
         let call = &self.calls[index];
-        let result = match context.run(|| begin_call(&call.request, &call.span, dont_log_tool_data))
-        {
+        let result = match context.run(|| begin_call(&call.request, &call.span, policy)) {
             Ok(arguments) => {
                 let outcome = context
                     .run(|| tool(arguments))
                     .in_context(context.clone())
                     .await;
-                context.run(|| end_call(&call.request, &call.span, dont_log_tool_data, outcome))
+                context.run(|| end_call(&call.request, &call.span, policy, outcome))
             }
-            Err(output) => output,
+            Err(failure) => failure,
         };
         self.record(index, result)
     }
 
     /// The tail of [`invoke`](ToolBatch::invoke) and
     /// [`invoke_async`](ToolBatch::invoke_async): keeps call `index`'s result for
-    /// [`finish`](ToolBatch::finish) and returns its text.
-    fn record(&mut self, index: usize, result: CallResult) -> String {
-        let text = result.text.clone();
-        self.calls[index].result = Some(result);
-        text
+    /// [`finish`](ToolBatch::finish) and returns its text, or ends the call's span and
+    /// returns the error that ends the run.
+    fn record(
+        &mut self,
+        index: usize,
+        result: Result<CallResult, RunAgentError>,
+    ) -> Result<String, RunAgentError> {
+        match result {
+            Ok(result) => {
+                let text = result.text.clone();
+                self.calls[index].result = Some(result);
+                Ok(text)
+            }
+            Err(error) => {
+                // Python leaves the function span as the error propagates: no end hooks,
+                // `input` only (with sensitive data on).
+                let _attached = self.run.scope.attach();
+                let call = &self.calls[index];
+                if self.run.config.trace_include_sensitive_data {
+                    let input = call.request.arguments().to_owned();
+                    call.span.update(|data| data.input = Some(input));
+                }
+                call.span.finish();
+                self.calls[index].raised = true;
+                Err(error)
+            }
+        }
     }
 
     /// Calls the end hooks, ends the function spans and adds the results to the
@@ -345,8 +394,12 @@ impl<'turn> ToolBatch<'turn> {
             request,
             span,
             result,
+            raised,
         } in calls
         {
+            if raised {
+                continue;
+            }
             if sensitive {
                 span.update(|data| {
                     data.input = Some(request.arguments().to_owned());
@@ -399,13 +452,16 @@ impl fmt::Debug for ToolBatch<'_> {
 fn begin_call(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
-    dont_log_tool_data: bool,
-) -> Result<JsonMap, CallResult> {
+    policy: Policy,
+) -> Result<JsonMap, Result<CallResult, RunAgentError>> {
     let name = request.tool().name();
     let input = request.arguments();
+    let dont_log_tool_data = policy.dont_log_tool_data;
     let arguments = match parse_arguments(name, input, dont_log_tool_data) {
         Ok(arguments) => arguments,
-        Err(message) => return Err(failed(name, input, span, &message, dont_log_tool_data)),
+        Err(message) => {
+            return Err(failed(request, span, policy, Failure::InvalidArguments(&message)));
+        }
     };
     if dont_log_tool_data {
         agents_debug!("Invoking tool {name}");
@@ -436,24 +492,33 @@ fn positional_args_repr(request: &ToolCallRequest, arguments: &JsonMap) -> Strin
 fn end_call(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
-    dont_log_tool_data: bool,
+    policy: Policy,
     outcome: Result<Value, CallToolError>,
-) -> CallResult {
+) -> Result<CallResult, RunAgentError> {
     let name = request.tool().name();
-    let input = request.arguments();
     match outcome {
         Ok(result) => {
             let result = CallResult::new(&result);
-            if dont_log_tool_data {
+            if policy.dont_log_tool_data {
                 agents_debug!("Tool {name} completed.");
             } else {
                 agents_debug!("Tool {name} returned {}", result.text);
             }
-            result
+            Ok(result)
         }
-        Err(error) => failed(name, input, span, error.message(), dont_log_tool_data),
+        Err(error) => failed(request, span, policy, Failure::Tool(error.message())),
     }
 }
+
+/// Why a call failed, with Python's `str()` of the exception.
+#[derive(Clone, Copy)]
+enum Failure<'a> {
+    /// The arguments are not a JSON object (a `ModelBehaviorError`).
+    InvalidArguments(&'a str),
+    /// The tool raised.
+    Tool(&'a str),
+}
+
 
 /// Python's `_parse_function_tool_json_input`: the error is the message of the
 /// `ModelBehaviorError` it raises.
@@ -483,24 +548,67 @@ fn parse_arguments(name: &str, input: &str, dont_log_tool_data: bool) -> Result<
 }
 
 /// The default failure handler: span error, failure log, and the output the model sees.
+/// A failed call, handled as the tool's [`FailureHandler`] says (Python's
+/// `_FailureHandlingFunctionToolInvoker` and the tool execution's `except`): the handler's
+/// output as the result, or the error that ends the run.
 fn failed(
-    name: &str,
-    input: &str,
+    request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
-    message: &str,
-    dont_log_tool_data: bool,
-) -> CallResult {
-    let mut data = JsonMap::new();
-    data.insert("tool_name".into(), json!(name));
-    data.insert("error".into(), json!(REDACTED_TOOL_ERROR));
-    span.set_error(SpanError::new("Error running tool (non-fatal)").with_data(data));
-    if dont_log_tool_data {
+    policy: Policy,
+    failure: Failure<'_>,
+) -> Result<CallResult, RunAgentError> {
+    let tool = request.tool();
+    let (name, input) = (tool.name(), request.arguments());
+    let error = match failure {
+        Failure::InvalidArguments(message) | Failure::Tool(message) => message,
+    };
+    let handler = tool.failure_handler();
+    let Some(output) = handler.output(error) else {
+        // No handler: the error propagates. `get_trace_tool_error` keeps the detail only
+        // with sensitive data on.
+        span.set_error(SpanError::new("Error running tool").with_data(tool_error(
+            name,
+            policy.sensitive.then_some(error),
+        )));
+        return Err(match failure {
+            // An `AgentsException` is raised as it is; anything else becomes a `UserError`.
+            Failure::InvalidArguments(message) => RunAgentError::model_behavior(message),
+            Failure::Tool(message) => {
+                RunAgentError::user_error(format!("Error running tool {name}: {message}"))
+            }
+        });
+    };
+    // The default handler always redacts; a custom one shows the error with sensitive data
+    // on. (For arguments that are not JSON, Python's custom-handler detail is the `json`
+    // module's decode error text, which this crate does not reproduce: it shows the
+    // `ModelBehaviorError` message instead.)
+    let detail = match handler {
+        FailureHandler::Custom(_) if policy.sensitive => Some(error),
+        _ => None,
+    };
+    let span_message = match (handler, failure) {
+        (FailureHandler::Custom(_), Failure::InvalidArguments(_)) if policy.sensitive => {
+            "Error running tool"
+        }
+        _ => "Error running tool (non-fatal)",
+    };
+    span.set_error(SpanError::new(span_message).with_data(tool_error(name, detail)));
+    if policy.dont_log_tool_data {
         agents_debug!("Tool {name} failed");
     } else {
-        agents_error!("Tool {name} failed: {input} {message}");
+        agents_error!("Tool {name} failed: {input} {error}");
     }
-    CallResult {
-        text: DEFAULT_TOOL_ERROR_OUTPUT.to_owned(),
+    Ok(CallResult {
+        text: output,
         is_none: false,
-    }
+    })
+}
+
+/// The `data` of a failed call's span error: the tool's name and the error's detail, or the
+/// redacted placeholder.
+fn tool_error(name: &str, detail: Option<&str>) -> JsonMap {
+    let mut data = JsonMap::new();
+    data.insert("tool_name".into(), json!(name));
+    data.insert("error".into(), json!(detail.unwrap_or(REDACTED_TOOL_ERROR)));
+    data
 }

@@ -261,7 +261,7 @@ impl<'run> Turn<'run> {
     /// run.start_agent(&AgentInfo::new("a").with_tool(ToolInfo::new("check")));
     /// let mut turn = run.start_turn().unwrap();
     /// let mut batch = turn.start_tools(&[ToolCallRequest::new(ToolInfo::new("check"), "call_1", "{}")]);
-    /// batch.invoke(0, |_| Ok(json!("not yet")));
+    /// batch.invoke(0, |_| Ok(json!("not yet"))).unwrap();
     /// batch.finish();
     /// ```
     pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {

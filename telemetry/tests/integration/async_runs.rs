@@ -185,7 +185,7 @@ impl Task {
                     let provider = provider.clone();
                     let text = batch
                         .invoke_async(j, move |args| tool_call(provider, i, args))
-                        .await;
+                        .await?;
                     assert_eq!(text, function, "the tool sees its function span");
                     self.step().await;
                 }
@@ -627,10 +627,12 @@ fn async_tools_get_the_default_failure_handler() {
     let failed = runtime.block_on(batch.invoke_async(0, |_| async {
         yield_now().await;
         Err(CallToolError::new("down"))
-    }));
+    }))
+    .expect("the default handler handles it");
     let invalid = runtime.block_on(batch.invoke_async(1, |_| async {
         unreachable!("invalid arguments never reach the tool")
-    }));
+    }))
+    .expect("the default handler handles it");
     assert_eq!(
         (failed.as_str(), invalid.as_str()),
         (DEFAULT_TOOL_ERROR_OUTPUT, DEFAULT_TOOL_ERROR_OUTPUT)

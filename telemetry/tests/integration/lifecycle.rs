@@ -11,7 +11,8 @@ use std::sync::Arc;
 use codex_telemetry::config::{EnvConfig, RunConfig};
 use codex_telemetry::hooks::{AgentHooks, RunContext, RunHooks};
 use codex_telemetry::lifecycle::{
-    AgentInfo, HandoffInfo, Item, ModelCallOptions, ModelResponse, RunOptions, Runner, ToolInfo,
+    AgentInfo, FailureHandler, HandoffInfo, Item, ModelCallOptions, ModelResponse, RunOptions,
+    Runner, ToolInfo,
 };
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{
@@ -295,7 +296,7 @@ fn a_tool_call_run_reproduces_the_python_sequence() {
             tools.invoke(0, |args| {
                 assert_eq!(args["city"], "Paris");
                 Ok(json!("sunny in Paris"))
-            });
+            })?;
             tools.finish();
             turn.end();
             let mut turn = run.start_turn()?;
@@ -568,7 +569,7 @@ fn response_problems_land_on_turn_function_and_handoff_spans() {
                     ]))?;
             assert_eq!(processed.handoffs().len(), 2);
             let mut tools = turn.start_tools(processed.tool_calls());
-            let result = tools.invoke(0, |_| Err(CallToolError::new("permission denied")));
+            let result = tools.invoke(0, |_| Err(CallToolError::new("permission denied")))?;
             assert_eq!(
                 result,
                 codex_telemetry::lifecycle::DEFAULT_TOOL_ERROR_OUTPUT
@@ -621,6 +622,46 @@ fn response_problems_land_on_turn_function_and_handoff_spans() {
     let agents = ends(&exports, "agent");
     assert_eq!(agents.len(), 2, "triage and billing");
     assert!(agents.iter().all(|a| a["error"].is_null()));
+}
+
+#[test]
+fn a_tool_without_a_failure_handler_ends_the_run_from_its_span() {
+    let setup = Setup::new(EnvConfig::default());
+    let tool = ToolInfo::new("get_weather")
+        .with_parameters(["city"])
+        .with_failure_handler(FailureHandler::None);
+    let agent = setup.agent("weather").with_tool(tool.clone());
+    let lines = setup.capture(|runner| {
+        let mut run = runner.start_run(setup.options(RunConfig::new()));
+        run.start_agent(&agent);
+        let outcome = (|| -> Result<Value, RunAgentError> {
+            let mut turn = run.start_turn()?;
+            let processed = turn.start_model_call(ModelCallOptions::new()).finish(
+                ModelResponse::new(vec![Item::function_call("get_weather", "c1", r#"{"city":"Paris"}"#)]),
+            )?;
+            let mut tools = turn.start_tools(processed.tool_calls());
+            tools.invoke(0, |_| Err(CallToolError::new("service down")))?;
+            unreachable!("the failure ends the run");
+        })();
+        let error = run.finish(outcome).unwrap_err();
+        assert_eq!(
+            (error.name(), error.message()),
+            ("UserError", "Error running tool get_weather: service down")
+        );
+    });
+    // No end hooks: the span ends as the error leaves it.
+    assert!(!lines.iter().any(|l| l.contains("on_tool_end")), "{lines:#?}");
+    let exports = setup.exports();
+    let (functions, agents) = (ends(&exports, "fn("), ends(&exports, "agent"));
+    assert_eq!(
+        functions[0]["error"],
+        json!({"message": "Error running tool", "data": {"tool_name": "get_weather", "error": "service down"}})
+    );
+    assert_eq!(functions[0]["span_data"]["input"], json!(r#"{"city":"Paris"}"#));
+    assert_eq!(
+        agents[0]["error"],
+        json!({"message": "Error in agent run", "data": {"error": "Error running tool get_weather: service down"}})
+    );
 }
 
 #[test]
@@ -686,8 +727,8 @@ fn parallel_tool_calls_run_in_python_phases_with_data_logs() {
             ]))
             .unwrap();
         let mut tools = turn.start_tools(processed.tool_calls());
-        tools.invoke(0, |_| Ok(json!("rain in Tokyo")));
-        tools.invoke(1, |_| Err(CallToolError::new("clock down")));
+        tools.invoke(0, |_| Ok(json!("rain in Tokyo"))).unwrap();
+        tools.invoke(1, |_| Err(CallToolError::new("clock down"))).unwrap();
         tools.finish();
     });
     let start = lines.iter().position(|l| l == "+fn(get_weather)").unwrap();
@@ -738,7 +779,7 @@ fn sensitive_data_off_keeps_function_input_and_output_null() {
             )]))
             .unwrap();
         let mut tools = turn.start_tools(processed.tool_calls());
-        tools.invoke(0, |_| Ok(json!({"temp": 9})));
+        tools.invoke(0, |_| Ok(json!({"temp": 9}))).unwrap();
         tools.finish();
     });
     let function = &ends(&setup.exports(), "fn")[0];

@@ -270,11 +270,12 @@ impl<'a> Driver<'a> {
                 for (index, call) in processed.tool_calls().iter().enumerate() {
                     let tool = &self.tools[call.tool().name()];
                     let mut returned = None;
+                    // A tool without a failure handler that fails ends the run here.
                     let text = tools.invoke(index, |_| {
                         let result = tool.call();
                         returned = result.as_ref().ok().cloned();
                         result
-                    });
+                    })?;
                     if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
                         // Python: `str(output)` for a text agent; the returned value itself
                         // (or the failure message) for a structured one.

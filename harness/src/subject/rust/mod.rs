@@ -44,6 +44,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use crate::errors::RunSubjectError;
 use crate::record::RawLog;
 use crate::scenario::Scenario;
+use crate::scenario::schema::FailureErrorFunction;
 use drive::{Driver, StartGate, Unsupported};
 use record::{LogLayer, Recorder, RecordingProcessor};
 use script::ScriptedTool;
@@ -194,12 +195,32 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             let Some(tool) = item.tool_call.as_deref().and_then(|name| tools.get(name)) else {
                 continue;
             };
+            let tool_spec = spec.tools.iter().find(|t| Some(&t.name) == item.tool_call.as_ref());
+            let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
+            if step.output.len() > 1
+                && matches!(handler, Some((Some(FailureErrorFunction::None), _)))
+            {
+                // Python runs a response's calls as concurrent tasks; how the others end
+                // when one raises is asyncio's cancellation, not modelled here.
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: a tool without a failure handler called beside other output items"
+                )));
+            }
             // Raw arguments that are not a JSON object take the library's invalid-input path;
             // an empty text counts as `{}`, as in Python.
             let arguments = match (&item.raw_arguments, &item.arguments) {
                 (Some(raw), _) if raw.is_empty() => JsonMap::new(),
                 (Some(raw), _) => match serde_json::from_str::<Value>(raw) {
                     Ok(Value::Object(arguments)) => arguments,
+                    _ if matches!(handler, Some((None, Some(_))))
+                        && spec_sensitive(scenario, env) =>
+                    {
+                        // The span's error detail would be the text of Python's `json`
+                        // decode error, which the library does not reproduce.
+                        return Err(Unsupported(format!(
+                            "model.steps[{i}].output[{j}]: arguments that are not JSON for a tool with a custom failure handler, with sensitive data on: the span shows Python's json decode error text"
+                        )));
+                    }
                     _ => continue,
                 },
                 (None, arguments) => arguments.clone().unwrap_or_default().into_iter().collect(),
@@ -213,6 +234,15 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
         }
     }
     Ok(())
+}
+
+/// Whether the run traces sensitive data (its setting, else the environment's).
+fn spec_sensitive(scenario: &Scenario, env: &EnvConfig) -> bool {
+    scenario
+        .spec
+        .run
+        .trace_include_sensitive_data
+        .unwrap_or_else(|| env.trace_include_sensitive_data())
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use codex_telemetry::lifecycle::{Item, ModelResponse, ToolInfo, default_handoff_tool_name};
+use codex_telemetry::lifecycle::{
+    FailureHandler, Item, ModelResponse, ToolInfo, default_handoff_tool_name,
+};
 use codex_telemetry::pyrepr::python_repr;
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CallModelError, CallToolError, JsonMap};
@@ -15,6 +17,7 @@ use serde_json::Value;
 
 use crate::scenario::exceptions::ScriptedException;
 use crate::scenario::schema::{
+    FailureErrorFunction,
     FieldType, ModelSpec, OutputItemSpec, OutputTypeSpec, ToolSpec, UsageSpec,
 };
 
@@ -184,6 +187,18 @@ fn python_json_dumps(value: &Value) -> String {
 
 // === tools ===
 
+/// The tool's `failure_error_function`, as the python driver builds it.
+fn failure_handler(spec: &ToolSpec) -> FailureHandler {
+    match (&spec.failure_error_function, &spec.failure_message) {
+        (Some(FailureErrorFunction::None), _) => FailureHandler::None,
+        (_, Some(template)) => {
+            let template = template.clone();
+            FailureHandler::custom(move |error| template.replace("{error}", error))
+        }
+        _ => FailureHandler::Default,
+    }
+}
+
 /// A scenario tool: returns its value or fails with its message.
 #[derive(Debug, Clone)]
 pub(crate) struct ScriptedTool {
@@ -198,7 +213,9 @@ impl ScriptedTool {
         Self {
             // The python driver's signature lists the parameters in the scenario's (sorted)
             // order.
-            info: ToolInfo::new(spec.name.clone()).with_parameters(spec.parameters.keys().cloned()),
+            info: ToolInfo::new(spec.name.clone())
+                .with_parameters(spec.parameters.keys().cloned())
+                .with_failure_handler(failure_handler(spec)),
             parameters: spec.parameters.clone(),
             returns: spec.returns.clone(),
             raises: spec.raises.clone(),
