@@ -740,6 +740,8 @@ class _Build:
             kwargs["group_id"] = run["group_id"]
         if run.get("trace_metadata") is not None:
             kwargs["trace_metadata"] = dict(run["trace_metadata"])
+        if run.get("trace_id") is not None:
+            kwargs["trace_id"] = run["trace_id"]
         # Left out when absent so RunConfig's default factory reads
         # OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA, as it does for users.
         if run.get("trace_include_sensitive_data") is not None:
@@ -758,15 +760,24 @@ class _Build:
 async def _execute(scenario: dict[str, Any], builds: list[_Build], recorder: _Recorder) -> None:
     user_trace = scenario.get("trace")
     if user_trace is None:
-        # Copies run as concurrent tasks, each in its own copied context (as asyncio.gather
-        # does for users), so each makes its own trace; their events interleave.
-        await asyncio.gather(*(_run_once(built, recorder) for built in builds))
+        if len(builds) > 1:
+            # Copies run as concurrent tasks, each in its own copied context (as
+            # asyncio.gather does for users), so each makes its own trace; their events
+            # interleave.
+            await asyncio.gather(*(_run_once(built, recorder) for built in builds))
+            return
+        (built,) = builds
+        # `repeat`: runs one after another, each making its own trace, until one raises.
+        for _ in range(built.run.get("repeat") or 1):
+            if not await _run_once(built, recorder):
+                return
         return
     (built,) = builds
     with agents.trace(
         user_trace["workflow_name"],
         group_id=user_trace.get("group_id"),
         metadata=dict(user_trace["metadata"]) if user_trace.get("metadata") is not None else None,
+        disabled=bool(user_trace.get("disabled")),
     ):
         await _run_actions(user_trace.get("body") or [], built, recorder)
 
@@ -779,7 +790,8 @@ async def _run_actions(actions: list[dict[str, Any]], built: _Build, recorder: _
     """
     for action in actions:
         if action.get("run"):
-            if not await _run_once(built, recorder):
+            # `on_error = "continue"`: the user's code catches the run's error and goes on.
+            if not await _run_once(built, recorder) and action.get("on_error") != "continue":
                 return False
         elif action.get("custom_span") is not None:
             data = dict(action["data"]) if action.get("data") is not None else {}

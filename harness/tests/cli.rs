@@ -636,12 +636,17 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "stop_at_tool_names = [\"get_time\", \"get_clock\"]\ntool_use_behavior = \"stop_on_first_tool\"",
     );
     let behavior = real_scenario("stop_on_first_tool").replace("stop_on_first_tool\"", "stop_on_last_tool\"");
+    let repeat = real_scenario("sequential_runs").replace("repeat = 2", "repeat = 2\ncopies = 2\ntrace_id = \"trace_0123456789abcdef0123456789abcdef\"");
+    let on_error = real_scenario("runs_in_trace_continue_after_error")
+        .replace("custom_span = \"retry\"", "custom_span = \"retry\"\non_error = \"continue\"");
     let failure = real_scenario("tool_failure_message")
         .replace("failure_message =", "failure_error_function = \"none\"\nfailure_message =");
     let dir = scenario_dir(&[
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
         ("failure.toml", &failure),
+        ("repeat.toml", &repeat),
+        ("on_error.toml", &on_error),
         ("keyword.toml", &keyword),
         ("copies.toml", &copies),
         ("misspelled.toml", &misspelled),
@@ -676,6 +681,9 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "behavior.toml: TOML parse error at line 11",
         "unknown variant `stop_on_last_tool`, expected `run_llm_again` or `stop_on_first_tool`",
         "failure.toml: field `tools[0].failure_message`: `failure_message` is a `failure_error_function` of its own",
+        "field `run.repeat`: `repeat` (runs one after another) and `copies` (runs at once) do not combine",
+        "field `run.trace_id`: every repeated run would make a trace with this id",
+        "on_error.toml: field `trace.body[1].on_error`: `on_error` belongs to a `run = true` action",
     ] {
         assert!(
             stderr.contains(expected),

@@ -403,6 +403,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
         workflow_name: "Generated workflow".into(),
         group_id: Some("group-1".into()),
         metadata: Some(BTreeMap::from([("case".to_owned(), json!("generated"))])),
+        disabled: false,
         body: {
             let run = ActionSpec {
                 run: Some(true),
@@ -441,6 +442,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             input: "Hello there.".into(),
             streamed: shape.streamed,
             copies: 1,
+            repeat: 1,
+            trace_id: None,
             max_turns: shape.max_turns,
             workflow_name,
             group_id,
@@ -491,6 +494,7 @@ fn action() -> ActionSpec {
         custom_span: None,
         data: None,
         body: Vec::new(),
+        on_error: None,
     }
 }
 

@@ -12,6 +12,8 @@ use crate::errors::Problem;
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Most concurrent copies of a run (`run.copies`): each is a task with its own trace.
 pub const MAX_COPIES: u32 = 64;
+/// The most runs one after another (`run.repeat`).
+pub const MAX_REPEAT: u32 = 16;
 /// Deepest nesting of arrays and tables, in the file and in any value (tool results, arguments,
 /// metadata, span data); also bounds nested `custom_span` actions.
 pub const MAX_DEPTH: usize = 32;

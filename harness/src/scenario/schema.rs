@@ -53,6 +53,14 @@ pub struct RunSpec {
     /// and copy of the model script. Default 1.
     #[serde(default = "one")]
     pub copies: u32,
+    /// How many times the run is performed one after another (without a user trace, each
+    /// makes its own trace); the runs share the model script and stop at the first that
+    /// raises. Default 1. With `[trace]`, list several `{ run = true }` actions instead.
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// `RunConfig.trace_id`: the id of the trace the run makes.
+    #[serde(default)]
+    pub trace_id: Option<String>,
     /// `max_turns`; the client's default when absent.
     #[serde(default)]
     pub max_turns: Option<u32>,
@@ -327,6 +335,9 @@ pub struct UserTraceSpec {
     /// The trace's metadata.
     #[serde(default)]
     pub metadata: Option<BTreeMap<String, Value>>,
+    /// `trace(..., disabled=True)`: a no-op trace (runs inside record nothing).
+    #[serde(default)]
+    pub disabled: bool,
     /// What happens inside the trace, in order.
     pub body: Vec<ActionSpec>,
 }
@@ -347,6 +358,20 @@ pub struct ActionSpec {
     /// Actions inside the custom span.
     #[serde(default)]
     pub body: Vec<ActionSpec>,
+    /// For a `run` action: what happens when the run raises (default `stop`: the remaining
+    /// actions are skipped; `continue`: the user's code catches it and goes on).
+    #[serde(default)]
+    pub on_error: Option<OnError>,
+}
+
+/// What a run action does when its run raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Skip the remaining actions (the enclosing spans and trace still end).
+    Stop,
+    /// Catch the error and perform the next actions.
+    Continue,
 }
 
 /// A validated scenario: the file's content plus its name and description.

@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 use crate::errors::Problem;
 
 use super::exceptions::resolve_exception;
-use super::limits::{MAX_COPIES, MAX_STEPS, check_values};
+use super::limits::{MAX_COPIES, MAX_REPEAT, MAX_STEPS, check_values};
 use super::names::{field_name_problem, parameter_name_problem};
 use super::quoted;
 use super::schema::{
-    ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, ModelStepSpec, OutputItemSpec,
-    ScenarioFile,
+    ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, ModelStepSpec, OnError,
+    OutputItemSpec, ScenarioFile,
 };
 
 /// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
@@ -219,7 +219,12 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         );
     }
-    if spec.model.steps.is_empty() {
+    // Only a user trace that never runs the scenario needs no step.
+    let performs_a_run = spec
+        .trace
+        .as_ref()
+        .is_none_or(|trace| contains_run(&trace.body));
+    if spec.model.steps.is_empty() && performs_a_run {
         problem(
             "model.steps".into(),
             "define at least one [[model.steps]] table".into(),
@@ -278,15 +283,42 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
         }
     }
 
-    let runs = match &spec.trace {
-        None => 1,
+    if spec.run.repeat == 0 || spec.run.repeat > MAX_REPEAT {
+        problem(
+            "run.repeat".into(),
+            format!("repeat must be between 1 and {MAX_REPEAT}"),
+        );
+    }
+    if spec.run.repeat > 1 {
+        if spec.trace.is_some() {
+            problem(
+                "run.repeat".into(),
+                "inside a user [trace], list several `{ run = true }` actions instead".into(),
+            );
+        }
+        if spec.run.copies > 1 {
+            problem(
+                "run.repeat".into(),
+                "`repeat` (runs one after another) and `copies` (runs at once) do not combine".into(),
+            );
+        }
+        if spec.run.trace_id.is_some() {
+            problem(
+                "run.trace_id".into(),
+                "every repeated run would make a trace with this id, and a transcript cannot tell them apart; use repeat = 1".into(),
+            );
+        }
+    }
+    // What each run, in order, does when it raises.
+    let runs: Vec<OnError> = match &spec.trace {
+        None => vec![OnError::Stop; spec.run.repeat as usize],
         Some(trace) => {
-            let runs = validate_actions(&trace.body, "trace.body", &mut problem);
-            if runs == 0 {
+            let mut runs = Vec::new();
+            validate_actions(&trace.body, "trace.body", &mut runs, &mut problem);
+            if runs.is_empty() && !spec.model.steps.is_empty() {
                 problem(
-                    "trace.body".into(),
-                    "no action runs the scenario: add `{ run = true }` where the run happens"
-                        .into(),
+                    "model.steps".into(),
+                    "no action of the trace runs the scenario, so no step is used: add `{ run = true }` where the run happens, or remove the steps".into(),
                 );
             }
             runs
@@ -295,7 +327,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
     // The walk follows references, so it only means something once they are all valid.
     let broken = !problems.is_empty();
     if !broken {
-        check_script_is_consumable(spec, runs, &mut |field, message| {
+        check_script_is_consumable(spec, &runs, &mut |field, message| {
             problems.push(Problem { field, message })
         });
     }
@@ -372,18 +404,32 @@ fn validate_item(
     }
 }
 
-/// Validates user-trace actions and returns how many `run` actions they contain.
+/// Whether any of `actions`, at any depth, is a run.
+fn contains_run(actions: &[ActionSpec]) -> bool {
+    actions
+        .iter()
+        .any(|action| action.run == Some(true) || contains_run(&action.body))
+}
+
+/// Validates user-trace actions; adds to `runs` what each `run` action does when its run
+/// raises, in order.
 fn validate_actions(
     actions: &[ActionSpec],
     field: &str,
+    runs: &mut Vec<OnError>,
     problem: &mut impl FnMut(String, String),
-) -> usize {
-    let mut runs = 0;
+) {
     for (i, action) in actions.iter().enumerate() {
         let field = format!("{field}[{i}]");
+        if action.on_error.is_some() && action.run != Some(true) {
+            problem(
+                format!("{field}.on_error"),
+                "`on_error` belongs to a `run = true` action".into(),
+            );
+        }
         match (action.run, &action.custom_span) {
             (Some(true), None) => {
-                runs += 1;
+                runs.push(action.on_error.unwrap_or(OnError::Stop));
                 if action.data.is_some() || !action.body.is_empty() {
                     problem(
                         field,
@@ -396,7 +442,7 @@ fn validate_actions(
                 "`run = false` does nothing; remove the action".into(),
             ),
             (None, Some(_)) => {
-                runs += validate_actions(&action.body, &format!("{field}.body"), problem)
+                validate_actions(&action.body, &format!("{field}.body"), runs, problem)
             }
             _ => problem(
                 field,
@@ -404,7 +450,6 @@ fn validate_actions(
             ),
         }
     }
-    runs
 }
 
 /// Steps after the point where the last run has certainly ended can never be used: the script
@@ -414,13 +459,13 @@ fn validate_actions(
 /// only ever by raising, which consumes fewer steps: a step reported here is never used.
 fn check_script_is_consumable(
     spec: &ScenarioFile,
-    runs: usize,
+    runs: &[OnError],
     problem: &mut impl FnMut(String, String),
 ) {
     let steps = &spec.model.steps;
     let mut next = 0;
     let mut last_end = None;
-    'runs: for _ in 0..runs {
+    'runs: for on_error in runs {
         let mut agent = spec.run.agent.as_str();
         loop {
             let Some(step) = steps.get(next) else {
@@ -436,7 +481,10 @@ fn check_script_is_consumable(
                 }
                 StepEffect::Raises => {
                     last_end = Some(next - 1);
-                    break 'runs;
+                    match on_error {
+                        OnError::Continue => continue 'runs,
+                        OnError::Stop => break 'runs,
+                    }
                 }
             }
         }

@@ -29,7 +29,9 @@ use serde_json::{Value, json};
 use super::record::{HookRecorder, Recorder};
 use super::script::{ScriptedModel, ScriptedTool, validate_output};
 use crate::scenario::Scenario;
-use crate::scenario::schema::{ActionSpec, AgentSpec, GuardrailKind, RunSpec, UserTraceSpec};
+use crate::scenario::schema::{
+    ActionSpec, AgentSpec, GuardrailKind, OnError, RunSpec, UserTraceSpec,
+};
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
 #[derive(Debug)]
@@ -121,10 +123,17 @@ impl<'a> Driver<'a> {
             .map_err(|e| Unsupported(format!("cannot start a tokio runtime: {e}")))?;
         match self.user_trace {
             None => {
-                runtime.block_on(self.run_once());
+                // `repeat`: runs one after another, each making its own trace, until one
+                // raises.
+                for _ in 0..self.run_spec.repeat {
+                    if !runtime.block_on(self.run_once()) {
+                        break;
+                    }
+                }
             }
             Some(user) => {
-                let mut options = TraceOptions::new(user.workflow_name.clone());
+                let mut options = TraceOptions::new(user.workflow_name.clone())
+                    .with_disabled(user.disabled);
                 if let Some(group_id) = &user.group_id {
                     options = options.with_group_id(group_id.clone());
                 }
@@ -168,7 +177,9 @@ impl<'a> Driver<'a> {
     fn run_actions(&mut self, runtime: &tokio::runtime::Runtime, actions: &[ActionSpec]) -> bool {
         for action in actions {
             if action.run == Some(true) {
-                if !runtime.block_on(self.run_once()) {
+                // `on_error = "continue"`: the user's code catches the run's error.
+                if !runtime.block_on(self.run_once()) && action.on_error != Some(OnError::Continue)
+                {
                     return false;
                 }
             } else if let Some(name) = &action.custom_span {
@@ -196,6 +207,9 @@ impl<'a> Driver<'a> {
         }
         if let Some(group_id) = &spec.group_id {
             config = config.with_group_id(group_id.clone());
+        }
+        if let Some(trace_id) = &spec.trace_id {
+            config = config.with_trace_id(trace_id.clone());
         }
         if let Some(metadata) = &spec.trace_metadata {
             config = config.with_trace_metadata(to_map(metadata));
