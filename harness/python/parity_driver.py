@@ -491,7 +491,12 @@ def _make_guardrail(spec: dict[str, Any], scenario_name: str) -> Any:
 
     kind = spec.get("kind")
     if kind == "input":
-        return agents.InputGuardrail(guardrail_function=check, name=name)
+        run_in_parallel = spec.get("run_in_parallel")
+        return agents.InputGuardrail(
+            guardrail_function=check,
+            name=name,
+            run_in_parallel=True if run_in_parallel is None else bool(run_in_parallel),
+        )
     if kind == "output":
         return agents.OutputGuardrail(guardrail_function=check, name=name)
     raise DriverError(f"scenario {scenario_name!r}: guardrail {name!r} has unknown kind {kind!r}")

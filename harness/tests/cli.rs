@@ -639,12 +639,15 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
     let repeat = real_scenario("sequential_runs").replace("repeat = 2", "repeat = 2\ncopies = 2\ntrace_id = \"trace_0123456789abcdef0123456789abcdef\"");
     let on_error = real_scenario("runs_in_trace_continue_after_error")
         .replace("custom_span = \"retry\"", "custom_span = \"retry\"\non_error = \"continue\"");
+    let parallel_output = real_scenario("guardrails_on_handed_off_agent")
+        .replace("kind = \"output\"", "kind = \"output\"\nrun_in_parallel = false");
     let failure = real_scenario("tool_failure_message")
         .replace("failure_message =", "failure_error_function = \"none\"\nfailure_message =");
     let dir = scenario_dir(&[
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
         ("failure.toml", &failure),
+        ("parallel_output.toml", &parallel_output),
         ("repeat.toml", &repeat),
         ("on_error.toml", &on_error),
         ("keyword.toml", &keyword),
@@ -684,6 +687,7 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "field `run.repeat`: `repeat` (runs one after another) and `copies` (runs at once) do not combine",
         "field `run.trace_id`: every repeated run would make a trace with this id",
         "on_error.toml: field `trace.body[1].on_error`: `on_error` belongs to a `run = true` action",
+        "parallel_output.toml: field `guardrails[1].run_in_parallel`: only input guardrails run in parallel",
     ] {
         assert!(
             stderr.contains(expected),

@@ -275,6 +275,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             name: "input_check".into(),
             kind: GuardrailKind::Input,
             tripwire: trips,
+            run_in_parallel: None,
         });
     }
     if let Some(trips) = shape.output_guardrail {
@@ -282,6 +283,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             name: "output_check".into(),
             kind: GuardrailKind::Output,
             tripwire: trips,
+            run_in_parallel: None,
         });
     }
     let agents: Vec<AgentSpec> = (0..shape.agents)

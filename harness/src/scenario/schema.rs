@@ -213,6 +213,10 @@ pub struct GuardrailSpec {
     /// Whether the tripwire triggers.
     #[serde(default)]
     pub tripwire: bool,
+    /// Input guardrails: `run_in_parallel` (default true, the client's). `false` runs the
+    /// guardrail to completion before the model is called.
+    #[serde(default)]
+    pub run_in_parallel: Option<bool>,
 }
 
 /// What a guardrail checks.

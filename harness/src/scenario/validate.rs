@@ -185,6 +185,14 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
         }
     }
 
+    for (i, guardrail) in spec.guardrails.iter().enumerate() {
+        if guardrail.run_in_parallel.is_some() && guardrail.kind != GuardrailKind::Input {
+            problem(
+                format!("guardrails[{i}].run_in_parallel"),
+                "only input guardrails run in parallel with the model (or not); remove it".into(),
+            );
+        }
+    }
     for (i, tool) in spec.tools.iter().enumerate() {
         if tool.failure_message.is_some() && tool.failure_error_function.is_some() {
             problem(

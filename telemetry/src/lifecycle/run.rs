@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::agent::AgentInfo;
+use super::guardrails;
 use super::items::Item;
 use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
@@ -538,6 +539,66 @@ impl Run {
             return Err(RunAgentError::max_turns_exceeded(max_turns));
         }
         Ok(Turn::start(self))
+    }
+
+    /// Runs blocking input guardrails (Python's `run_in_parallel=False`) of a streamed run,
+    /// before its first turn: one `guardrail` span each under the agent span, before the
+    /// `Starting turn` line. The first tripped one puts `Guardrail tripwire triggered`
+    /// `{"guardrail": name, "type": "input_guardrail"}` on the agent span and this returns
+    /// `InputGuardrailTripwireTriggered`: no turn starts.
+    ///
+    /// # Panics
+    ///
+    /// In a run that is not streamed (use [`Turn::run_blocking_input_guardrails`] there), or
+    /// before [`start_agent`](Run::start_agent).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// let mut run = runner.start_run(RunOptions::new().with_streamed(true));
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// assert!(run.run_blocking_input_guardrails(["polite"], |_| false).is_ok());
+    /// assert!(run.start_turn().is_ok());
+    /// ```
+    pub fn run_blocking_input_guardrails<I, S>(
+        &mut self,
+        guardrails: I,
+        check: impl FnMut(&str) -> bool,
+    ) -> Result<(), RunAgentError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        assert!(
+            self.streamed,
+            "Run::run_blocking_input_guardrails in a run that is not streamed: call Turn::run_blocking_input_guardrails in the first turn"
+        );
+        let _attached = self.scope.attach();
+        let agent_span = self.stint().span.clone();
+        let under_agent = self.context().with_span(agent_span.clone().into_span());
+        let provider = self.runner.provider().clone();
+        match under_agent.run(|| guardrails::run_all(&provider, guardrails, check)) {
+            Some(name) => {
+                agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
+                Err(RunAgentError::input_guardrail_tripwire(name))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Calls the stint's `on_agent_start` hooks (run hooks, then agent hooks) unless they
+    /// were called: on its first turn, at the turn's first call other than blocking input
+    /// guardrails (Python runs those before the hooks).
+    pub(super) fn agent_started(&mut self) {
+        if std::mem::take(&mut self.stint_mut().start_hooks_pending) {
+            self.run_then_agent_hooks(
+                |hooks, context, agent| hooks.on_agent_start(context, agent),
+                |hooks, context, agent| hooks.on_start(context, agent),
+            );
+        }
     }
 
     /// Runs the current agent's output guardrails on its final output, after the last turn

@@ -73,12 +73,8 @@ impl<'run> Turn<'run> {
             let frame = run.scope.start_span(&span);
             (span, frame)
         });
-        if std::mem::take(&mut run.stint_mut().start_hooks_pending) {
-            run.run_then_agent_hooks(
-                |hooks, context, agent| hooks.on_agent_start(context, agent),
-                |hooks, context, agent| hooks.on_start(context, agent),
-            );
-        }
+        // `on_agent_start` waits for the turn's first call other than blocking input
+        // guardrails, which Python runs before it (see `Run::agent_started`).
         let usage_start = run.usage;
         Self {
             run,
@@ -169,10 +165,11 @@ impl<'run> Turn<'run> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let _attached = self.run.scope.attach();
+        self.run.agent_started();
         if self.number > 1 {
             return Ok(());
         }
-        let _attached = self.run.scope.attach();
         if !self.run.streamed {
             return guardrails::run_under_current_span(
                 self.run,
@@ -190,6 +187,55 @@ impl<'run> Turn<'run> {
             self.run.stored_error = Some(RunAgentError::input_guardrail_tripwire(name));
         }
         Ok(())
+    }
+
+    /// Runs blocking input guardrails (Python's `run_in_parallel=False`) of a run that is
+    /// not streamed, on its first turn only: before anything else of the turn, even before
+    /// `on_agent_start`, one `guardrail` span each under the turn span. The first tripped one
+    /// puts `Guardrail tripwire triggered` `{"guardrail": name}` on the turn span and this
+    /// returns `InputGuardrailTripwireTriggered`: the agent's start hooks never run and the
+    /// model is never called. Call it right after [`Run::start_turn`], before
+    /// [`run_input_guardrails`](Turn::run_input_guardrails) for the parallel ones.
+    ///
+    /// # Panics
+    ///
+    /// In a streamed run, where Python runs them before the turn: call
+    /// [`Run::run_blocking_input_guardrails`] before [`Run::start_turn`] instead.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let error = turn.run_blocking_input_guardrails(["no_homework"], |_| true).unwrap_err();
+    /// assert_eq!(error.name(), "InputGuardrailTripwireTriggered");
+    /// ```
+    pub fn run_blocking_input_guardrails<I, S>(
+        &mut self,
+        guardrails: I,
+        check: impl FnMut(&str) -> bool,
+    ) -> Result<(), RunAgentError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        assert!(
+            !self.run.streamed,
+            "Turn::run_blocking_input_guardrails in a streamed run: call Run::run_blocking_input_guardrails before the turn"
+        );
+        if self.number > 1 {
+            return Ok(());
+        }
+        let _attached = self.run.scope.attach();
+        guardrails::run_under_current_span(
+            self.run,
+            guardrails,
+            check,
+            RunAgentError::input_guardrail_tripwire,
+        )
     }
 
     /// Starts the turn's model call: fills in the agent span's `tools` and `handoffs`,
@@ -213,6 +259,7 @@ impl<'run> Turn<'run> {
     pub fn start_model_call(&mut self, options: ModelCallOptions) -> ModelCall<'_> {
         let run = &mut *self.run;
         let _attached = run.scope.attach();
+        run.agent_started();
         let stint = run.stint();
         let agent = &stint.info;
         stint.span.update(|data| {
@@ -266,6 +313,7 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
         let _attached = self.run.scope.attach();
+        self.run.agent_started();
         ToolBatch::start(self.run, calls)
     }
 
@@ -352,6 +400,7 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn final_output(&mut self, output: &Value) {
         let _attached = self.run.scope.attach();
+        self.run.agent_started();
         self.run.run_then_agent_hooks(
             |hooks, context, agent| hooks.on_agent_end(context, agent, output),
             |hooks, context, agent| hooks.on_end(context, agent, output),
@@ -378,6 +427,7 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunAgentError {
         let _attached = self.run.scope.attach();
+        self.run.agent_started();
         self.run.attach_error_to_current_span(
             SpanError::new("Invalid JSON provided").with_data(JsonMap::new()),
         );

@@ -11,7 +11,7 @@
 //! lifecycle steps, so the copies interleave and move between worker threads; a single
 //! run never yields.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -46,6 +46,8 @@ pub(crate) struct Driver<'a> {
     agents: BTreeMap<String, AgentInfo>,
     tools: BTreeMap<String, ScriptedTool>,
     tripwires: BTreeMap<&'a str, bool>,
+    /// Input guardrails with `run_in_parallel = false`.
+    blocking: BTreeSet<&'a str>,
     model: ScriptedModel,
     run_hooks: Arc<dyn RunHooks>,
     /// The user trace around the run, if any.
@@ -96,6 +98,12 @@ impl<'a> Driver<'a> {
                 .guardrails
                 .iter()
                 .map(|g| (g.name.as_str(), g.tripwire))
+                .collect(),
+            blocking: spec
+                .guardrails
+                .iter()
+                .filter(|g| g.run_in_parallel == Some(false))
+                .map(|g| g.name.as_str())
                 .collect(),
             model: ScriptedModel::new(&spec.model),
             run_hooks: Arc::new(HookRecorder::run_hooks(recorder.clone())),
@@ -248,7 +256,16 @@ impl<'a> Driver<'a> {
 
     /// The agent loop.
     async fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
-        let input_guardrails = self.guardrails(&self.run_spec.agent, GuardrailKind::Input);
+        // Python runs the starting agent's blocking input guardrails first (streamed: before
+        // the first turn; otherwise first thing in it), then the others beside the model.
+        let (blocking, parallel): (Vec<String>, Vec<String>) = self
+            .guardrails(&self.run_spec.agent, GuardrailKind::Input)
+            .into_iter()
+            .partition(|name| self.blocking.contains(name.as_str()));
+        if self.run_spec.streamed && !blocking.is_empty() {
+            run.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
+            self.step().await;
+        }
         loop {
             let agent_name = run
                 .current_agent()
@@ -257,7 +274,11 @@ impl<'a> Driver<'a> {
             let agent_spec = self.agent_specs[agent_name.as_str()];
             let mut turn = run.start_turn()?;
             self.step().await;
-            turn.run_input_guardrails(&input_guardrails, |name| self.tripwires[name])?;
+            if !self.run_spec.streamed && !blocking.is_empty() {
+                turn.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
+                self.step().await;
+            }
+            turn.run_input_guardrails(&parallel, |name| self.tripwires[name])?;
             self.step().await;
 
             let mut call_options =
