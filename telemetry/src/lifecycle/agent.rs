@@ -3,6 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+use serde_json::Value;
+
+use crate::pyrepr::python_repr;
+
 use crate::hooks::AgentHooks;
 
 /// The name of the output type of an agent that answers with plain text.
@@ -161,15 +165,119 @@ impl AgentInfo {
 
     /// The tool the model calls by `name`, if the agent has it.
     pub(crate) fn tool(&self, name: &str) -> Option<&ToolInfo> {
-        self.tools.iter().find(|tool| tool.name == name)
+        // Last wins, as in Python's lookup map (a name listed twice is one tool).
+        self.tools.iter().rfind(|tool| tool.name == name)
     }
 
-    /// The handoff whose tool the model calls by `name`, if the agent has it.
+    /// The handoff whose tool the model calls by `name`, if the agent has it: the last one,
+    /// which wins a collision (see [`AgentInfo::routing`]).
     pub(crate) fn handoff(&self, tool_name: &str) -> Option<&HandoffInfo> {
         self.handoffs
             .iter()
-            .find(|handoff| handoff.tool_name == tool_name)
+            .rfind(|handoff| handoff.tool_name == tool_name)
     }
+
+    /// What the model is offered, as Python's `resolve_tool_name_collisions` decides for each
+    /// model call: names shared by several tools and handoffs keep one owner (the last
+    /// handoff, else the last tool) and each collision logs a WARNING (with details only when
+    /// tool data is logged).
+    pub(crate) fn routing(&self, dont_log_tool_data: bool) -> Routing<'_> {
+        // Owners per name, in order of first appearance: tools, then handoffs.
+        let mut owners: Vec<(&str, Vec<Owner>)> = Vec::new();
+        let entries = (self.tools.iter().enumerate().map(|(i, t)| (t.name.as_str(), Owner::Tool(i))))
+            .chain(self.handoffs.iter().enumerate().map(|(i, h)| (h.tool_name.as_str(), Owner::Handoff(i))));
+        for (name, owner) in entries {
+            match owners.iter_mut().find(|(key, _)| *key == name) {
+                Some((_, list)) => list.push(owner),
+                None => owners.push((name, vec![owner])),
+            }
+        }
+        let mut routing = Routing {
+            tools: self.tools.iter().collect(),
+            handoffs: self.handoffs.iter().collect(),
+            warnings: Vec::new(),
+        };
+        let (mut dropped_tools, mut dropped_handoffs) = (Vec::new(), Vec::new());
+        for (name, list) in owners.iter().filter(|(_, list)| list.len() > 1) {
+            routing.warnings.push(if dont_log_tool_data {
+                "Tool name collision detected. Assign unique routed tool names or enable tool data logging for details.".to_owned()
+            } else {
+                self.collision_message(name, list)
+            });
+            let winner = list
+                .iter()
+                .rfind(|owner| matches!(owner, Owner::Handoff(_)))
+                .or(list.last())
+                .copied();
+            for owner in list.iter().copied().filter(|owner| Some(*owner) != winner) {
+                match owner {
+                    Owner::Tool(i) => dropped_tools.push(i),
+                    Owner::Handoff(i) => dropped_handoffs.push(i),
+                }
+            }
+        }
+        routing.tools = (self.tools.iter().enumerate())
+            .filter(|(i, _)| !dropped_tools.contains(i))
+            .map(|(_, tool)| tool)
+            .collect();
+        routing.handoffs = (self.handoffs.iter().enumerate())
+            .filter(|(i, _)| !dropped_handoffs.contains(i))
+            .map(|(_, handoff)| handoff)
+            .collect();
+        routing
+    }
+
+    /// Python's `_format_tool_name_collision_message`.
+    fn collision_message(&self, name: &str, owners: &[Owner]) -> String {
+        // Agents whose handoffs derive this name by default, in order (agent tools, which
+        // also derive names, are not modelled here).
+        let mut derived: Vec<&str> = Vec::new();
+        for owner in owners {
+            if let Owner::Handoff(i) = owner {
+                let handoff = &self.handoffs[*i];
+                if handoff.default_name && !derived.contains(&handoff.agent_name.as_str()) {
+                    derived.push(&handoff.agent_name);
+                }
+            }
+        }
+        if let [first, second] = derived[..]
+            && owners.len() == 2
+        {
+            return format!(
+                "Ambiguous handoff configuration: agents {} and {} both derive the handoff tool name `{name}`. Pass an explicit `tool_name_override=` to one of them.",
+                python_repr(&Value::String(first.to_owned())),
+                python_repr(&Value::String(second.to_owned())),
+            );
+        }
+        let tools = owners.iter().any(|o| matches!(o, Owner::Tool(_)));
+        let handoffs = owners.iter().any(|o| matches!(o, Owner::Handoff(_)));
+        match (tools, handoffs) {
+            (true, false) => format!(
+                "Ambiguous function tool configuration: the tool name `{name}` is used by multiple tools. Assign a unique routed name to every colliding function tool with `name_override=`, `tool_name=`, or a namespace."
+            ),
+            (false, true) => format!(
+                "Ambiguous handoff configuration: the handoff tool name `{name}` is used by multiple handoffs. Pass a unique `tool_name_override=` to each handoff."
+            ),
+            _ => format!(
+                "Ambiguous tool routing configuration: the tool name `{name}` is used by both a function tool and a handoff. Assign a unique routed name to every colliding function tool and handoff with `name_override=`, `tool_name=`, `tool_name_override=`, or a namespace."
+            ),
+        }
+    }
+}
+
+/// One owner of a tool name offered to the model: a tool or a handoff, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Tool(usize),
+    Handoff(usize),
+}
+
+/// The tools and handoffs a model call offers after name collisions are resolved, and the
+/// warnings the resolution logs.
+pub(crate) struct Routing<'a> {
+    pub(crate) tools: Vec<&'a ToolInfo>,
+    pub(crate) handoffs: Vec<&'a HandoffInfo>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl fmt::Debug for AgentInfo {
@@ -372,6 +480,11 @@ impl ToolInfo {
 pub struct HandoffInfo {
     agent_name: String,
     tool_name: String,
+    /// The default tool name's rewrite warning, when Python logs one (see
+    /// [`HandoffInfo::tool_name_warning`]).
+    tool_name_warning: Option<String>,
+    /// Whether `tool_name` is the default one derived from the agent's name.
+    default_name: bool,
 }
 
 impl HandoffInfo {
@@ -386,9 +499,12 @@ impl HandoffInfo {
     pub fn to_agent(agent_name: impl Into<String>) -> Self {
         let agent_name = agent_name.into();
         let tool_name = default_handoff_tool_name(&agent_name);
+        let tool_name_warning = default_tool_name_warning(&agent_name, &tool_name);
         Self {
             agent_name,
             tool_name,
+            tool_name_warning,
+            default_name: true,
         }
     }
 
@@ -401,7 +517,26 @@ impl HandoffInfo {
     /// ```
     pub fn with_tool_name(mut self, tool_name: impl Into<String>) -> Self {
         self.tool_name = tool_name.into();
+        self.tool_name_warning = None;
+        self.default_name = false;
         self
+    }
+
+    /// The WARNING Python logs each time it builds the handoff's default tool (once per
+    /// model call of the agent that can hand off) when the agent's name has characters other
+    /// than letters, digits, `_` and whitespace: `Tool name 'transfer_to_…' contains invalid
+    /// characters for function calling and has been transformed to '…'. …`. `None` for a
+    /// name that only needed whitespace replaced, and for a custom tool name.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::HandoffInfo;
+    ///
+    /// assert!(HandoffInfo::to_agent("Billing Agent").tool_name_warning().is_none());
+    /// assert!(HandoffInfo::to_agent("Café").tool_name_warning().unwrap().contains("'transfer_to_caf_'"));
+    /// assert!(HandoffInfo::to_agent("Café").with_tool_name("cafe").tool_name_warning().is_none());
+    /// ```
+    pub fn tool_name_warning(&self) -> Option<&str> {
+        self.tool_name_warning.as_deref()
     }
 
     /// The target agent's name.
@@ -425,6 +560,33 @@ impl HandoffInfo {
     pub fn tool_name(&self) -> &str {
         &self.tool_name
     }
+}
+
+/// Python's `transform_string_function_style(f"transfer_to_{name}", warn_on_whitespace=False)`
+/// warning: only when the name had characters other than whitespace to replace.
+fn default_tool_name_warning(agent_name: &str, tool_name: &str) -> Option<String> {
+    let raw = format!("transfer_to_{agent_name}");
+    let whitespace_normalized: String = raw
+        .chars()
+        .map(|c| if is_python_space(c) { '_' } else { c })
+        .collect();
+    let transformed: String = whitespace_normalized
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect();
+    (transformed != raw && transformed != whitespace_normalized).then(|| {
+        format!(
+            "Tool name {} contains invalid characters for function calling and has been transformed to {}. Please use only letters, digits, and underscores to avoid potential naming conflicts.",
+            python_repr(&Value::String(raw)),
+            python_repr(&Value::String(tool_name.to_owned())),
+        )
+    })
+}
+
+/// Python's `\s` in a `str` pattern (`str.isspace()`): Unicode whitespace and the ASCII
+/// separators U+001C to U+001F.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// Python's `Handoff.default_tool_name`: `transfer_to_` + the agent name, every whitespace

@@ -4,14 +4,14 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use super::agent::AgentInfo;
+use super::agent::{AgentInfo, HandoffInfo};
 use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 use super::run::Run;
 use super::tools::ToolBatch;
 use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
-use crate::logging::agents_debug;
+use crate::logging::{agents_debug, agents_warn};
 use crate::span::{SpanError, SpanOptions, TypedSpan};
 use crate::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
 use crate::usage::Usage;
@@ -262,15 +262,24 @@ impl<'run> Turn<'run> {
         run.agent_started();
         let stint = run.stint();
         let agent = &stint.info;
+        // Python builds the agent's handoff tools for each model call (warning about
+        // rewritten default names each time), then resolves name collisions.
+        for warning in agent.handoffs().iter().filter_map(HandoffInfo::tool_name_warning) {
+            agents_warn!("{warning}");
+        }
+        let routing = agent.routing(run.runner.env().dont_log_tool_data());
+        for warning in &routing.warnings {
+            agents_warn!("{warning}");
+        }
         stint.span.update(|data| {
             data.handoffs = Some(
-                agent
-                    .handoffs()
+                routing
+                    .handoffs
                     .iter()
                     .map(|h| h.agent_name().to_owned())
                     .collect(),
             );
-            data.tools = Some(agent.tools().iter().map(|t| t.name().to_owned()).collect());
+            data.tools = Some(routing.tools.iter().map(|t| t.name().to_owned()).collect());
         });
         let system_prompt = options.system_prompt.as_deref();
         let input_items = &run.items;
@@ -620,16 +629,40 @@ impl ModelCall<'_> {
         self.end_span();
         let run = &mut *self.run;
         run.usage.add(response.usage());
-        run.items.extend(response.output().iter().cloned());
+        // A call repeated with the same id, name and arguments is one invocation (Python
+        // keeps the first); the same id for another invocation is the model's error.
+        let repeats = |index: usize| {
+            let Some(Item::FunctionCall { call_id, .. }) = response.output().get(index) else {
+                return None;
+            };
+            let earlier = response.output()[..index].iter().find(
+                |item| matches!(item, Item::FunctionCall { call_id: id, .. } if id == call_id),
+            )?;
+            Some(earlier == &response.output()[index])
+        };
+        run.items.extend(
+            (response.output().iter().enumerate())
+                .filter(|(i, _)| repeats(*i) != Some(true))
+                .map(|(_, item)| item.clone()),
+        );
         let agent = &run.stint().info;
         let mut processed = ProcessedResponse::default();
         let mut error = None;
-        for item in response.output() {
+        let mut reused_call_id = false;
+        for (index, item) in response.output().iter().enumerate() {
             agents_debug!(
                 "Processing output item type={} class={}",
                 item.item_type(),
                 item.class_name()
             );
+            match repeats(index) {
+                Some(true) => continue,
+                Some(false) => {
+                    reused_call_id = true;
+                    continue;
+                }
+                None => {}
+            }
             match item {
                 Item::FunctionCall {
                     name,
@@ -661,6 +694,12 @@ impl ModelCall<'_> {
                 Item::Message { text, .. } => processed.final_text = Some(text.clone()),
                 _ => {}
             }
+        }
+        if reused_call_id {
+            // Raised while planning the tool calls, before the `on_llm_end` hooks.
+            return Err(RunAgentError::model_behavior(
+                "Model reused a tool call ID for a different invocation in one response. Use a unique call ID for each tool invocation.",
+            ));
         }
         if run.streamed && run.stored_error.is_some() {
             run.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
