@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use parity::golden::{GoldenInfo, golden_path, is_ci};
-use parity::matrix::{Matrix, render_markdown};
+use parity::matrix::{Matrix, rendered_docs};
 use parity::normalize::NORMALIZER_VERSION;
 use parity::runner::{Status, verdict_against_golden};
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
@@ -145,15 +145,15 @@ fn matrix_is_well_formed_and_rendered(
     matrix: &Result<Matrix, String>,
 ) -> Result<(), Failed> {
     let matrix = matrix.as_ref().map_err(|e| e.clone())?;
-    let rendered = render_markdown(matrix);
-    let path = workspace.parity_doc();
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current != rendered {
-        return Err(format!(
-            "{} is stale: run `cargo run --release -p parity-harness --bin parity -- matrix render` and commit it",
-            workspace.display(&path)
-        )
-        .into());
+    for (path, rendered) in rendered_docs(workspace, matrix)? {
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        if current != rendered {
+            return Err(format!(
+                "{} is stale: run `cargo run --release -p parity-harness --bin parity -- matrix render` and commit it",
+                workspace.display(&path)
+            )
+            .into());
+        }
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::drift::{self, DriftFormat};
 use crate::golden::{GoldenStore, NewGoldens, is_ci};
-use crate::matrix::{Matrix, fix_matrix, render_markdown};
+use crate::matrix::{Matrix, fix_matrix, rendered_docs};
 use crate::normalize::normalize;
 use crate::report::Progress;
 use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_markdown};
@@ -407,25 +407,28 @@ fn matrix_command(
                 .map_err(|e| Stop::bad_input(e.to_string()))?;
             let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
             let matrix = load_matrix(workspace, &names)?;
-            let rendered = render_markdown(&matrix);
-            let path = workspace.parity_doc();
-            let shown = workspace.display(&path);
-            if check {
-                let current = std::fs::read_to_string(&path).unwrap_or_default();
-                if current == rendered {
-                    write(stdout, &format!("{shown} is fresh\n"))?;
-                    return Ok(EXIT_OK);
+            let docs = rendered_docs(workspace, &matrix).map_err(Stop::bad_input)?;
+            let mut stale = false;
+            for (path, rendered) in docs {
+                let shown = workspace.display(&path);
+                if check {
+                    let current = std::fs::read_to_string(&path).unwrap_or_default();
+                    if current == rendered {
+                        write(stdout, &format!("{shown} is fresh\n"))?;
+                    } else {
+                        stale = true;
+                        write(
+                            stdout,
+                            &format!("{shown} is stale: run `parity matrix render`\n"),
+                        )?;
+                    }
+                    continue;
                 }
-                write(
-                    stdout,
-                    &format!("{shown} is stale: run `parity matrix render`\n"),
-                )?;
-                return Ok(EXIT_FAILURE);
+                std::fs::write(&path, rendered)
+                    .map_err(|e| Stop::failure(format!("cannot write {shown}: {e}")))?;
+                write(stdout, &format!("wrote {shown}\n"))?;
             }
-            std::fs::write(&path, rendered)
-                .map_err(|e| Stop::failure(format!("cannot write {shown}: {e}")))?;
-            write(stdout, &format!("wrote {shown}\n"))?;
-            Ok(EXIT_OK)
+            Ok(if stale { EXIT_FAILURE } else { EXIT_OK })
         }
         MatrixCommand::Check => {
             let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;

@@ -60,6 +60,16 @@ impl Workspace {
         self.root.join("parity-matrix.toml")
     }
 
+    /// `coverage.toml`: behaviours → the matrix features that cover them.
+    pub fn coverage_path(&self) -> PathBuf {
+        self.root.join("coverage.toml")
+    }
+
+    /// `docs/coverage.md`: the coverage map rendered for people.
+    pub fn coverage_doc(&self) -> PathBuf {
+        self.root.join("docs/coverage.md")
+    }
+
     /// `docs/parity.md`: the matrix rendered for people.
     pub fn parity_doc(&self) -> PathBuf {
         self.root.join("docs/parity.md")

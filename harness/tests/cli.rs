@@ -94,11 +94,9 @@ impl Scratch {
         for sub in ["scenarios", "golden", "harness/python", "docs"] {
             copy_dir(&root().join(sub), &dir.path().join(sub));
         }
-        std::fs::copy(
-            root().join("parity-matrix.toml"),
-            dir.path().join("parity-matrix.toml"),
-        )
-        .unwrap();
+        for file in ["parity-matrix.toml", "coverage.toml"] {
+            std::fs::copy(root().join(file), dir.path().join(file)).unwrap();
+        }
         Scratch { dir }
     }
 
@@ -881,15 +879,27 @@ fn matrix_render_check_says_whether_docs_are_fresh() {
     let scratch = Scratch::new();
     let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 0, "{stdout}");
-    assert_eq!(stdout, "docs/parity.md is fresh\n");
-    std::fs::write(scratch.path("docs/parity.md"), "old\n").unwrap();
+    assert_eq!(stdout, "docs/parity.md is fresh\ndocs/coverage.md is fresh\n");
+    std::fs::write(scratch.path("docs/coverage.md"), "old\n").unwrap();
     let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 1);
-    assert!(stdout.contains("stale"), "{stdout}");
+    assert!(stdout.contains("docs/coverage.md is stale"), "{stdout}");
     let (code, _, _) = run(scratch.parity(&["matrix", "render"]));
     assert_eq!(code, 0);
     let (code, _, _) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 0);
+    // A coverage map naming a feature the matrix does not have is bad input, with the fix.
+    let coverage = std::fs::read_to_string(scratch.path("coverage.toml"))
+        .unwrap()
+        .replace("features = [\"behavior.guardrail-modes\"]", "features = [\"behavior.guardrail-mode\"]");
+    std::fs::write(scratch.path("coverage.toml"), coverage).unwrap();
+    let (code, _, stderr) = run(scratch.parity(&["matrix", "render", "--check"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("coverage.toml")
+            && stderr.contains("`coverage.guardrail-modes`: \"behavior.guardrail-mode\" is not a feature of parity-matrix.toml; add it there or fix the name"),
+        "{stderr}"
+    );
 }
 
 #[test]

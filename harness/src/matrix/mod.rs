@@ -6,15 +6,36 @@
 //! * `fix.rs`: rewriting statuses and fingerprints from a full run, keeping comments.
 //! * `render.rs`: `docs/parity.md`, the table a person reads.
 
+mod coverage;
 mod fix;
 mod model;
 mod render;
 mod verdict;
 
+pub use coverage::{Behavior, Coverage, render_coverage};
 pub use fix::{UNEXPLAINED, fix_matrix};
 pub use model::{Cell, Declared, FEATURE_KINDS, Feature, Matrix};
 pub use render::render_markdown;
 pub use verdict::{FeatureVerdict, Verdict, feature_verdicts, fingerprint, judge_cell};
+
+/// The documents rendered from the matrix, with where they go: `docs/parity.md` and
+/// `docs/coverage.md` (from `coverage.toml`). `parity matrix render` writes them; the
+/// golden test checks that the committed ones are fresh.
+pub fn rendered_docs(
+    workspace: &crate::workspace::Workspace,
+    matrix: &Matrix,
+) -> Result<Vec<(std::path::PathBuf, String)>, String> {
+    let path = workspace.coverage_path();
+    // Messages name the file as the workspace shows it (no machine path).
+    let shown = std::path::PathBuf::from(workspace.display(&path));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: cannot read the file: {e}", shown.display()))?;
+    let coverage = Coverage::parse(&shown, &text, matrix)?;
+    Ok(vec![
+        (workspace.parity_doc(), render_markdown(matrix)),
+        (workspace.coverage_doc(), render_coverage(&coverage, matrix)),
+    ])
+}
 
 #[cfg(test)]
 mod tests;

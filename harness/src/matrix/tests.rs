@@ -258,3 +258,64 @@ fn the_rendering_names_every_deviation_with_its_reason() {
         "{text}"
     );
 }
+
+// === coverage map ===
+
+fn coverage(text: &str) -> Result<Coverage, String> {
+    let matrix = parse(FILE).unwrap();
+    Coverage::parse(Path::new("coverage.toml"), text, &matrix)
+}
+
+#[test]
+fn coverage_lists_the_scenarios_of_each_behaviours_features() {
+    let text = r#"
+[behaviors."ref.2.2"]
+title = "Agent spans"
+source = "reference §2.2"
+features = ["span.agent"]
+
+[behaviors."coverage.mcp"]
+title = "MCP | offline"
+source = "issue"
+uncovered = "not built yet"
+"#;
+    let rendered = render_coverage(&coverage(text).unwrap(), &parse(FILE).unwrap());
+    assert!(rendered.contains("1 of 2 behaviours covered."), "{rendered}");
+    assert!(
+        rendered.contains("| Agent spans | reference §2.2 | `span.agent`: `handoff`, `tool_call` |"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("| MCP \\| offline | issue | **not covered**: not built yet |"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn coverage_problems_name_the_line_the_behaviour_and_the_fix() {
+    let text = r#"[behaviors."a"]
+title = "A"
+source = "s"
+features = ["span.agent"]
+uncovered = "both"
+
+[behaviors."b"]
+title = "B"
+source = "s"
+features = ["span.nothing"]
+owner = "me"
+
+[behaviors."c"]
+title = "C"
+source = "s"
+"#;
+    let error = coverage(text).unwrap_err();
+    for expected in [
+        "line 1: `a`: give exactly one of `features`",
+        "line 7: `b`: \"span.nothing\" is not a feature of parity-matrix.toml",
+        "line 7: `b`: unknown key `owner`",
+        "line 13: `c`: give exactly one of `features`",
+    ] {
+        assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
+    }
+}
