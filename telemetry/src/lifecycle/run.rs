@@ -348,6 +348,9 @@ pub struct Run {
     /// A streamed run's input-guardrail tripwire, raised once the turn's model call
     /// returns.
     pub(crate) stored_error: Option<RunAgentError>,
+    /// A streamed run raised while planning its tool calls: Python's consumer finds the
+    /// run's task failed and logs `Breaking due to stored exception` once the run is over.
+    pub(crate) breaks_after_close: bool,
     mask: Option<SpanFrame>,
     trace: Option<TraceFrame>,
     closed: bool,
@@ -414,6 +417,7 @@ impl Run {
             agent: None,
             task,
             stored_error: None,
+            breaks_after_close: false,
             mask,
             trace,
             closed: false,
@@ -844,6 +848,9 @@ impl Run {
             agents_debug!("Error finalizing streamed result");
         }
         self.close();
+        if self.breaks_after_close {
+            self.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
+        }
         outcome
     }
 

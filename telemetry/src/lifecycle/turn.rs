@@ -696,7 +696,9 @@ impl ModelCall<'_> {
             }
         }
         if reused_call_id {
-            // Raised while planning the tool calls, before the `on_llm_end` hooks.
+            // Raised while planning the tool calls, before the `on_llm_end` hooks; a streamed
+            // run's consumer then finds the run's task failed (see `Run::finish`).
+            run.breaks_after_close = run.streamed;
             return Err(RunAgentError::model_behavior(
                 "Model reused a tool call ID for a different invocation in one response. Use a unique call ID for each tool invocation.",
             ));
