@@ -125,7 +125,9 @@ fn runs(c: &mut Criterion) {
     // The telemetry share measured directly: a recording run and a disabled run back to back
     // per iteration, adding the difference (drift stays out of it). A Python run varies by
     // more than its telemetry share, so each sample sums many pairs: few, long samples.
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("python/tool_call/telemetry_share", |b| {
         b.iter_custom(|iters| {
             python

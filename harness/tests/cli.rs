@@ -33,7 +33,8 @@ impl Invocation {
     }
 
     fn args(self, args: &[&str]) -> Self {
-        args.iter().fold(self, |invocation, arg| invocation.arg(*arg))
+        args.iter()
+            .fold(self, |invocation, arg| invocation.arg(*arg))
     }
 
     /// As if `CI` were set (or not) for this run.
@@ -105,8 +106,8 @@ impl Scratch {
     }
 
     fn parity(&self, args: &[&str]) -> Invocation {
-        let workspace = Workspace::at(self.dir.path().to_path_buf())
-            .with_venv(Workspace::current().venv_dir());
+        let workspace =
+            Workspace::at(self.dir.path().to_path_buf()).with_venv(Workspace::current().venv_dir());
         in_workspace(workspace, args)
     }
 
@@ -139,7 +140,11 @@ fn run(invocation: Invocation) -> (i32, String, String) {
     let code = match Cli::try_parse_from(&invocation.args) {
         Ok(cli) => run_in(&invocation.env, cli, &mut stdout, &mut stderr),
         Err(usage) => {
-            let out = if usage.use_stderr() { &mut stderr } else { &mut stdout };
+            let out = if usage.use_stderr() {
+                &mut stderr
+            } else {
+                &mut stdout
+            };
             out.extend_from_slice(usage.to_string().as_bytes());
             usage.exit_code()
         }
@@ -569,11 +574,17 @@ fn both_subjects_pass_every_scenario_by_default() {
                 let scenario = result["scenario"].as_str().unwrap();
                 assert_eq!(result["subject"], "rust", "{result}");
                 assert!(
-                    matrix.contains(&format!("{scenario} = \"{}\"", result["fingerprint"].as_str().unwrap())),
+                    matrix.contains(&format!(
+                        "{scenario} = \"{}\"",
+                        result["fingerprint"].as_str().unwrap()
+                    )),
                     "a deviation not pinned in parity-matrix.toml: {result}"
                 );
                 assert!(
-                    result["message"].as_str().unwrap().starts_with("declared in parity-matrix.toml"),
+                    result["message"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("declared in parity-matrix.toml"),
                     "{result}"
                 );
             }
@@ -651,14 +662,24 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "stop_at_tool_names = [\"get_time\"]",
         "stop_at_tool_names = [\"get_time\", \"get_clock\"]\ntool_use_behavior = \"stop_on_first_tool\"",
     );
-    let behavior = real_scenario("stop_on_first_tool").replace("stop_on_first_tool\"", "stop_on_last_tool\"");
-    let repeat = real_scenario("sequential_runs").replace("repeat = 2", "repeat = 2\ncopies = 2\ntrace_id = \"trace_0123456789abcdef0123456789abcdef\"");
-    let on_error = real_scenario("runs_in_trace_continue_after_error")
-        .replace("custom_span = \"retry\"", "custom_span = \"retry\"\non_error = \"continue\"");
-    let parallel_output = real_scenario("guardrails_on_handed_off_agent")
-        .replace("kind = \"output\"", "kind = \"output\"\nrun_in_parallel = false");
-    let failure = real_scenario("tool_failure_message")
-        .replace("failure_message =", "failure_error_function = \"none\"\nfailure_message =");
+    let behavior =
+        real_scenario("stop_on_first_tool").replace("stop_on_first_tool\"", "stop_on_last_tool\"");
+    let repeat = real_scenario("sequential_runs").replace(
+        "repeat = 2",
+        "repeat = 2\ncopies = 2\ntrace_id = \"trace_0123456789abcdef0123456789abcdef\"",
+    );
+    let on_error = real_scenario("runs_in_trace_continue_after_error").replace(
+        "custom_span = \"retry\"",
+        "custom_span = \"retry\"\non_error = \"continue\"",
+    );
+    let parallel_output = real_scenario("guardrails_on_handed_off_agent").replace(
+        "kind = \"output\"",
+        "kind = \"output\"\nrun_in_parallel = false",
+    );
+    let failure = real_scenario("tool_failure_message").replace(
+        "failure_message =",
+        "failure_error_function = \"none\"\nfailure_message =",
+    );
     let dir = scenario_dir(&[
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
@@ -897,7 +918,10 @@ fn matrix_render_check_says_whether_docs_are_fresh() {
     let scratch = Scratch::new();
     let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 0, "{stdout}");
-    assert_eq!(stdout, "docs/parity.md is fresh\ndocs/coverage.md is fresh\n");
+    assert_eq!(
+        stdout,
+        "docs/parity.md is fresh\ndocs/coverage.md is fresh\n"
+    );
     std::fs::write(scratch.path("docs/coverage.md"), "old\n").unwrap();
     let (code, stdout, _) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 1);
@@ -909,7 +933,10 @@ fn matrix_render_check_says_whether_docs_are_fresh() {
     // A coverage map naming a feature the matrix does not have is bad input, with the fix.
     let coverage = std::fs::read_to_string(scratch.path("coverage.toml"))
         .unwrap()
-        .replace("features = [\"behavior.guardrail-modes\"]", "features = [\"behavior.guardrail-mode\"]");
+        .replace(
+            "features = [\"behavior.guardrail-modes\"]",
+            "features = [\"behavior.guardrail-mode\"]",
+        );
     std::fs::write(scratch.path("coverage.toml"), coverage).unwrap();
     let (code, _, stderr) = run(scratch.parity(&["matrix", "render", "--check"]));
     assert_eq!(code, 2, "{stderr}");
@@ -958,4 +985,32 @@ fn partitions_split_the_scenarios_between_jobs() {
     assert_eq!(all, expected);
     let (code, _, stderr) = run(parity(&["run", "--partition", "3/2"]));
     assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn a_second_python_driver_in_one_process_is_refused_not_replaced() {
+    python_ready();
+    // This process's CPython starts with the checkout's driver ...
+    let (code, report) = run_json(parity(&[
+        "run",
+        "--subject",
+        "python",
+        "--scenario",
+        "one_turn_text",
+    ]));
+    assert_eq!(code, 0, "{report}");
+    // ... so a workspace with another driver cannot run in it.
+    let scratch = Scratch::new();
+    let driver = scratch.path("harness/python/parity_driver.py");
+    let source = std::fs::read_to_string(&driver).unwrap();
+    std::fs::write(&driver, format!("{source}\n# changed\n")).unwrap();
+    let (code, stdout, stderr) =
+        run(scratch.parity(&["run", "--subject", "python", "--scenario", "one_turn_text"]));
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        format!("{stdout}{stderr}").contains(
+            "this process already loaded another harness/python/parity_driver.py; run this workspace in a process of its own"
+        ),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
 }

@@ -228,7 +228,9 @@ fn machine_floors(c: &mut Criterion) {
     use std::cell::RefCell;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    c.bench_function("floor/clock_read", |b| b.iter(|| black_box(SystemClock.now())));
+    c.bench_function("floor/clock_read", |b| {
+        b.iter(|| black_box(SystemClock.now()))
+    });
     c.bench_function("floor/alloc_free_64_bytes", |b| {
         b.iter(|| black_box(Vec::<u8>::with_capacity(black_box(64))))
     });

@@ -857,10 +857,16 @@ mod tests {
         let tool = provider.span(CustomSpanData::new("tool"));
         let entered = tool.start_as_current();
         let second_frame = owned.push_trace(provider.trace("second")); // replaces the entry below
-        assert_eq!(current_trace().map(|t| t.id().to_owned()).as_deref(), Some(first.id()));
+        assert_eq!(
+            current_trace().map(|t| t.id().to_owned()).as_deref(),
+            Some(first.id())
+        );
         assert_eq!(span_id().as_deref(), Some(tool.id()));
         drop(entered);
-        assert_ne!(current_trace().map(|t| t.id().to_owned()).as_deref(), Some(first.id()));
+        assert_ne!(
+            current_trace().map(|t| t.id().to_owned()).as_deref(),
+            Some(first.id())
+        );
         owned.remove(second_frame);
         drop(attached);
         assert_eq!(stack::len(), 0);

@@ -115,8 +115,6 @@ impl Serialize for SpanEnvelope<'_> {
     }
 }
 
-/// The span's top-level `metadata`, or `None` when it would be empty
-/// (`SpanImpl.export` in `spans.py`).
 // === JSON text ===
 //
 // `write_export` is on the hot path of every processor that serializes events, so the
@@ -198,6 +196,8 @@ fn write_value(out: &mut impl Write, value: &(impl Serialize + ?Sized)) -> io::R
     serde_json::to_writer(out, value).map_err(io::Error::from)
 }
 
+/// The span's top-level `metadata`, or `None` when it would be empty
+/// (`SpanImpl.export` in `spans.py`).
 fn span_metadata(
     trace_metadata: Option<&JsonMap>,
     span_data_metadata: Option<&JsonMap>,

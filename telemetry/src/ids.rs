@@ -114,6 +114,31 @@ impl RandomIdGenerator {
     }
 }
 
+impl RandomIdGenerator {
+    /// Reseeds this thread's generator. A child process made by `fork()` inherits the
+    /// parent's generator state and would draw the same ids: call this in the child right
+    /// after the fork, on each thread that makes ids. (Python's `uuid4` reads the OS on every
+    /// call and has no such state.)
+    ///
+    /// ```
+    /// use codex_telemetry::{IdGenerator, RandomIdGenerator};
+    ///
+    /// RandomIdGenerator::reseed_after_fork();
+    /// assert!(RandomIdGenerator.span_id().starts_with("span_"));
+    /// ```
+    pub fn reseed_after_fork() {
+        use std::hash::{BuildHasher, Hasher};
+        // A fresh hasher key mixed with what differs between parent and child.
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        hasher.write_u128(now.as_nanos());
+        fastrand::seed(hasher.finish());
+    }
+}
+
 impl IdGenerator for RandomIdGenerator {
     fn trace_id(&self) -> String {
         Self::generate("trace_", 32)
@@ -204,6 +229,15 @@ mod tests {
             assert_shape(&ids.span_id(), "span_", 24);
             assert_shape(&ids.group_id(), "group_", 24);
         }
+    }
+
+    #[test]
+    fn reseeding_changes_the_ids_a_copied_state_would_draw() {
+        fastrand::seed(7);
+        let inherited = RandomIdGenerator.span_id();
+        fastrand::seed(7); // the state a forked child starts from
+        RandomIdGenerator::reseed_after_fork();
+        assert_ne!(RandomIdGenerator.span_id(), inherited);
     }
 
     #[test]

@@ -356,19 +356,27 @@ impl InMemoryProcessor {
     }
 
     /// Records the export `write` produces (`null` when it writes nothing: no-op handles).
-    fn record(&self, kind: EventKind, write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<bool>) {
+    fn record<F>(&self, kind: EventKind, write: F)
+    where
+        F: FnOnce(&mut Vec<u8>) -> std::io::Result<bool>,
+    {
         thread_local! {
             static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        // Written into a reused per-thread buffer, then copied once at its exact size.
-        let text = BUFFER.with_borrow_mut(|buffer| {
+        let mut write = Some(write);
+        let encode = |buffer: &mut Vec<u8>, write: &mut Option<_>| {
             buffer.clear();
-            match write(buffer) {
-                Ok(true) => Box::from(buffer.as_slice()),
+            match write.take().map(|write: F| write(buffer)) {
+                Some(Ok(true)) => Box::from(buffer.as_slice()),
                 // Writing to a `Vec` cannot fail; a no-op handle writes nothing.
-                Ok(false) | Err(_) => Box::from(&b"null"[..]),
+                _ => Box::from(&b"null"[..]),
             }
-        });
+        };
+        // Written into a reused per-thread buffer, then copied once at its exact size (a
+        // fresh buffer while the thread's locals are torn down).
+        let text = BUFFER
+            .try_with(|buffer| encode(&mut buffer.borrow_mut(), &mut write))
+            .unwrap_or_else(|_| encode(&mut Vec::new(), &mut write));
         self.lock().push((kind, text));
     }
 

@@ -83,7 +83,11 @@ fn a_million_spans_with_a_slow_exporter_keep_memory_bounded_by_the_queue() {
     // Warm up (the context stack, thread-locals, the worker's first batch), then measure
     // the peak above this baseline.
     for _ in 0..10_000 {
-        drop(provider.span(CustomSpanData::new("tick")).start_as_current());
+        drop(
+            provider
+                .span(CustomSpanData::new("tick"))
+                .start_as_current(),
+        );
     }
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
@@ -105,8 +109,15 @@ fn a_million_spans_with_a_slow_exporter_keep_memory_bounded_by_the_queue() {
         "peak heap grew by {peak_above_baseline} bytes over {SPANS} spans (bound {bound})"
     );
     let accepted = batch.accepted();
-    assert_eq!(accepted, SPANS + 10_000 + 1, "every span end and the trace start");
-    assert!(batch.dropped() > 0, "the slow exporter let the queue overflow");
+    assert_eq!(
+        accepted,
+        SPANS + 10_000 + 1,
+        "every span end and the trace start"
+    );
+    assert!(
+        batch.dropped() > 0,
+        "the slow exporter let the queue overflow"
+    );
     assert_eq!(
         batch.exported() + batch.dropped(),
         accepted,

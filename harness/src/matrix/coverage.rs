@@ -53,11 +53,19 @@ impl Coverage {
     pub fn parse(path: &Path, text: &str, matrix: &Matrix) -> Result<Coverage, String> {
         let line_of = |span: Option<std::ops::Range<usize>>| {
             span.map_or(String::new(), |s| {
-                format!("line {}: ", text[..s.start.min(text.len())].matches('\n').count() + 1)
+                format!(
+                    "line {}: ",
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                )
             })
         };
         let document = toml_edit::Document::parse(text).map_err(|e| {
-            format!("{}: {}not valid TOML: {}", path.display(), line_of(e.span()), e.message())
+            format!(
+                "{}: {}not valid TOML: {}",
+                path.display(),
+                line_of(e.span()),
+                e.message()
+            )
         })?;
         let mut problems = Vec::new();
         let root = document.as_table();
@@ -83,11 +91,20 @@ impl Coverage {
                 }
             }
             let text_of = |key: &str| entry.get(key).and_then(Item::as_str).map(str::to_owned);
-            let features: Vec<String> = entry
-                .get("features")
-                .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default();
+            let mut features = Vec::new();
+            if let Some(item) = entry.get("features") {
+                let names = item.as_array().map(|a| {
+                    a.iter()
+                        .map(|v| v.as_str().map(str::to_owned))
+                        .collect::<Option<Vec<_>>>()
+                });
+                match names.flatten() {
+                    Some(names) => features = names,
+                    None => problems.push(format!(
+                        "{at}`{id}`: `features` must be a list of feature ids (strings)"
+                    )),
+                }
+            }
             let uncovered = text_of("uncovered").filter(|reason| !reason.trim().is_empty());
             let (Some(title), Some(source)) = (text_of("title"), text_of("source")) else {
                 problems.push(format!("{at}`{id}`: needs a `title` and a `source`"));
@@ -132,7 +149,11 @@ impl Coverage {
 /// Deterministic: file order, no dates.
 pub fn render_coverage(coverage: &Coverage, matrix: &Matrix) -> String {
     let mut out = String::new();
-    let covered = coverage.behaviors.iter().filter(|b| b.uncovered.is_none()).count();
+    let covered = coverage
+        .behaviors
+        .iter()
+        .filter(|b| b.uncovered.is_none())
+        .count();
     let _ = writeln!(out, "# Coverage map\n");
     let _ = writeln!(
         out,
@@ -156,7 +177,13 @@ pub fn render_coverage(coverage: &Coverage, matrix: &Matrix) -> String {
                         .features
                         .iter()
                         .find(|f| &f.id == id)
-                        .map(|f| f.scenarios.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
+                        .map(|f| {
+                            f.scenarios
+                                .iter()
+                                .map(|s| format!("`{s}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
                         .unwrap_or_default();
                     format!("`{id}`: {scenarios}")
                 })

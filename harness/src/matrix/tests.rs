@@ -280,9 +280,13 @@ source = "issue"
 uncovered = "not built yet"
 "#;
     let rendered = render_coverage(&coverage(text).unwrap(), &parse(FILE).unwrap());
-    assert!(rendered.contains("1 of 2 behaviours covered."), "{rendered}");
     assert!(
-        rendered.contains("| Agent spans | reference §2.2 | `span.agent`: `handoff`, `tool_call` |"),
+        rendered.contains("1 of 2 behaviours covered."),
+        "{rendered}"
+    );
+    assert!(
+        rendered
+            .contains("| Agent spans | reference §2.2 | `span.agent`: `handoff`, `tool_call` |"),
         "{rendered}"
     );
     assert!(
@@ -316,6 +320,9 @@ source = "s"
         "line 7: `b`: unknown key `owner`",
         "line 13: `c`: give exactly one of `features`",
     ] {
-        assert!(error.contains(expected), "missing {expected:?} in:\n{error}");
+        assert!(
+            error.contains(expected),
+            "missing {expected:?} in:\n{error}"
+        );
     }
 }

@@ -307,7 +307,8 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
         if spec.run.copies > 1 {
             problem(
                 "run.repeat".into(),
-                "`repeat` (runs one after another) and `copies` (runs at once) do not combine".into(),
+                "`repeat` (runs one after another) and `copies` (runs at once) do not combine"
+                    .into(),
             );
         }
         if spec.run.trace_id.is_some() {
@@ -316,6 +317,12 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 "every repeated run would make a trace with this id, and a transcript cannot tell them apart; use repeat = 1".into(),
             );
         }
+    }
+    if spec.run.copies > 1 && spec.run.trace_id.is_some() {
+        problem(
+            "run.trace_id".into(),
+            "every concurrent copy would make a trace with this id, and a transcript cannot tell them apart; use copies = 1".into(),
+        );
     }
     // What each run, in order, does when it raises.
     let runs: Vec<OnError> = match &spec.trace {

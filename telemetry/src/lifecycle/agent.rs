@@ -184,8 +184,17 @@ impl AgentInfo {
     pub(crate) fn routing(&self, dont_log_tool_data: bool) -> Routing<'_> {
         // Owners per name, in order of first appearance: tools, then handoffs.
         let mut owners: Vec<(&str, Vec<Owner>)> = Vec::new();
-        let entries = (self.tools.iter().enumerate().map(|(i, t)| (t.name.as_str(), Owner::Tool(i))))
-            .chain(self.handoffs.iter().enumerate().map(|(i, h)| (h.tool_name.as_str(), Owner::Handoff(i))));
+        let entries = (self
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), Owner::Tool(i))))
+        .chain(
+            self.handoffs
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.tool_name.as_str(), Owner::Handoff(i))),
+        );
         for (name, owner) in entries {
             match owners.iter_mut().find(|(key, _)| *key == name) {
                 Some((_, list)) => list.push(owner),
@@ -572,7 +581,13 @@ fn default_tool_name_warning(agent_name: &str, tool_name: &str) -> Option<String
         .collect();
     let transformed: String = whitespace_normalized
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     (transformed != raw && transformed != whitespace_normalized).then(|| {
         format!(

@@ -56,6 +56,27 @@ where
     }
 }
 
+/// [`run_all`] as children of the current agent's span (a streamed run's input guardrails,
+/// which Python runs in a task started outside the turn). The first tripped guardrail puts
+/// its tripwire error, typed `input_guardrail`, on the agent span; its name is returned.
+pub(super) fn run_under_agent_span<I, S>(
+    run: &Run,
+    guardrails: I,
+    check: impl FnMut(&str) -> bool,
+) -> Option<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let agent_span = run.stint().span.clone();
+    let under_agent = run.context().with_span(agent_span.clone().into_span());
+    let tripped = under_agent.run(|| run_all(run.runner.provider(), guardrails, check));
+    if let Some(name) = &tripped {
+        agent_span.set_error(tripwire_error(name, Some("input_guardrail")));
+    }
+    tripped
+}
+
 /// `Guardrail tripwire triggered` with `{"guardrail": name[, "type": kind]}`.
 pub(super) fn tripwire_error(name: &str, kind: Option<&str>) -> SpanError {
     let mut data = JsonMap::new();

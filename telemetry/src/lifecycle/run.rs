@@ -507,8 +507,9 @@ impl Run {
     ///
     /// Past the turn limit it puts `Max turns exceeded` `{"max_turns": N}` on the agent span
     /// and returns `MaxTurnsExceeded`. Otherwise it logs `Running agent X (turn N)`
-    /// (streamed: `Starting turn N, current_agent=X`), starts the turn span (current) and,
-    /// on the stint's first turn, calls `on_agent_start` (run hooks, then agent hooks).
+    /// (streamed: `Starting turn N, current_agent=X`) and starts the turn span (current). On
+    /// the stint's first turn, `on_agent_start` (run hooks, then agent hooks) follows at the
+    /// turn's first call other than [`Turn::run_blocking_input_guardrails`].
     ///
     /// # Panics
     ///
@@ -553,8 +554,8 @@ impl Run {
     ///
     /// # Panics
     ///
-    /// In a run that is not streamed (use [`Turn::run_blocking_input_guardrails`] there), or
-    /// before [`start_agent`](Run::start_agent).
+    /// In a run that is not streamed (use [`Turn::run_blocking_input_guardrails`] there),
+    /// before [`start_agent`](Run::start_agent), or once a turn has started.
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;
@@ -580,15 +581,13 @@ impl Run {
             self.streamed,
             "Run::run_blocking_input_guardrails in a run that is not streamed: call Turn::run_blocking_input_guardrails in the first turn"
         );
+        assert!(
+            self.current_turn == 0,
+            "Run::run_blocking_input_guardrails after a turn started: Python runs them before the first turn"
+        );
         let _attached = self.scope.attach();
-        let agent_span = self.stint().span.clone();
-        let under_agent = self.context().with_span(agent_span.clone().into_span());
-        let provider = self.runner.provider().clone();
-        match under_agent.run(|| guardrails::run_all(&provider, guardrails, check)) {
-            Some(name) => {
-                agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
-                Err(RunAgentError::input_guardrail_tripwire(name))
-            }
+        match guardrails::run_under_agent_span(self, guardrails, check) {
+            Some(name) => Err(RunAgentError::input_guardrail_tripwire(name)),
             None => Ok(()),
         }
     }

@@ -6,10 +6,10 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
+use super::agent::FailureHandler;
 use super::items::{Item, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
-use super::agent::FailureHandler;
 use crate::errors::{CallToolError, RunAgentError};
 use crate::logging::{agents_debug, agents_error};
 use crate::pyrepr::{python_repr, python_str};
@@ -460,7 +460,12 @@ fn begin_call(
     let arguments = match parse_arguments(name, input, dont_log_tool_data) {
         Ok(arguments) => arguments,
         Err(message) => {
-            return Err(failed(request, span, policy, Failure::InvalidArguments(&message)));
+            return Err(failed(
+                request,
+                span,
+                policy,
+                Failure::InvalidArguments(&message),
+            ));
         }
     };
     if dont_log_tool_data {
@@ -519,7 +524,6 @@ enum Failure<'a> {
     Tool(&'a str),
 }
 
-
 /// Python's `_parse_function_tool_json_input`: the error is the message of the
 /// `ModelBehaviorError` it raises.
 fn parse_arguments(name: &str, input: &str, dont_log_tool_data: bool) -> Result<JsonMap, String> {
@@ -566,10 +570,10 @@ fn failed(
     let Some(output) = handler.output(error) else {
         // No handler: the error propagates. `get_trace_tool_error` keeps the detail only
         // with sensitive data on.
-        span.set_error(SpanError::new("Error running tool").with_data(tool_error(
-            name,
-            policy.sensitive.then_some(error),
-        )));
+        span.set_error(
+            SpanError::new("Error running tool")
+                .with_data(tool_error(name, policy.sensitive.then_some(error))),
+        );
         return Err(match failure {
             // An `AgentsException` is raised as it is; anything else becomes a `UserError`.
             Failure::InvalidArguments(message) => RunAgentError::model_behavior(message),

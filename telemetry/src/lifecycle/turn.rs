@@ -178,12 +178,7 @@ impl<'run> Turn<'run> {
                 RunAgentError::input_guardrail_tripwire,
             );
         }
-        let provider = self.run.runner.provider().clone();
-        let agent_span = self.run.stint().span.clone();
-        let under_agent = self.run.context().with_span(agent_span.clone().into_span());
-        let tripped = under_agent.run(|| guardrails::run_all(&provider, guardrails, check));
-        if let Some(name) = tripped {
-            agent_span.set_error(guardrails::tripwire_error(&name, Some("input_guardrail")));
+        if let Some(name) = guardrails::run_under_agent_span(self.run, guardrails, check) {
             self.run.stored_error = Some(RunAgentError::input_guardrail_tripwire(name));
         }
         Ok(())
@@ -264,7 +259,11 @@ impl<'run> Turn<'run> {
         let agent = &stint.info;
         // Python builds the agent's handoff tools for each model call (warning about
         // rewritten default names each time), then resolves name collisions.
-        for warning in agent.handoffs().iter().filter_map(HandoffInfo::tool_name_warning) {
+        for warning in agent
+            .handoffs()
+            .iter()
+            .filter_map(HandoffInfo::tool_name_warning)
+        {
             agents_warn!("{warning}");
         }
         let routing = agent.routing(run.runner.env().dont_log_tool_data());
@@ -629,17 +628,31 @@ impl ModelCall<'_> {
         self.end_span();
         let run = &mut *self.run;
         run.usage.add(response.usage());
-        // A call repeated with the same id, name and arguments is one invocation (Python
-        // keeps the first); the same id for another invocation is the model's error.
+        // A call repeated with the same id, name and arguments (compared as JSON, as Python
+        // normalizes them) is one invocation: Python keeps the first. The same id for another
+        // invocation is the model's error, whatever else the response holds.
         let repeats = |index: usize| {
-            let Some(Item::FunctionCall { call_id, .. }) = response.output().get(index) else {
+            let Some(Item::FunctionCall {
+                call_id,
+                name,
+                arguments,
+            }) = response.output().get(index)
+            else {
                 return None;
             };
-            let earlier = response.output()[..index].iter().find(
-                |item| matches!(item, Item::FunctionCall { call_id: id, .. } if id == call_id),
-            )?;
-            Some(earlier == &response.output()[index])
+            let earlier = response.output()[..index]
+                .iter()
+                .find_map(|item| match item {
+                    Item::FunctionCall {
+                        call_id: id,
+                        name,
+                        arguments,
+                    } if id == call_id => Some((name, arguments)),
+                    _ => None,
+                })?;
+            Some(earlier.0 == name && same_arguments(earlier.1, arguments))
         };
+        let reused_call_id = (0..response.output().len()).any(|i| repeats(i) == Some(false));
         run.items.extend(
             (response.output().iter().enumerate())
                 .filter(|(i, _)| repeats(*i) != Some(true))
@@ -648,20 +661,14 @@ impl ModelCall<'_> {
         let agent = &run.stint().info;
         let mut processed = ProcessedResponse::default();
         let mut error = None;
-        let mut reused_call_id = false;
         for (index, item) in response.output().iter().enumerate() {
             agents_debug!(
                 "Processing output item type={} class={}",
                 item.item_type(),
                 item.class_name()
             );
-            match repeats(index) {
-                Some(true) => continue,
-                Some(false) => {
-                    reused_call_id = true;
-                    continue;
-                }
-                None => {}
+            if repeats(index).is_some() {
+                continue;
             }
             match item {
                 Item::FunctionCall {
@@ -751,6 +758,18 @@ impl ModelCall<'_> {
         if let Some((span, frame)) = self.generation.take() {
             self.run.scope.end_span(&span, frame);
         }
+    }
+}
+
+/// Whether two calls' argument texts are the same arguments: equal as JSON (key order
+/// aside), or equal as text when either is not JSON.
+fn same_arguments(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 

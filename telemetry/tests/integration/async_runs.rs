@@ -624,15 +624,17 @@ fn async_tools_get_the_default_failure_handler() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let failed = runtime.block_on(batch.invoke_async(0, |_| async {
-        yield_now().await;
-        Err(CallToolError::new("down"))
-    }))
-    .expect("the default handler handles it");
-    let invalid = runtime.block_on(batch.invoke_async(1, |_| async {
-        unreachable!("invalid arguments never reach the tool")
-    }))
-    .expect("the default handler handles it");
+    let failed = runtime
+        .block_on(batch.invoke_async(0, |_| async {
+            yield_now().await;
+            Err(CallToolError::new("down"))
+        }))
+        .expect("the default handler handles it");
+    let invalid = runtime
+        .block_on(batch.invoke_async(1, |_| async {
+            unreachable!("invalid arguments never reach the tool")
+        }))
+        .expect("the default handler handles it");
     assert_eq!(
         (failed.as_str(), invalid.as_str()),
         (DEFAULT_TOOL_ERROR_OUTPUT, DEFAULT_TOOL_ERROR_OUTPUT)

@@ -526,7 +526,9 @@ fn runner(cases: u32) -> TestRunner {
 fn seeded_runner(cases: u32) -> TestRunner {
     TestRunner::new_with_rng(
         config(cases),
-        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
     )
 }
 

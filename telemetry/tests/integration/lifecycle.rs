@@ -636,9 +636,13 @@ fn a_tool_without_a_failure_handler_ends_the_run_from_its_span() {
         run.start_agent(&agent);
         let outcome = (|| -> Result<Value, RunAgentError> {
             let mut turn = run.start_turn()?;
-            let processed = turn.start_model_call(ModelCallOptions::new()).finish(
-                ModelResponse::new(vec![Item::function_call("get_weather", "c1", r#"{"city":"Paris"}"#)]),
-            )?;
+            let processed =
+                turn.start_model_call(ModelCallOptions::new())
+                    .finish(ModelResponse::new(vec![Item::function_call(
+                        "get_weather",
+                        "c1",
+                        r#"{"city":"Paris"}"#,
+                    )]))?;
             let mut tools = turn.start_tools(processed.tool_calls());
             tools.invoke(0, |_| Err(CallToolError::new("service down")))?;
             unreachable!("the failure ends the run");
@@ -650,14 +654,20 @@ fn a_tool_without_a_failure_handler_ends_the_run_from_its_span() {
         );
     });
     // No end hooks: the span ends as the error leaves it.
-    assert!(!lines.iter().any(|l| l.contains("on_tool_end")), "{lines:#?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("on_tool_end")),
+        "{lines:#?}"
+    );
     let exports = setup.exports();
     let (functions, agents) = (ends(&exports, "fn("), ends(&exports, "agent"));
     assert_eq!(
         functions[0]["error"],
         json!({"message": "Error running tool", "data": {"tool_name": "get_weather", "error": "service down"}})
     );
-    assert_eq!(functions[0]["span_data"]["input"], json!(r#"{"city":"Paris"}"#));
+    assert_eq!(
+        functions[0]["span_data"]["input"],
+        json!(r#"{"city":"Paris"}"#)
+    );
     assert_eq!(
         agents[0]["error"],
         json!({"message": "Error in agent run", "data": {"error": "Error running tool get_weather: service down"}})
@@ -728,7 +738,9 @@ fn parallel_tool_calls_run_in_python_phases_with_data_logs() {
             .unwrap();
         let mut tools = turn.start_tools(processed.tool_calls());
         tools.invoke(0, |_| Ok(json!("rain in Tokyo"))).unwrap();
-        tools.invoke(1, |_| Err(CallToolError::new("clock down"))).unwrap();
+        tools
+            .invoke(1, |_| Err(CallToolError::new("clock down")))
+            .unwrap();
         tools.finish();
     });
     let start = lines.iter().position(|l| l == "+fn(get_weather)").unwrap();

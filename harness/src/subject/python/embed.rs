@@ -27,16 +27,34 @@ pub(crate) struct Embedded {
     bench: std::sync::OnceLock<Py<PyModule>>,
     /// `openai-agents` version installed in the venv.
     pub(crate) client_version: String,
+    /// The venv and the driver source it was started with: a process embeds one of each.
+    venv: std::path::PathBuf,
+    driver_source: String,
 }
 
 static EMBEDDED: OnceLock<Result<Embedded, String>> = OnceLock::new();
 
 /// Returns the process's embedded interpreter, bootstrapping the venv and CPython on first use.
 pub(crate) fn embedded(workspace: &Workspace) -> Result<&'static Embedded, PythonEnvError> {
-    EMBEDDED
+    let embedded = EMBEDDED
         .get_or_init(|| start(workspace).map_err(|e| e.message))
         .as_ref()
-        .map_err(|message| PythonEnvError::new(message.clone()))
+        .map_err(|message| PythonEnvError::new(message.clone()))?;
+    // CPython starts once per process: another venv or another driver (a second workspace
+    // run in-process) cannot be used here and must not be replaced silently.
+    if embedded.venv != workspace.venv_dir() {
+        return Err(PythonEnvError::new(format!(
+            "this process already embeds the python of another venv; run {} in a process of its own",
+            workspace.display(&workspace.venv_dir())
+        )));
+    }
+    let source = std::fs::read_to_string(workspace.root().join(DRIVER_PATH)).unwrap_or_default();
+    if embedded.driver_source != source {
+        return Err(PythonEnvError::new(format!(
+            "this process already loaded another {DRIVER_PATH}; run this workspace in a process of its own"
+        )));
+    }
+    Ok(embedded)
 }
 
 /// The embedded interpreter if it has started successfully, without starting it.
@@ -50,6 +68,7 @@ fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
     let source = std::fs::read_to_string(&driver_path).map_err(|e| {
         PythonEnvError::new(format!("cannot read the python driver {DRIVER_PATH}: {e}"))
     })?;
+    let source_text = source.clone();
     Python::initialize();
     Python::attach(|py| {
         use_venv(py, &venv)?;
@@ -78,6 +97,8 @@ fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
             serial: Mutex::new(()),
             bench: std::sync::OnceLock::new(),
             client_version,
+            venv: workspace.venv_dir(),
+            driver_source: source_text,
         })
     })
 }

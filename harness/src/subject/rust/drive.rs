@@ -140,8 +140,8 @@ impl<'a> Driver<'a> {
                 }
             }
             Some(user) => {
-                let mut options = TraceOptions::new(user.workflow_name.clone())
-                    .with_disabled(user.disabled);
+                let mut options =
+                    TraceOptions::new(user.workflow_name.clone()).with_disabled(user.disabled);
                 if let Some(group_id) = &user.group_id {
                     options = options.with_group_id(group_id.clone());
                 }

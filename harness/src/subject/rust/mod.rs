@@ -185,6 +185,27 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             "concurrent copies of a run with tracing disabled: their untraced log lines interleave by thread scheduling".into(),
         ));
     }
+    // Call ids as the python driver numbers them (`call_<N>` over every call item of the
+    // script); one reused in a later step meets Python's record of completed invocations,
+    // which the library does not model.
+    let mut step_of_id: BTreeMap<String, usize> = BTreeMap::new();
+    let mut call_number = 0;
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        for item in step.output.iter().filter(|item| item.message.is_none()) {
+            call_number += 1;
+            let id = item
+                .call_id
+                .clone()
+                .unwrap_or_else(|| format!("call_{call_number}"));
+            if let Some(first) = step_of_id.insert(id.clone(), i)
+                && first != i
+            {
+                return Err(Unsupported(format!(
+                    "model.steps[{i}]: call id {id:?} was already used in model.steps[{first}]; a call id reused across turns meets Python's record of completed tool calls, which the library does not model"
+                )));
+            }
+        }
+    }
     let tools: BTreeMap<&str, ScriptedTool> = spec
         .tools
         .iter()
@@ -195,7 +216,10 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             let Some(tool) = item.tool_call.as_deref().and_then(|name| tools.get(name)) else {
                 continue;
             };
-            let tool_spec = spec.tools.iter().find(|t| Some(&t.name) == item.tool_call.as_ref());
+            let tool_spec = spec
+                .tools
+                .iter()
+                .find(|t| Some(&t.name) == item.tool_call.as_ref());
             let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
             if step.output.len() > 1
                 && matches!(handler, Some((Some(FailureErrorFunction::None), _)))

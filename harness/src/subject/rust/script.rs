@@ -17,8 +17,7 @@ use serde_json::Value;
 
 use crate::scenario::exceptions::ScriptedException;
 use crate::scenario::schema::{
-    FailureErrorFunction,
-    FieldType, ModelSpec, OutputItemSpec, OutputTypeSpec, ToolSpec, UsageSpec,
+    FailureErrorFunction, FieldType, ModelSpec, OutputItemSpec, OutputTypeSpec, ToolSpec, UsageSpec,
 };
 
 /// One scripted model call.
