@@ -2,12 +2,17 @@
 # Runs the criterion benchmarks and regenerates docs/benchmarks.md from criterion's output:
 #   bash scripts/benchmarks.sh            # full measurement (a few minutes)
 #   bash scripts/benchmarks.sh --quick    # smoke run (criterion --quick; CI never gates on it)
+#   bash scripts/benchmarks.sh --report-only   # rewrite docs/benchmarks.md from the last full run
 # Figures are medians with criterion's 95% confidence interval, taken on the machine it runs on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo bench --locked -p codex-telemetry --bench spans -- "$@" >&2
-# The Python client side by side (embedded through pyo3; sets the venv up on first use).
-cargo bench --locked -p parity-harness --bench python_vs_rust -- "$@" >&2
+if [ "${1:-}" = "--report-only" ]; then
+  shift
+else
+  cargo bench --locked -p codex-telemetry --bench spans -- "$@" >&2
+  # The Python client side by side (embedded through pyo3; sets the venv up on first use).
+  cargo bench --locked -p parity-harness --bench python_vs_rust -- "$@" >&2
+fi
 python3 - "$@" <<'PY'
 import glob, json, os, platform, subprocess, sys
 
@@ -127,12 +132,16 @@ out.append("Why the absolute targets are missed, from profiles (`perf`) of these
 out.append("")
 out.append("* An enabled span reads the wall clock twice (`started_at`, `ended_at`, as Python's")
 out.append("  `datetime.now()`), allocates its shared state, its id and its data, and locks its state")
-out.append("  at start and at end. Priced with `floor/*` that is the floor above; on this machine (a")
-out.append("  VM: a clock read through the vDSO and an atomic increment cost several times what they")
-out.append("  cost on bare metal) it is above 150 ns before any bookkeeping. `floor/tracing_span_registry`,")
-out.append("  a `tracing` span that records nothing, lands in the same range. What is left above the")
-out.append("  floor is reference counting (a span handle for the guard and one for the context entry)")
-out.append("  and the context lookup.")
+enabled_floor = floor_of(enabled_parts)
+clock = medians.get("floor/clock_read")
+out.append("  at start and at end. Priced with `floor/*` that is the floor above"
+           + (f" ({fmt(enabled_floor)} here, {enabled_floor / 150.0:.0%} of the 150 ns target;" if enabled_floor else ";"))
+out.append("  on this machine, a VM, a clock read through the vDSO"
+           + (f" costs {fmt(clock)}" if clock else " is costly")
+           + " and an atomic increment several times what it costs on bare metal).")
+out.append("  `floor/tracing_span_registry`, a `tracing` span that records nothing, lands in the same")
+out.append("  range. What is left above the floor is reference counting (a span handle for the guard")
+out.append("  and one for the context entry, the trace id, the provider) and the context lookup.")
 out.append("* A no-op span is still made current (Python sets its context variable to the `NoOpSpan`, so")
 out.append("  `current_span()` returns it and spans created under it are no-ops even under another")
 out.append("  provider). That is one entry pushed on and popped off a thread-local stack:")
@@ -144,6 +153,11 @@ out.append("* Serializing a span's start and end exports writes the envelope dir
 out.append("  literals, strings that need no escaping copied as they are, timestamps formatted on the")
 out.append("  stack) and the span data through serde; `span/recording_to_bytes_via_value` is the same")
 out.append("  through `export()`'s `Value` tree.")
+out.append("")
+out.append("What would close the rest, measured against these floors: a clock read from the TSC and")
+out.append("anchored to the wall clock (re-anchored periodically) instead of two `clock_gettime` calls;")
+out.append("ids kept inline instead of on the heap; one shared handle per span for the trace id,")
+out.append("metadata and provider; span data written without serde's escaping scan.")
 out.append("")
 out.append("What each one measures (`telemetry/benches/spans.rs`, `harness/benches/python_vs_rust.rs`):")
 out.append("`span/*` is one custom span started and ended inside a trace (`span/no_current_trace`: outside")
