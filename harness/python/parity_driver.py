@@ -686,6 +686,8 @@ class _Build:
                 f"(defined: {sorted(self.agents)})"
             )
         self.run = run
+        # One in-memory session shared by every run of the scenario (`run.session`).
+        self.session = agents.SQLiteSession(f"parity-{self.name}") if run.get("session") else None
         self.starting_agent = self.agents[run["agent"]]
         self.run_hooks = _RunHooksRecorder(recorder)
 
@@ -814,6 +816,8 @@ async def _run_once(built: _Build, recorder: _Recorder) -> bool:
     """Performs the scenario's run and records its outcome; True when it completed."""
     run = built.run
     kwargs: dict[str, Any] = {"run_config": built.run_config(), "hooks": built.run_hooks}
+    if built.session is not None:
+        kwargs["session"] = built.session
     if run.get("max_turns") is not None:
         kwargs["max_turns"] = run["max_turns"]
     try:

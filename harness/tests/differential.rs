@@ -446,6 +446,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             copies: 1,
             repeat: 1,
             trace_id: None,
+            session: false,
             max_turns: shape.max_turns,
             workflow_name,
             group_id,

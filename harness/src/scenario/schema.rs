@@ -61,6 +61,10 @@ pub struct RunSpec {
     /// `RunConfig.trace_id`: the id of the trace the run makes.
     #[serde(default)]
     pub trace_id: Option<String>,
+    /// Give every run of the scenario one in-memory `SQLiteSession`: each run starts from
+    /// the conversation of the runs before it.
+    #[serde(default)]
+    pub session: bool,
     /// `max_turns`; the client's default when absent.
     #[serde(default)]
     pub max_turns: Option<u32>,

@@ -166,6 +166,7 @@ pub struct RunOptions {
     input: Vec<Item>,
     max_turns: Option<u32>,
     streamed: bool,
+    session: bool,
     hooks: Option<Arc<dyn RunHooks>>,
 }
 
@@ -189,6 +190,7 @@ impl RunOptions {
             input: Vec::new(),
             max_turns: Some(DEFAULT_MAX_TURNS),
             streamed: false,
+            session: false,
             hooks: None,
         }
     }
@@ -243,6 +245,21 @@ impl RunOptions {
         self
     }
 
+    /// The run persists its items to a session (Python's `session=`): in a run that is not
+    /// streamed, each turn that does not end the run logs `Persisting turn items (types=[…])`
+    /// with the Python item types of the turn's new items. Loading the session's history is the SDK's: pass it in
+    /// [`with_input`](RunOptions::with_input) before the new input.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_session(true);
+    /// ```
+    pub fn with_session(mut self, session: bool) -> Self {
+        self.session = session;
+        self
+    }
+
     /// The run hooks.
     ///
     /// ```
@@ -267,6 +284,7 @@ impl fmt::Debug for RunOptions {
             .field("input", &self.input)
             .field("max_turns", &self.max_turns)
             .field("streamed", &self.streamed)
+            .field("session", &self.session)
             .field("hooks", &self.hooks.is_some())
             .finish()
     }
@@ -336,6 +354,8 @@ pub struct Run {
     pub(crate) config: RunConfig,
     max_turns: Option<u32>,
     pub(crate) streamed: bool,
+    /// Whether turns persist their items to a session (see [`RunOptions::with_session`]).
+    pub(crate) session: bool,
     pub(crate) hooks: Option<Arc<dyn RunHooks>>,
     /// The run's context: over the caller's (where a streamed run's consumer logs), the
     /// run's trace and open spans.
@@ -372,6 +392,7 @@ impl Run {
             input,
             max_turns,
             streamed,
+            session,
             hooks,
         } = options;
         let mut scope = OwnedContext::new(Context::current());
@@ -409,6 +430,7 @@ impl Run {
             config,
             max_turns,
             streamed,
+            session,
             hooks,
             scope,
             items: input,

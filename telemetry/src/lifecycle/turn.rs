@@ -50,6 +50,8 @@ pub struct Turn<'run> {
     number: u32,
     span: Option<(TypedSpan<TurnSpanData>, Option<FrameId>)>,
     usage_start: Usage,
+    /// Where the turn's items start in the run's conversation.
+    items_start: usize,
     next_step: NextStep,
 }
 
@@ -76,11 +78,13 @@ impl<'run> Turn<'run> {
         // `on_agent_start` waits for the turn's first call other than blocking input
         // guardrails, which Python runs before it (see `Run::agent_started`).
         let usage_start = run.usage;
+        let items_start = run.items.len();
         Self {
             run,
             number,
             span,
             usage_start,
+            items_start,
             next_step: NextStep::RunAgain,
         }
     }
@@ -461,9 +465,50 @@ impl<'run> Turn<'run> {
     pub fn end(mut self) {
         let _attached = self.run.scope.attach();
         self.close();
+        // Only the non-streamed loop logs it (a streamed run persists without a line).
+        if self.run.session && !self.run.streamed && self.next_step != NextStep::FinalOutput {
+            self.log_persisted_items();
+        }
         if self.run.streamed {
             let (number, next_step) = (self.number, self.next_step.python_name());
             agents_debug!("Turn {number} complete, next_step type={next_step}");
+        }
+    }
+
+    /// Python's `Persisting turn items (types=[…])`: the item types of what the turn added
+    /// to the conversation (a handoff's call and output have types of their own).
+    fn log_persisted_items(&self) {
+        let agent = &self.run.stint().info;
+        let new_items = &self.run.items[self.items_start..];
+        let handoff_calls: Vec<&str> = new_items
+            .iter()
+            .filter_map(|item| match item {
+                Item::FunctionCall { name, call_id, .. } if agent.handoff(name).is_some() => {
+                    Some(call_id.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let types: Vec<Value> = new_items
+            .iter()
+            .filter_map(|item| {
+                let handoff = |id: &str| handoff_calls.contains(&id);
+                Some(match item {
+                    Item::FunctionCall { call_id, .. } if handoff(call_id) => "handoff_call_item",
+                    Item::FunctionCall { .. } => "tool_call_item",
+                    Item::FunctionCallOutput { call_id, .. } if handoff(call_id) => {
+                        "handoff_output_item"
+                    }
+                    Item::FunctionCallOutput { .. } => "tool_call_output_item",
+                    Item::Message { .. } => "message_output_item",
+                    _ => return None,
+                })
+            })
+            .map(|t| Value::String(t.to_owned()))
+            .collect();
+        if !types.is_empty() {
+            let types = crate::pyrepr::python_repr(&Value::Array(types));
+            agents_debug!("Persisting turn items (types={types})");
         }
     }
 

@@ -57,6 +57,8 @@ pub(crate) struct Driver<'a> {
     /// copies have a gate, and only they yield between lifecycle steps.
     start_gate: Option<Arc<StartGate>>,
     arrived: bool,
+    /// The session's conversation (`run.session`): what earlier runs left, input of the next.
+    session: Vec<Item>,
     unsupported: Option<Unsupported>,
 }
 
@@ -111,6 +113,7 @@ impl<'a> Driver<'a> {
             start_gate: None,
             user_trace: spec.trace.as_ref(),
             arrived: false,
+            session: Vec::new(),
             unsupported: None,
         }
     }
@@ -233,7 +236,14 @@ impl<'a> Driver<'a> {
         }
         let options = RunOptions::new()
             .with_config(config)
-            .with_input(vec![Item::user_message(spec.input.clone())])
+            .with_input(
+                self.session
+                    .iter()
+                    .cloned()
+                    .chain([Item::user_message(spec.input.clone())])
+                    .collect(),
+            )
+            .with_session(spec.session)
             .with_max_turns(Some(spec.max_turns.unwrap_or(DEFAULT_MAX_TURNS)))
             .with_streamed(spec.streamed)
             .with_hooks(self.run_hooks.clone());
@@ -249,6 +259,16 @@ impl<'a> Driver<'a> {
         self.step().await;
         let outcome = self.drive(&mut run).await;
         self.step().await;
+        if spec.session {
+            if outcome.is_ok() {
+                // The session keeps the whole conversation of a completed run.
+                self.session = run.items().to_vec();
+            } else if spec.repeat > 1 {
+                self.unsupported = Some(Unsupported(
+                    "a run that raises with a session, before another run: what the session keeps of a failed run is not modelled".into(),
+                ));
+            }
+        }
         let outcome = run.finish(outcome);
         self.recorder.outcome(&outcome);
         outcome.is_ok()
