@@ -427,7 +427,9 @@ def _field_type(type_name: str, where: str) -> type:
         raise DriverError(f"{where}: unknown field type {type_name!r}") from None
 
 
-def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:
+def _make_tool(
+    spec: dict[str, Any], scenario_name: str, guardrails: dict[str, Any] | None = None
+) -> Any:
     name = spec["name"]
     returns = spec.get("returns")
     raises = spec.get("raises")
@@ -465,6 +467,11 @@ def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:
     scripted_tool.__doc__ = None
     description = spec.get("description")
     options: dict[str, Any] = {}
+    guardrails = guardrails or {}
+    if spec.get("input_guardrails"):
+        options["tool_input_guardrails"] = [guardrails[n] for n in spec["input_guardrails"]]
+    if spec.get("output_guardrails"):
+        options["tool_output_guardrails"] = [guardrails[n] for n in spec["output_guardrails"]]
     if spec.get("failure_error_function") == "none":
         options["failure_error_function"] = None
     elif spec.get("failure_message") is not None:
@@ -490,6 +497,20 @@ def _make_guardrail(spec: dict[str, Any], scenario_name: str) -> Any:
         return agents.GuardrailFunctionOutput(output_info=None, tripwire_triggered=tripwire)
 
     kind = spec.get("kind")
+    if kind in ("tool_input", "tool_output"):
+        behavior = spec.get("behavior")
+
+        def decide(data: Any) -> Any:
+            if behavior == "reject_content":
+                return agents.ToolGuardrailFunctionOutput.reject_content(spec["message"])
+            if behavior == "raise_exception":
+                return agents.ToolGuardrailFunctionOutput.raise_exception()
+            return agents.ToolGuardrailFunctionOutput.allow()
+
+        guardrail_class = (
+            agents.ToolInputGuardrail if kind == "tool_input" else agents.ToolOutputGuardrail
+        )
+        return guardrail_class(guardrail_function=decide, name=name)
     if kind == "input":
         run_in_parallel = spec.get("run_in_parallel")
         return agents.InputGuardrail(
@@ -630,9 +651,11 @@ class _Build:
         self.name = scenario.get("name", "<unnamed>")
         where = f"scenario {self.name!r}"
 
-        tools = {t["name"]: _make_tool(t, self.name) for t in scenario.get("tools") or []}
         guardrails = {
             g["name"]: _make_guardrail(g, self.name) for g in scenario.get("guardrails") or []
+        }
+        tools = {
+            t["name"]: _make_tool(t, self.name, guardrails) for t in scenario.get("tools") or []
         }
 
         def resolve(kind: str, names: list[str], table: dict[str, Any], owner: str) -> list[Any]:

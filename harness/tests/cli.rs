@@ -410,8 +410,8 @@ fn driver_failure_is_an_error_for_that_scenario_only() {
     let scratch = Scratch::new();
     let driver = scratch.path("harness/python/parity_driver.py");
     let source = std::fs::read_to_string(&driver).unwrap().replacen(
-        "def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:\n",
-        "def _make_tool(spec: dict[str, Any], scenario_name: str) -> Any:\n    raise RuntimeError(\"injected driver failure\")\n",
+        ") -> Any:\n    name = spec[\"name\"]\n",
+        ") -> Any:\n    raise RuntimeError(\"injected driver failure\")\n    name = spec[\"name\"]\n",
         1,
     );
     assert!(source.contains("injected driver failure"));
@@ -676,6 +676,10 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "kind = \"output\"",
         "kind = \"output\"\nrun_in_parallel = false",
     );
+    let tool_guardrail = real_scenario("tool_input_guardrail_reject_content").replace(
+        "behavior = \"reject_content\"",
+        "behavior = \"allow\"\ntripwire = true",
+    );
     let failure = real_scenario("tool_failure_message").replace(
         "failure_message =",
         "failure_error_function = \"none\"\nfailure_message =",
@@ -684,6 +688,7 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
         ("failure.toml", &failure),
+        ("tool_guardrail.toml", &tool_guardrail),
         ("parallel_output.toml", &parallel_output),
         ("repeat.toml", &repeat),
         ("on_error.toml", &on_error),
@@ -725,6 +730,8 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "field `run.trace_id`: every repeated run would make a trace with this id",
         "on_error.toml: field `trace.body[1].on_error`: `on_error` belongs to a `run = true` action",
         "parallel_output.toml: field `guardrails[1].run_in_parallel`: only input guardrails run in parallel",
+        "tool_guardrail.toml: field `guardrails[0].tripwire`: a tool guardrail raises with `behavior = \"raise_exception\"`, not `tripwire`",
+        "field `guardrails[0].message`: `message` goes with `behavior = \"reject_content\"`, and only with it",
     ] {
         assert!(
             stderr.contains(expected),

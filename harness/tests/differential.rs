@@ -267,6 +267,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             raises: t.raises.then(|| format!("{} is down", tool_name(i))),
             failure_error_function: None,
             failure_message: None,
+            input_guardrails: Vec::new(),
+            output_guardrails: Vec::new(),
         })
         .collect();
     let mut guardrails = Vec::new();
@@ -276,6 +278,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             kind: GuardrailKind::Input,
             tripwire: trips,
             run_in_parallel: None,
+            behavior: None,
+            message: None,
         });
     }
     if let Some(trips) = shape.output_guardrail {
@@ -284,6 +288,8 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             kind: GuardrailKind::Output,
             tripwire: trips,
             run_in_parallel: None,
+            behavior: None,
+            message: None,
         });
     }
     let agents: Vec<AgentSpec> = (0..shape.agents)

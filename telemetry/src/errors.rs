@@ -99,6 +99,8 @@ enum RunAgentErrorKind {
     OutputGuardrailTripwire { guardrail: String },
     ModelBehavior,
     User,
+    ToolInputGuardrailTripwire,
+    ToolOutputGuardrailTripwire,
     Model { name: Cow<'static, str> },
 }
 
@@ -143,6 +145,26 @@ impl RunAgentError {
         }
     }
 
+    /// A tool guardrail's `raise_exception()`; Python names the guardrail's class in the
+    /// message, not the guardrail.
+    pub(crate) fn tool_guardrail_tripwire(output: bool) -> Self {
+        let (kind, message) = if output {
+            (
+                RunAgentErrorKind::ToolOutputGuardrailTripwire,
+                "Tool output guardrail ToolOutputGuardrail triggered tripwire",
+            )
+        } else {
+            (
+                RunAgentErrorKind::ToolInputGuardrailTripwire,
+                "Tool input guardrail ToolInputGuardrail triggered tripwire",
+            )
+        };
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// The Python exception class name, e.g. `MaxTurnsExceeded`.
     ///
     /// ```
@@ -157,6 +179,10 @@ impl RunAgentError {
             RunAgentErrorKind::OutputGuardrailTripwire { .. } => "OutputGuardrailTripwireTriggered",
             RunAgentErrorKind::ModelBehavior => "ModelBehaviorError",
             RunAgentErrorKind::User => "UserError",
+            RunAgentErrorKind::ToolInputGuardrailTripwire => "ToolInputGuardrailTripwireTriggered",
+            RunAgentErrorKind::ToolOutputGuardrailTripwire => {
+                "ToolOutputGuardrailTripwireTriggered"
+            }
             RunAgentErrorKind::Model { name } => name,
         }
     }
@@ -195,6 +221,8 @@ impl RunAgentError {
             self.kind,
             RunAgentErrorKind::MaxTurnsExceeded
                 | RunAgentErrorKind::User
+                | RunAgentErrorKind::ToolInputGuardrailTripwire
+                | RunAgentErrorKind::ToolOutputGuardrailTripwire
                 | RunAgentErrorKind::Model { .. }
         )
     }

@@ -194,6 +194,12 @@ pub struct ToolSpec {
     /// the error's `str()`. Not with `failure_error_function`.
     #[serde(default)]
     pub failure_message: Option<String>,
+    /// Names of `tool_input` `[[guardrails]]` (`tool_input_guardrails`).
+    #[serde(default)]
+    pub input_guardrails: Vec<String>,
+    /// Names of `tool_output` `[[guardrails]]` (`tool_output_guardrails`).
+    #[serde(default)]
+    pub output_guardrails: Vec<String>,
 }
 
 /// The named values of a tool's `failure_error_function`.
@@ -221,6 +227,12 @@ pub struct GuardrailSpec {
     /// guardrail to completion before the model is called.
     #[serde(default)]
     pub run_in_parallel: Option<bool>,
+    /// Tool guardrails: what the guardrail decides (instead of `tripwire`).
+    #[serde(default)]
+    pub behavior: Option<ToolGuardrailBehavior>,
+    /// The message of `behavior = "reject_content"`.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// What a guardrail checks.
@@ -231,6 +243,25 @@ pub enum GuardrailKind {
     Input,
     /// Checks an agent's final output.
     Output,
+    /// Checks a tool call's arguments before the tool runs (a tool's `input_guardrails`).
+    #[serde(rename = "tool_input")]
+    ToolInput,
+    /// Checks a tool's result (a tool's `output_guardrails`).
+    #[serde(rename = "tool_output")]
+    ToolOutput,
+}
+
+/// What a tool guardrail decides (`ToolGuardrailFunctionOutput`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolGuardrailBehavior {
+    /// `allow()`: the call goes on.
+    Allow,
+    /// `reject_content(message)`: the model gets `message` instead (input: the tool does not
+    /// run; output: its result is replaced).
+    RejectContent,
+    /// `raise_exception()`: the run ends with the tripwire exception.
+    RaiseException,
 }
 
 /// `[model]`: one scripted model shared by all agents; steps are consumed in call order.

@@ -12,7 +12,7 @@ use super::names::{field_name_problem, parameter_name_problem};
 use super::quoted;
 use super::schema::{
     ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, ModelStepSpec, OnError,
-    OutputItemSpec, ScenarioFile,
+    OutputItemSpec, ScenarioFile, ToolGuardrailBehavior,
 };
 
 /// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
@@ -159,11 +159,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                         format!(
                             "guardrail {name:?} has kind = {:?}; use it in {}",
                             g.kind,
-                            if g.kind == GuardrailKind::Input {
-                                "input_guardrails"
-                            } else {
-                                "output_guardrails"
-                            }
+                            guardrail_home(g.kind)
                         ),
                     ),
                     Some(_) => {}
@@ -192,8 +188,68 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 "only input guardrails run in parallel with the model (or not); remove it".into(),
             );
         }
+        let for_tools = matches!(
+            guardrail.kind,
+            GuardrailKind::ToolInput | GuardrailKind::ToolOutput
+        );
+        match (for_tools, guardrail.behavior) {
+            (true, None) => problem(
+                format!("guardrails[{i}]"),
+                "a tool guardrail needs `behavior = \"allow\"`, `\"reject_content\"` (with `message`) or `\"raise_exception\"`".into(),
+            ),
+            (false, Some(_)) => problem(
+                format!("guardrails[{i}].behavior"),
+                "`behavior` belongs to tool guardrails; an agent guardrail trips with `tripwire = true`".into(),
+            ),
+            _ => {}
+        }
+        if for_tools && guardrail.tripwire {
+            problem(
+                format!("guardrails[{i}].tripwire"),
+                "a tool guardrail raises with `behavior = \"raise_exception\"`, not `tripwire`"
+                    .into(),
+            );
+        }
+        let rejects = guardrail.behavior == Some(ToolGuardrailBehavior::RejectContent);
+        if rejects != guardrail.message.is_some() {
+            problem(
+                format!("guardrails[{i}].message"),
+                "`message` goes with `behavior = \"reject_content\"`, and only with it".into(),
+            );
+        }
     }
     for (i, tool) in spec.tools.iter().enumerate() {
+        let lists = [
+            (
+                "input_guardrails",
+                &tool.input_guardrails,
+                GuardrailKind::ToolInput,
+            ),
+            (
+                "output_guardrails",
+                &tool.output_guardrails,
+                GuardrailKind::ToolOutput,
+            ),
+        ];
+        for (field, names, kind) in lists {
+            for (j, name) in names.iter().enumerate() {
+                match spec.guardrails.iter().find(|g| &g.name == name) {
+                    None => problem(
+                        format!("tools[{i}].{field}[{j}]"),
+                        format!("guardrail {name:?} is not defined in [[guardrails]]"),
+                    ),
+                    Some(g) if g.kind != kind => problem(
+                        format!("tools[{i}].{field}[{j}]"),
+                        format!(
+                            "guardrail {name:?} has kind = {:?}; use it in {}",
+                            g.kind,
+                            guardrail_home(g.kind)
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
         if tool.failure_message.is_some() && tool.failure_error_function.is_some() {
             problem(
                 format!("tools[{i}].failure_message"),
@@ -419,6 +475,33 @@ fn validate_item(
     }
 }
 
+/// Whether a call of `tool` raises through its guardrails: the first input guardrail that
+/// does not allow decides (rejecting skips the tool and its output guardrails), then the
+/// first output guardrail that does not allow.
+fn tool_guardrails_raise(spec: &ScenarioFile, tool: &crate::scenario::schema::ToolSpec) -> bool {
+    let decision = |names: &[String]| {
+        names
+            .iter()
+            .filter_map(|name| spec.guardrails.iter().find(|g| &g.name == name))
+            .filter_map(|g| g.behavior)
+            .find(|b| *b != ToolGuardrailBehavior::Allow)
+    };
+    match decision(&tool.input_guardrails) {
+        Some(behavior) => behavior == ToolGuardrailBehavior::RaiseException,
+        None => decision(&tool.output_guardrails) == Some(ToolGuardrailBehavior::RaiseException),
+    }
+}
+
+/// Where a guardrail of `kind` is listed.
+fn guardrail_home(kind: GuardrailKind) -> &'static str {
+    match kind {
+        GuardrailKind::Input => "an agent's input_guardrails",
+        GuardrailKind::Output => "an agent's output_guardrails",
+        GuardrailKind::ToolInput => "a tool's input_guardrails",
+        GuardrailKind::ToolOutput => "a tool's output_guardrails",
+    }
+}
+
 /// Whether any of `actions`, at any depth, is a run.
 fn contains_run(actions: &[ActionSpec]) -> bool {
     actions
@@ -553,6 +636,12 @@ fn step_effect<'a>(
             }
             calls_tools = true;
             stops |= current.stops_at(tool);
+            // A tool guardrail that raises ends the run.
+            if let Some(t) = spec.tools.iter().find(|t| &t.name == tool)
+                && tool_guardrails_raise(spec, t)
+            {
+                return StepEffect::Raises;
+            }
             // A failing tool without a failure handler ends the run.
             if spec.tools.iter().any(|t| {
                 &t.name == tool

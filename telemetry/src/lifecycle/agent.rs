@@ -319,6 +319,71 @@ pub struct ToolInfo {
     name: String,
     parameters: Vec<String>,
     failure: FailureHandler,
+    input_guardrails: Vec<ToolGuardrail>,
+    output_guardrails: Vec<ToolGuardrail>,
+}
+
+/// What a tool guardrail decides (Python's `ToolGuardrailFunctionOutput`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolGuardrailDecision {
+    /// `allow()`: the call goes on.
+    Allow,
+    /// `reject_content(message)`: the model gets the message instead (an input guardrail:
+    /// the tool does not run and no tool hooks are called; an output guardrail: the result
+    /// is replaced).
+    RejectContent(String),
+    /// `raise_exception()`: the run ends with `ToolInputGuardrailTripwireTriggered` or
+    /// `ToolOutputGuardrailTripwireTriggered`.
+    RaiseException,
+}
+
+/// A tool input or output guardrail: a decision from the call's raw arguments (input) or
+/// from Python's `str()` of the tool's result (output).
+///
+/// ```
+/// use codex_telemetry::lifecycle::{ToolGuardrail, ToolGuardrailDecision, ToolInfo};
+///
+/// let tool = ToolInfo::new("delete_file")
+///     .with_input_guardrail(ToolGuardrail::new(|_| ToolGuardrailDecision::RejectContent("not allowed".into())));
+/// assert_eq!(tool.input_guardrails().len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct ToolGuardrail(Arc<dyn Fn(&str) -> ToolGuardrailDecision + Send + Sync>);
+
+impl ToolGuardrail {
+    /// A guardrail deciding with `decide`.
+    pub fn new(decide: impl Fn(&str) -> ToolGuardrailDecision + Send + Sync + 'static) -> Self {
+        Self(Arc::new(decide))
+    }
+
+    pub(crate) fn decide(&self, checked: &str) -> ToolGuardrailDecision {
+        (self.0)(checked)
+    }
+}
+
+impl fmt::Debug for ToolGuardrail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ToolGuardrail(..)")
+    }
+}
+
+impl PartialEq for ToolGuardrail {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ToolGuardrail {}
+
+/// The first decision of `guardrails` that is not `Allow` (Python stops there).
+pub(crate) fn first_objection(
+    guardrails: &[ToolGuardrail],
+    checked: &str,
+) -> Option<ToolGuardrailDecision> {
+    guardrails
+        .iter()
+        .map(|guardrail| guardrail.decide(checked))
+        .find(|decision| *decision != ToolGuardrailDecision::Allow)
 }
 
 /// What happens when a tool fails: Python's `function_tool(failure_error_function=…)`.
@@ -409,7 +474,40 @@ impl ToolInfo {
             name: name.into(),
             parameters: Vec::new(),
             failure: FailureHandler::Default,
+            input_guardrails: Vec::new(),
+            output_guardrails: Vec::new(),
         }
+    }
+
+    /// Adds an input guardrail (Python's `tool_input_guardrails`): run in order before the
+    /// tool's start hooks.
+    pub fn with_input_guardrail(mut self, guardrail: ToolGuardrail) -> Self {
+        self.input_guardrails.push(guardrail);
+        self
+    }
+
+    /// Adds an output guardrail (Python's `tool_output_guardrails`): run in order on the
+    /// tool's result.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{ToolGuardrail, ToolGuardrailDecision, ToolInfo};
+    ///
+    /// let tool = ToolInfo::new("t").with_output_guardrail(ToolGuardrail::new(|_| ToolGuardrailDecision::Allow));
+    /// assert_eq!(tool.output_guardrails().len(), 1);
+    /// ```
+    pub fn with_output_guardrail(mut self, guardrail: ToolGuardrail) -> Self {
+        self.output_guardrails.push(guardrail);
+        self
+    }
+
+    /// The input guardrails, in order.
+    pub fn input_guardrails(&self) -> &[ToolGuardrail] {
+        &self.input_guardrails
+    }
+
+    /// The output guardrails, in order.
+    pub fn output_guardrails(&self) -> &[ToolGuardrail] {
+        &self.output_guardrails
     }
 
     /// Sets what happens when the tool fails (the default handler when not set).

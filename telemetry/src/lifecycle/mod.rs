@@ -156,7 +156,8 @@ mod tools;
 mod turn;
 
 pub use agent::{
-    AgentInfo, FailureHandler, HandoffInfo, TEXT_OUTPUT_TYPE, ToolInfo, default_handoff_tool_name,
+    AgentInfo, FailureHandler, HandoffInfo, TEXT_OUTPUT_TYPE, ToolGuardrail, ToolGuardrailDecision,
+    ToolInfo, default_handoff_tool_name,
 };
 pub use items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 pub use run::{DEFAULT_MAX_TURNS, Run, RunOptions, Runner};

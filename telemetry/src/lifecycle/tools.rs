@@ -6,7 +6,7 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
-use super::agent::FailureHandler;
+use super::agent::{FailureHandler, ToolGuardrailDecision, first_objection};
 use super::items::{Item, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
@@ -20,6 +20,46 @@ use crate::span_data::{FunctionSpanData, JsonMap};
 /// What the default failure handler tells the model when a tool fails.
 pub const DEFAULT_TOOL_ERROR_OUTPUT: &str =
     "An error occurred while running the tool. Please try again.";
+
+/// A call a guardrail objected to: its message as the result (`reject_content`), or the
+/// tripwire that ends the run, with `Error running tool` on the call's span
+/// (`raise_exception`).
+fn objected(
+    call: &PendingCall,
+    policy: Policy,
+    objection: &ToolGuardrailDecision,
+    output: bool,
+) -> Result<CallResult, RunAgentError> {
+    match objection {
+        ToolGuardrailDecision::RejectContent(message) => Ok(CallResult {
+            text: message.clone(),
+            is_none: false,
+        }),
+        _ => {
+            let error = RunAgentError::tool_guardrail_tripwire(output);
+            call.span
+                .set_error(SpanError::new("Error running tool").with_data(tool_error(
+                    call.request.tool().name(),
+                    policy.sensitive.then_some(error.message()),
+                )));
+            Err(error)
+        }
+    }
+}
+
+/// The tool's output guardrails on a result (Python runs them on what the tool, or its
+/// failure handler, returned).
+fn guard_output(
+    call: &PendingCall,
+    policy: Policy,
+    result: Result<CallResult, RunAgentError>,
+) -> Result<CallResult, RunAgentError> {
+    let result = result?;
+    match first_objection(call.request.tool().output_guardrails(), &result.text) {
+        Some(objection) => objected(call, policy, &objection, true),
+        None => Ok(result),
+    }
+}
 
 /// The error detail function spans carry for a failed tool: the default failure handler
 /// always redacts, even with sensitive data on.
@@ -90,6 +130,9 @@ struct PendingCall {
     result: Option<CallResult>,
     /// The call failed without a failure handler: its span has ended and the run ends.
     raised: bool,
+    /// What the tool's input guardrails decided, when not `Allow`: the tool does not run and
+    /// no tool hooks are called for it.
+    input_objection: Option<ToolGuardrailDecision>,
 }
 
 /// What shapes a call's logs and span errors.
@@ -130,11 +173,19 @@ impl<'turn> ToolBatch<'turn> {
                     span,
                     result: None,
                     raised: false,
+                    input_objection: None,
                 }
             })
             .collect();
-        for call in &calls {
+        let mut calls = calls;
+        for call in &mut calls {
+            // Python checks a call's input guardrails before its start hooks.
             let tool = call.request.tool();
+            call.input_objection = call_context(run, call)
+                .run(|| first_objection(tool.input_guardrails(), call.request.arguments()));
+            if call.input_objection.is_some() {
+                continue;
+            }
             call_context(run, call).run(|| {
                 run.run_then_agent_hooks(
                     |hooks, context, agent| hooks.on_tool_start(context, agent, tool),
@@ -245,6 +296,10 @@ impl<'turn> ToolBatch<'turn> {
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
+        if let Some(objection) = &call.input_objection {
+            let result = context.run(|| objected(call, policy, objection, false));
+            return self.record(index, result);
+        }
         let result = context.run(|| match begin_call(&call.request, &call.span, policy) {
             Ok(arguments) => {
                 let outcome = tool(&arguments);
@@ -252,6 +307,7 @@ impl<'turn> ToolBatch<'turn> {
             }
             Err(failure) => failure,
         });
+        let result = context.run(|| guard_output(call, policy, result));
         self.record(index, result)
     }
 
@@ -311,6 +367,10 @@ impl<'turn> ToolBatch<'turn> {
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
+        if let Some(objection) = &call.input_objection {
+            let result = context.run(|| objected(call, policy, objection, false));
+            return self.record(index, result);
+        }
         let result = match context.run(|| begin_call(&call.request, &call.span, policy)) {
             Ok(arguments) => {
                 let outcome = context
@@ -321,6 +381,7 @@ impl<'turn> ToolBatch<'turn> {
             }
             Err(failure) => failure,
         };
+        let result = context.run(|| guard_output(call, policy, result));
         self.record(index, result)
     }
 
@@ -377,7 +438,7 @@ impl<'turn> ToolBatch<'turn> {
     fn close(&mut self) {
         let calls = std::mem::take(&mut self.calls);
         let run = &mut *self.run;
-        for call in &calls {
+        for call in calls.iter().filter(|call| call.input_objection.is_none()) {
             let Some(result) = &call.result else {
                 continue;
             };
@@ -395,6 +456,7 @@ impl<'turn> ToolBatch<'turn> {
             span,
             result,
             raised,
+            ..
         } in calls
         {
             if raised {

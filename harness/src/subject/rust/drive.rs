@@ -68,7 +68,7 @@ impl<'a> Driver<'a> {
         let tools: BTreeMap<String, ScriptedTool> = spec
             .tools
             .iter()
-            .map(|tool| (tool.name.clone(), ScriptedTool::new(tool)))
+            .map(|tool| (tool.name.clone(), ScriptedTool::new(tool, &spec.guardrails)))
             .collect();
         let agent_hooks = Arc::new(HookRecorder::agent_hooks(recorder.clone()));
         let agents = spec
@@ -416,6 +416,8 @@ impl<'a> Driver<'a> {
         match kind {
             GuardrailKind::Input => spec.input_guardrails.clone(),
             GuardrailKind::Output => spec.output_guardrails.clone(),
+            // Tool guardrails belong to tools, not agents.
+            GuardrailKind::ToolInput | GuardrailKind::ToolOutput => Vec::new(),
         }
     }
 }

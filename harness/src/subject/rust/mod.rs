@@ -209,7 +209,12 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
     let tools: BTreeMap<&str, ScriptedTool> = spec
         .tools
         .iter()
-        .map(|tool| (tool.name.as_str(), ScriptedTool::new(tool)))
+        .map(|tool| {
+            (
+                tool.name.as_str(),
+                ScriptedTool::new(tool, &spec.guardrails),
+            )
+        })
         .collect();
     for (i, step) in spec.model.steps.iter().enumerate() {
         for (j, item) in step.output.iter().enumerate() {
@@ -221,6 +226,15 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
                 .iter()
                 .find(|t| Some(&t.name) == item.tool_call.as_ref());
             let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
+            let guarded = tool_spec
+                .is_some_and(|t| !t.input_guardrails.is_empty() || !t.output_guardrails.is_empty());
+            if step.output.len() > 1 && guarded {
+                // Python checks each concurrent call's guardrails inside its own task; how
+                // their hooks interleave with the other calls' is not modelled here.
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: a tool with tool guardrails called beside other output items"
+                )));
+            }
             if step.output.len() > 1
                 && matches!(handler, Some((Some(FailureErrorFunction::None), _)))
             {

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use codex_telemetry::lifecycle::{
-    FailureHandler, Item, ModelResponse, ToolInfo, default_handoff_tool_name,
+    FailureHandler, Item, ModelResponse, ToolGuardrail, ToolGuardrailDecision, ToolInfo,
+    default_handoff_tool_name,
 };
 use codex_telemetry::pyrepr::python_repr;
 use codex_telemetry::usage::Usage;
@@ -17,7 +18,8 @@ use serde_json::Value;
 
 use crate::scenario::exceptions::ScriptedException;
 use crate::scenario::schema::{
-    FailureErrorFunction, FieldType, ModelSpec, OutputItemSpec, OutputTypeSpec, ToolSpec, UsageSpec,
+    FailureErrorFunction, FieldType, GuardrailSpec, ModelSpec, OutputItemSpec, OutputTypeSpec,
+    ToolGuardrailBehavior, ToolSpec, UsageSpec,
 };
 
 /// One scripted model call.
@@ -208,13 +210,35 @@ pub(crate) struct ScriptedTool {
 }
 
 impl ScriptedTool {
-    pub(crate) fn new(spec: &ToolSpec) -> Self {
-        Self {
+    pub(crate) fn new(spec: &ToolSpec, guardrails: &[GuardrailSpec]) -> Self {
+        let guardrail = |name: &String| {
+            let decision = guardrails.iter().find(|g| &g.name == name).map_or(
+                ToolGuardrailDecision::Allow,
+                |g| match g.behavior {
+                    Some(ToolGuardrailBehavior::RejectContent) => {
+                        ToolGuardrailDecision::RejectContent(g.message.clone().unwrap_or_default())
+                    }
+                    Some(ToolGuardrailBehavior::RaiseException) => {
+                        ToolGuardrailDecision::RaiseException
+                    }
+                    _ => ToolGuardrailDecision::Allow,
+                },
+            );
+            ToolGuardrail::new(move |_| decision.clone())
+        };
+        let mut info = ToolInfo::new(spec.name.clone())
             // The python driver's signature lists the parameters in the scenario's (sorted)
             // order.
-            info: ToolInfo::new(spec.name.clone())
-                .with_parameters(spec.parameters.keys().cloned())
-                .with_failure_handler(failure_handler(spec)),
+            .with_parameters(spec.parameters.keys().cloned())
+            .with_failure_handler(failure_handler(spec));
+        for name in &spec.input_guardrails {
+            info = info.with_input_guardrail(guardrail(name));
+        }
+        for name in &spec.output_guardrails {
+            info = info.with_output_guardrail(guardrail(name));
+        }
+        Self {
+            info,
             parameters: spec.parameters.clone(),
             returns: spec.returns.clone(),
             raises: spec.raises.clone(),
