@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator
 import pydantic
 
 import agents
+from agents.util import _transforms
 from agents import _debug
 from agents.handoffs import Handoff
 from agents.testing import ModelStep, ScriptedModel, assistant_message, function_call
@@ -692,6 +693,12 @@ class _Build:
             self.agents[spec["name"]].handoffs = resolve(
                 "handoff agents", spec.get("handoffs") or [], self.agents, spec["name"]
             )
+            # `agent_tools`: other agents as tools, after the function tools.
+            for agent_name in spec.get("agent_tools") or []:
+                target = resolve("agent tools", [agent_name], self.agents, spec["name"])[0]
+                self.agents[spec["name"]].tools.append(
+                    target.as_tool(tool_name=None, tool_description=None)
+                )
 
         model_spec = scenario.get("model") or {}
         self.model = ScriptedModel(
@@ -746,6 +753,14 @@ class _Build:
                     tool_name = item["tool_call"]
                 elif item.get("missing_tool_call") is not None:
                     tool_name = item["missing_tool_call"]
+                elif item.get("agent_tool_call") is not None:
+                    target = item["agent_tool_call"]
+                    if target not in self.agents:
+                        raise DriverError(f"{item_where}: agent tool of undefined agent {target!r}")
+                    # The SDK's own default name of the agent as a tool.
+                    tool_name = _transforms.transform_string_function_style(
+                        self.agents[target].name
+                    )
                 else:
                     raise DriverError(f"{item_where}: the item is neither a message nor a call")
                 if item.get("raw_arguments") is not None:

@@ -319,6 +319,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             } else {
                 vec![]
             },
+            agent_tools: Vec::new(),
             tool_use_behavior: None,
             stop_at_tool_names: None,
         })
@@ -490,6 +491,7 @@ fn item() -> OutputItemSpec {
         message: None,
         tool_call: None,
         handoff: None,
+        agent_tool_call: None,
         missing_tool_call: None,
         arguments: None,
         raw_arguments: None,

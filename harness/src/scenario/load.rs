@@ -219,7 +219,7 @@ output = [{ message = "It is sunny." }]
         assert_eq!(
             problems(&text),
             vec![
-                "model.steps[1].output[0]: set exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`"
+                "model.steps[1].output[0]: set exactly one of `message`, `tool_call`, `handoff`, `agent_tool_call`, `missing_tool_call`"
             ]
         );
     }

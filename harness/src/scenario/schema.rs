@@ -113,6 +113,10 @@ pub struct AgentSpec {
     /// Names of output `[[guardrails]]`.
     #[serde(default)]
     pub output_guardrails: Vec<String>,
+    /// Agents this agent can call as tools (`Agent.as_tool(tool_name=None, …)`: the tool's
+    /// name is the agent's name made a function name, as for handoffs).
+    #[serde(default)]
+    pub agent_tools: Vec<String>,
     /// What the agent does after its tools ran (Python's `tool_use_behavior`); the client's
     /// default (`run_llm_again`) when absent.
     #[serde(default)]
@@ -311,6 +315,10 @@ pub struct OutputItemSpec {
     /// A handoff to a defined agent (written as the target agent, not as a tool name).
     #[serde(default)]
     pub handoff: Option<String>,
+    /// A call of an agent tool, written as the agent's name (see `agent_tools`); its
+    /// `arguments` are `{ input = "…" }`.
+    #[serde(default)]
+    pub agent_tool_call: Option<String>,
     /// A call of a tool that no agent has: the model misbehaves.
     #[serde(default)]
     pub missing_tool_call: Option<String>,

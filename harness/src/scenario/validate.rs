@@ -124,6 +124,17 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 }
             }
         }
+        for (j, target) in agent.agent_tools.iter().enumerate() {
+            if !agent_names.contains(target.as_str()) {
+                problem(
+                    format!("agents[{i}].agent_tools[{j}]"),
+                    format!(
+                        "agent {target:?} is not defined in [[agents]] (defined: {})",
+                        list(&agent_names)
+                    ),
+                );
+            }
+        }
         for (j, target) in agent.handoffs.iter().enumerate() {
             if !agent_names.contains(target.as_str()) {
                 problem(
@@ -416,20 +427,34 @@ fn validate_item(
         item.message.is_some(),
         item.tool_call.is_some(),
         item.handoff.is_some(),
+        item.agent_tool_call.is_some(),
         item.missing_tool_call.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
         problem(
             field.to_owned(),
-            "set exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`".into(),
+            "set exactly one of `message`, `tool_call`, `handoff`, `agent_tool_call`, `missing_tool_call`".into(),
         );
         return;
     }
-    let is_call = item.tool_call.is_some() || item.missing_tool_call.is_some();
+    if let Some(target) = &item.agent_tool_call
+        && !agent_names.contains(target.as_str())
+    {
+        problem(
+            format!("{field}.agent_tool_call"),
+            format!(
+                "agent {target:?} is not defined in [[agents]] (defined: {})",
+                list(agent_names)
+            ),
+        );
+    }
+    let is_call = item.tool_call.is_some()
+        || item.missing_tool_call.is_some()
+        || item.agent_tool_call.is_some();
     if !is_call && (item.arguments.is_some() || item.raw_arguments.is_some()) {
         problem(
             field.to_owned(),
-            "`arguments`/`raw_arguments` apply to `tool_call` and `missing_tool_call` only".into(),
+            "`arguments`/`raw_arguments` apply to `tool_call`, `agent_tool_call` and `missing_tool_call` only".into(),
         );
     }
     if item.arguments.is_some() && item.raw_arguments.is_some() {
@@ -572,7 +597,17 @@ fn check_script_is_consumable(
             };
             next += 1;
             match step_effect(spec, agent, step) {
-                StepEffect::Continues { agent: next_agent } => agent = next_agent,
+                StepEffect::Continues {
+                    agent: next_agent,
+                    nested,
+                } => {
+                    for nested_agent in nested {
+                        if !consume_nested_run(spec, nested_agent, &mut next) {
+                            return;
+                        }
+                    }
+                    agent = next_agent;
+                }
                 StepEffect::Completes => {
                     last_end = Some(next - 1);
                     continue 'runs;
@@ -600,9 +635,40 @@ fn check_script_is_consumable(
 }
 
 /// What one model step does to its run, as the client processes the response.
+/// The run of an agent called as a tool (`agent_tool_call`): it takes the next steps until it
+/// ends (a raise becomes the tool's failure output; the calling run goes on). `false` when the
+/// script runs out first.
+fn consume_nested_run(spec: &ScenarioFile, agent: &str, next: &mut usize) -> bool {
+    let mut agent = agent;
+    loop {
+        let Some(step) = spec.model.steps.get(*next) else {
+            return false;
+        };
+        *next += 1;
+        match step_effect(spec, agent, step) {
+            StepEffect::Continues {
+                agent: next_agent,
+                nested,
+            } => {
+                for nested_agent in nested {
+                    if !consume_nested_run(spec, nested_agent, next) {
+                        return false;
+                    }
+                }
+                agent = next_agent;
+            }
+            StepEffect::Completes | StepEffect::Raises => return true,
+        }
+    }
+}
+
 enum StepEffect<'a> {
-    /// The run goes on, with this agent (after a handoff, the first one's target).
-    Continues { agent: &'a str },
+    /// The run goes on, with this agent (after a handoff, the first one's target), once the
+    /// agents this step calls as tools (`nested`) have run.
+    Continues {
+        agent: &'a str,
+        nested: Vec<&'a str>,
+    },
     /// The run ends with a final output.
     Completes,
     /// The run raises (the step's error, or a call the current agent has no tool or handoff for).
@@ -623,6 +689,7 @@ fn step_effect<'a>(
     let mut handoff = None;
     let mut calls_tools = false;
     let mut stops = false;
+    let mut nested = Vec::new();
     for item in &step.output {
         if let Some(target) = &item.handoff {
             // The handoff tool exists only if the current agent lists the target.
@@ -650,26 +717,35 @@ fn step_effect<'a>(
             }) {
                 return StepEffect::Raises;
             }
+        } else if let Some(target) = &item.agent_tool_call {
+            if !current.agent_tools.contains(target) {
+                return StepEffect::Raises;
+            }
+            calls_tools = true;
+            nested.push(target.as_str());
         } else if item.missing_tool_call.is_some() {
             return StepEffect::Raises;
         }
     }
     if let Some(target) = handoff {
-        return StepEffect::Continues { agent: target };
+        return StepEffect::Continues {
+            agent: target,
+            nested,
+        };
     }
     if calls_tools {
         // The agent's `tool_use_behavior` may make a tool result the final output.
         return if stops {
             StepEffect::Completes
         } else {
-            StepEffect::Continues { agent }
+            StepEffect::Continues { agent, nested }
         };
     }
     // Only messages: a final output, except that a structured-output agent whose last message
     // is empty has none, and the client runs it again.
     let last_text = step.output.last().and_then(|item| item.message.as_deref());
     if is_structured(current) && last_text.is_none_or(str::is_empty) {
-        return StepEffect::Continues { agent };
+        return StepEffect::Continues { agent, nested };
     }
     StepEffect::Completes
 }

@@ -321,6 +321,7 @@ pub struct ToolInfo {
     failure: FailureHandler,
     input_guardrails: Vec<ToolGuardrail>,
     output_guardrails: Vec<ToolGuardrail>,
+    agent_tool: bool,
 }
 
 /// What a tool guardrail decides (Python's `ToolGuardrailFunctionOutput`).
@@ -476,7 +477,28 @@ impl ToolInfo {
             failure: FailureHandler::Default,
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
+            agent_tool: false,
         }
+    }
+
+    /// The tool is an agent run as a tool (Python's `Agent.as_tool`): its call logs
+    /// `Invoking tool X` but not the `Tool X completed.` line of function tools, and the
+    /// agent's nested run goes inside the call's context (its function span current), with
+    /// its usage counted in the calling run ([`ToolBatch::add_usage`](super::ToolBatch::add_usage)).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::ToolInfo;
+    ///
+    /// assert!(ToolInfo::new("translator").as_agent_tool().is_agent_tool());
+    /// ```
+    pub fn as_agent_tool(mut self) -> Self {
+        self.agent_tool = true;
+        self
+    }
+
+    /// Whether the tool is an agent run as a tool.
+    pub fn is_agent_tool(&self) -> bool {
+        self.agent_tool
     }
 
     /// Adds an input guardrail (Python's `tool_input_guardrails`): run in order before the

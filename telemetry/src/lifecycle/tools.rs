@@ -385,6 +385,29 @@ impl<'turn> ToolBatch<'turn> {
         self.record(index, result)
     }
 
+    /// Counts `usage` of work a call did (the nested run of an agent tool) in the calling
+    /// run, as Python's nested run shares its context's usage: it shows in the current turn's
+    /// and the task's usage.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::usage::Usage;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let mut batch = turn.start_tools(&[]);
+    /// batch.add_usage(&Usage { requests: 1, ..Usage::default() });
+    /// batch.finish();
+    /// turn.end();
+    /// assert_eq!(run.usage().requests, 1);
+    /// ```
+    pub fn add_usage(&mut self, usage: &crate::usage::Usage) {
+        self.run.usage.add(usage);
+    }
+
     /// The tail of [`invoke`](ToolBatch::invoke) and
     /// [`invoke_async`](ToolBatch::invoke_async): keeps call `index`'s result for
     /// [`finish`](ToolBatch::finish) and returns its text, or ends the call's span and
@@ -566,7 +589,9 @@ fn end_call(
     match outcome {
         Ok(result) => {
             let result = CallResult::new(&result);
-            if policy.dont_log_tool_data {
+            // An agent tool's invoker is not a function tool's: it logs no completion line.
+            if request.tool().is_agent_tool() {
+            } else if policy.dont_log_tool_data {
                 agents_debug!("Tool {name} completed.");
             } else {
                 agents_debug!("Tool {name} returned {}", result.text);

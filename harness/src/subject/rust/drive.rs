@@ -21,13 +21,14 @@ use codex_telemetry::context::InContextExt;
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
-    Turn,
+    ToolInfo, Turn,
 };
+use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions};
 use serde_json::{Value, json};
 
 use super::record::{HookRecorder, Recorder};
-use super::script::{ScriptedModel, ScriptedTool, validate_output};
+use super::script::{ScriptedModel, ScriptedTool, agent_tool_name, validate_output};
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
     ActionSpec, AgentSpec, GuardrailKind, OnError, RunSpec, UserTraceSpec,
@@ -59,6 +60,8 @@ pub(crate) struct Driver<'a> {
     arrived: bool,
     /// The session's conversation (`run.session`): what earlier runs left, input of the next.
     session: Vec<Item>,
+    /// Inside the run of an agent called as a tool.
+    nesting: bool,
     unsupported: Option<Unsupported>,
 }
 
@@ -80,6 +83,14 @@ impl<'a> Driver<'a> {
                     if let Some(tool) = tools.get(tool) {
                         info = info.with_tool(tool.info().clone());
                     }
+                }
+                // Agents as tools come after the function tools, named as Python names them.
+                for target in &agent.agent_tools {
+                    info = info.with_tool(
+                        ToolInfo::new(agent_tool_name(target))
+                            .with_parameters(["input"])
+                            .as_agent_tool(),
+                    );
                 }
                 for target in &agent.handoffs {
                     info = info.with_handoff(HandoffInfo::to_agent(target.clone()));
@@ -114,6 +125,7 @@ impl<'a> Driver<'a> {
             user_trace: spec.trace.as_ref(),
             arrived: false,
             session: Vec::new(),
+            nesting: false,
             unsupported: None,
         }
     }
@@ -276,13 +288,21 @@ impl<'a> Driver<'a> {
 
     /// The agent loop.
     async fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
+        let start = self.run_spec.agent.clone();
+        self.drive_agent(run, &start).await
+    }
+
+    /// The agent loop from `start` (the scenario's run, or an agent called as a tool).
+    async fn drive_agent(&mut self, run: &mut Run, start: &str) -> Result<Value, RunAgentError> {
+        // Agent tools run plain (`Runner.run`), whatever the outer run.
+        let streamed = self.run_spec.streamed && start == self.run_spec.agent && !self.nesting;
         // Python runs the starting agent's blocking input guardrails first (streamed: before
         // the first turn; otherwise first thing in it), then the others beside the model.
         let (blocking, parallel): (Vec<String>, Vec<String>) = self
-            .guardrails(&self.run_spec.agent, GuardrailKind::Input)
+            .guardrails(start, GuardrailKind::Input)
             .into_iter()
             .partition(|name| self.blocking.contains(name.as_str()));
-        if self.run_spec.streamed && !blocking.is_empty() {
+        if streamed && !blocking.is_empty() {
             run.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
             self.step().await;
         }
@@ -294,7 +314,7 @@ impl<'a> Driver<'a> {
             let agent_spec = self.agent_specs[agent_name.as_str()];
             let mut turn = run.start_turn()?;
             self.step().await;
-            if !self.run_spec.streamed && !blocking.is_empty() {
+            if !streamed && !blocking.is_empty() {
                 turn.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
                 self.step().await;
             }
@@ -309,7 +329,7 @@ impl<'a> Driver<'a> {
             let call = turn.start_model_call(call_options);
             // The model request, in the call's context (the scripted model records nothing).
             self.step().in_context(call.context()).await;
-            let response = match self.model.call(self.run_spec.streamed) {
+            let response = match self.model.call(streamed) {
                 Ok(response) => response,
                 Err(error) => return Err(call.fail(error)),
             };
@@ -323,14 +343,40 @@ impl<'a> Driver<'a> {
                 let mut tools = turn.start_tools(processed.tool_calls());
                 self.step().await;
                 for (index, call) in processed.tool_calls().iter().enumerate() {
-                    let tool = &self.tools[call.tool().name()];
                     let mut returned = None;
-                    // A tool without a failure handler that fails ends the run here.
-                    let text = tools.invoke(index, |_| {
-                        let result = tool.call();
-                        returned = result.as_ref().ok().cloned();
-                        result
-                    })?;
+                    let text = if call.tool().is_agent_tool() {
+                        // An agent as a tool: its own run, nested in the call's context.
+                        let target = agent_spec
+                            .agent_tools
+                            .iter()
+                            .find(|t| agent_tool_name(t) == call.tool().name())
+                            .cloned()
+                            .unwrap_or_default();
+                        let context = tools.context(index);
+                        let mut nested_usage = Usage::default();
+                        let text = tools
+                            .invoke_async(index, |arguments| {
+                                let input = arguments
+                                    .get("input")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_owned();
+                                let nested =
+                                    Box::pin(self.nested_run(target, input, &mut nested_usage));
+                                nested.in_context(context)
+                            })
+                            .await?;
+                        tools.add_usage(&nested_usage);
+                        text
+                    } else {
+                        let tool = &self.tools[call.tool().name()];
+                        // A tool without a failure handler that fails ends the run here.
+                        tools.invoke(index, |_| {
+                            let result = tool.call();
+                            returned = result.as_ref().ok().cloned();
+                            result
+                        })?
+                    };
                     if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
                         // Python: `str(output)` for a text agent; the returned value itself
                         // (or the failure message) for a structured one.
@@ -388,6 +434,31 @@ impl<'a> Driver<'a> {
             self.end_with_final_output(turn, &output).await;
             return self.check_output(run, &agent_name, output);
         }
+    }
+
+    /// The run of `agent` called as a tool with `input`: Python's `Agent.as_tool` runs it
+    /// with the default `RunConfig` and no run hooks, in the current context (the call's
+    /// function span), so it makes no trace of its own. Its usage goes to `usage`; its final
+    /// output is the tool's result.
+    async fn nested_run(
+        &mut self,
+        agent: String,
+        input: String,
+        usage: &mut Usage,
+    ) -> Result<Value, codex_telemetry::CallToolError> {
+        let options = RunOptions::new()
+            .with_config(RunConfig::from_env(self.runner.env()))
+            .with_input(vec![Item::user_message(input)])
+            .with_max_turns(Some(DEFAULT_MAX_TURNS))
+            .with_streamed(false);
+        let mut run = self.runner.start_run(options);
+        run.start_agent(&self.agents[&agent]);
+        let outer = std::mem::replace(&mut self.nesting, true);
+        let outcome = Box::pin(self.drive_agent(&mut run, &agent)).await;
+        self.nesting = outer;
+        *usage = *run.usage();
+        let outcome = run.finish(outcome);
+        outcome.map_err(|error| codex_telemetry::CallToolError::new(error.message()))
     }
 
     /// A turn that produced the final output: the agent's end hooks, then the turn's end.

@@ -206,6 +206,24 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             }
         }
     }
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        let agent_tool_calls = step
+            .output
+            .iter()
+            .filter(|item| item.agent_tool_call.is_some())
+            .count();
+        if agent_tool_calls > 0 && step.output.len() > 1 {
+            // Python runs a response's calls as concurrent tasks: nested runs would interleave.
+            return Err(Unsupported(format!(
+                "model.steps[{i}]: an agent tool called beside other output items"
+            )));
+        }
+        if agent_tool_calls > 0 && !env.dont_log_tool_data() {
+            return Err(Unsupported(format!(
+                "model.steps[{i}]: an agent tool with tool data logging on: its data log lines are not mapped"
+            )));
+        }
+    }
     let tools: BTreeMap<&str, ScriptedTool> = spec
         .tools
         .iter()

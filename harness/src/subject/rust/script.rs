@@ -124,6 +124,15 @@ fn step_usage(spec: Option<&UsageSpec>) -> Usage {
     }
 }
 
+/// Python's default name of an agent as a tool: its name made a function name (the rule of
+/// handoff tool names, without their prefix).
+pub(crate) fn agent_tool_name(agent: &str) -> String {
+    let name = default_handoff_tool_name(agent);
+    name.strip_prefix("transfer_to_")
+        .unwrap_or(&name)
+        .to_owned()
+}
+
 /// `assistant_message(text)` or `function_call(name, arguments, call_id=…)`; a handoff is a
 /// call of the SDK's handoff tool for the target.
 fn output_item(item: &OutputItemSpec, call_number: &mut usize) -> Item {
@@ -135,12 +144,16 @@ fn output_item(item: &OutputItemSpec, call_number: &mut usize) -> Item {
         .call_id
         .clone()
         .unwrap_or_else(|| format!("call_{call_number}"));
-    let name = match (&item.handoff, &item.tool_call, &item.missing_tool_call) {
-        (Some(target), _, _) => default_handoff_tool_name(target),
-        (None, Some(tool), _) => tool.clone(),
-        (None, None, Some(missing)) => missing.clone(),
+    let name = if let Some(target) = &item.handoff {
+        default_handoff_tool_name(target)
+    } else if let Some(target) = &item.agent_tool_call {
+        agent_tool_name(target)
+    } else {
         // Validation guarantees exactly one kind per item.
-        (None, None, None) => String::new(),
+        item.tool_call
+            .clone()
+            .or_else(|| item.missing_tool_call.clone())
+            .unwrap_or_default()
     };
     Item::function_call(name, call_id, call_arguments(item))
 }
