@@ -159,23 +159,13 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         ];
         for (field, names, kind) in guardrail_lists {
-            for (j, name) in names.iter().enumerate() {
-                match spec.guardrails.iter().find(|g| &g.name == name) {
-                    None => problem(
-                        format!("agents[{i}].{field}[{j}]"),
-                        format!("guardrail {name:?} is not defined in [[guardrails]]"),
-                    ),
-                    Some(g) if g.kind != kind => problem(
-                        format!("agents[{i}].{field}[{j}]"),
-                        format!(
-                            "guardrail {name:?} has kind = {:?}; use it in {}",
-                            g.kind,
-                            guardrail_home(g.kind)
-                        ),
-                    ),
-                    Some(_) => {}
-                }
-            }
+            check_guardrail_list(
+                spec,
+                &format!("agents[{i}].{field}"),
+                names,
+                kind,
+                &mut problem,
+            );
         }
         if let Some(output_type) = &agent.output_type {
             if output_type.fields.is_empty() {
@@ -243,23 +233,13 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         ];
         for (field, names, kind) in lists {
-            for (j, name) in names.iter().enumerate() {
-                match spec.guardrails.iter().find(|g| &g.name == name) {
-                    None => problem(
-                        format!("tools[{i}].{field}[{j}]"),
-                        format!("guardrail {name:?} is not defined in [[guardrails]]"),
-                    ),
-                    Some(g) if g.kind != kind => problem(
-                        format!("tools[{i}].{field}[{j}]"),
-                        format!(
-                            "guardrail {name:?} has kind = {:?}; use it in {}",
-                            g.kind,
-                            guardrail_home(g.kind)
-                        ),
-                    ),
-                    Some(_) => {}
-                }
-            }
+            check_guardrail_list(
+                spec,
+                &format!("tools[{i}].{field}"),
+                names,
+                kind,
+                &mut problem,
+            );
         }
         if tool.failure_message.is_some() && tool.failure_error_function.is_some() {
             problem(
@@ -514,6 +494,33 @@ fn tool_guardrails_raise(spec: &ScenarioFile, tool: &crate::scenario::schema::To
     match decision(&tool.input_guardrails) {
         Some(behavior) => behavior == ToolGuardrailBehavior::RaiseException,
         None => decision(&tool.output_guardrails) == Some(ToolGuardrailBehavior::RaiseException),
+    }
+}
+
+/// Each name of a guardrail list (`field`) must be a defined guardrail of `kind`.
+fn check_guardrail_list(
+    spec: &ScenarioFile,
+    field: &str,
+    names: &[String],
+    kind: GuardrailKind,
+    problem: &mut impl FnMut(String, String),
+) {
+    for (j, name) in names.iter().enumerate() {
+        match spec.guardrails.iter().find(|g| &g.name == name) {
+            None => problem(
+                format!("{field}[{j}]"),
+                format!("guardrail {name:?} is not defined in [[guardrails]]"),
+            ),
+            Some(g) if g.kind != kind => problem(
+                format!("{field}[{j}]"),
+                format!(
+                    "guardrail {name:?} has kind = {:?}; use it in {}",
+                    g.kind,
+                    guardrail_home(g.kind)
+                ),
+            ),
+            Some(_) => {}
+        }
     }
 }
 
