@@ -642,6 +642,13 @@ def _tool_use_behavior(spec: dict[str, Any]) -> Any:
     stop_at = spec.get("stop_at_tool_names")
     if stop_at is not None:
         return {"stop_at_tool_names": list(stop_at)}
+    final_output = spec.get("tools_final_output")
+    if final_output is not None:
+
+        def tools_to_final_output(context: Any, tool_results: Any) -> Any:
+            return agents.ToolsToFinalOutputResult(is_final_output=True, final_output=final_output)
+
+        return tools_to_final_output
     return spec.get("tool_use_behavior") or "run_llm_again"
 
 

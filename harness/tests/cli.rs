@@ -676,6 +676,10 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "kind = \"output\"",
         "kind = \"output\"\nrun_in_parallel = false",
     );
+    let final_function = real_scenario("tools_final_output_function").replace(
+        "tools_final_output = ",
+        "tool_use_behavior = \"stop_on_first_tool\"\ntools_final_output = ",
+    );
     let tool_guardrail = real_scenario("tool_input_guardrail_reject_content").replace(
         "behavior = \"reject_content\"",
         "behavior = \"allow\"\ntripwire = true",
@@ -689,6 +693,7 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         ("behavior.toml", &behavior),
         ("failure.toml", &failure),
         ("tool_guardrail.toml", &tool_guardrail),
+        ("final_function.toml", &final_function),
         ("parallel_output.toml", &parallel_output),
         ("repeat.toml", &repeat),
         ("on_error.toml", &on_error),
@@ -730,6 +735,7 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "field `run.trace_id`: every repeated run would make a trace with this id",
         "on_error.toml: field `trace.body[1].on_error`: `on_error` belongs to a `run = true` action",
         "parallel_output.toml: field `guardrails[1].run_in_parallel`: only input guardrails run in parallel",
+        "final_function.toml: field `agents[0].tools_final_output`: `tools_final_output` is a `tool_use_behavior` of its own",
         "tool_guardrail.toml: field `guardrails[0].tripwire`: a tool guardrail raises with `behavior = \"raise_exception\"`, not `tripwire`",
         "field `guardrails[0].message`: `message` goes with `behavior = \"reject_content\"`, and only with it",
     ] {

@@ -322,6 +322,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             agent_tools: Vec::new(),
             tool_use_behavior: None,
             stop_at_tool_names: None,
+            tools_final_output: None,
         })
         .collect();
 

@@ -125,12 +125,18 @@ pub struct AgentSpec {
     /// these tools (in call order) is the final output. Not with `tool_use_behavior`.
     #[serde(default)]
     pub stop_at_tool_names: Option<Vec<String>>,
+    /// `tool_use_behavior` as a custom function that, once tools ran, returns
+    /// `ToolsToFinalOutputResult(is_final_output=True, final_output=<this text>)`. Not with
+    /// the other two.
+    #[serde(default)]
+    pub tools_final_output: Option<String>,
 }
 
 impl AgentSpec {
     /// Whether a result of `tool` is this agent's final output (its `tool_use_behavior`).
     pub fn stops_at(&self, tool: &str) -> bool {
         self.tool_use_behavior == Some(ToolUseBehavior::StopOnFirstTool)
+            || self.tools_final_output.is_some()
             || self
                 .stop_at_tool_names
                 .as_ref()

@@ -105,6 +105,14 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 );
             }
         }
+        if agent.tools_final_output.is_some()
+            && (agent.tool_use_behavior.is_some() || agent.stop_at_tool_names.is_some())
+        {
+            problem(
+                format!("agents[{i}].tools_final_output"),
+                "`tools_final_output` is a `tool_use_behavior` of its own (a function): remove `tool_use_behavior` / `stop_at_tool_names` or this field".into(),
+            );
+        }
         if let Some(stop_at) = &agent.stop_at_tool_names {
             if agent.tool_use_behavior.is_some() {
                 problem(

@@ -379,11 +379,19 @@ impl<'a> Driver<'a> {
                     };
                     if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
                         // Python: `str(output)` for a text agent; the returned value itself
-                        // (or the failure message) for a structured one.
-                        tool_final_output = Some(match (&agent_spec.output_type, returned) {
-                            (Some(_), Some(value)) => value,
-                            _ => json!(text),
-                        });
+                        // (or the failure message) for a structured one; a custom function's
+                        // own output.
+                        tool_final_output = Some(
+                            match (
+                                &agent_spec.tools_final_output,
+                                &agent_spec.output_type,
+                                returned,
+                            ) {
+                                (Some(output), _, _) => json!(output),
+                                (None, Some(_), Some(value)) => value,
+                                _ => json!(text),
+                            },
+                        );
                     }
                     self.step().await;
                 }
