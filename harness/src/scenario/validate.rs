@@ -132,26 +132,21 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                 }
             }
         }
-        for (j, target) in agent.agent_tools.iter().enumerate() {
-            if !agent_names.contains(target.as_str()) {
-                problem(
-                    format!("agents[{i}].agent_tools[{j}]"),
-                    format!(
-                        "agent {target:?} is not defined in [[agents]] (defined: {})",
-                        list(&agent_names)
-                    ),
-                );
-            }
-        }
-        for (j, target) in agent.handoffs.iter().enumerate() {
-            if !agent_names.contains(target.as_str()) {
-                problem(
-                    format!("agents[{i}].handoffs[{j}]"),
-                    format!(
-                        "agent {target:?} is not defined in [[agents]] (defined: {})",
-                        list(&agent_names)
-                    ),
-                );
+        let agent_lists = [
+            ("agent_tools", &agent.agent_tools),
+            ("handoffs", &agent.handoffs),
+        ];
+        for (key, targets) in agent_lists {
+            for (j, target) in targets.iter().enumerate() {
+                if !agent_names.contains(target.as_str()) {
+                    problem(
+                        format!("agents[{i}].{key}[{j}]"),
+                        format!(
+                            "agent {target:?} is not defined in [[agents]] (defined: {})",
+                            list(&agent_names)
+                        ),
+                    );
+                }
             }
         }
         let guardrail_lists = [
@@ -425,17 +420,6 @@ fn validate_item(
         );
         return;
     }
-    if let Some(target) = &item.agent_tool_call
-        && !agent_names.contains(target.as_str())
-    {
-        problem(
-            format!("{field}.agent_tool_call"),
-            format!(
-                "agent {target:?} is not defined in [[agents]] (defined: {})",
-                list(agent_names)
-            ),
-        );
-    }
     let is_call = item.tool_call.is_some()
         || item.missing_tool_call.is_some()
         || item.agent_tool_call.is_some();
@@ -467,16 +451,22 @@ fn validate_item(
             ),
         );
     }
-    if let Some(target) = &item.handoff
-        && !agent_names.contains(target.as_str())
-    {
-        problem(
-            format!("{field}.handoff"),
-            format!(
-                "agent {target:?} is not defined in [[agents]] (defined: {})",
-                list(agent_names)
-            ),
-        );
+    // Handoffs and agent tools name their target agent.
+    for (key, target) in [
+        ("handoff", &item.handoff),
+        ("agent_tool_call", &item.agent_tool_call),
+    ] {
+        if let Some(target) = target
+            && !agent_names.contains(target.as_str())
+        {
+            problem(
+                format!("{field}.{key}"),
+                format!(
+                    "agent {target:?} is not defined in [[agents]] (defined: {})",
+                    list(agent_names)
+                ),
+            );
+        }
     }
     if let Some(tool) = &item.missing_tool_call
         && tool_names.contains(tool.as_str())
