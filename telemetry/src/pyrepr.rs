@@ -110,7 +110,13 @@ fn write_repr(out: &mut String, value: &Value) {
 }
 
 fn write_number(out: &mut String, number: &Number) {
-    if let Some(int) = number.as_i64() {
+    // serde_json keeps a parsed number's text (`arbitrary_precision`): an integer beyond 64
+    // bits is still an int in Python, so print its digits rather than a float.
+    let text = number.to_string();
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        out.push_str(&text);
+    } else if let Some(int) = number.as_i64() {
         let _ = write!(out, "{int}");
     } else if let Some(int) = number.as_u64() {
         let _ = write!(out, "{int}");
@@ -278,6 +284,18 @@ mod tests {
             write_float_repr(&mut out, value);
             assert_eq!(out, format!("<{expected}"), "{value:e}");
         }
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_stay_integers() {
+        // A usage sum past u64::MAX is still an `int` to Python: `repr` prints its digits.
+        let big: Value =
+            serde_json::from_str("[18446744073709551617, -9223372036854775809, 1.5e16]").unwrap();
+        assert_eq!(
+            python_repr(&big),
+            "[18446744073709551617, -9223372036854775809, 1.5e+16]"
+        );
+        assert_eq!(python_repr(&json!(u128::MAX)), u128::MAX.to_string());
     }
 
     #[test]

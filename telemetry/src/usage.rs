@@ -31,6 +31,11 @@ use crate::span_data::JsonMap;
 /// Token usage of one model call or accumulated over a run (Python's `agents.Usage`,
 /// with the token details flattened).
 ///
+/// Counts are `u128` because Python's integers never overflow: a run whose calls each report
+/// counts near 2^63 sums past `u64::MAX`, and the client exports the exact sum. Sums
+/// saturate at `u128::MAX` rather than wrap or panic, which no run can reach from
+/// 64-bit per-call counts.
+///
 /// # Examples
 ///
 /// ```
@@ -45,19 +50,19 @@ use crate::span_data::JsonMap;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Model requests.
-    pub requests: u64,
+    pub requests: u128,
     /// Input tokens.
-    pub input_tokens: u64,
+    pub input_tokens: u128,
     /// Output tokens.
-    pub output_tokens: u64,
+    pub output_tokens: u128,
     /// Total tokens as reported by the model (not computed).
-    pub total_tokens: u64,
+    pub total_tokens: u128,
     /// Input tokens served from the cache (`input_tokens_details.cached_tokens`).
-    pub cached_input_tokens: u64,
+    pub cached_input_tokens: u128,
     /// Input tokens written to the cache (`input_tokens_details.cache_write_tokens`).
-    pub cache_write_input_tokens: u64,
+    pub cache_write_input_tokens: u128,
     /// Reasoning tokens (`output_tokens_details.reasoning_tokens`).
-    pub reasoning_tokens: u64,
+    pub reasoning_tokens: u128,
 }
 
 impl Usage {
@@ -71,13 +76,17 @@ impl Usage {
     /// assert_eq!((usage.requests, usage.input_tokens), (2, 3));
     /// ```
     pub fn add(&mut self, other: &Usage) {
-        self.requests += other.requests;
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.total_tokens += other.total_tokens;
-        self.cached_input_tokens += other.cached_input_tokens;
-        self.cache_write_input_tokens += other.cache_write_input_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
+        self.requests = self.requests.saturating_add(other.requests);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(other.cached_input_tokens);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(other.cache_write_input_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
     }
 
     /// The usage added since the snapshot `start` (Python's `usage_delta`).
@@ -210,6 +219,30 @@ mod tests {
             serde_json::to_string(&run.delta_since(&task_start).task_span_data()).unwrap(),
             r#"{"input_tokens":37,"output_tokens":14,"cached_input_tokens":6,"cache_write_input_tokens":0,"requests":3,"total_tokens":51}"#
         );
+    }
+
+    #[test]
+    fn sums_past_u64_are_exact_like_python_ints() {
+        let near = i64::MAX as u128; // the largest count a scenario (TOML) can give
+        let call = Usage {
+            requests: 1,
+            input_tokens: near,
+            ..Usage::default()
+        };
+        let mut run = Usage::default();
+        for _ in 0..3 {
+            run.add(&call);
+        }
+        assert_eq!(
+            serde_json::to_string(&run.task_span_data()).unwrap(),
+            r#"{"input_tokens":27670116110564327421,"output_tokens":0,"cached_input_tokens":0,"cache_write_input_tokens":0,"requests":3,"total_tokens":0}"#
+        );
+        // Saturates instead of wrapping or panicking.
+        run.add(&Usage {
+            input_tokens: u128::MAX,
+            ..Usage::default()
+        });
+        assert_eq!(run.input_tokens, u128::MAX);
     }
 
     #[test]

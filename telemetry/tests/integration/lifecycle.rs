@@ -259,7 +259,7 @@ fn ends(exports: &[Value], prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-fn usage(requests: u64, input: u64, output: u64, total: u64) -> Usage {
+fn usage(requests: u128, input: u128, output: u128, total: u128) -> Usage {
     Usage {
         requests,
         input_tokens: input,

@@ -106,13 +106,13 @@ impl ScriptedModel {
 /// `Usage()`.
 fn step_usage(spec: Option<&UsageSpec>) -> Usage {
     let usage = spec.map_or_else(Usage::default, |spec| Usage {
-        requests: spec.requests,
-        input_tokens: spec.input_tokens,
-        output_tokens: spec.output_tokens,
-        total_tokens: spec.total_tokens,
-        cached_input_tokens: spec.cached_input_tokens,
-        cache_write_input_tokens: spec.cache_write_input_tokens,
-        reasoning_tokens: spec.reasoning_tokens,
+        requests: spec.requests.into(),
+        input_tokens: spec.input_tokens.into(),
+        output_tokens: spec.output_tokens.into(),
+        total_tokens: spec.total_tokens.into(),
+        cached_input_tokens: spec.cached_input_tokens.into(),
+        cache_write_input_tokens: spec.cache_write_input_tokens.into(),
+        reasoning_tokens: spec.reasoning_tokens.into(),
     });
     if usage.is_zero() {
         Usage {
