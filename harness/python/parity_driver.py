@@ -368,6 +368,8 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
     }
     real_environ = os.environ
     saved_debug = (_debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA)
+    started_trace_ids = _started_trace_ids()
+    saved_started_trace_ids = dict(started_trace_ids)
 
     sdk_logger = logging.getLogger(SDK_LOGGER_NAME)
     saved_logger = (sdk_logger.level, list(sdk_logger.handlers), sdk_logger.disabled)
@@ -396,6 +398,9 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
         # The recorder is the only processor: the default backend exporter would otherwise queue
         # the spans and warn at exit that OPENAI_API_KEY is not set.
         agents.set_trace_processors([_RecordingProcessor(recorder)])
+        # A fresh process has started no trace: a resumed run reattaches only to the traces of
+        # this scenario, never to an id an earlier scenario happened to use.
+        started_trace_ids.clear()
         # Only our handler, so no configured handler and no lastResort (which prints WARNINGs to
         # stderr when a logger has none) writes anything during the call.
         for existing in saved_logger[1]:
@@ -411,6 +416,8 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
         sdk_logger.setLevel(saved_logger[0])
         sdk_logger.disabled = saved_logger[2]
         agents.set_trace_processors(list(saved_processors))
+        started_trace_ids.clear()
+        started_trace_ids.update(saved_started_trace_ids)
         for attr, value in saved_provider_flags.items():
             setattr(provider, attr, value)
         _debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA = saved_debug
@@ -482,6 +489,17 @@ def _make_tool(
             return template.replace("{error}", str(error))
 
         options["failure_error_function"] = failure_error_function
+    needs_approval = spec.get("needs_approval")
+    if isinstance(needs_approval, bool):
+        options["needs_approval"] = needs_approval
+    elif isinstance(needs_approval, list):
+        pending_ids = frozenset(needs_approval)
+
+        # A per-call policy: the client calls it with the parsed arguments and the call id.
+        async def approval_policy(ctx: Any, params: Any, call_id: str) -> bool:
+            return call_id in pending_ids
+
+        options["needs_approval"] = approval_policy
     return agents.function_tool(
         scripted_tool,
         name_override=name,
@@ -858,24 +876,87 @@ async def _run_actions(actions: list[dict[str, Any]], built: _Build, recorder: _
 
 
 async def _run_once(built: _Build, recorder: _Recorder) -> bool:
-    """Performs the scenario's run and records its outcome; True when it completed."""
+    """Performs the scenario's run and records its outcome; True when it completed.
+
+    A run interrupted by tool calls that need approval records an `interrupted` outcome; each
+    `[[run.resume]]` entry then decides on the pending calls and resumes the run from its state
+    (another run, with its own outcome).
+    """
     run = built.run
     kwargs: dict[str, Any] = {"run_config": built.run_config(), "hooks": built.run_hooks}
     if built.session is not None:
         kwargs["session"] = built.session
     if run.get("max_turns") is not None:
         kwargs["max_turns"] = run["max_turns"]
-    try:
-        if run.get("streamed"):
-            result = agents.Runner.run_streamed(built.starting_agent, run["input"], **kwargs)
-            async for _ in result.stream_events():
-                pass
-        else:
-            result = await agents.Runner.run(built.starting_agent, run["input"], **kwargs)
-    except Exception as e:  # noqa: BLE001 - any exception of the run is its outcome
-        recorder.add("outcome", {"status": "raised", "error": type(e).__name__, "message": str(e)})
-        return False
-    recorder.add(
-        "outcome", {"status": "completed", "final_output": _output_value(result.final_output)}
-    )
-    return True
+    run_input: Any = run["input"]
+    resumes = list(run.get("resume") or [])
+    while True:
+        try:
+            if run.get("streamed"):
+                result = agents.Runner.run_streamed(built.starting_agent, run_input, **kwargs)
+                async for _ in result.stream_events():
+                    pass
+            else:
+                result = await agents.Runner.run(built.starting_agent, run_input, **kwargs)
+        except Exception as e:  # noqa: BLE001 - any exception of the run is its outcome
+            recorder.add(
+                "outcome", {"status": "raised", "error": type(e).__name__, "message": str(e)}
+            )
+            return False
+        if not result.interruptions:
+            recorder.add(
+                "outcome",
+                {"status": "completed", "final_output": _output_value(result.final_output)},
+            )
+            return True
+        recorder.add(
+            "outcome",
+            {
+                "status": "interrupted",
+                "interruptions": [
+                    {
+                        "agent": item.agent.name,
+                        "tool": item.tool_name,
+                        "call_id": item.call_id,
+                        "arguments": item.arguments,
+                    }
+                    for item in result.interruptions
+                ],
+            },
+        )
+        if not resumes:
+            return True
+        run_input = await _resumed_state(built, result, resumes.pop(0))
+
+
+async def _resumed_state(built: _Build, result: Any, resume: dict[str, Any]) -> Any:
+    """The state a `[[run.resume]]` entry resumes from, with its decisions applied."""
+    state = result.to_state()
+    source = resume.get("from") or "state"
+    if source != "state":
+        saved = state.to_json()
+        if source == "json_new_process":
+            # A new process has started no trace yet: the client reattaches to the saved trace
+            # only if this process started it (agents.tracing.traces keeps those ids).
+            _started_trace_ids().clear()
+        state = await agents.RunState.from_json(built.starting_agent, saved)
+    always = set(resume.get("always") or [])
+    approve = set(resume.get("approve") or [])
+    reject = set(resume.get("reject") or [])
+    for item in state.get_interruptions():
+        if item.call_id in approve:
+            state.approve(item, always_approve=item.call_id in always)
+        elif item.call_id in reject:
+            state.reject(
+                item,
+                always_reject=item.call_id in always,
+                rejection_message=resume.get("rejection_message"),
+            )
+    return state
+
+
+def _started_trace_ids() -> Any:
+    """The client's per-process record of started trace ids (no public accessor)."""
+    from agents.tracing import traces
+
+    return traces._started_trace_ids

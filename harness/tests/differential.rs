@@ -269,6 +269,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             failure_message: None,
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
+            needs_approval: None,
         })
         .collect();
     let mut guardrails = Vec::new();
@@ -462,6 +463,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             trace_include_sensitive_data: shape.sensitive,
             tracing_disabled: shape.tracing_disabled,
             include_task_and_turn_spans: shape.task_and_turn_spans,
+            resume: Vec::new(),
         },
         env: {
             let mut env = BTreeMap::new();

@@ -92,6 +92,7 @@ mod provider;
 pub mod pyrepr;
 mod span;
 pub mod span_data;
+mod started_traces;
 mod trace;
 pub mod usage;
 

@@ -58,6 +58,7 @@ use crate::processor::{ProcessorSet, TracingProcessor};
 use crate::propagation::PropagatedContext;
 use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
 use crate::span_data::{CustomSpanData, SpanDataKind};
+use crate::started_traces::StartedTraces;
 use crate::trace::{NO_OP_ID, Trace, TraceOptions};
 
 /// What traces and spans of one provider share.
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     pub(crate) processors: ProcessorSet,
     pub(crate) ids: Box<dyn IdGenerator>,
     pub(crate) clock: Box<dyn Clock>,
+    /// The trace ids started through this provider (a resumed run reattaches to those).
+    pub(crate) started_traces: StartedTraces,
     disabled: AtomicBool,
 }
 
@@ -243,6 +246,47 @@ impl TraceProvider {
             .unwrap_or_else(|| self.shared.ids.trace_id());
         agents_debug!("Creating trace");
         Trace::recording(self.shared.clone(), id, options)
+    }
+
+    /// Whether a trace with `id` was started through this provider and is still
+    /// remembered (the 4096 most recent; Python keeps them per process).
+    ///
+    /// ```
+    /// use codex_telemetry::{TraceOptions, TraceProvider};
+    ///
+    /// let provider = TraceProvider::new();
+    /// assert!(!provider.trace_was_started("trace_1"));
+    /// provider.create_trace(TraceOptions::new("wf").with_trace_id("trace_1")).start();
+    /// assert!(provider.trace_was_started("trace_1"));
+    /// ```
+    pub fn trace_was_started(&self, id: &str) -> bool {
+        self.shared.started_traces.contains(id)
+    }
+
+    /// Python's `ReattachedTrace`: the trace `options.trace_id` again, for a run resumed
+    /// in the process that started it. Starting and finishing it (and making it current)
+    /// logs as a trace does, but processors get no `on_trace_start` / `on_trace_end`: they
+    /// already saw them. No `Creating trace` line. A no-op trace when tracing is disabled
+    /// or no id is given.
+    ///
+    /// ```
+    /// use codex_telemetry::{InMemoryProcessor, TraceOptions, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let provider = TraceProvider::builder().with_processor(memory.clone()).build();
+    /// let options = TraceOptions::new("wf").with_trace_id("trace_1");
+    /// drop(provider.create_trace(options.clone()).start_as_current());
+    /// drop(provider.reattach_trace(options).start_as_current());
+    /// assert_eq!(memory.events().len(), 2); // one trace_start, one trace_end
+    /// ```
+    pub fn reattach_trace(&self, options: impl Into<TraceOptions>) -> Trace {
+        let mut options = options.into();
+        match options.trace_id.take() {
+            Some(id) if !self.is_disabled() && !options.disabled => {
+                Trace::reattached(self.shared.clone(), id, options)
+            }
+            _ => Trace::noop(),
+        }
     }
 }
 
@@ -573,6 +617,7 @@ impl TraceProviderBuilder {
                 processors,
                 ids: self.ids.unwrap_or_else(|| Box::new(RandomIdGenerator)),
                 clock: self.clock.unwrap_or_else(|| Box::new(SystemClock)),
+                started_traces: StartedTraces::default(),
                 disabled: AtomicBool::new(self.disabled),
             }),
         }

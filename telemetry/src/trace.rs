@@ -196,6 +196,9 @@ pub(crate) struct TraceInner {
     group_id: Option<String>,
     pub(crate) metadata: Option<Arc<JsonMap>>,
     shared: Arc<Shared>,
+    /// Python's `ReattachedTrace`: a trace this provider already started, current again
+    /// for a resumed run. Processors hear nothing of it (they saw its start and end).
+    reattached: bool,
     state: Mutex<TraceState>,
 }
 
@@ -227,6 +230,21 @@ impl Trace {
     }
 
     pub(crate) fn recording(shared: Arc<Shared>, id: String, options: TraceOptions) -> Self {
+        Self::with_inner(shared, id, options, false)
+    }
+
+    /// Python's `ReattachedTrace`: the trace `id` again, started and finished without
+    /// processor events.
+    pub(crate) fn reattached(shared: Arc<Shared>, id: String, options: TraceOptions) -> Self {
+        Self::with_inner(shared, id, options, true)
+    }
+
+    fn with_inner(
+        shared: Arc<Shared>,
+        id: String,
+        options: TraceOptions,
+        reattached: bool,
+    ) -> Self {
         Self {
             inner: Some(Arc::new(TraceInner {
                 id: id.into(),
@@ -234,6 +252,7 @@ impl Trace {
                 group_id: options.group_id,
                 metadata: options.metadata.map(Arc::new),
                 shared,
+                reattached,
                 state: Mutex::new(TraceState::default()),
             })),
         }
@@ -387,7 +406,7 @@ impl Trace {
             }
             state.started = true;
         }
-        inner.shared.processors.on_trace_start(self);
+        inner.announce_start(self);
     }
 
     /// Finishes a started trace: processors get `on_trace_end`. Finishing an unstarted or
@@ -418,7 +437,9 @@ impl Trace {
             }
             state.finished = true;
         }
-        inner.shared.processors.on_trace_end(self);
+        if !inner.reattached {
+            inner.shared.processors.on_trace_end(self);
+        }
     }
 
     /// Starts the trace and makes it the current trace of this thread until the returned
@@ -477,7 +498,7 @@ impl Trace {
                 }
                 return false;
             }
-            inner.shared.processors.on_trace_start(self);
+            inner.announce_start(self);
         }
         agents_debug!("Setting current trace");
         true
@@ -498,6 +519,15 @@ impl Trace {
 }
 
 impl TraceInner {
+    /// A trace has started: its id is remembered, and processors hear of it unless it is a
+    /// reattached trace (Python's `_mark_trace_id_started`, then `on_trace_start`).
+    fn announce_start(&self, trace: &Trace) {
+        self.shared.started_traces.mark(&self.id);
+        if !self.reattached {
+            self.shared.processors.on_trace_start(trace);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, TraceState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -47,7 +47,7 @@ use crate::span_data::JsonMap;
 /// run.add(&call);
 /// assert_eq!((run.requests, run.total_tokens), (2, 56));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     /// Model requests.
     pub requests: u128,

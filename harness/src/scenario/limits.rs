@@ -14,6 +14,8 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub const MAX_COPIES: u32 = 64;
 /// The most runs one after another (`run.repeat`).
 pub const MAX_REPEAT: u32 = 16;
+/// `[[run.resume]]` entries: each resumes the run once more.
+pub const MAX_RESUMES: usize = 16;
 /// Deepest nesting of arrays and tables, in the file and in any value (tool results, arguments,
 /// metadata, span data); also bounds nested `custom_span` actions.
 pub const MAX_DEPTH: usize = 32;

@@ -2,10 +2,12 @@
 //! any subject runs. The main type is [`Scenario`]; [`ScenarioPaths`] finds and selects files.
 //!
 //! * `load.rs`: reading a file within the limits, and parsing it.
-//! * `validate.rs`: what serde cannot check, each problem with its field.
+//! * `validate.rs`: what serde cannot check, each problem with its field; `approvals.rs`: the
+//!   rules of tools that need approval and of `[[run.resume]]`, and their part of the walk.
 //! * [`limits`], [`exceptions`] and `names.rs`: the bounds, the scriptable exception classes and
 //!   the name rules the validation applies.
 
+mod approvals;
 mod discover;
 pub mod exceptions;
 pub mod limits;

@@ -87,6 +87,47 @@ pub struct RunSpec {
     /// `RunConfig.tracing = {"include_task_and_turn_spans": …}`.
     #[serde(default)]
     pub include_task_and_turn_spans: Option<bool>,
+    /// What happens each time the run is interrupted by tool calls that need approval, in
+    /// order: the decisions, then a resumed run. A run interrupted with no entry left ends
+    /// with the `interrupted` outcome.
+    #[serde(default)]
+    pub resume: Vec<ResumeSpec>,
+}
+
+/// `[[run.resume]]`: decisions on pending approvals, then `Runner.run(agent, state)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeSpec {
+    /// Where the resumed run's `RunState` comes from.
+    #[serde(default)]
+    pub from: ResumeFrom,
+    /// Call ids to approve (`state.approve(item)`).
+    #[serde(default)]
+    pub approve: Vec<String>,
+    /// Call ids to reject (`state.reject(item)`).
+    #[serde(default)]
+    pub reject: Vec<String>,
+    /// Call ids (among `approve` / `reject`) whose decision also covers the tool's later calls
+    /// (`always_approve=True` / `always_reject=True`).
+    #[serde(default)]
+    pub always: Vec<String>,
+    /// `rejection_message` of every rejection here; the client's default message when absent.
+    #[serde(default)]
+    pub rejection_message: Option<String>,
+}
+
+/// Where a resumed run's state comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeFrom {
+    /// The interrupted result's live `to_state()`.
+    #[default]
+    State,
+    /// `RunState.from_json(agent, state.to_json())` in the same process.
+    Json,
+    /// The state's JSON loaded as by a new process: the trace ids this process started are
+    /// forgotten, so the resumed run starts a new trace with the saved id.
+    JsonNewProcess,
 }
 
 /// `[[agents]]`: one agent.
@@ -210,6 +251,29 @@ pub struct ToolSpec {
     /// Names of `tool_output` `[[guardrails]]` (`tool_output_guardrails`).
     #[serde(default)]
     pub output_guardrails: Vec<String>,
+    /// `function_tool(needs_approval=…)`: whether a call waits for a human decision.
+    #[serde(default)]
+    pub needs_approval: Option<NeedsApproval>,
+}
+
+/// A tool's `needs_approval`: a constant, or a per-call policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NeedsApproval {
+    /// `needs_approval=True` / `False`.
+    Always(bool),
+    /// A policy function that asks for approval of the calls with these ids.
+    CallIds(Vec<String>),
+}
+
+impl NeedsApproval {
+    /// Whether the policy may ask for approval at all.
+    pub fn may_ask(&self) -> bool {
+        match self {
+            NeedsApproval::Always(always) => *always,
+            NeedsApproval::CallIds(_) => true,
+        }
+    }
 }
 
 /// The named values of a tool's `failure_error_function`.
@@ -283,6 +347,34 @@ pub struct ModelSpec {
     pub generation_spans: bool,
     /// The responses, one per model call.
     pub steps: Vec<ModelStepSpec>,
+}
+
+impl ModelSpec {
+    /// The call id of every item, step by step: `None` for a message, the item's `call_id`,
+    /// or `call_<N>` where N counts the call items of the whole script from 1 (what the
+    /// python driver gives `function_call`).
+    pub fn call_ids(&self) -> Vec<Vec<Option<String>>> {
+        let mut number = 0;
+        self.steps
+            .iter()
+            .map(|step| {
+                step.output
+                    .iter()
+                    .map(|item| {
+                        if item.message.is_some() {
+                            return None;
+                        }
+                        number += 1;
+                        Some(
+                            item.call_id
+                                .clone()
+                                .unwrap_or_else(|| format!("call_{number}")),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 fn default_true() -> bool {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::errors::Problem;
 
+use super::approvals::{AfterInterruption, Approvals, check_rules as check_approval_rules};
 use super::exceptions::resolve_exception;
 use super::limits::{MAX_COPIES, MAX_REPEAT, MAX_STEPS, check_values};
 use super::names::{field_name_problem, parameter_name_problem};
@@ -389,6 +390,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             runs
         }
     };
+    check_approval_rules(spec, runs.len(), &mut problem);
     // The walk follows references, so it only means something once they are all valid.
     let broken = !problems.is_empty();
     if !broken {
@@ -591,6 +593,7 @@ fn check_script_is_consumable(
     problem: &mut impl FnMut(String, String),
 ) {
     let steps = &spec.model.steps;
+    let mut approvals = Approvals::new(spec);
     let mut next = 0;
     let mut last_end = None;
     'runs: for on_error in runs {
@@ -601,7 +604,27 @@ fn check_script_is_consumable(
                 return;
             };
             next += 1;
-            match step_effect(spec, agent, step) {
+            let (pending, held) = approvals.held(next - 1, agent, step);
+            let mut effect = step_effect(spec, agent, step, &held);
+            if !pending.is_empty() {
+                // The calls that need approval interrupt the run once the others ran; each
+                // resume entry decides some and resumes (the model is not called for that).
+                if !matches!(effect, StepEffect::Continues { ref nested, .. } if nested.is_empty())
+                    || step.output.iter().any(|item| item.handoff.is_some())
+                {
+                    problem(
+                        format!("model.steps[{}]", next - 1),
+                        "a step with calls that need approval may not also hand off, call an agent as a tool, stop at a tool, or end the run: only a step of plain tool calls can be interrupted and resumed in a scenario".into(),
+                    );
+                    return;
+                }
+                match approvals.resume(agent, pending, problem) {
+                    AfterInterruption::Resumed => {}
+                    AfterInterruption::Raises => effect = StepEffect::Raises,
+                    AfterInterruption::EndsInterrupted => effect = StepEffect::Completes,
+                }
+            }
+            match effect {
                 StepEffect::Continues {
                     agent: next_agent,
                     nested,
@@ -627,6 +650,7 @@ fn check_script_is_consumable(
             }
         }
     }
+    approvals.check_all_used(problem);
     if let Some(end) = last_end
         && next < steps.len()
     {
@@ -650,7 +674,7 @@ fn consume_nested_run(spec: &ScenarioFile, agent: &str, next: &mut usize) -> boo
             return false;
         };
         *next += 1;
-        match step_effect(spec, agent, step) {
+        match step_effect(spec, agent, step, &BTreeSet::new()) {
             StepEffect::Continues {
                 agent: next_agent,
                 nested,
@@ -684,6 +708,7 @@ fn step_effect<'a>(
     spec: &'a ScenarioFile,
     agent: &'a str,
     step: &'a ModelStepSpec,
+    held: &BTreeSet<usize>,
 ) -> StepEffect<'a> {
     if step.error.is_some() {
         return StepEffect::Raises;
@@ -695,7 +720,7 @@ fn step_effect<'a>(
     let mut calls_tools = false;
     let mut stops = false;
     let mut nested = Vec::new();
-    for item in &step.output {
+    for (j, item) in step.output.iter().enumerate() {
         if let Some(target) = &item.handoff {
             // The handoff tool exists only if the current agent lists the target.
             if !current.handoffs.contains(target) {
@@ -708,6 +733,10 @@ fn step_effect<'a>(
             }
             calls_tools = true;
             stops |= current.stops_at(tool);
+            // A call waiting for approval (or rejected by a standing decision) does not run.
+            if held.contains(&j) {
+                continue;
+            }
             // A tool guardrail that raises ends the run.
             if let Some(t) = spec.tools.iter().find(|t| &t.name == tool)
                 && tool_guardrails_raise(spec, t)

@@ -19,7 +19,8 @@ use crate::usage::Usage;
 /// assert_eq!(Item::assistant_message("Hi").class_name(), "ResponseOutputMessage");
 /// assert_eq!(Item::user_message("Hello").item_type(), "message");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Item {
     /// A text message (`type: "message"`).
@@ -273,6 +274,19 @@ pub struct ToolCallRequest {
     tool: super::ToolInfo,
     call_id: String,
     arguments: String,
+    plan: CallPlan,
+}
+
+/// What the SDK decided for a call before the batch runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum CallPlan {
+    /// The tool runs.
+    #[default]
+    Run,
+    /// The call needs a human decision: the run is interrupted.
+    AwaitApproval,
+    /// Rejected by a human decision, with the text the model gets.
+    Reject(String),
 }
 
 impl ToolCallRequest {
@@ -292,7 +306,51 @@ impl ToolCallRequest {
             tool,
             call_id: call_id.into(),
             arguments: arguments.into(),
+            plan: CallPlan::Run,
         }
+    }
+
+    /// The call, rejected before it runs with the text the model gets (a standing human
+    /// decision, see [`Run::approval`](super::Run::approval)): in its batch it gets a
+    /// function span with that output and the rejection error, and no hooks.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{ToolCallRequest, ToolInfo};
+    ///
+    /// let call = ToolCallRequest::new(ToolInfo::new("purge"), "c", "{}").with_rejection("Frozen.");
+    /// assert_eq!(call.rejection(), Some("Frozen."));
+    /// ```
+    pub fn with_rejection(mut self, message: impl Into<String>) -> Self {
+        self.plan = CallPlan::Reject(message.into());
+        self
+    }
+
+    /// The call, waiting for a human decision (the SDK found that it needs approval): in
+    /// its batch it gets a function span that starts and ends at once (input only, no
+    /// hooks), the tool does not run, and the turn and run end with the interruption
+    /// ([`Run::interrupt`](super::Run::interrupt)).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::{ToolCallRequest, ToolInfo};
+    ///
+    /// assert!(ToolCallRequest::new(ToolInfo::new("restart"), "c", "{}").awaiting_approval().is_awaiting_approval());
+    /// ```
+    pub fn awaiting_approval(mut self) -> Self {
+        self.plan = CallPlan::AwaitApproval;
+        self
+    }
+
+    /// The rejection text of a call rejected before it runs.
+    pub fn rejection(&self) -> Option<&str> {
+        match &self.plan {
+            CallPlan::Reject(message) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether the call waits for a human decision.
+    pub fn is_awaiting_approval(&self) -> bool {
+        self.plan == CallPlan::AwaitApproval
     }
 
     /// The tool called.
@@ -324,6 +382,47 @@ impl ToolCallRequest {
     ///
     /// assert_eq!(ToolCallRequest::new(ToolInfo::new("t"), "c", "{}").arguments(), "{}");
     /// ```
+    pub fn arguments(&self) -> &str {
+        &self.arguments
+    }
+}
+
+/// A tool call waiting for a decision (Python's `ToolApprovalItem`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ToolApproval {
+    agent: String,
+    tool: String,
+    call_id: String,
+    arguments: String,
+}
+
+impl ToolApproval {
+    /// `request`, made by `agent`, waiting for a decision.
+    pub(crate) fn new(agent: String, request: &ToolCallRequest) -> Self {
+        Self {
+            agent,
+            tool: request.tool().name().to_owned(),
+            call_id: request.call_id().to_owned(),
+            arguments: request.arguments().to_owned(),
+        }
+    }
+
+    /// The agent that made the call.
+    pub fn agent(&self) -> &str {
+        &self.agent
+    }
+
+    /// The tool called.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// The call id.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// The raw arguments, as the model sent them.
     pub fn arguments(&self) -> &str {
         &self.arguments
     }

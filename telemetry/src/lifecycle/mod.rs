@@ -21,6 +21,7 @@
 //! | turn ends | [`Turn::end`] | turn usage, streamed `Turn N complete, next_step type=…` |
 //! | output guardrails | [`Run::run_output_guardrails`] | guardrail spans; tripwire error on the agent |
 //! | run ends | [`Run::finish`] | `Error in agent run`, agent/task/trace ends, task usage |
+//! | calls wait for approval | [`ToolCallRequest::awaiting_approval`], [`Run::interrupt`], [`Runner::resume_run`] | see [`RunState`]: pending function spans, the interrupted end, the reattached trace of the resumed run |
 //!
 //! A whole run, as an SDK's loop would drive it (the scripted "model" answers with a tool
 //! call, then with text):
@@ -149,6 +150,7 @@
 //! Python client shows them (`str()` of tool results, see [`crate::pyrepr`]).
 
 mod agent;
+mod approvals;
 mod guardrails;
 mod items;
 mod run;
@@ -159,7 +161,10 @@ pub use agent::{
     AgentInfo, FailureHandler, HandoffInfo, TEXT_OUTPUT_TYPE, ToolGuardrail, ToolGuardrailDecision,
     ToolInfo, default_handoff_tool_name,
 };
-pub use items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
+pub use approvals::{Approval, DEFAULT_REJECTION_MESSAGE, RunState};
+pub use items::{
+    HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolApproval, ToolCallRequest,
+};
 pub use run::{DEFAULT_MAX_TURNS, Run, RunOptions, Runner};
 pub use tools::{DEFAULT_TOOL_ERROR_OUTPUT, ToolBatch};
 pub use turn::{ModelCall, ModelCallOptions, Turn};

@@ -1,13 +1,15 @@
 //! The run: trace, task span, agent stints and the run's end.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::agent::AgentInfo;
+use super::approvals::{Approval, StandingDecision};
 use super::guardrails;
-use super::items::Item;
+use super::items::{Item, ToolApproval};
 use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
 use crate::context::{Context, FrameId, OwnedContext};
@@ -142,7 +144,7 @@ impl Runner {
     /// drop(run);
     /// ```
     pub fn start_run(&self, options: RunOptions) -> Run {
-        Run::start(self.clone(), options)
+        Run::start_with(self.clone(), options, false)
     }
 }
 
@@ -177,6 +179,14 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
+    pub(super) fn streamed(&self) -> bool {
+        self.streamed
+    }
+
+    pub(super) fn config_mut(&mut self) -> &mut RunConfig {
+        &mut self.config
+    }
+
     /// [`RunConfig::new`], no input, [`DEFAULT_MAX_TURNS`], not streamed, no hooks.
     ///
     /// ```
@@ -362,7 +372,15 @@ pub struct Run {
     pub(crate) scope: OwnedContext,
     pub(crate) items: Vec<Item>,
     pub(crate) usage: Usage,
+    /// The usage of the runs this one resumes: the task span shows only this run's.
+    pub(crate) usage_start: Usage,
     pub(crate) current_turn: u32,
+    /// Calls waiting for a decision: the run ends interrupted.
+    pub(crate) pending_approvals: Vec<ToolApproval>,
+    /// Decisions on the calls of the interrupted run this one resumes, by call id.
+    pub(crate) decisions: BTreeMap<String, Approval>,
+    /// Decisions that cover a tool's later calls, carried from run to run.
+    pub(crate) standing: Vec<StandingDecision>,
     pub(crate) agent: Option<Stint>,
     task: Option<(TypedSpan<TaskSpanData>, Option<FrameId>)>,
     /// A streamed run's input-guardrail tripwire, raised once the turn's model call
@@ -386,7 +404,9 @@ type SpanFrame = (Span, Option<FrameId>);
 
 /// # Starting
 impl Run {
-    fn start(runner: Runner, options: RunOptions) -> Self {
+    /// Starts a run; `reattach`: its trace is the one its config names, which this
+    /// provider already started (a resumed run).
+    pub(super) fn start_with(runner: Runner, options: RunOptions, reattach: bool) -> Self {
         let RunOptions {
             config,
             input,
@@ -414,7 +434,11 @@ impl Run {
             if let Some(metadata) = metadata {
                 options = options.with_metadata(metadata);
             }
-            let trace = provider.trace(options);
+            let trace = if reattach {
+                provider.reattach_trace(options)
+            } else {
+                provider.trace(options)
+            };
             let frame = scope.start_trace(&trace);
             (Some((trace, frame)), None)
         } else {
@@ -435,7 +459,11 @@ impl Run {
             scope,
             items: input,
             usage: Usage::default(),
+            usage_start: Usage::default(),
             current_turn: 0,
+            pending_approvals: Vec::new(),
+            decisions: BTreeMap::new(),
+            standing: Vec::new(),
             agent: None,
             task,
             stored_error: None,
@@ -883,16 +911,15 @@ impl Run {
 
     /// Ends what is still open, innermost first (in the run's context: the caller
     /// attaches it).
-    fn close(&mut self) {
+    pub(super) fn close(&mut self) {
         if self.closed {
             return;
         }
         self.closed = true;
         self.end_agent();
         if let Some((span, frame)) = self.task.take() {
-            // The task span's usage is the run's (a run resumed in the same trace would
-            // subtract its starting usage here).
-            if let Some(usage) = self.usage.task_span_data() {
+            // The task span's usage is this run's, not that of the runs it resumes.
+            if let Some(usage) = self.usage.delta_since(&self.usage_start).task_span_data() {
                 span.update(|task| task.usage = Some(usage));
             }
             self.scope.end_span(&span, frame);

@@ -7,7 +7,7 @@ use std::future::Future;
 use serde_json::{Value, json};
 
 use super::agent::{FailureHandler, ToolGuardrailDecision, first_objection};
-use super::items::{Item, ToolCallRequest};
+use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
 use crate::errors::{CallToolError, RunAgentError};
@@ -133,6 +133,9 @@ struct PendingCall {
     /// What the tool's input guardrails decided, when not `Allow`: the tool does not run and
     /// no tool hooks are called for it.
     input_objection: Option<ToolGuardrailDecision>,
+    /// Rejected before it ran (a human decision), or waiting for one: its span has ended,
+    /// no hooks; a rejected call's result is the rejection text.
+    held: bool,
 }
 
 /// What shapes a call's logs and span errors.
@@ -163,22 +166,40 @@ impl CallResult {
 impl<'turn> ToolBatch<'turn> {
     pub(super) fn start(run: &'turn mut Run, calls: &[ToolCallRequest]) -> Self {
         let provider = run.runner.provider().clone();
-        let calls: Vec<PendingCall> = calls
-            .iter()
-            .map(|request| {
-                let span = provider.span(FunctionSpanData::new(request.tool().name()));
-                span.start();
-                PendingCall {
-                    request: request.clone(),
-                    span,
-                    result: None,
-                    raised: false,
-                    input_objection: None,
-                }
-            })
-            .collect();
-        let mut calls = calls;
-        for call in &mut calls {
+        let sensitive = run.config.trace_include_sensitive_data;
+        let agent = run.stint().info.name().to_owned();
+        let requests = calls;
+        let mut calls: Vec<PendingCall> = Vec::with_capacity(requests.len());
+        for request in requests {
+            let span = provider.span(FunctionSpanData::new(request.tool().name()));
+            span.start();
+            let mut call = PendingCall {
+                request: request.clone(),
+                span,
+                result: None,
+                raised: false,
+                input_objection: None,
+                held: false,
+            };
+            // A call rejected by a human decision, or waiting for one, ends at once, before
+            // the next call's span starts: Python settles it without suspending, while the
+            // others wait on their start hooks.
+            if let Some(message) = request.rejection() {
+                let (tool, call_id) = (request.tool().name(), request.call_id());
+                call.span
+                    .set_error(rejection_error(tool, call_id, message, sensitive));
+                end_held_span(&call.span, request, Some(message), sensitive);
+                call.result = Some(CallResult::new(&Value::String(message.to_owned())));
+                call.held = true;
+            } else if request.is_awaiting_approval() {
+                end_held_span(&call.span, request, None, sensitive);
+                run.pending_approvals
+                    .push(ToolApproval::new(agent.clone(), request));
+                call.held = true;
+            }
+            calls.push(call);
+        }
+        for call in calls.iter_mut().filter(|call| !call.held) {
             // Python checks a call's input guardrails before its start hooks.
             let tool = call.request.tool();
             call.input_objection = call_context(run, call)
@@ -296,6 +317,9 @@ impl<'turn> ToolBatch<'turn> {
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
+        if let Some(text) = rejected_text(call) {
+            return Ok(text);
+        }
         if let Some(objection) = &call.input_objection {
             let result = context.run(|| objected(call, policy, objection, false));
             return self.record(index, result);
@@ -367,6 +391,9 @@ impl<'turn> ToolBatch<'turn> {
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
+        if let Some(text) = rejected_text(call) {
+            return Ok(text);
+        }
         if let Some(objection) = &call.input_objection {
             let result = context.run(|| objected(call, policy, objection, false));
             return self.record(index, result);
@@ -461,7 +488,10 @@ impl<'turn> ToolBatch<'turn> {
     fn close(&mut self) {
         let calls = std::mem::take(&mut self.calls);
         let run = &mut *self.run;
-        for call in calls.iter().filter(|call| call.input_objection.is_none()) {
+        for call in calls
+            .iter()
+            .filter(|call| call.input_objection.is_none() && !call.held)
+        {
             let Some(result) = &call.result else {
                 continue;
             };
@@ -479,10 +509,20 @@ impl<'turn> ToolBatch<'turn> {
             span,
             result,
             raised,
+            held,
             ..
         } in calls
         {
             if raised {
+                continue;
+            }
+            if held {
+                // Its span ended when the batch started. The model gets a rejection's text;
+                // a call waiting for approval has no output yet.
+                if let Some(result) = result {
+                    run.items
+                        .push(Item::function_call_output(request.call_id(), result.text));
+                }
                 continue;
             }
             if sensitive {
@@ -500,6 +540,55 @@ impl<'turn> ToolBatch<'turn> {
                 .push(Item::function_call_output(request.call_id(), output));
         }
     }
+}
+
+/// The span error of a call rejected before it ran (Python's rejection of a call a human
+/// decision covers): the rejection text, or a fixed message without sensitive data.
+fn rejection_error(tool: &str, call_id: &str, message: &str, sensitive: bool) -> SpanError {
+    let mut data = JsonMap::new();
+    data.insert("tool_name".into(), json!(tool));
+    data.insert(
+        "error".into(),
+        json!(format!(
+            "Tool execution for {call_id} was manually rejected by user."
+        )),
+    );
+    SpanError::new(if sensitive {
+        message
+    } else {
+        "Tool execution rejected"
+    })
+    .with_data(data)
+}
+
+/// Ends the span of a call that does not run: with its input (and a rejection's text as
+/// output) when sensitive data is on.
+fn end_held_span(
+    span: &TypedSpan<FunctionSpanData>,
+    request: &ToolCallRequest,
+    output: Option<&str>,
+    sensitive: bool,
+) {
+    if sensitive {
+        let input = request.arguments().to_owned();
+        let output = output.map(str::to_owned);
+        span.update(|data| {
+            data.input = Some(input);
+            data.output = output;
+        });
+    }
+    span.finish();
+}
+
+/// The text of a call that does not run (rejected: its message; waiting for approval:
+/// empty): the batch does not run the tool.
+fn rejected_text(call: &PendingCall) -> Option<String> {
+    call.held.then(|| {
+        call.result
+            .as_ref()
+            .map(|result| result.text.clone())
+            .unwrap_or_default()
+    })
 }
 
 /// The context of `call`: `run`'s, with the call's function span current.

@@ -22,6 +22,7 @@ enum NextStep {
     RunAgain,
     Handoff,
     FinalOutput,
+    Interruption,
 }
 
 impl NextStep {
@@ -30,6 +31,7 @@ impl NextStep {
             Self::RunAgain => "NextStepRunAgain",
             Self::Handoff => "NextStepHandoff",
             Self::FinalOutput => "NextStepFinalOutput",
+            Self::Interruption => "NextStepInterruption",
         }
     }
 }
@@ -58,6 +60,11 @@ pub struct Turn<'run> {
 // === impl Turn ===
 
 impl<'run> Turn<'run> {
+    /// The run this turn belongs to.
+    pub(super) fn run(&self) -> &Run {
+        self.run
+    }
+
     pub(super) fn start(run: &'run mut Run) -> Self {
         let number = run.current_turn;
         let name = run.stint().info.name();
@@ -326,6 +333,9 @@ impl<'run> Turn<'run> {
     pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
         let _attached = self.run.scope.attach();
         self.run.agent_started();
+        if calls.iter().any(ToolCallRequest::is_awaiting_approval) {
+            self.next_step = NextStep::Interruption;
+        }
         ToolBatch::start(self.run, calls)
     }
 

@@ -20,18 +20,19 @@ use codex_telemetry::config::RunConfig;
 use codex_telemetry::context::InContextExt;
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
-    AgentInfo, DEFAULT_MAX_TURNS, HandoffInfo, Item, ModelCallOptions, Run, RunOptions, Runner,
-    ToolInfo, Turn,
+    AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, HandoffInfo, Item,
+    ModelCallOptions, Run, RunOptions, RunState, Runner, ToolCallRequest, ToolInfo, Turn,
 };
 use codex_telemetry::usage::Usage;
-use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions};
+use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
 use serde_json::{Value, json};
 
-use super::record::{HookRecorder, Recorder};
+use super::record::{HookRecorder, Recorder, RecordingProcessor};
 use super::script::{ScriptedModel, ScriptedTool, agent_tool_name, validate_output};
 use crate::scenario::Scenario;
 use crate::scenario::schema::{
-    ActionSpec, AgentSpec, GuardrailKind, OnError, RunSpec, UserTraceSpec,
+    ActionSpec, AgentSpec, GuardrailKind, NeedsApproval, OnError, ResumeFrom, ResumeSpec, RunSpec,
+    ToolSpec, UserTraceSpec,
 };
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
@@ -46,6 +47,7 @@ pub(crate) struct Driver<'a> {
     agent_specs: BTreeMap<&'a str, &'a AgentSpec>,
     agents: BTreeMap<String, AgentInfo>,
     tools: BTreeMap<String, ScriptedTool>,
+    tool_specs: BTreeMap<&'a str, &'a ToolSpec>,
     tripwires: BTreeMap<&'a str, bool>,
     /// Input guardrails with `run_in_parallel = false`.
     blocking: BTreeSet<&'a str>,
@@ -107,6 +109,7 @@ impl<'a> Driver<'a> {
             agent_specs: spec.agents.iter().map(|a| (a.name.as_str(), a)).collect(),
             agents,
             tools,
+            tool_specs: spec.tools.iter().map(|t| (t.name.as_str(), t)).collect(),
             tripwires: spec
                 .guardrails
                 .iter()
@@ -259,7 +262,7 @@ impl<'a> Driver<'a> {
             .with_max_turns(Some(spec.max_turns.unwrap_or(DEFAULT_MAX_TURNS)))
             .with_streamed(spec.streamed)
             .with_hooks(self.run_hooks.clone());
-        let mut run = self.runner.start_run(options);
+        let mut run = self.runner.start_run(options.clone());
         if let Some(gate) = &self.start_gate
             && !self.arrived
         {
@@ -269,8 +272,20 @@ impl<'a> Driver<'a> {
         self.step().await;
         run.start_agent(&self.agents[&spec.agent]);
         self.step().await;
-        let outcome = self.drive(&mut run).await;
+        let mut outcome = self.drive(&mut run).await;
         self.step().await;
+        // Interrupted by calls that need approval: each `[[run.resume]]` decides and resumes.
+        let mut resumes = spec.resume.iter();
+        while outcome.is_ok() && run.is_interrupted() {
+            let state = run.interrupt();
+            self.recorder.interrupted(state.interruptions());
+            let Some(resume) = resumes.next() else {
+                return true;
+            };
+            let agent = state.current_agent().to_owned();
+            run = self.resume(state, resume, options.clone());
+            outcome = self.drive_resumed(&mut run, agent).await;
+        }
         if spec.session {
             if outcome.is_ok() {
                 // The session keeps the whole conversation of a completed run.
@@ -289,11 +304,68 @@ impl<'a> Driver<'a> {
     /// The agent loop.
     async fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
         let start = self.run_spec.agent.clone();
-        self.drive_agent(run, &start).await
+        self.drive_agent(run, &start, false).await
     }
 
-    /// The agent loop from `start` (the scenario's run, or an agent called as a tool).
-    async fn drive_agent(&mut self, run: &mut Run, start: &str) -> Result<Value, RunAgentError> {
+    /// The resumed run of an interrupted one: the state's decisions, given from `resume`,
+    /// and the state loaded as `resume.from` says (a new process has a provider of its own,
+    /// which has started no trace).
+    fn resume(&mut self, mut state: RunState, resume: &ResumeSpec, options: RunOptions) -> Run {
+        for call in state.interruptions().to_vec() {
+            let id = call.call_id();
+            let always = resume.always.iter().any(|a| a == id);
+            if resume.approve.iter().any(|a| a == id) {
+                state.approve(id, always);
+            } else if resume.reject.iter().any(|r| r == id) {
+                state.reject(id, always, resume.rejection_message.clone());
+            }
+        }
+        if resume.from != ResumeFrom::State {
+            // Validated JSON of a state this subject just serialized.
+            state = RunState::from_json(&state.to_json()).expect("a run state reads back");
+        }
+        if resume.from == ResumeFrom::JsonNewProcess {
+            let env = self.runner.env().clone();
+            let provider = TraceProvider::builder()
+                .with_processor(RecordingProcessor(self.recorder.clone()))
+                .with_disabled(env.tracing_disabled())
+                .build();
+            self.runner = Runner::new(provider, env);
+        }
+        self.runner.resume_run(state, options)
+    }
+
+    /// A resumed run: the agent again, the approved calls (under the agent span), then the
+    /// agent loop, unless calls are still undecided.
+    async fn drive_resumed(
+        &mut self,
+        run: &mut Run,
+        agent_name: String,
+    ) -> Result<Value, RunAgentError> {
+        run.start_agent(&self.agents[&agent_name]);
+        let approved = run.continue_from_interruption();
+        if !approved.is_empty() {
+            let mut tools = run.start_resumed_tools(&approved);
+            for (index, call) in approved.iter().enumerate() {
+                let tool = &self.tools[call.tool().name()];
+                tools.invoke(index, |_| tool.call())?;
+            }
+            tools.finish();
+        }
+        if run.is_interrupted() {
+            return Ok(Value::Null);
+        }
+        self.drive_agent(run, &agent_name, true).await
+    }
+
+    /// The agent loop from `start` (the scenario's run, or an agent called as a tool);
+    /// `resumed`: a run resumed after an interruption, past its first turn.
+    async fn drive_agent(
+        &mut self,
+        run: &mut Run,
+        start: &str,
+        resumed: bool,
+    ) -> Result<Value, RunAgentError> {
         // Agent tools run plain (`Runner.run`), whatever the outer run.
         let streamed = self.run_spec.streamed && start == self.run_spec.agent && !self.nesting;
         // Python runs the starting agent's blocking input guardrails first (streamed: before
@@ -302,6 +374,7 @@ impl<'a> Driver<'a> {
             .guardrails(start, GuardrailKind::Input)
             .into_iter()
             .partition(|name| self.blocking.contains(name.as_str()));
+        let blocking = if resumed { Vec::new() } else { blocking };
         if streamed && !blocking.is_empty() {
             run.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
             self.step().await;
@@ -339,10 +412,19 @@ impl<'a> Driver<'a> {
             // The output of the first tool (in call order) the agent's `tool_use_behavior`
             // stops at: what Python's `check_for_final_output_from_tools` returns.
             let mut tool_final_output = None;
+            let mut interrupted = false;
             if !processed.tool_calls().is_empty() {
-                let mut tools = turn.start_tools(processed.tool_calls());
+                // Calls that need approval wait (their spans come first); a standing decision
+                // of a resumed run runs or rejects a call without asking.
+                let calls = self.plan_approvals(&turn, processed.tool_calls());
+                interrupted = calls.iter().any(ToolCallRequest::is_awaiting_approval);
+                let mut tools = turn.start_tools(&calls);
                 self.step().await;
-                for (index, call) in processed.tool_calls().iter().enumerate() {
+                for (index, call) in calls.iter().enumerate() {
+                    if call.is_awaiting_approval() {
+                        // Its span has ended; the tool runs only once approved.
+                        continue;
+                    }
                     let mut returned = None;
                     let text = if call.tool().is_agent_tool() {
                         // An agent as a tool: its own run, nested in the call's context.
@@ -397,6 +479,12 @@ impl<'a> Driver<'a> {
                 }
                 tools.finish();
                 self.step().await;
+            }
+            if interrupted {
+                // The run ends with the interruption (no final output); the caller resumes it.
+                turn.end();
+                self.step().await;
+                return Ok(Value::Null);
             }
             if let Some(first) = processed.handoffs().first() {
                 let target = self.agents[first.agent_name()].clone();
@@ -462,11 +550,53 @@ impl<'a> Driver<'a> {
         let mut run = self.runner.start_run(options);
         run.start_agent(&self.agents[&agent]);
         let outer = std::mem::replace(&mut self.nesting, true);
-        let outcome = Box::pin(self.drive_agent(&mut run, &agent)).await;
+        let outcome = Box::pin(self.drive_agent(&mut run, &agent, false)).await;
         self.nesting = outer;
         *usage = *run.usage();
         let outcome = run.finish(outcome);
         outcome.map_err(|error| codex_telemetry::CallToolError::new(error.message()))
+    }
+
+    /// A response's tool calls as the batch takes them: to run, rejected by a standing
+    /// decision of a resumed run, or waiting for approval (a tool with `needs_approval`
+    /// asks unless a decision covers the call; a per-call policy is not consulted on
+    /// arguments that are not a JSON object: the client then asks).
+    fn plan_approvals(&self, turn: &Turn<'_>, calls: &[ToolCallRequest]) -> Vec<ToolCallRequest> {
+        let mut batch = Vec::new();
+        for call in calls {
+            let (tool, id) = (call.tool().name(), call.call_id());
+            match turn.approval(tool, id) {
+                Some(Approval::Approved) => batch.push(call.clone()),
+                Some(Approval::Rejected { message }) => {
+                    batch.push(call.clone().with_rejection(
+                        message.unwrap_or_else(|| DEFAULT_REJECTION_MESSAGE.into()),
+                    ))
+                }
+                None => {
+                    let asks = match self
+                        .tool_specs
+                        .get(tool)
+                        .and_then(|t| t.needs_approval.as_ref())
+                    {
+                        None | Some(NeedsApproval::Always(false)) => false,
+                        Some(NeedsApproval::Always(true)) => true,
+                        Some(NeedsApproval::CallIds(ids)) => {
+                            ids.iter().any(|i| i == id)
+                                || !matches!(
+                                    serde_json::from_str::<Value>(call.arguments()),
+                                    Ok(Value::Object(_))
+                                )
+                        }
+                    };
+                    batch.push(if asks {
+                        call.clone().awaiting_approval()
+                    } else {
+                        call.clone()
+                    });
+                }
+            }
+        }
+        batch
     }
 
     /// A turn that produced the final output: the agent's end hooks, then the turn's end.

@@ -178,6 +178,15 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             "OPENAI_AGENTS_DONT_LOG_MODEL_DATA and OPENAI_AGENTS_DONT_LOG_TOOL_DATA both off: Python then logs reprs of its objects, with memory addresses".into(),
         ));
     }
+    if let Some(tool) = spec.tools.iter().find(|tool| {
+        tool.needs_approval.as_ref().is_some_and(|n| n.may_ask())
+            && !(tool.input_guardrails.is_empty() && tool.output_guardrails.is_empty())
+    }) {
+        return Err(Unsupported(format!(
+            "tool {:?} needs approval and has tool guardrails: where the client checks them around the approval is not modelled",
+            tool.name
+        )));
+    }
     if spec.run.copies > 1 && (spec.run.tracing_disabled == Some(true) || env.tracing_disabled()) {
         // Without traces the normalizer cannot group the copies' records, and the order in
         // which concurrent threads log is not Python's asyncio interleaving.

@@ -51,6 +51,26 @@ impl Recorder {
         };
         self.add(RecordKind::Outcome, data);
     }
+
+    /// The outcome of a run interrupted by calls waiting for approval, as the python driver
+    /// records `result.interruptions`.
+    pub(crate) fn interrupted(&self, pending: &[codex_telemetry::lifecycle::ToolApproval]) {
+        let interruptions: Vec<Value> = pending
+            .iter()
+            .map(|call| {
+                json!({
+                    "agent": call.agent(),
+                    "tool": call.tool(),
+                    "call_id": call.call_id(),
+                    "arguments": call.arguments(),
+                })
+            })
+            .collect();
+        self.add(
+            RecordKind::Outcome,
+            json!({"status": "interrupted", "interruptions": interruptions}),
+        );
+    }
 }
 
 // === processor ===

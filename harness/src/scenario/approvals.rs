@@ -1,0 +1,449 @@
+//! Human-in-the-loop approvals in a scenario: which tool calls wait for a decision
+//! (`[[tools]] needs_approval`), and the `[[run.resume]]` entries that decide and resume.
+//!
+//! The script walk (`validate.rs`) asks [`Approvals`] at every step that calls tools: which
+//! calls interrupt the run, and what the next resume entries do with them. Call ids named by
+//! an entry must be pending at that interruption, so a typo is an error rather than a call
+//! silently left undecided.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::limits::MAX_RESUMES;
+use super::schema::{
+    FailureErrorFunction, FieldType, ModelStepSpec, NeedsApproval, ResumeSpec, ScenarioFile,
+    ToolSpec,
+};
+
+/// Rules of `needs_approval` and `[[run.resume]]` that do not need the walk.
+pub(crate) fn check_rules(
+    spec: &ScenarioFile,
+    runs: usize,
+    problem: &mut impl FnMut(String, String),
+) {
+    let resumes = &spec.run.resume;
+    if resumes.len() > MAX_RESUMES {
+        problem(
+            "run.resume".into(),
+            format!(
+                "{} resume entries is over the limit of {MAX_RESUMES}",
+                resumes.len()
+            ),
+        );
+    }
+    if !resumes.is_empty() {
+        let why = if spec.run.copies > 1 {
+            Some("run.copies")
+        } else if spec.run.repeat > 1 {
+            Some("run.repeat")
+        } else if spec.run.session {
+            Some("run.session")
+        } else if runs > 1 {
+            Some("trace.body")
+        } else {
+            None
+        };
+        if let Some(field) = why {
+            problem(
+                field.into(),
+                "with [[run.resume]] the scenario performs its run once (no copies, repeat, session or second `{ run = true }`): every resume belongs to that run".into(),
+            );
+        }
+    }
+    for (k, resume) in resumes.iter().enumerate() {
+        let field = format!("run.resume[{k}]");
+        for id in resume
+            .approve
+            .iter()
+            .filter(|id| resume.reject.contains(id))
+        {
+            problem(
+                format!("{field}.reject"),
+                format!("call {id:?} is both approved and rejected; keep one"),
+            );
+        }
+        for id in &resume.always {
+            if !resume.approve.contains(id) && !resume.reject.contains(id) {
+                problem(
+                    format!("{field}.always"),
+                    format!(
+                        "call {id:?} is neither approved nor rejected here; `always` extends a decision of this entry to the tool's later calls"
+                    ),
+                );
+            }
+        }
+        if resume.rejection_message.is_some() && resume.reject.is_empty() {
+            problem(
+                format!("{field}.rejection_message"),
+                "nothing is rejected in this entry, so the message is never used; remove it".into(),
+            );
+        }
+    }
+    // A nested run (an agent called as a tool) cannot be resumed from the scenario.
+    for agent in &spec.agents {
+        for target in &agent.agent_tools {
+            let Some(nested) = spec.agents.iter().find(|a| &a.name == target) else {
+                continue;
+            };
+            for tool in nested_approval_tools(spec, &nested.tools) {
+                problem(
+                    format!("tools.{tool}.needs_approval"),
+                    format!(
+                        "agent {target:?} is called as a tool and its tool {tool:?} needs approval: the interruption of a nested run cannot be resumed from a scenario"
+                    ),
+                );
+            }
+        }
+    }
+    let call_ids = spec.model.call_ids();
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        for (j, item) in step.output.iter().enumerate() {
+            let Some(tool) = item
+                .tool_call
+                .as_ref()
+                .and_then(|name| spec.tools.iter().find(|t| &t.name == name))
+            else {
+                continue;
+            };
+            if !matches!(tool.needs_approval, Some(NeedsApproval::CallIds(_))) {
+                continue;
+            }
+            if let Some(arguments) = &item.arguments
+                && !arguments_are_exact(tool, arguments)
+            {
+                let id = call_ids[i][j].clone().unwrap_or_default();
+                problem(
+                    format!("model.steps[{i}].output[{j}].arguments"),
+                    format!(
+                        "call {id:?} of {:?}, whose needs_approval is a per-call policy, must pass exactly the tool's parameters with their types: the client skips the policy (and asks for approval) when validation would change the arguments",
+                        tool.name
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn nested_approval_tools<'a>(spec: &'a ScenarioFile, tools: &'a [String]) -> Vec<&'a str> {
+    tools
+        .iter()
+        .filter(|name| {
+            spec.tools.iter().any(|t| {
+                &&t.name == name
+                    && t.needs_approval
+                        .as_ref()
+                        .is_some_and(NeedsApproval::may_ask)
+            })
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// Whether `arguments` are exactly the tool's parameters, each of its declared type, so the
+/// client's validation leaves them unchanged.
+fn arguments_are_exact(tool: &ToolSpec, arguments: &BTreeMap<String, Value>) -> bool {
+    arguments.len() == tool.parameters.len()
+        && tool.parameters.iter().all(|(name, field)| {
+            arguments.get(name).is_some_and(|value| match field {
+                FieldType::String => value.is_string(),
+                FieldType::Integer => value.is_i64() || value.is_u64(),
+                // An integer for a float field is converted by pydantic.
+                FieldType::Number => value.is_f64(),
+                FieldType::Boolean => value.is_boolean(),
+            })
+        })
+}
+
+/// A pending call: its id and tool.
+pub(crate) struct Pending<'a> {
+    pub(crate) call_id: String,
+    pub(crate) tool: &'a ToolSpec,
+}
+
+/// What the resume entries made of an interruption.
+pub(crate) enum AfterInterruption {
+    /// Every pending call was decided, and an approved call's failure does not end the run.
+    Resumed,
+    /// An approved tool fails without a failure handler: the resumed run raises.
+    Raises,
+    /// No entry was left: the run ends interrupted.
+    EndsInterrupted,
+}
+
+/// The walk's view of approvals: the resume entries not used yet, and the standing decisions
+/// (`always`) by agent and tool.
+pub(crate) struct Approvals<'a> {
+    spec: &'a ScenarioFile,
+    call_ids: Vec<Vec<Option<String>>>,
+    next_resume: usize,
+    standing: BTreeMap<(&'a str, &'a str), bool>,
+}
+
+impl<'a> Approvals<'a> {
+    pub(crate) fn new(spec: &'a ScenarioFile) -> Self {
+        Self {
+            spec,
+            call_ids: spec.model.call_ids(),
+            next_resume: 0,
+            standing: BTreeMap::new(),
+        }
+    }
+
+    /// The calls of step `index` (made by `agent`) that interrupt the run, and the output
+    /// items that do not run in this turn (those, and the calls a standing decision rejects).
+    pub(crate) fn held(
+        &self,
+        index: usize,
+        agent: &str,
+        step: &'a ModelStepSpec,
+    ) -> (Vec<Pending<'a>>, BTreeSet<usize>) {
+        let mut pending = Vec::new();
+        let mut held = BTreeSet::new();
+        for (j, item) in step.output.iter().enumerate() {
+            let Some(tool) = item
+                .tool_call
+                .as_ref()
+                .and_then(|name| self.spec.tools.iter().find(|t| &t.name == name))
+            else {
+                continue;
+            };
+            let call_id = self.call_ids[index][j].clone().unwrap_or_default();
+            let asks = match &tool.needs_approval {
+                None | Some(NeedsApproval::Always(false)) => false,
+                Some(NeedsApproval::Always(true)) => true,
+                // The policy is not asked about arguments that are not a JSON object: the
+                // client then asks for approval.
+                Some(NeedsApproval::CallIds(ids)) => {
+                    ids.contains(&call_id)
+                        || item.raw_arguments.as_deref().is_some_and(|raw| {
+                            !matches!(serde_json::from_str::<Value>(raw), Ok(Value::Object(_)))
+                        })
+                }
+            };
+            match self.standing.get(&(agent, tool.name.as_str())) {
+                Some(true) => {}
+                Some(false) => {
+                    held.insert(j);
+                }
+                None if asks => {
+                    held.insert(j);
+                    pending.push(Pending { call_id, tool });
+                }
+                None => {}
+            }
+        }
+        (pending, held)
+    }
+
+    /// Uses resume entries until every call in `pending` is decided; `field` names the step.
+    pub(crate) fn resume(
+        &mut self,
+        agent: &'a str,
+        mut pending: Vec<Pending<'a>>,
+        problem: &mut impl FnMut(String, String),
+    ) -> AfterInterruption {
+        let spec = self.spec;
+        let mut raises = false;
+        while !pending.is_empty() {
+            let Some(resume) = spec.run.resume.get(self.next_resume) else {
+                return AfterInterruption::EndsInterrupted;
+            };
+            let field = format!("run.resume[{}]", self.next_resume);
+            self.next_resume += 1;
+            let pending_ids: BTreeSet<&str> = pending.iter().map(|p| p.call_id.as_str()).collect();
+            for (key, ids) in [("approve", &resume.approve), ("reject", &resume.reject)] {
+                for id in ids.iter().filter(|id| !pending_ids.contains(id.as_str())) {
+                    problem(
+                        format!("{field}.{key}"),
+                        format!(
+                            "call {id:?} is not pending at this interruption (pending: {})",
+                            pending_ids
+                                .iter()
+                                .map(|id| format!("{id:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
+            for call in &pending {
+                let approved = decision(resume, &call.call_id);
+                if approved == Some(true)
+                    && call.tool.raises.is_some()
+                    && call.tool.failure_error_function == Some(FailureErrorFunction::None)
+                {
+                    raises = true;
+                }
+                if let Some(approved) = approved
+                    && resume.always.contains(&call.call_id)
+                {
+                    self.standing
+                        .insert((agent, call.tool.name.as_str()), approved);
+                }
+            }
+            pending.retain(|call| decision(resume, &call.call_id).is_none());
+        }
+        if raises {
+            AfterInterruption::Raises
+        } else {
+            AfterInterruption::Resumed
+        }
+    }
+
+    /// Entries never reached by the walk.
+    pub(crate) fn check_all_used(&self, problem: &mut impl FnMut(String, String)) {
+        if self.next_resume < self.spec.run.resume.len() {
+            problem(
+                format!("run.resume[{}]", self.next_resume),
+                "this resume is never used: the run is not interrupted again (a tool with `needs_approval` must be called first); remove it".into(),
+            );
+        }
+    }
+}
+
+/// `Some(true)` approved, `Some(false)` rejected, `None` undecided.
+fn decision(resume: &ResumeSpec, call_id: &str) -> Option<bool> {
+    if resume.approve.iter().any(|id| id == call_id) {
+        Some(true)
+    } else if resume.reject.iter().any(|id| id == call_id) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::errors::LoadScenarioErrorKind;
+    use crate::scenario::parse_scenario;
+
+    const APPROVAL: &str = r#"# A call that needs approval, approved and resumed.
+[run]
+agent = "ops"
+input = "Restart web-1."
+
+[[run.resume]]
+approve = ["call_1"]
+
+[[agents]]
+name = "ops"
+tools = ["restart"]
+
+[[tools]]
+name = "restart"
+parameters = { host = "string" }
+returns = "restarted"
+needs_approval = true
+
+[[model.steps]]
+output = [{ tool_call = "restart", arguments = { host = "web-1" } }]
+
+[[model.steps]]
+output = [{ message = "Done." }]
+"#;
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse_scenario("t", text) {
+            Err(LoadScenarioErrorKind::Invalid(problems)) => problems
+                .into_iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect(),
+            other => panic!("expected validation problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_approval_scenario_loads() {
+        let scenario = parse_scenario("t", APPROVAL).unwrap();
+        assert_eq!(scenario.spec.run.resume.len(), 1);
+    }
+
+    #[test]
+    fn a_decision_on_a_call_that_is_not_pending_is_named() {
+        let text = APPROVAL.replace(r#"approve = ["call_1"]"#, r#"approve = ["call_9"]"#);
+        // call_1 stays undecided, so the run also ends interrupted before the last step.
+        let problems = problems(&text);
+        assert_eq!(
+            problems[0],
+            r#"run.resume[0].approve: call "call_9" is not pending at this interruption (pending: "call_1")"#
+        );
+        assert_eq!(problems.len(), 2, "{problems:?}");
+    }
+
+    #[test]
+    fn a_resume_that_is_never_reached_is_an_error() {
+        let text = APPROVAL.replace("needs_approval = true", "needs_approval = false");
+        assert_eq!(
+            problems(&text),
+            [
+                "run.resume[0]: this resume is never used: the run is not interrupted again (a tool with `needs_approval` must be called first); remove it"
+            ]
+        );
+    }
+
+    #[test]
+    fn steps_after_an_interruption_without_resume_are_unusable() {
+        let text = APPROVAL.replace("[[run.resume]]\napprove = [\"call_1\"]\n", "");
+        let problems = problems(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("model.steps[1]: this step can never be used"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn resume_rules_name_their_field() {
+        let text = APPROVAL
+            .replace(
+                "input = \"Restart web-1.\"",
+                "input = \"Restart web-1.\"\nrepeat = 2",
+            )
+            .replace(
+                r#"approve = ["call_1"]"#,
+                "approve = [\"call_1\"]\nalways = [\"call_2\"]\nrejection_message = \"No.\"",
+            );
+        assert_eq!(
+            problems(&text),
+            [
+                "run.repeat: with [[run.resume]] the scenario performs its run once (no copies, repeat, session or second `{ run = true }`): every resume belongs to that run",
+                r#"run.resume[0].always: call "call_2" is neither approved nor rejected here; `always` extends a decision of this entry to the tool's later calls"#,
+                "run.resume[0].rejection_message: nothing is rejected in this entry, so the message is never used; remove it",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_per_call_policy_needs_exact_arguments() {
+        let text = APPROVAL
+            .replace("needs_approval = true", r#"needs_approval = ["call_1"]"#)
+            .replace(
+                r#"arguments = { host = "web-1" }"#,
+                r#"arguments = { host = "web-1", force = true }"#,
+            );
+        let problems = problems(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("model.steps[0].output[0].arguments: call \"call_1\" of \"restart\", whose needs_approval is a per-call policy"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_interrupting_step_that_also_hands_off_is_refused() {
+        let text = APPROVAL
+            .replace("tools = [\"restart\"]", "tools = [\"restart\"]\nhandoffs = [\"oncall\"]\n\n[[agents]]\nname = \"oncall\"")
+            .replace(
+                r#"output = [{ tool_call = "restart", arguments = { host = "web-1" } }]"#,
+                r#"output = [{ tool_call = "restart", arguments = { host = "web-1" } }, { handoff = "oncall" }]"#,
+            );
+        let problems = problems(&text);
+        assert!(
+            problems.iter().any(|p| p.starts_with(
+                "model.steps[0]: a step with calls that need approval may not also hand off"
+            )),
+            "{problems:?}"
+        );
+    }
+}
