@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterator
 import pydantic
 
 import agents
+import agents.mcp
 from agents.util import _transforms
 from agents import _debug
 from agents.handoffs import Handoff
@@ -508,6 +509,48 @@ def _make_tool(
     )
 
 
+# Set by the harness after loading the driver (harness/src/subject/python/embed.rs): the venv's
+# python and the scripted MCP server's file. The embedded interpreter's sys.executable is the
+# harness itself, and the driver is loaded from source, without a __file__ to locate files by.
+VENV_PYTHON: str | None = None
+MCP_SERVER_SCRIPT: str | None = None
+
+
+def _make_mcp_server(spec: dict[str, Any], scenario_name: str) -> Any:
+    """`MCPServerStdio` running harness/python/parity_mcp_server.py with the server's spec."""
+    if VENV_PYTHON is None or MCP_SERVER_SCRIPT is None:
+        raise DriverError(
+            f"scenario {scenario_name!r}: MCP servers need parity_driver.VENV_PYTHON and "
+            "MCP_SERVER_SCRIPT, which the harness sets when it loads the driver"
+        )
+    server_spec = {
+        "name": spec["name"],
+        "tools": [
+            {
+                "name": tool["name"],
+                "description": tool.get("description"),
+                "parameters": tool.get("parameters") or {},
+                "content": tool.get("content") or [],
+                "is_error": bool(tool.get("is_error")),
+                "error": tool.get("error"),
+            }
+            for tool in spec.get("tools") or []
+        ],
+    }
+    options: dict[str, Any] = {}
+    if spec.get("allowed_tools") is not None:
+        options["tool_filter"] = {"allowed_tool_names": list(spec["allowed_tools"])}
+    if spec.get("failure_error_function") == "none":
+        options["failure_error_function"] = None
+    return agents.mcp.MCPServerStdio(
+        params={"command": VENV_PYTHON, "args": [MCP_SERVER_SCRIPT, json.dumps(server_spec)]},
+        # Always named: the default name is built from the command, a machine path.
+        name=spec["name"],
+        cache_tools_list=False,
+        **options,
+    )
+
+
 def _make_guardrail(spec: dict[str, Any], scenario_name: str) -> Any:
     name = spec["name"]
     tripwire = bool(spec.get("tripwire", False))
@@ -693,6 +736,13 @@ class _Build:
                 )
             return [table[n] for n in names]
 
+        # Scripted MCP servers, one process each per copy of the scenario; connected around
+        # the runs by _execute.
+        self.mcp_servers = {
+            server["name"]: _make_mcp_server(server, self.name)
+            for server in scenario.get("mcp_servers") or []
+        }
+
         # Every agent is created before handoffs are wired: handoff graphs may be cyclic.
         self.agents: dict[str, Any] = {}
         agent_specs = scenario.get("agents") or []
@@ -713,6 +763,9 @@ class _Build:
                 ),
                 hooks=_AgentHooksRecorder(recorder),
                 tool_use_behavior=_tool_use_behavior(spec),
+                mcp_servers=resolve(
+                    "MCP servers", spec.get("mcp_servers") or [], self.mcp_servers, agent_name
+                ),
             )
         for spec in agent_specs:
             self.agents[spec["name"]].handoffs = resolve(
@@ -828,6 +881,18 @@ class _Build:
 
 
 async def _execute(scenario: dict[str, Any], builds: list[_Build], recorder: _Recorder) -> None:
+    # MCP servers are connected for the scenario's runs and closed after them, inside this event
+    # loop (an MCP connection belongs to the loop that made it). Connecting records nothing.
+    async with contextlib.AsyncExitStack() as servers:
+        for built in builds:
+            for server in built.mcp_servers.values():
+                await servers.enter_async_context(server)
+        await _execute_runs(scenario, builds, recorder)
+
+
+async def _execute_runs(
+    scenario: dict[str, Any], builds: list[_Build], recorder: _Recorder
+) -> None:
     user_trace = scenario.get("trace")
     if user_trace is None:
         if len(builds) > 1:

@@ -321,6 +321,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
                 vec![]
             },
             agent_tools: Vec::new(),
+            mcp_servers: Vec::new(),
             tool_use_behavior: None,
             stop_at_tool_names: None,
             tools_final_output: None,
@@ -481,6 +482,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
         agents,
         tools,
         guardrails,
+        mcp_servers: Vec::new(),
         model: ModelSpec {
             generation_spans: true,
             steps,

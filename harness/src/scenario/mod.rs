@@ -3,7 +3,8 @@
 //!
 //! * `load.rs`: reading a file within the limits, and parsing it.
 //! * `validate.rs`: what serde cannot check, each problem with its field; `approvals.rs`: the
-//!   rules of tools that need approval and of `[[run.resume]]`, and their part of the walk.
+//!   rules of tools that need approval and of `[[run.resume]]`, and their part of the walk;
+//!   `mcp.rs`: the rules of `[[mcp_servers]]` and which MCP tools an agent sees.
 //! * [`limits`], [`exceptions`] and `names.rs`: the bounds, the scriptable exception classes and
 //!   the name rules the validation applies.
 
@@ -12,6 +13,7 @@ mod discover;
 pub mod exceptions;
 pub mod limits;
 mod load;
+pub(crate) mod mcp;
 pub(crate) mod names;
 pub mod schema;
 mod validate;

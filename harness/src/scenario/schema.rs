@@ -31,6 +31,9 @@ pub struct ScenarioFile {
     /// Input and output guardrails (`[[guardrails]]`).
     #[serde(default)]
     pub guardrails: Vec<GuardrailSpec>,
+    /// Scripted MCP servers (stdio) that agents list in `mcp_servers`.
+    #[serde(default)]
+    pub mcp_servers: Vec<McpServerSpec>,
     /// The scripted model (`[model]` and `[[model.steps]]`).
     pub model: ModelSpec,
     /// An outer user trace around the run (`[trace]`); without it the run makes its own trace.
@@ -158,6 +161,9 @@ pub struct AgentSpec {
     /// name is the agent's name made a function name, as for handoffs).
     #[serde(default)]
     pub agent_tools: Vec<String>,
+    /// Names of `[[mcp_servers]]` whose tools this agent may call (`Agent(mcp_servers=…)`).
+    #[serde(default)]
+    pub mcp_servers: Vec<String>,
     /// What the agent does after its tools ran (Python's `tool_use_behavior`); the client's
     /// default (`run_llm_again`) when absent.
     #[serde(default)]
@@ -274,6 +280,49 @@ impl NeedsApproval {
             NeedsApproval::CallIds(_) => true,
         }
     }
+}
+
+/// `[[mcp_servers]]`: a stdio MCP server with scripted tools (`MCPServerStdio`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerSpec {
+    /// Unique server name (`MCPServerStdio(name=…)`): the `mcp_tools` span's `server` and the
+    /// function spans' `mcp_data`.
+    pub name: String,
+    /// `tool_filter={"allowed_tool_names": […]}`: only these tools are listed to agents.
+    #[serde(default)]
+    pub allowed_tools: Option<Vec<String>>,
+    /// The server's `failure_error_function`: `"default"` or `"none"` (an error answer ends
+    /// the run).
+    #[serde(default)]
+    pub failure_error_function: Option<FailureErrorFunction>,
+    /// The tools it lists, in order.
+    #[serde(default)]
+    pub tools: Vec<McpToolSpec>,
+}
+
+/// `[[mcp_servers.tools]]`: a tool of a scripted MCP server. Either its result's text
+/// `content` (and `is_error`), or an MCP `error` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpToolSpec {
+    /// Tool name, as the model calls it.
+    pub name: String,
+    /// Description listed to the model.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Parameter name to type (the tool's input schema; all required).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, FieldType>,
+    /// The result's text content items, in order.
+    #[serde(default)]
+    pub content: Vec<String>,
+    /// The result's `isError` flag (the client does not treat it as a failure).
+    #[serde(default)]
+    pub is_error: bool,
+    /// The server answers the call with an MCP error with this message.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The named values of a tool's `failure_error_function`.

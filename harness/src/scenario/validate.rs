@@ -9,6 +9,7 @@ use crate::errors::Problem;
 use super::approvals::{AfterInterruption, Approvals, check_rules as check_approval_rules};
 use super::exceptions::resolve_exception;
 use super::limits::{MAX_COPIES, MAX_REPEAT, MAX_STEPS, check_values};
+use super::mcp;
 use super::names::{field_name_problem, parameter_name_problem};
 use super::quoted;
 use super::schema::{
@@ -44,6 +45,13 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
         "guardrails",
         &mut problem,
     );
+    // What a `tool_call` may name: a function tool or a tool of an MCP server.
+    let callable_names: BTreeSet<&str> = tool_names
+        .iter()
+        .copied()
+        .chain(mcp::all_tool_names(spec))
+        .collect();
+    mcp::check_rules(spec, &mut problem);
 
     if spec.agents.is_empty() {
         problem(
@@ -335,7 +343,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             validate_item(
                 item,
                 &format!("{field}.output[{j}]"),
-                &tool_names,
+                &callable_names,
                 &agent_names,
                 &mut problem,
             );
@@ -449,7 +457,7 @@ fn validate_item(
         problem(
             format!("{field}.tool_call"),
             format!(
-                "tool {tool:?} is not defined in [[tools]] (to script a call of a tool that does not exist, use `missing_tool_call`)"
+                "tool {tool:?} is not defined in [[tools]] or by an MCP server (to script a call of a tool that does not exist, use `missing_tool_call`)"
             ),
         );
     }
@@ -475,7 +483,9 @@ fn validate_item(
     {
         problem(
             format!("{field}.missing_tool_call"),
-            format!("tool {tool:?} is defined in [[tools]]; use `tool_call` to call it"),
+            format!(
+                "tool {tool:?} is defined (in [[tools]] or by an MCP server); use `tool_call` to call it"
+            ),
         );
     }
 }
@@ -728,6 +738,14 @@ fn step_effect<'a>(
             }
             handoff.get_or_insert(target.as_str());
         } else if let Some(tool) = &item.tool_call {
+            if let Some((server, mcp_tool)) = mcp::visible_tool(spec, current, tool) {
+                // An MCP tool: it fails only by an error answer.
+                calls_tools = true;
+                if mcp::call_raises(server, mcp_tool) {
+                    return StepEffect::Raises;
+                }
+                continue;
+            }
             if !current.tools.contains(tool) {
                 return StepEffect::Raises;
             }

@@ -322,6 +322,9 @@ pub struct ToolInfo {
     input_guardrails: Vec<ToolGuardrail>,
     output_guardrails: Vec<ToolGuardrail>,
     agent_tool: bool,
+    /// The MCP server whose tool this is (Python's MCP tools are function tools that call
+    /// the server).
+    mcp_server: Option<String>,
 }
 
 /// What a tool guardrail decides (Python's `ToolGuardrailFunctionOutput`).
@@ -478,6 +481,7 @@ impl ToolInfo {
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
             agent_tool: false,
+            mcp_server: None,
         }
     }
 
@@ -499,6 +503,29 @@ impl ToolInfo {
     /// Whether the tool is an agent run as a tool.
     pub fn is_agent_tool(&self) -> bool {
         self.agent_tool
+    }
+
+    /// The tool, as a tool of the MCP server `server` (Python's MCP tools): its calls log
+    /// `Invoking MCP tool` / `MCP tool completed.`, an error answer logs the WARNING `MCP tool
+    /// returned an error.` before the failure handler (whose line says `MCP tool X failed`),
+    /// and a successful call's function span gets `mcp_data` `{"server": server}`, whatever
+    /// the sensitive-data setting. The agent lists its servers' tools before its function
+    /// tools (add them first); [`Turn::list_mcp_tools`](super::Turn::list_mcp_tools) emits
+    /// the listing span of each turn.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::ToolInfo;
+    ///
+    /// assert_eq!(ToolInfo::new("read_file").with_mcp_server("files").mcp_server(), Some("files"));
+    /// ```
+    pub fn with_mcp_server(mut self, server: impl Into<String>) -> Self {
+        self.mcp_server = Some(server.into());
+        self
+    }
+
+    /// The MCP server of an MCP tool.
+    pub fn mcp_server(&self) -> Option<&str> {
+        self.mcp_server.as_deref()
     }
 
     /// Adds an input guardrail (Python's `tool_input_guardrails`): run in order before the

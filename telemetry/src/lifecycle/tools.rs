@@ -11,7 +11,7 @@ use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
 use crate::errors::{CallToolError, RunAgentError};
-use crate::logging::{agents_debug, agents_error};
+use crate::logging::{agents_debug, agents_error, agents_warn};
 use crate::pyrepr::{python_repr, python_str};
 use crate::span::SpanError;
 use crate::span::TypedSpan;
@@ -642,7 +642,14 @@ fn begin_call(
             ));
         }
     };
-    if dont_log_tool_data {
+    if request.tool().mcp_server().is_some() {
+        // MCP tools log from their own invoker, without the arguments line.
+        if dont_log_tool_data {
+            agents_debug!("Invoking MCP tool");
+        } else {
+            agents_debug!("Invoking MCP tool {name} with input {input}");
+        }
+    } else if dont_log_tool_data {
         agents_debug!("Invoking tool {name}");
     } else {
         agents_debug!("Invoking tool {name} with input {input}");
@@ -679,7 +686,18 @@ fn end_call(
         Ok(result) => {
             let result = CallResult::new(&result);
             // An agent tool's invoker is not a function tool's: it logs no completion line.
+            // An MCP tool's logs the server's result object when tool data is logged, which
+            // only an SDK holding it can print (see `ToolInfo::with_mcp_server`).
             if request.tool().is_agent_tool() {
+            } else if request.tool().mcp_server().is_some() {
+                if policy.dont_log_tool_data {
+                    agents_debug!("MCP tool completed.");
+                }
+                if let Some(server) = request.tool().mcp_server() {
+                    let mut data = JsonMap::new();
+                    data.insert("server".into(), json!(server));
+                    span.update(|function| function.mcp_data = Some(data));
+                }
             } else if policy.dont_log_tool_data {
                 agents_debug!("Tool {name} completed.");
             } else {
@@ -687,7 +705,19 @@ fn end_call(
             }
             Ok(result)
         }
-        Err(error) => failed(request, span, policy, Failure::Tool(error.message())),
+        Err(error) => {
+            if let Some(server) = request.tool().mcp_server() {
+                if policy.dont_log_tool_data {
+                    agents_warn!("MCP tool returned an error.");
+                } else {
+                    let message = error.message();
+                    agents_warn!(
+                        "MCP tool {name} on server '{server}' returned an error: {message}"
+                    );
+                }
+            }
+            failed(request, span, policy, Failure::Tool(error.message()))
+        }
     }
 }
 
@@ -773,10 +803,15 @@ fn failed(
         _ => "Error running tool (non-fatal)",
     };
     span.set_error(SpanError::new(span_message).with_data(tool_error(name, detail)));
-    if policy.dont_log_tool_data {
-        agents_debug!("Tool {name} failed");
+    let label = if tool.mcp_server().is_some() {
+        "MCP tool"
     } else {
-        agents_error!("Tool {name} failed: {input} {error}");
+        "Tool"
+    };
+    if policy.dont_log_tool_data {
+        agents_debug!("{label} {name} failed");
+    } else {
+        agents_error!("{label} {name} failed: {input} {error}");
     }
     Ok(CallResult {
         text: output,

@@ -13,7 +13,9 @@ use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
 use crate::logging::{agents_debug, agents_warn};
 use crate::span::{SpanError, SpanOptions, TypedSpan};
-use crate::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
+use crate::span_data::{
+    GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
+};
 use crate::usage::Usage;
 
 /// What the run does after a turn; streamed runs log it as `next_step type=…`.
@@ -313,6 +315,40 @@ impl<'run> Turn<'run> {
             run,
             generation: Some((span, frame)),
         }
+    }
+
+    /// Lists the tools of the MCP server `server` for the coming model call (Python lists
+    /// each of the agent's servers on every turn, cached or not): an `mcp_tools` span under
+    /// the turn span, `result` `null` at its start and the listed names (after the server's
+    /// tool filter) at its end, or `null` when listing failed. Call it before
+    /// [`start_model_call`](Turn::start_model_call), once per server in the agent's order;
+    /// the agent-start hooks come first.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner};
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let mut run = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default())
+    ///     .start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("librarian"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// turn.list_mcp_tools("files", Some(vec!["read_file".into()]));
+    /// let end = memory.events().pop().unwrap();
+    /// assert_eq!(end.data["span_data"], serde_json::json!({"type": "mcp_tools", "server": "files", "result": ["read_file"]}));
+    /// ```
+    pub fn list_mcp_tools(&mut self, server: &str, listed: Option<Vec<String>>) {
+        let run = &mut *self.run;
+        let _attached = run.scope.attach();
+        run.agent_started();
+        let span = run
+            .runner
+            .provider()
+            .span(McpListToolsSpanData::new(Some(server.to_owned())));
+        span.start();
+        span.update(|data| data.result = listed);
+        span.finish();
     }
 
     /// Starts the response's tool calls (see [`ToolBatch`]).

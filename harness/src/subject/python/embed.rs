@@ -14,6 +14,9 @@ use super::venv::{self, Venv};
 
 /// The driver's file, relative to the workspace root (also its name in Python tracebacks).
 pub(crate) const DRIVER_PATH: &str = "harness/python/parity_driver.py";
+
+/// The scripted stdio MCP server the driver starts for `[[mcp_servers]]`, relative to the root.
+pub(crate) const MCP_SERVER_PATH: &str = "harness/python/parity_mcp_server.py";
 /// The Python side of the benchmarks (`harness/benches`), loaded on first use.
 pub(crate) const BENCH_PATH: &str = "harness/python/parity_bench.py";
 
@@ -82,6 +85,22 @@ fn start(workspace: &Workspace) -> Result<Embedded, PythonEnvError> {
                     format_exception(py, &e)
                 ))
             })?;
+        // The driver starts MCP servers as `<venv python> <server script>`: it has no path of
+        // its own (loaded from source) and the embedded sys.executable is the harness.
+        let server_script = workspace.root().join(MCP_SERVER_PATH);
+        for (name, path) in [
+            ("VENV_PYTHON", venv.python()),
+            ("MCP_SERVER_SCRIPT", server_script),
+        ] {
+            driver
+                .setattr(name, path.to_string_lossy().into_owned())
+                .map_err(|e| {
+                    PythonEnvError::new(format!(
+                        "cannot set parity_driver.{name}:\n{}",
+                        format_exception(py, &e)
+                    ))
+                })?;
+        }
         let client_version: String = driver
             .call_method0("client_version")
             .and_then(|v| v.extract())

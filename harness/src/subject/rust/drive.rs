@@ -20,8 +20,8 @@ use codex_telemetry::config::RunConfig;
 use codex_telemetry::context::InContextExt;
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
-    AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, HandoffInfo, Item,
-    ModelCallOptions, Run, RunOptions, RunState, Runner, ToolCallRequest, ToolInfo, Turn,
+    AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, FailureHandler, HandoffInfo,
+    Item, ModelCallOptions, Run, RunOptions, RunState, Runner, ToolCallRequest, ToolInfo, Turn,
 };
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
@@ -30,9 +30,10 @@ use serde_json::{Value, json};
 use super::record::{HookRecorder, Recorder, RecordingProcessor};
 use super::script::{ScriptedModel, ScriptedTool, agent_tool_name, validate_output};
 use crate::scenario::Scenario;
+use crate::scenario::mcp;
 use crate::scenario::schema::{
-    ActionSpec, AgentSpec, GuardrailKind, NeedsApproval, OnError, ResumeFrom, ResumeSpec, RunSpec,
-    ToolSpec, UserTraceSpec,
+    ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, NeedsApproval, OnError, ResumeFrom,
+    ResumeSpec, RunSpec, ToolSpec, UserTraceSpec,
 };
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
@@ -41,6 +42,7 @@ pub(crate) struct Unsupported(pub(crate) String);
 
 /// The built scenario: agents, tools, guardrails and the scripted model.
 pub(crate) struct Driver<'a> {
+    scenario: &'a crate::scenario::schema::ScenarioFile,
     run_spec: &'a RunSpec,
     runner: Runner,
     recorder: Recorder,
@@ -81,6 +83,19 @@ impl<'a> Driver<'a> {
             .iter()
             .map(|agent| {
                 let mut info = AgentInfo::new(agent.name.clone()).with_hooks(agent_hooks.clone());
+                // Python lists the MCP servers' tools before the function tools.
+                for (server, tool) in mcp::visible_tools(spec, agent) {
+                    let handler = match server.failure_error_function {
+                        Some(FailureErrorFunction::None) => FailureHandler::None,
+                        _ => FailureHandler::Default,
+                    };
+                    info = info.with_tool(
+                        ToolInfo::new(tool.name.clone())
+                            .with_parameters(tool.parameters.keys().cloned())
+                            .with_mcp_server(server.name.clone())
+                            .with_failure_handler(handler),
+                    );
+                }
                 for tool in &agent.tools {
                     if let Some(tool) = tools.get(tool) {
                         info = info.with_tool(tool.info().clone());
@@ -104,6 +119,7 @@ impl<'a> Driver<'a> {
             })
             .collect();
         Self {
+            scenario: spec,
             run_spec: &spec.run,
             runner,
             agent_specs: spec.agents.iter().map(|a| (a.name.as_str(), a)).collect(),
@@ -399,6 +415,11 @@ impl<'a> Driver<'a> {
             if let Some(instructions) = &agent_spec.instructions {
                 call_options = call_options.with_system_prompt(instructions.clone());
             }
+            // Each of the agent's MCP servers lists its tools for the model call.
+            for server in mcp::servers_of(self.scenario, agent_spec) {
+                let listed = mcp::listed_tools(server).map(|t| t.name.clone()).collect();
+                turn.list_mcp_tools(&server.name, Some(listed));
+            }
             let call = turn.start_model_call(call_options);
             // The model request, in the call's context (the scripted model records nothing).
             self.step().in_context(call.context()).await;
@@ -450,6 +471,9 @@ impl<'a> Driver<'a> {
                             .await?;
                         tools.add_usage(&nested_usage);
                         text
+                    } else if call.tool().mcp_server().is_some() {
+                        let result = self.mcp_call(agent_spec, call.tool().name());
+                        tools.invoke(index, |_| result)?
                     } else {
                         let tool = &self.tools[call.tool().name()];
                         // A tool without a failure handler that fails ends the run here.
@@ -597,6 +621,32 @@ impl<'a> Driver<'a> {
             }
         }
         batch
+    }
+
+    /// The scripted MCP server's answer to a call of `tool`: the `str()`-able result (one
+    /// text item as a dict, several as a list, as the client converts them), or its error.
+    fn mcp_call(
+        &self,
+        agent: &AgentSpec,
+        tool: &str,
+    ) -> Result<Value, codex_telemetry::CallToolError> {
+        let Some((_, spec)) = mcp::visible_tool(self.scenario, agent, tool) else {
+            return Err(codex_telemetry::CallToolError::new(format!(
+                "Unknown tool: {tool}"
+            )));
+        };
+        if let Some(error) = &spec.error {
+            return Err(codex_telemetry::CallToolError::new(error.clone()));
+        }
+        let items: Vec<Value> = spec
+            .content
+            .iter()
+            .map(|text| json!({"type": "text", "text": text}))
+            .collect();
+        Ok(match <[Value; 1]>::try_from(items) {
+            Ok([single]) => single,
+            Err(items) => Value::Array(items),
+        })
     }
 
     /// A turn that produced the final output: the agent's end hooks, then the turn's end.

@@ -178,6 +178,25 @@ fn check_supported(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupport
             "OPENAI_AGENTS_DONT_LOG_MODEL_DATA and OPENAI_AGENTS_DONT_LOG_TOOL_DATA both off: Python then logs reprs of its objects, with memory addresses".into(),
         ));
     }
+    if !spec.mcp_servers.is_empty() && !env.dont_log_tool_data() {
+        return Err(Unsupported(
+            "MCP servers with tool data logged: the client logs the server's result object (an `mcp` pydantic repr with the server's info), which the scripted server has no counterpart of".into(),
+        ));
+    }
+    let mcp_names = crate::scenario::mcp::all_tool_names(spec);
+    if let Some((i, _)) = spec.model.steps.iter().enumerate().find(|(_, step)| {
+        step.output.iter().any(|item| {
+            item.raw_arguments.is_some()
+                && item
+                    .tool_call
+                    .as_deref()
+                    .is_some_and(|t| mcp_names.contains(t))
+        })
+    }) {
+        return Err(Unsupported(format!(
+            "model.steps[{i}]: raw arguments for an MCP tool: how the client's MCP invoker reports them is not modelled"
+        )));
+    }
     if let Some(tool) = spec.tools.iter().find(|tool| {
         tool.needs_approval.as_ref().is_some_and(|n| n.may_ask())
             && !(tool.input_guardrails.is_empty() && tool.output_guardrails.is_empty())
