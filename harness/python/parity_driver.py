@@ -957,7 +957,15 @@ async def _run_once(built: _Build, recorder: _Recorder) -> bool:
     resumes = list(run.get("resume") or [])
     while True:
         try:
-            if run.get("streamed"):
+            if run.get("streamed") and run.get("drain") is False:
+                # The events are never read: the caller waits for the run's background task
+                # (a defined point: without a consumer the run does not wait for one), then
+                # reads its outcome from the result.
+                result = agents.Runner.run_streamed(built.starting_agent, run_input, **kwargs)
+                await asyncio.wait([result.run_loop_task])
+                if result.run_loop_exception is not None:
+                    raise result.run_loop_exception
+            elif run.get("streamed"):
                 result = agents.Runner.run_streamed(built.starting_agent, run_input, **kwargs)
                 async for _ in result.stream_events():
                     pass

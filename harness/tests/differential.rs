@@ -453,6 +453,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             agent: agent_name(0),
             input: "Hello there.".into(),
             streamed: shape.streamed,
+            drain: true,
             copies: 1,
             repeat: 1,
             trace_id: None,

@@ -189,6 +189,22 @@ output = [{ message = "It is sunny." }]
     }
 
     #[test]
+    fn unread_events_need_a_streamed_run() {
+        let text = TOOL_CALL.replace(
+            "input = \"Weather in Paris?\"",
+            "input = \"Weather in Paris?\"\ndrain = false",
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                "run.drain: only a streamed run has events to leave unread: set `streamed = true` or remove `drain`"
+            ]
+        );
+        let streamed = text.replace("drain = false", "drain = false\nstreamed = true");
+        assert!(!parse_scenario("t", &streamed).unwrap().spec.run.drain);
+    }
+
+    #[test]
     fn undefined_tool_is_named_with_its_field() {
         let text = TOOL_CALL.replace("tools = [\"get_weather\"]", "tools = [\"get_wether\"]");
         assert_eq!(

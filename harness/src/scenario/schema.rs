@@ -52,6 +52,10 @@ pub struct RunSpec {
     /// Run streamed (`Runner.run_streamed`, events drained) instead of `Runner.run`.
     #[serde(default)]
     pub streamed: bool,
+    /// A streamed run's events are read to the end (`true`, the default), or never read
+    /// (`false`): the caller then awaits the run's background task (`result.run_loop_task`).
+    #[serde(default = "default_true")]
+    pub drain: bool,
     /// How many copies of the run start at once (concurrently), each with its own trace, agents
     /// and copy of the model script. Default 1.
     #[serde(default = "one")]

@@ -69,6 +69,12 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         );
     }
+    if !spec.run.drain && !spec.run.streamed {
+        problem(
+            "run.drain".into(),
+            "only a streamed run has events to leave unread: set `streamed = true` or remove `drain`".into(),
+        );
+    }
     if spec.run.copies == 0 {
         problem("run.copies".into(), "must be at least 1".into());
     }

@@ -168,6 +168,7 @@ pub struct RunOptions {
     input: Vec<Item>,
     max_turns: Option<u32>,
     streamed: bool,
+    drained: bool,
     session: bool,
     hooks: Option<Arc<dyn RunHooks>>,
 }
@@ -200,6 +201,7 @@ impl RunOptions {
             input: Vec::new(),
             max_turns: Some(DEFAULT_MAX_TURNS),
             streamed: false,
+            drained: true,
             session: false,
             hooks: None,
         }
@@ -252,6 +254,20 @@ impl RunOptions {
     /// ```
     pub fn with_streamed(mut self, streamed: bool) -> Self {
         self.streamed = streamed;
+        self
+    }
+
+    /// Whether a streamed run's events are read (the default). When nobody reads them (the
+    /// caller awaits the run's task instead), no consumer logs `Breaking due to stored
+    /// exception` when the run stores an error; everything else is the same.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_streamed(true).with_events_drained(false);
+    /// ```
+    pub fn with_events_drained(mut self, drained: bool) -> Self {
+        self.drained = drained;
         self
     }
 
@@ -389,6 +405,8 @@ pub struct Run {
     /// A streamed run raised while planning its tool calls: Python's consumer finds the
     /// run's task failed and logs `Breaking due to stored exception` once the run is over.
     pub(crate) breaks_after_close: bool,
+    /// Whether a consumer reads the streamed run's events (and logs what it finds).
+    pub(crate) drained: bool,
     mask: Option<SpanFrame>,
     trace: Option<TraceFrame>,
     closed: bool,
@@ -412,6 +430,7 @@ impl Run {
             input,
             max_turns,
             streamed,
+            drained,
             session,
             hooks,
         } = options;
@@ -468,6 +487,7 @@ impl Run {
             task,
             stored_error: None,
             breaks_after_close: false,
+            drained,
             mask,
             trace,
             closed: false,

@@ -796,12 +796,12 @@ impl ModelCall<'_> {
         if reused_call_id {
             // Raised while planning the tool calls, before the `on_llm_end` hooks; a streamed
             // run's consumer then finds the run's task failed (see `Run::finish`).
-            run.breaks_after_close = run.streamed;
+            run.breaks_after_close = run.streamed && run.drained;
             return Err(RunAgentError::model_behavior(
                 "Model reused a tool call ID for a different invocation in one response. Use a unique call ID for each tool invocation.",
             ));
         }
-        if run.streamed && run.stored_error.is_some() {
+        if run.streamed && run.drained && run.stored_error.is_some() {
             run.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
         }
         let context = run.hook_context();

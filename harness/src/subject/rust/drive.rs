@@ -277,6 +277,7 @@ impl<'a> Driver<'a> {
             .with_session(spec.session)
             .with_max_turns(Some(spec.max_turns.unwrap_or(DEFAULT_MAX_TURNS)))
             .with_streamed(spec.streamed)
+            .with_events_drained(spec.drain)
             .with_hooks(self.run_hooks.clone());
         let mut run = self.runner.start_run(options.clone());
         if let Some(gate) = &self.start_gate
