@@ -907,35 +907,43 @@ async def _execute_runs(
             if not await _run_once(built, recorder):
                 return
         return
-    (built,) = builds
     with agents.trace(
         user_trace["workflow_name"],
         group_id=user_trace.get("group_id"),
         metadata=dict(user_trace["metadata"]) if user_trace.get("metadata") is not None else None,
         disabled=bool(user_trace.get("disabled")),
     ):
-        await _run_actions(user_trace.get("body") or [], built, recorder)
+        await _run_actions(user_trace.get("body") or [], builds, recorder)
 
 
-async def _run_actions(actions: list[dict[str, Any]], built: _Build, recorder: _Recorder) -> bool:
+async def _run_actions(
+    actions: list[dict[str, Any]], builds: list[_Build], recorder: _Recorder
+) -> bool:
     """Performs actions in order; False once a run raised, so later actions are skipped.
+
+    A `run` action performs every copy's run at once (`asyncio.gather`, each in a copy of the
+    current context, so all run inside the user trace and the enclosing custom spans).
 
     The exception itself is not re-raised: the enclosing `with` blocks exit normally, so their
     span and trace ends are recorded as a user's code that handled the error would produce them.
     """
     for action in actions:
         if action.get("run"):
+            if len(builds) == 1:
+                completed = [await _run_once(builds[0], recorder)]
+            else:
+                completed = await asyncio.gather(*(_run_once(b, recorder) for b in builds))
             # `on_error = "continue"`: the user's code catches the run's error and goes on.
-            if not await _run_once(built, recorder) and action.get("on_error") != "continue":
+            if not all(completed) and action.get("on_error") != "continue":
                 return False
         elif action.get("custom_span") is not None:
             data = dict(action["data"]) if action.get("data") is not None else {}
             with agents.custom_span(action["custom_span"], data=data):
-                if not await _run_actions(action.get("body") or [], built, recorder):
+                if not await _run_actions(action.get("body") or [], builds, recorder):
                     return False
         else:
             raise DriverError(
-                f"scenario {built.name!r}: a trace action is neither `run` nor `custom_span`"
+                f"scenario {builds[0].name!r}: a trace action is neither `run` nor `custom_span`"
             )
     return True
 

@@ -5,7 +5,7 @@
 //! subjects are compared on:
 //!
 //! ```text
-//! normalizer: v3
+//! normalizer: v4
 //! --- events
 //! log DEBUG "Creating trace"
 //! trace_start trace#1 {"group_id":null,"metadata":null,"workflow_name":"Agent workflow"}

@@ -20,8 +20,9 @@
 //!   as a multiset (DESIGN §5). Outside clusters they keep their place.
 //! * Records outside every cluster, and traces that overlap no other, keep emission order.
 //!
-//! Version 1 does not reorder concurrency *inside* one trace (two runs in one user trace, or
-//! parallel tool calls): their interleaving is part of the transcript.
+//! * Since v4, concurrent runs *inside* one trace (task spans with one parent whose records
+//!   interleave) are grouped and sorted the same way (`runs_within_traces`). Other concurrency
+//!   inside a trace (parallel tool calls) keeps emission order: it is part of the transcript.
 
 use super::json;
 use super::rename::Renamer;
@@ -114,7 +115,172 @@ pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
         next = end + 1;
     }
     order.extend(next..count);
+    runs_within_traces(index, order, &all_ids)
+}
+
+/// Concurrent runs inside one trace (since v4): task spans with the same parent whose records
+/// interleave form a *run cluster*, rewritten as trace clusters are: the loose records (the
+/// parent's and untraced logs and hooks in its range, e.g. each run's `Creating span` line),
+/// then each run's records in emission order, runs sorted by content, then the outcomes.
+/// Other concurrency inside a trace (parallel tool calls of one turn) keeps emission order.
+fn runs_within_traces(index: &Index<'_>, mut order: Vec<usize>, all_ids: &Renamer) -> Vec<usize> {
+    // Task spans by parent (`None`: the trace's root), parents in order of first appearance.
+    let mut groups: Vec<((&str, Option<&str>), Vec<&str>)> = Vec::new();
+    for &i in &order {
+        let view = index.view(i);
+        if view.kind != RecordKind::SpanStart || !is_task_span(view.data) {
+            continue;
+        }
+        let (Some(trace), Some(id)) = (index.trace_key(i), view.own_id()) else {
+            continue;
+        };
+        let parent = (trace, view.parent_ref());
+        match groups.iter_mut().find(|(key, _)| *key == parent) {
+            Some((_, tasks)) => tasks.push(id),
+            None => groups.push((parent, vec![id])),
+        }
+    }
+    for ((trace, parent), tasks) in groups {
+        if tasks.len() < 2 {
+            continue;
+        }
+        order = rewrite_run_clusters(index, order, all_ids, trace, parent, &tasks);
+    }
     order
+}
+
+fn is_task_span(data: &serde_json::Value) -> bool {
+    let span_data = &data["span_data"];
+    span_data["type"] == "custom" && span_data["data"]["sdk_span_type"] == "task"
+}
+
+/// The run (one of `tasks`) whose subtree holds the span `span`, if any.
+fn run_of<'a>(index: &Index<'a>, tasks: &[&'a str], span: Option<&'a str>) -> Option<&'a str> {
+    let mut current = span;
+    // Bounded by the number of spans: a malformed log may hold a parent cycle.
+    for _ in 0..=index.views.len() {
+        let id = current?;
+        if let Some(task) = tasks.iter().find(|task| **task == id) {
+            return Some(task);
+        }
+        current = index.span_parent(id);
+    }
+    None
+}
+
+fn rewrite_run_clusters<'a>(
+    index: &Index<'a>,
+    order: Vec<usize>,
+    all_ids: &Renamer,
+    trace: &str,
+    parent: Option<&str>,
+    tasks: &[&'a str],
+) -> Vec<usize> {
+    // Each record's run, and the runs' ranges of positions in `order`.
+    let runs: Vec<Option<&str>> = order
+        .iter()
+        .map(|&i| {
+            let view = index.view(i);
+            if index.trace_key(i) != Some(trace) {
+                return None;
+            }
+            let span = if view.is_span_event() {
+                view.own_id()
+            } else {
+                view.span_ref()
+            };
+            run_of(index, tasks, span)
+        })
+        .collect();
+    let mut ranges: Vec<(&str, usize, usize)> = Vec::new();
+    for (position, run) in runs.iter().enumerate() {
+        let Some(run) = run else { continue };
+        match ranges.iter_mut().find(|(key, _, _)| key == run) {
+            Some(range) => range.2 = position,
+            None => ranges.push((run, position, position)),
+        }
+    }
+    let mut clusters: Vec<(usize, usize, Vec<&str>)> = Vec::new();
+    for (run, first, last) in ranges {
+        match clusters.last_mut() {
+            Some(cluster) if first <= cluster.1 => {
+                cluster.1 = cluster.1.max(last);
+                cluster.2.push(run);
+            }
+            _ => clusters.push((first, last, vec![run])),
+        }
+    }
+    // Records that belong to no run of this cluster: the parent's own logs and hooks, and
+    // records outside any trace.
+    let loose = |position: usize| -> bool {
+        let i = order[position];
+        let view = index.view(i);
+        match index.trace_key(i) {
+            None => true,
+            Some(key) => {
+                key == trace
+                    && matches!(view.kind, RecordKind::Log | RecordKind::Hook)
+                    && runs[position].is_none()
+                    && view.span_ref() == parent
+            }
+        }
+    };
+    let content = |records: &[usize]| content_key(index, records, all_ids);
+    let sorted = |mut records: Vec<usize>| -> Vec<usize> {
+        records.sort_by_cached_key(|&i| content(&[i]));
+        records
+    };
+    let mut rewritten = Vec::with_capacity(order.len());
+    let mut next = 0;
+    for (first, last, members) in clusters {
+        if members.len() < 2 {
+            continue;
+        }
+        // Back over the loose records just before the first run (its `Creating span` line),
+        // never past an outcome; forward over the untraced records up to the last outcome
+        // before the trace's next record (the outcome of the run that finished last).
+        let mut start = first;
+        while start > next
+            && loose(start - 1)
+            && index.view(order[start - 1]).kind != RecordKind::Outcome
+        {
+            start -= 1;
+        }
+        let mut end = last;
+        for position in last + 1..order.len() {
+            if index.trace_key(order[position]).is_some() {
+                break;
+            }
+            if index.view(order[position]).kind == RecordKind::Outcome {
+                end = position;
+            }
+        }
+        let (outcomes, others): (Vec<usize>, Vec<usize>) = (start..=end)
+            .filter(|&position| runs[position].is_none())
+            .map(|position| order[position])
+            .partition(|&i| index.view(i).kind == RecordKind::Outcome);
+        rewritten.extend(&order[next..start]);
+        rewritten.extend(sorted(others));
+        let mut keyed: Vec<(String, usize, Vec<usize>)> = members
+            .iter()
+            .enumerate()
+            .map(|(appearance, run)| {
+                let records: Vec<usize> = (first..=last)
+                    .filter(|&position| runs[position] == Some(*run))
+                    .map(|position| order[position])
+                    .collect();
+                (content(&records), appearance, records)
+            })
+            .collect();
+        keyed.sort();
+        for (_, _, records) in keyed {
+            rewritten.extend(records);
+        }
+        rewritten.extend(sorted(outcomes));
+        next = end + 1;
+    }
+    rewritten.extend(&order[next..]);
+    rewritten
 }
 
 /// The content of one trace for sorting: each record as `kind` + canonical JSON, ids replaced by
@@ -273,5 +439,77 @@ mod tests {
         b.trace_end(&tid(1)); // 3
         // Content is equal (trace-local placeholders), so first appearance decides.
         assert_eq!(order_of(&b.build()), vec![0, 3, 1, 2]);
+    }
+
+    /// Two runs in one user trace, their records interleaved as `schedule` says: `true` takes
+    /// the next record of run "A", `false` of run "B". Each run: its `Creating span` line at
+    /// the trace level, a task span with an agent span inside, a log in the agent, then its
+    /// outcome after the task ends.
+    fn runs_in_one_trace(schedule: &[bool]) -> RawLog {
+        let trace = tid(1);
+        let runs = [("A", sid(1), sid(2)), ("B", sid(3), sid(4))];
+        let mut b = LogBuilder::new();
+        b.trace_start(&trace);
+        let mut next = [0, 0];
+        for &take_a in schedule {
+            let run = usize::from(!take_a);
+            let (name, task, agent) = &runs[run];
+            match next[run] {
+                0 => b.log("DEBUG", "Creating span with id None", Some(&trace), None),
+                1 => b.span_start(
+                    task,
+                    &trace,
+                    None,
+                    json!({"type": "custom", "name": "task", "data": {"sdk_span_type": "task", "name": name}}),
+                ),
+                2 => b.span_start(agent, &trace, Some(task), json!({"type": "agent", "name": name})),
+                3 => b.log("DEBUG", &format!("Running agent {name}"), Some(&trace), Some(agent)),
+                4 => b.span_end(agent, None),
+                5 => b.span_end(task, None),
+                _ => b.outcome(json!({"status": "completed", "final_output": name})),
+            };
+            next[run] += 1;
+        }
+        b.trace_end(&trace);
+        b.build()
+    }
+
+    fn rendered(log: &RawLog) -> Vec<String> {
+        let index = Index::new(log);
+        let renamer = Renamer::scan(&index.views);
+        canonical_order(&index)
+            .into_iter()
+            .map(|i| {
+                let view = index.view(i);
+                format!(
+                    "{} {}",
+                    view.kind.as_str(),
+                    json::canonical(&renamer.value(view.data))
+                )
+                .replace(|c: char| c.is_ascii_digit(), "")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn concurrent_runs_in_one_trace_do_not_depend_on_their_interleaving() {
+        let (a, b) = (true, false);
+        let one_after_the_other = runs_in_one_trace(&[a, a, a, a, a, a, a, b, b, b, b, b, b, b]);
+        let interleaved = runs_in_one_trace(&[a, b, a, b, b, a, a, b, b, a, b, a, b, a]);
+        let b_first = runs_in_one_trace(&[b, b, a, b, a, a, b, a, b, a, b, a, b, a]);
+        // Sequential runs are not concurrent: they keep emission order.
+        assert_eq!(rendered(&one_after_the_other).len(), 16);
+        assert_eq!(rendered(&interleaved), rendered(&b_first));
+        let order = rendered(&interleaved);
+        // Both `Creating span` lines first, then run A's records, then B's, then the outcomes.
+        assert!(
+            order[1].contains("Creating span") && order[2].contains("Creating span"),
+            "{order:#?}"
+        );
+        assert!(order[3].contains(r#""name":"A""#), "{order:#?}");
+        assert!(
+            order[13].starts_with("outcome") && order[14].starts_with("outcome"),
+            "{order:#?}"
+        );
     }
 }

@@ -241,13 +241,29 @@ output = [{ message = "It is sunny." }]
     }
 
     #[test]
-    fn concurrent_copies_inside_a_user_trace_are_rejected() {
-        let text = TOOL_CALL.replace("[run]\n", "[run]\ncopies = 2\n")
-            + "\n[trace]\nworkflow_name = \"w\"\nbody = [{ run = true }]\n";
-        let found = problems(&text);
-        assert_eq!(found.len(), 1, "{found:?}");
+    fn concurrent_copies_inside_a_user_trace_need_task_spans_and_one_run_action() {
+        let copies = TOOL_CALL.replace("[run]\n", "[run]\ncopies = 2\n");
+        let one_run =
+            copies.clone() + "\n[trace]\nworkflow_name = \"w\"\nbody = [{ run = true }]\n";
+        assert!(parse_scenario("t", &one_run).is_ok());
+        let untraceable = one_run.replace(
+            "copies = 2",
+            "copies = 2\ninclude_task_and_turn_spans = false",
+        );
+        let found = problems(&untraceable);
         assert!(
-            found[0].starts_with("run.copies: concurrent copies inside a user [trace]"),
+            found[0].starts_with("run.include_task_and_turn_spans: concurrent copies inside a user [trace] need traced runs with task spans"),
+            "{found:?}"
+        );
+        let two_runs = one_run.replace(
+            "body = [{ run = true }]",
+            "body = [{ run = true }, { run = true }]",
+        );
+        let found = problems(&two_runs);
+        assert!(
+            found.iter().any(|p| p.starts_with(
+                "trace.body: with concurrent copies, the trace's body performs the run once"
+            )),
             "{found:?}"
         );
     }

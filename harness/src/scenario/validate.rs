@@ -87,11 +87,25 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         );
     }
-    if spec.run.copies > 1 && spec.trace.is_some() {
-        problem(
-            "run.copies".into(),
-            "concurrent copies inside a user [trace] would interleave within one trace, which the normalizer does not make canonical; use copies = 1 with [trace]".into(),
-        );
+    if spec.run.copies > 1
+        && let Some(trace) = &spec.trace
+    {
+        // The normalizer tells concurrent runs in one trace apart by their task spans.
+        let untraceable = if trace.disabled {
+            Some("trace.disabled")
+        } else if spec.run.tracing_disabled == Some(true) {
+            Some("run.tracing_disabled")
+        } else if spec.run.include_task_and_turn_spans == Some(false) {
+            Some("run.include_task_and_turn_spans")
+        } else {
+            None
+        };
+        if let Some(field) = untraceable {
+            problem(
+                field.into(),
+                "concurrent copies inside a user [trace] need traced runs with task spans: the normalizer orders concurrent runs of one trace by their task spans".into(),
+            );
+        }
     }
     if spec.run.max_turns == Some(0) {
         problem("run.max_turns".into(), "must be at least 1".into());
@@ -404,6 +418,12 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             runs
         }
     };
+    if spec.run.copies > 1 && spec.trace.is_some() && runs.len() > 1 {
+        problem(
+            "trace.body".into(),
+            "with concurrent copies, the trace's body performs the run once (one `{ run = true }` action): each copy keeps its own script".into(),
+        );
+    }
     check_approval_rules(spec, runs.len(), &mut problem);
     // The walk follows references, so it only means something once they are all valid.
     let broken = !problems.is_empty();

@@ -28,6 +28,7 @@ use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, Trac
 use serde_json::{Value, json};
 
 use super::record::{HookRecorder, Recorder, RecordingProcessor};
+use super::run_copies;
 use super::script::{ScriptedModel, ScriptedTool, agent_tool_name, validate_output};
 use crate::scenario::Scenario;
 use crate::scenario::mcp;
@@ -42,6 +43,8 @@ pub(crate) struct Unsupported(pub(crate) String);
 
 /// The built scenario: agents, tools, guardrails and the scripted model.
 pub(crate) struct Driver<'a> {
+    /// The scenario (copies inside a user trace start drivers of their own from it).
+    full: &'a Scenario,
     scenario: &'a crate::scenario::schema::ScenarioFile,
     run_spec: &'a RunSpec,
     runner: Runner,
@@ -119,6 +122,7 @@ impl<'a> Driver<'a> {
             })
             .collect();
         Self {
+            full: scenario,
             scenario: spec,
             run_spec: &spec.run,
             runner,
@@ -194,9 +198,34 @@ impl<'a> Driver<'a> {
     /// runtime (started in an empty context, like an asyncio task started from a context
     /// without a trace), yielding between lifecycle steps and waiting at the start gate once
     /// its trace is open.
-    pub(crate) async fn run_copy(mut self) -> Result<(), Unsupported> {
-        self.run_once().await;
-        self.result()
+    pub(crate) async fn run_copy(mut self) -> Result<bool, Unsupported> {
+        let completed = self.run_once().await;
+        self.result().map(|()| completed)
+    }
+
+    /// A `{ run = true }` action with concurrent copies inside the user trace: each copy is a
+    /// driver of its own (its own agents and script), run as a task on a multi-thread runtime
+    /// in the current context (the user trace and its custom spans), as Python's
+    /// `asyncio.gather` runs each in a copy of the context. True when every run completed.
+    fn run_copies_here(&mut self) -> bool {
+        let copies = self.run_spec.copies as usize;
+        let context = codex_telemetry::context::Context::current();
+        let dispatch = tracing::dispatcher::get_default(|dispatch| dispatch.clone());
+        let results = run_copies(
+            self.full,
+            copies,
+            &self.runner,
+            &self.recorder,
+            &dispatch,
+            &context,
+        );
+        match results {
+            Ok(completed) => completed,
+            Err(unsupported) => {
+                self.unsupported = Some(unsupported);
+                false
+            }
+        }
     }
 
     fn result(&mut self) -> Result<(), Unsupported> {
@@ -219,9 +248,13 @@ impl<'a> Driver<'a> {
     fn run_actions(&mut self, runtime: &tokio::runtime::Runtime, actions: &[ActionSpec]) -> bool {
         for action in actions {
             if action.run == Some(true) {
+                let completed = if self.run_spec.copies > 1 {
+                    self.run_copies_here()
+                } else {
+                    runtime.block_on(self.run_once())
+                };
                 // `on_error = "continue"`: the user's code catches the run's error.
-                if !runtime.block_on(self.run_once()) && action.on_error != Some(OnError::Continue)
-                {
+                if !completed && action.on_error != Some(OnError::Continue) {
                     return false;
                 }
             } else if let Some(name) = &action.custom_span {

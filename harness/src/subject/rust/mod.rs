@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use codex_telemetry::config::EnvConfig;
+use codex_telemetry::context::{Context, InContextExt};
 use codex_telemetry::lifecycle::Runner;
 use codex_telemetry::{JsonMap, TraceProvider};
 use serde_json::Value;
@@ -79,8 +80,23 @@ impl RustSubject {
             })
             .map_err(|e| unsupported(scenario, e))?;
         } else {
-            run_copies(scenario, copies, &runner, &recorder, &dispatch)
+            // Copies in a user trace run from its `{ run = true }` action, inside the trace.
+            if scenario.spec.trace.is_some() {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    Driver::new(scenario, runner, recorder.clone()).execute()
+                })
                 .map_err(|e| unsupported(scenario, e))?;
+            } else {
+                run_copies(
+                    scenario,
+                    copies,
+                    &runner,
+                    &recorder,
+                    &dispatch,
+                    &Context::default(),
+                )
+                .map_err(|e| unsupported(scenario, e))?;
+            }
         }
         Ok(recorder.into_log())
     }
@@ -127,13 +143,17 @@ fn unsupported(scenario: &Scenario, Unsupported(message): Unsupported) -> RunSub
 
 /// Runs `copies` copies of the scenario's run as tasks on a multi-thread runtime (see the
 /// module docs), all recording into the same log through the same subscriber.
-fn run_copies(
+/// Runs `copies` copies of the scenario's run at once, each a task on a multi-thread runtime
+/// started in `context` (empty: each makes its own trace; a user trace's: all run inside it).
+/// Returns whether every run completed.
+pub(crate) fn run_copies(
     scenario: &Scenario,
     copies: usize,
     runner: &Runner,
     recorder: &Recorder,
     dispatch: &tracing::Dispatch,
-) -> Result<(), Unsupported> {
+    context: &Context,
+) -> Result<bool, Unsupported> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(copies.clamp(2, 4))
         .thread_name("rust-subject-copy")
@@ -152,7 +172,10 @@ fn run_copies(
                     .run_copy()
                     .await
             };
-            runtime.spawn(copy.with_subscriber(dispatch.clone()))
+            runtime.spawn(
+                copy.in_context(context.clone())
+                    .with_subscriber(dispatch.clone()),
+            )
         })
         .collect();
     runtime.block_on(async {
@@ -164,7 +187,9 @@ fn run_copies(
                 ))
             }));
         }
-        results.into_iter().collect()
+        results
+            .into_iter()
+            .try_fold(true, |all, completed| completed.map(|c| all && c))
     })
 }
 
