@@ -32,29 +32,7 @@ use crate::record::RecordKind;
 /// Emission indices in canonical order.
 pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
     let count = index.views.len();
-    // Ranges of traces, in order of first appearance.
-    let mut ranges: Vec<(&str, usize, usize)> = Vec::new();
-    for i in 0..count {
-        let Some(trace) = index.trace_key(i) else {
-            continue;
-        };
-        match ranges.iter_mut().find(|(key, _, _)| *key == trace) {
-            Some(range) => range.2 = i,
-            None => ranges.push((trace, i, i)),
-        }
-    }
-
-    // Merge overlapping ranges into clusters; `ranges` is sorted by first index already.
-    let mut clusters: Vec<(usize, usize, Vec<&str>)> = Vec::new();
-    for (trace, first, last) in ranges {
-        match clusters.last_mut() {
-            Some(cluster) if first <= cluster.1 => {
-                cluster.1 = cluster.1.max(last);
-                cluster.2.push(trace);
-            }
-            _ => clusters.push((first, last, vec![trace])),
-        }
-    }
+    let clusters = overlapping(ranges((0..count).map(|i| index.trace_key(i))));
 
     let all_ids = Renamer::scan(&index.views);
     let sorted_by_content = |records: Vec<usize>| -> Vec<usize> {
@@ -97,20 +75,14 @@ pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
             .partition(|&i| index.view(i).kind == RecordKind::Outcome);
         order.extend(next..start);
         order.extend(sorted_by_content(untraced));
-        let mut members: Vec<(String, usize, Vec<usize>)> = traces
-            .into_iter()
-            .enumerate()
-            .map(|(appearance, trace)| {
-                let records: Vec<usize> = (first..=last)
-                    .filter(|&i| index.trace_key(i) == Some(trace))
-                    .collect();
-                (content_key(index, &records, &all_ids), appearance, records)
-            })
-            .collect();
-        members.sort();
-        for (_, _, records) in members {
-            order.extend(records);
-        }
+        let members = traces.into_iter().map(|trace| {
+            (first..=last)
+                .filter(|&i| index.trace_key(i) == Some(trace))
+                .collect()
+        });
+        order.extend(sorted_groups(members, |records| {
+            content_key(index, records, &all_ids)
+        }));
         order.extend(sorted_by_content(outcomes));
         next = end + 1;
     }
@@ -192,24 +164,7 @@ fn rewrite_run_clusters<'a>(
             run_of(index, tasks, span)
         })
         .collect();
-    let mut ranges: Vec<(&str, usize, usize)> = Vec::new();
-    for (position, run) in runs.iter().enumerate() {
-        let Some(run) = run else { continue };
-        match ranges.iter_mut().find(|(key, _, _)| key == run) {
-            Some(range) => range.2 = position,
-            None => ranges.push((run, position, position)),
-        }
-    }
-    let mut clusters: Vec<(usize, usize, Vec<&str>)> = Vec::new();
-    for (run, first, last) in ranges {
-        match clusters.last_mut() {
-            Some(cluster) if first <= cluster.1 => {
-                cluster.1 = cluster.1.max(last);
-                cluster.2.push(run);
-            }
-            _ => clusters.push((first, last, vec![run])),
-        }
-    }
+    let clusters = overlapping(ranges(runs.iter().copied()));
     // Records that belong to no run of this cluster: the parent's own logs and hooks, and
     // records outside any trace.
     let loose = |position: usize| -> bool {
@@ -261,26 +216,61 @@ fn rewrite_run_clusters<'a>(
             .partition(|&i| index.view(i).kind == RecordKind::Outcome);
         rewritten.extend(&order[next..start]);
         rewritten.extend(sorted(others));
-        let mut keyed: Vec<(String, usize, Vec<usize>)> = members
-            .iter()
-            .enumerate()
-            .map(|(appearance, run)| {
-                let records: Vec<usize> = (first..=last)
-                    .filter(|&position| runs[position] == Some(*run))
-                    .map(|position| order[position])
-                    .collect();
-                (content(&records), appearance, records)
-            })
-            .collect();
-        keyed.sort();
-        for (_, _, records) in keyed {
-            rewritten.extend(records);
-        }
+        let runs_records = members.iter().map(|run| {
+            (first..=last)
+                .filter(|&position| runs[position] == Some(*run))
+                .map(|position| order[position])
+                .collect()
+        });
+        rewritten.extend(sorted_groups(runs_records, content));
         rewritten.extend(sorted(outcomes));
         next = end + 1;
     }
     rewritten.extend(&order[next..]);
     rewritten
+}
+
+/// Groups of records (traces, runs) one after the other, sorted by their content; ties (equal
+/// content renders identically) by order of first appearance.
+fn sorted_groups(
+    groups: impl Iterator<Item = Vec<usize>>,
+    content: impl Fn(&[usize]) -> String,
+) -> impl Iterator<Item = usize> {
+    let mut keyed: Vec<(String, usize, Vec<usize>)> = groups
+        .enumerate()
+        .map(|(appearance, records)| (content(&records), appearance, records))
+        .collect();
+    keyed.sort();
+    keyed.into_iter().flat_map(|(_, _, records)| records)
+}
+
+/// The first and last position of each key (a trace, a run), in order of first appearance.
+fn ranges<'k>(keys: impl Iterator<Item = Option<&'k str>>) -> Vec<(&'k str, usize, usize)> {
+    let mut ranges: Vec<(&str, usize, usize)> = Vec::new();
+    for (position, key) in keys.enumerate() {
+        let Some(key) = key else { continue };
+        match ranges.iter_mut().find(|(known, _, _)| *known == key) {
+            Some(range) => range.2 = position,
+            None => ranges.push((key, position, position)),
+        }
+    }
+    ranges
+}
+
+/// Ranges merged where they overlap (transitively): each cluster's first and last position
+/// and its keys in order of first appearance. `ranges` is sorted by first position.
+fn overlapping<'k>(ranges: Vec<(&'k str, usize, usize)>) -> Vec<(usize, usize, Vec<&'k str>)> {
+    let mut clusters: Vec<(usize, usize, Vec<&str>)> = Vec::new();
+    for (key, first, last) in ranges {
+        match clusters.last_mut() {
+            Some(cluster) if first <= cluster.1 => {
+                cluster.1 = cluster.1.max(last);
+                cluster.2.push(key);
+            }
+            _ => clusters.push((first, last, vec![key])),
+        }
+    }
+    clusters
 }
 
 /// The content of one trace for sorting: each record as `kind` + canonical JSON, ids replaced by

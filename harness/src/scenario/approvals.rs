@@ -315,8 +315,7 @@ fn decision(resume: &ResumeSpec, call_id: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    use crate::errors::LoadScenarioErrorKind;
-    use crate::scenario::parse_scenario;
+    use crate::scenario::{parse_scenario, problems};
 
     const APPROVAL: &str = r#"# A call that needs approval, approved and resumed.
 [run]
@@ -342,16 +341,6 @@ output = [{ tool_call = "restart", arguments = { host = "web-1" } }]
 [[model.steps]]
 output = [{ message = "Done." }]
 "#;
-
-    fn problems(text: &str) -> Vec<String> {
-        match parse_scenario("t", text) {
-            Err(LoadScenarioErrorKind::Invalid(problems)) => problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.field, p.message))
-                .collect(),
-            other => panic!("expected validation problems, got {other:?}"),
-        }
-    }
 
     #[test]
     fn a_valid_approval_scenario_loads() {

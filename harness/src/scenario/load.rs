@@ -129,6 +129,7 @@ fn truncate_chars(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::problems;
 
     const TOOL_CALL: &str = r#"# One function call, then a text answer.
 [run]
@@ -150,16 +151,6 @@ output = [{ tool_call = "get_weather", arguments = { city = "Paris" } }]
 [[model.steps]]
 output = [{ message = "It is sunny." }]
 "#;
-
-    fn problems(text: &str) -> Vec<String> {
-        match parse_scenario("t", text) {
-            Err(LoadScenarioErrorKind::Invalid(problems)) => problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.field, p.message))
-                .collect(),
-            other => panic!("expected validation problems, got {other:?}"),
-        }
-    }
 
     #[test]
     fn valid_scenario_loads_with_its_description() {

@@ -165,8 +165,7 @@ pub(crate) fn check_rules(spec: &ScenarioFile, problem: &mut impl FnMut(String, 
 
 #[cfg(test)]
 mod tests {
-    use crate::errors::LoadScenarioErrorKind;
-    use crate::scenario::parse_scenario;
+    use crate::scenario::{parse_scenario, problems};
 
     const MCP: &str = r#"# A tool of an MCP server.
 [run]
@@ -191,16 +190,6 @@ output = [{ tool_call = "read_file", arguments = { path = "notes.txt" } }]
 [[model.steps]]
 output = [{ message = "Buy milk." }]
 "#;
-
-    fn problems(text: &str) -> Vec<String> {
-        match parse_scenario("t", text) {
-            Err(LoadScenarioErrorKind::Invalid(problems)) => problems
-                .into_iter()
-                .map(|p| format!("{}: {}", p.field, p.message))
-                .collect(),
-            other => panic!("expected validation problems, got {other:?}"),
-        }
-    }
 
     #[test]
     fn an_mcp_tool_is_callable_by_the_agents_that_list_its_server() {

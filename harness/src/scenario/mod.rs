@@ -32,3 +32,16 @@ pub(crate) fn quoted(text: &str) -> String {
     let cut: String = text.chars().take(MAX_CHARS).collect();
     format!("{cut:?}…")
 }
+
+/// The validation problems of a scenario's text, each as `field: message` (for tests of the
+/// rules).
+#[cfg(test)]
+pub(crate) fn problems(text: &str) -> Vec<String> {
+    match parse_scenario("t", text) {
+        Err(crate::errors::LoadScenarioErrorKind::Invalid(problems)) => problems
+            .into_iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect(),
+        other => panic!("expected validation problems, got {other:?}"),
+    }
+}

@@ -285,17 +285,8 @@ impl Run {
                 "Processing output item type=function_call class=ResponseFunctionToolCall"
             );
         }
-        let routing = self.stint().info.routing(true);
-        self.stint().span.update(|data| {
-            data.handoffs = Some(
-                routing
-                    .handoffs
-                    .iter()
-                    .map(|h| h.agent_name().to_owned())
-                    .collect(),
-            );
-            data.tools = Some(routing.tools.iter().map(|t| t.name().to_owned()).collect());
-        });
+        let stint = self.stint();
+        stint.show_routing(&stint.info.routing(true));
         let mut approved = Vec::new();
         for call in pending {
             match self.decisions.get(call.call_id()).cloned() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::agent::AgentInfo;
+use super::agent::{AgentInfo, Routing};
 use super::approvals::{Approval, StandingDecision};
 use super::guardrails;
 use super::items::{Item, ToolApproval};
@@ -323,6 +323,22 @@ pub(crate) struct Stint {
     frame: Option<FrameId>,
     /// Python's `should_run_agent_start_hooks`.
     pub(crate) start_hooks_pending: bool,
+}
+
+impl Stint {
+    /// The agent span's `handoffs` and `tools`: what the agent offers the model, as routed.
+    pub(crate) fn show_routing(&self, routing: &Routing<'_>) {
+        self.span.update(|data| {
+            data.handoffs = Some(
+                routing
+                    .handoffs
+                    .iter()
+                    .map(|h| h.agent_name().to_owned())
+                    .collect(),
+            );
+            data.tools = Some(routing.tools.iter().map(|t| t.name().to_owned()).collect());
+        });
+    }
 }
 
 /// A running agent run: owns its trace (if it made one), task span and current agent

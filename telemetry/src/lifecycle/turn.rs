@@ -283,16 +283,7 @@ impl<'run> Turn<'run> {
         for warning in &routing.warnings {
             agents_warn!("{warning}");
         }
-        stint.span.update(|data| {
-            data.handoffs = Some(
-                routing
-                    .handoffs
-                    .iter()
-                    .map(|h| h.agent_name().to_owned())
-                    .collect(),
-            );
-            data.tools = Some(routing.tools.iter().map(|t| t.name().to_owned()).collect());
-        });
+        stint.show_routing(&routing);
         let system_prompt = options.system_prompt.as_deref();
         let input_items = &run.items;
         run.run_then_agent_hooks(
