@@ -157,6 +157,25 @@ impl Timestamp {
         self.secs
     }
 
+    /// How long after `earlier` this instant is; zero when it is not after it.
+    ///
+    /// ```
+    /// use codex_telemetry::Timestamp;
+    /// use std::time::Duration;
+    ///
+    /// let (a, b) = (Timestamp::from_unix(1, 500_000_000)?, Timestamp::from_unix(3, 0)?);
+    /// assert_eq!(b.duration_since(a), Duration::from_millis(1500));
+    /// assert_eq!(a.duration_since(b), Duration::ZERO);
+    /// # Ok::<(), codex_telemetry::ConvertTimestampError>(())
+    /// ```
+    pub fn duration_since(&self, earlier: Timestamp) -> Duration {
+        let nanos = |t: &Timestamp| {
+            i128::from(t.unix_seconds()) * 1_000_000_000 + i128::from(t.subsec_nanos())
+        };
+        let difference = nanos(self) - nanos(&earlier);
+        u64::try_from(difference.max(0)).map_or(Duration::MAX, Duration::from_nanos)
+    }
+
     /// Nanoseconds past [`unix_seconds`](Self::unix_seconds), always below one second.
     ///
     /// # Examples
@@ -345,6 +364,22 @@ pub trait Clock: Send + Sync + fmt::Debug {
     /// assert!(SystemClock.now().unix_seconds() > 1_700_000_000);
     /// ```
     fn now(&self) -> Timestamp;
+
+    /// A reading of a monotonic clock: the time since a fixed point of this clock, never
+    /// decreasing. Durations (the `duration_ms` of [Codex events](crate::events)) are
+    /// differences of two readings, so they do not jump with the wall clock. The default is
+    /// the process's [`Instant`](std::time::Instant) since its first reading.
+    ///
+    /// ```
+    /// use codex_telemetry::{Clock, SystemClock};
+    ///
+    /// let (a, b) = (SystemClock.monotonic(), SystemClock.monotonic());
+    /// assert!(b >= a);
+    /// ```
+    fn monotonic(&self) -> Duration {
+        static ANCHOR: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ANCHOR.get_or_init(std::time::Instant::now).elapsed()
+    }
 }
 
 /// The default [`Clock`]: the system's wall clock, like Python's
@@ -398,6 +433,8 @@ pub struct ManualClock {
 struct ManualState {
     now: Timestamp,
     step: Duration,
+    /// The monotonic reading: how far the clock has moved forward in total.
+    elapsed: Duration,
 }
 
 // === impl ManualClock ===
@@ -417,6 +454,7 @@ impl ManualClock {
             state: Arc::new(Mutex::new(ManualState {
                 now: start,
                 step: Duration::ZERO,
+                elapsed: Duration::ZERO,
             })),
         }
     }
@@ -449,7 +487,11 @@ impl ManualClock {
     /// # Ok::<(), codex_telemetry::ConvertTimestampError>(())
     /// ```
     pub fn set(&self, now: Timestamp) {
-        self.lock().now = now;
+        let mut state = self.lock();
+        // The monotonic reading follows forward moves only.
+        let forward = now.duration_since(state.now);
+        state.elapsed += forward;
+        state.now = now;
     }
 
     /// Moves the current instant forward by `by` (saturating at the end of year 9999).
@@ -466,6 +508,7 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let mut state = self.lock();
         state.now = state.now.saturating_add(by);
+        state.elapsed += by;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ManualState> {
@@ -477,8 +520,27 @@ impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         let mut state = self.lock();
         let now = state.now;
-        state.now = now.saturating_add(state.step);
+        let step = state.step;
+        state.now = now.saturating_add(step);
+        state.elapsed += step;
         now
+    }
+
+    /// How far the clock has moved forward since it was made (by [`advance`](ManualClock::advance),
+    /// forward [`set`](ManualClock::set)s and auto-advance); it does not advance by itself.
+    ///
+    /// ```
+    /// use codex_telemetry::{Clock, ManualClock, Timestamp};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new(Timestamp::from_unix(0, 0)?);
+    /// let start = clock.monotonic();
+    /// clock.advance(Duration::from_millis(250));
+    /// assert_eq!(clock.monotonic() - start, Duration::from_millis(250));
+    /// # Ok::<(), codex_telemetry::ConvertTimestampError>(())
+    /// ```
+    fn monotonic(&self) -> Duration {
+        self.lock().elapsed
     }
 }
 

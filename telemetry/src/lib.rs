@@ -80,6 +80,7 @@ mod clock;
 pub mod config;
 pub mod context;
 mod errors;
+pub mod events;
 pub mod export;
 pub mod hooks;
 mod ids;
@@ -93,6 +94,7 @@ pub mod pyrepr;
 mod span;
 pub mod span_data;
 mod started_traces;
+pub mod testing;
 mod trace;
 pub mod usage;
 

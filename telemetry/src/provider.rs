@@ -248,6 +248,21 @@ impl TraceProvider {
         Trace::recording(self.shared.clone(), id, options)
     }
 
+    /// The provider's clock (timestamps and durations).
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.shared.clock
+    }
+
+    /// A fresh trace id from the provider's id generator (for ids of other kinds).
+    pub(crate) fn new_trace_id(&self) -> String {
+        self.shared.ids.trace_id()
+    }
+
+    /// A fresh span id from the provider's id generator (for tokens of other kinds).
+    pub(crate) fn new_span_id(&self) -> String {
+        self.shared.ids.span_id()
+    }
+
     /// Whether a trace with `id` was started through this provider and is still
     /// remembered (the 4096 most recent; Python keeps them per process).
     ///

@@ -27,6 +27,7 @@ use super::run::{Run, RunOptions, Runner};
 use super::tools::ToolBatch;
 use super::turn::Turn;
 use crate::config::DEFAULT_WORKFLOW_NAME;
+use crate::events::{EventFields, Namespace, Phase};
 use crate::logging::agents_debug;
 use crate::span_data::JsonMap;
 use crate::usage::Usage;
@@ -127,6 +128,8 @@ pub(crate) struct StandingDecision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
     trace: Option<SavedTrace>,
+    /// The thread id of the runs' Codex events.
+    thread_id: Option<String>,
     current_turn: u32,
     agent: String,
     usage: Usage,
@@ -248,8 +251,10 @@ impl Run {
                 group_id: trace.group_id().map(str::to_owned),
                 metadata: trace.metadata().cloned(),
             });
+        self.end_thread_interrupted();
         let state = RunState {
             trace,
+            thread_id: self.events.thread_id().map(str::to_owned),
             current_turn: self.current_turn,
             agent: self.stint().info.name().to_owned(),
             usage: self.usage,
@@ -289,7 +294,11 @@ impl Run {
         stint.show_routing(&stint.info.routing(true));
         let mut approved = Vec::new();
         for call in pending {
-            match self.decisions.get(call.call_id()).cloned() {
+            let decision = self.decisions.get(call.call_id()).cloned();
+            if let Some(decision) = &decision {
+                self.end_approval_event(&call, decision);
+            }
+            match decision {
                 Some(Approval::Approved) => {
                     let tool = self.stint().info.tool(call.tool()).cloned();
                     if let Some(tool) = tool {
@@ -305,6 +314,28 @@ impl Run {
             }
         }
         approved
+    }
+
+    /// `codex.approval.stop` of a decided call, with the token of its start (possibly
+    /// emitted by another process: the wait is measured on the wall clock).
+    fn end_approval_event(&self, call: &ToolApproval, decision: &Approval) {
+        let Some(token) = call.event_token() else {
+            return;
+        };
+        let waited = call
+            .requested_at()
+            .map(|at| self.events.now().duration_since(at));
+        let fields = EventFields {
+            decision: Some(match decision {
+                Approval::Approved => "approved",
+                Approval::Rejected { .. } => "rejected",
+            }),
+            ..EventFields::new()
+                .agent(call.agent())
+                .call(call.tool(), call.call_id())
+        };
+        self.events
+            .emit(Namespace::Approval, Phase::Stop, token, waited, &fields);
     }
 
     /// Runs the approved calls of a resumed run (see [`ToolBatch`]): their function spans
@@ -353,7 +384,12 @@ impl Runner {
                 && config.group_id == saved.group_id
                 && config.trace_metadata == saved.metadata;
         }
-        let mut run = Run::start_with(self.clone(), options, reattach);
+        if let Some(thread_id) = &state.thread_id {
+            options
+                .thread_id_mut()
+                .get_or_insert_with(|| thread_id.clone());
+        }
+        let mut run = Run::start_with(self.clone(), options, reattach, true);
         run.current_turn = state.current_turn;
         run.usage = state.usage;
         run.usage_start = state.usage;

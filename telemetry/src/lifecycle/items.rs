@@ -1,5 +1,6 @@
 //! Conversation items, model responses and what a response asks the runner to do.
 
+use crate::clock::Timestamp;
 use crate::usage::Usage;
 
 /// One conversation item, as the Responses API types it: the model's input (the user
@@ -394,17 +395,39 @@ pub struct ToolApproval {
     tool: String,
     call_id: String,
     arguments: String,
+    /// The span token of its `codex.approval.start`.
+    event: Option<String>,
+    /// Unix seconds and nanoseconds when it began to wait.
+    requested_at: (i64, u32),
 }
 
 impl ToolApproval {
-    /// `request`, made by `agent`, waiting for a decision.
-    pub(crate) fn new(agent: String, request: &ToolCallRequest) -> Self {
+    /// `request`, made by `agent`, waiting for a decision since `requested_at`; `event` is
+    /// the span token of its `codex.approval.start`, if one was emitted.
+    pub(crate) fn new(
+        agent: String,
+        request: &ToolCallRequest,
+        event: Option<String>,
+        requested_at: Timestamp,
+    ) -> Self {
         Self {
             agent,
             tool: request.tool().name().to_owned(),
             call_id: request.call_id().to_owned(),
             arguments: request.arguments().to_owned(),
+            event,
+            requested_at: (requested_at.unix_seconds(), requested_at.subsec_nanos()),
         }
+    }
+
+    /// The span token of the call's `codex.approval.start`, if one was emitted.
+    pub(crate) fn event_token(&self) -> Option<&str> {
+        self.event.as_deref()
+    }
+
+    /// When the call began to wait (wall clock: the decision may come in another process).
+    pub(crate) fn requested_at(&self) -> Option<Timestamp> {
+        Timestamp::from_unix(self.requested_at.0, self.requested_at.1).ok()
     }
 
     /// The agent that made the call.

@@ -14,6 +14,7 @@ use super::turn::Turn;
 use crate::config::{EnvConfig, RunConfig};
 use crate::context::{Context, FrameId, OwnedContext};
 use crate::errors::RunAgentError;
+use crate::events::{EventFields, EventTimer, Events, Namespace, Originator};
 use crate::hooks::{AgentHooks, RunContext, RunHooks};
 use crate::logging::{agents_debug, agents_warn};
 use crate::provider::TraceProvider;
@@ -64,6 +65,7 @@ const REDACTED_ERROR: &str = "Error details are redacted.";
 pub struct Runner {
     provider: TraceProvider,
     env: EnvConfig,
+    pub(super) events: Events,
 }
 
 impl Runner {
@@ -82,7 +84,29 @@ impl Runner {
     /// assert!(!runner.provider().is_disabled());
     /// ```
     pub fn new(provider: TraceProvider, env: EnvConfig) -> Self {
-        Self { provider, env }
+        let events = Events::new(provider.clone());
+        Self {
+            provider,
+            env,
+            events,
+        }
+    }
+
+    /// Emits [Codex lifecycle events](crate::events) through `events` (for instance
+    /// [`Events::disabled`], or another originator) instead of the default: the provider's
+    /// clock and ids, the process's originator.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::events::Events;
+    /// use codex_telemetry::lifecycle::Runner;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let _quiet = Runner::new(TraceProvider::new(), EnvConfig::default()).with_events(Events::disabled());
+    /// ```
+    pub fn with_events(mut self, events: Events) -> Self {
+        self.events = events;
+        self
     }
 
     /// The provider runs record to.
@@ -144,7 +168,7 @@ impl Runner {
     /// drop(run);
     /// ```
     pub fn start_run(&self, options: RunOptions) -> Run {
-        Run::start_with(self.clone(), options, false)
+        Run::start_with(self.clone(), options, false, false)
     }
 }
 
@@ -171,6 +195,8 @@ pub struct RunOptions {
     drained: bool,
     session: bool,
     hooks: Option<Arc<dyn RunHooks>>,
+    thread_id: Option<String>,
+    originator: Option<Originator>,
 }
 
 impl Default for RunOptions {
@@ -204,6 +230,8 @@ impl RunOptions {
             drained: true,
             session: false,
             hooks: None,
+            thread_id: None,
+            originator: None,
         }
     }
 
@@ -255,6 +283,37 @@ impl RunOptions {
     pub fn with_streamed(mut self, streamed: bool) -> Self {
         self.streamed = streamed;
         self
+    }
+
+    /// The thread (conversation, session) the run belongs to: the `thread.id` of its
+    /// [Codex events](crate::events). A fresh `thread_…` id when not given (a resumed run
+    /// keeps its state's).
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_thread_id("thread_support_42");
+    /// ```
+    pub fn with_thread_id(mut self, thread_id: impl Into<String>) -> Self {
+        self.thread_id = Some(thread_id.into());
+        self
+    }
+
+    /// The `originator` of the run's Codex events, instead of the runner's.
+    ///
+    /// ```
+    /// use codex_telemetry::events::Originator;
+    /// use codex_telemetry::lifecycle::RunOptions;
+    ///
+    /// let _options = RunOptions::new().with_originator(Originator::Cli);
+    /// ```
+    pub fn with_originator(mut self, originator: Originator) -> Self {
+        self.originator = Some(originator);
+        self
+    }
+
+    pub(super) fn thread_id_mut(&mut self) -> &mut Option<String> {
+        &mut self.thread_id
     }
 
     /// Whether a streamed run's events are read (the default). When nobody reads them (the
@@ -423,6 +482,13 @@ pub struct Run {
     pub(crate) breaks_after_close: bool,
     /// Whether a consumer reads the streamed run's events (and logs what it finds).
     pub(crate) drained: bool,
+    /// The run's Codex events (its thread id and originator).
+    pub(crate) events: Events,
+    /// `codex.thread.start`'s timer, ended by `finish` or `interrupt`.
+    thread_event: Option<EventTimer>,
+    /// A turn that ended by an error propagating: its `codex.turn.exception` waits for
+    /// `finish`, which knows the error.
+    pub(crate) failed_turn: Option<EventTimer>,
     mask: Option<SpanFrame>,
     trace: Option<TraceFrame>,
     closed: bool,
@@ -440,7 +506,12 @@ type SpanFrame = (Span, Option<FrameId>);
 impl Run {
     /// Starts a run; `reattach`: its trace is the one its config names, which this
     /// provider already started (a resumed run).
-    pub(super) fn start_with(runner: Runner, options: RunOptions, reattach: bool) -> Self {
+    pub(super) fn start_with(
+        runner: Runner,
+        options: RunOptions,
+        reattach: bool,
+        resumed: bool,
+    ) -> Self {
         let RunOptions {
             config,
             input,
@@ -449,6 +520,8 @@ impl Run {
             drained,
             session,
             hooks,
+            thread_id,
+            originator,
         } = options;
         let mut scope = OwnedContext::new(Context::current());
         let _attached = scope.attach();
@@ -484,6 +557,21 @@ impl Run {
             let frame = scope.start_span(&span);
             (span, frame)
         });
+        let mut events = runner.events.clone();
+        if let Some(originator) = originator {
+            events = events.with_originator(originator);
+        }
+        let thread_event = events.is_enabled().then(|| {
+            let thread_id = thread_id.unwrap_or_else(|| events.new_thread_id());
+            events = events.with_thread_id(thread_id);
+            let fields = EventFields {
+                workflow: Some(config.workflow_name.clone()),
+                streamed: Some(streamed),
+                resumed: Some(resumed),
+                ..EventFields::default()
+            };
+            events.start(Namespace::Thread, fields)
+        });
         Self {
             runner,
             config,
@@ -504,6 +592,9 @@ impl Run {
             stored_error: None,
             breaks_after_close: false,
             drained,
+            events,
+            thread_event,
+            failed_turn: None,
             mask,
             trace,
             closed: false,
@@ -932,11 +1023,43 @@ impl Run {
         if finalizing_failed {
             agents_debug!("Error finalizing streamed result");
         }
+        self.end_events(&outcome);
         self.close();
         if self.breaks_after_close {
             self.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
         }
         outcome
+    }
+
+    /// Ends the run's Codex events: the failed turn's exception, then the thread's stop or
+    /// exception.
+    fn end_events(&mut self, outcome: &Result<Value, RunAgentError>) {
+        let error = |run: &Run, error: &RunAgentError| {
+            (error.name().to_owned(), run.error_detail(error.message()))
+        };
+        if let Some(turn) = self.failed_turn.take() {
+            let (kind, message) = match outcome {
+                Err(e) => error(self, e),
+                Ok(_) => ("unknown".to_owned(), String::new()),
+            };
+            turn.exception(kind, message, EventFields::new());
+        }
+        if let Some(thread) = self.thread_event.take() {
+            match outcome {
+                Ok(_) => thread.stop(EventFields::new().outcome("completed")),
+                Err(e) => {
+                    let (kind, message) = error(self, e);
+                    thread.exception(kind, message, EventFields::new());
+                }
+            }
+        }
+    }
+
+    /// Ends `codex.thread` for an interruption.
+    pub(super) fn end_thread_interrupted(&mut self) {
+        if let Some(thread) = self.thread_event.take() {
+            thread.stop(EventFields::new().outcome("interrupted"));
+        }
     }
 
     fn end_agent(&mut self) {

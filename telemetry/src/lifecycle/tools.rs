@@ -11,6 +11,7 @@ use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::Run;
 use crate::context::{Context, InContextExt};
 use crate::errors::{CallToolError, RunAgentError};
+use crate::events::{EventFields, EventTimer, Namespace};
 use crate::logging::{agents_debug, agents_error, agents_warn};
 use crate::pyrepr::{python_repr, python_str};
 use crate::span::SpanError;
@@ -34,6 +35,7 @@ fn objected(
         ToolGuardrailDecision::RejectContent(message) => Ok(CallResult {
             text: message.clone(),
             is_none: false,
+            outcome: "rejected_by_guardrail",
         }),
         _ => {
             let error = RunAgentError::tool_guardrail_tripwire(output);
@@ -136,6 +138,8 @@ struct PendingCall {
     /// Rejected before it ran (a human decision), or waiting for one: its span has ended,
     /// no hooks; a rejected call's result is the rejection text.
     held: bool,
+    /// `codex.tool.start`'s timer.
+    event: Option<EventTimer>,
 }
 
 /// What shapes a call's logs and span errors.
@@ -152,6 +156,8 @@ struct CallResult {
     text: String,
     /// Whether the result is `None`, which leaves the span's `output` `null`.
     is_none: bool,
+    /// What the call came to, for `codex.tool.stop`'s `outcome`.
+    outcome: &'static str,
 }
 
 impl CallResult {
@@ -159,6 +165,7 @@ impl CallResult {
         Self {
             text: python_str(result),
             is_none: result.is_null(),
+            outcome: "success",
         }
     }
 }
@@ -173,6 +180,7 @@ impl<'turn> ToolBatch<'turn> {
         for request in requests {
             let span = provider.span(FunctionSpanData::new(request.tool().name()));
             span.start();
+            let event = tool_event(run, &agent, request, &span);
             let mut call = PendingCall {
                 request: request.clone(),
                 span,
@@ -180,6 +188,7 @@ impl<'turn> ToolBatch<'turn> {
                 raised: false,
                 input_objection: None,
                 held: false,
+                event,
             };
             // A call rejected by a human decision, or waiting for one, ends at once, before
             // the next call's span starts: Python settles it without suspending, while the
@@ -188,13 +197,26 @@ impl<'turn> ToolBatch<'turn> {
                 let (tool, call_id) = (request.tool().name(), request.call_id());
                 call.span
                     .set_error(rejection_error(tool, call_id, message, sensitive));
+                end_call_event(run, &mut call, "rejected");
                 end_held_span(&call.span, request, Some(message), sensitive);
                 call.result = Some(CallResult::new(&Value::String(message.to_owned())));
                 call.held = true;
             } else if request.is_awaiting_approval() {
+                end_call_event(run, &mut call, "awaiting_approval");
+                let approval = call_context(run, &call).run(|| {
+                    let fields = EventFields::new()
+                        .agent(agent.clone())
+                        .call(request.tool().name(), request.call_id());
+                    run.events.start(Namespace::Approval, fields).into_token()
+                });
                 end_held_span(&call.span, request, None, sensitive);
-                run.pending_approvals
-                    .push(ToolApproval::new(agent.clone(), request));
+                let requested_at = run.events.now();
+                run.pending_approvals.push(ToolApproval::new(
+                    agent.clone(),
+                    request,
+                    approval,
+                    requested_at,
+                ));
                 call.held = true;
             }
             calls.push(call);
@@ -454,6 +476,11 @@ impl<'turn> ToolBatch<'turn> {
                 // Python leaves the function span as the error propagates: no end hooks,
                 // `input` only (with sensitive data on).
                 let _attached = self.run.scope.attach();
+                if let Some(event) = self.calls[index].event.take() {
+                    let message = self.run.error_detail(error.message());
+                    call_context(self.run, &self.calls[index])
+                        .run(|| event.exception(error.name(), message, EventFields::new()));
+                }
                 let call = &self.calls[index];
                 if self.run.config.trace_include_sensitive_data {
                     let input = call.request.arguments().to_owned();
@@ -510,7 +537,8 @@ impl<'turn> ToolBatch<'turn> {
             result,
             raised,
             held,
-            ..
+            event,
+            input_objection,
         } in calls
         {
             if raised {
@@ -534,11 +562,56 @@ impl<'turn> ToolBatch<'turn> {
                         .map(|result| result.text.clone());
                 });
             }
+            if let Some(event) = event {
+                let outcome = match (&input_objection, &result) {
+                    (Some(_), _) => "rejected_by_guardrail",
+                    (None, Some(result)) => result.outcome,
+                    (None, None) => "not_invoked",
+                };
+                run.context()
+                    .with_span(span.clone().into_span())
+                    .run(|| event.stop(EventFields::new().outcome(outcome)));
+            }
             span.finish();
             let output = result.map(|result| result.text).unwrap_or_default();
             run.items
                 .push(Item::function_call_output(request.call_id(), output));
         }
+    }
+}
+
+/// `codex.tool.start` for `request`, with its function span current.
+fn tool_event(
+    run: &Run,
+    agent: &str,
+    request: &ToolCallRequest,
+    span: &TypedSpan<FunctionSpanData>,
+) -> Option<EventTimer> {
+    if !run.events.is_enabled() {
+        return None;
+    }
+    let tool = request.tool();
+    let kind = if tool.is_agent_tool() {
+        "agent"
+    } else if tool.mcp_server().is_some() {
+        "mcp"
+    } else {
+        "function"
+    };
+    let fields = EventFields {
+        tool_kind: Some(kind),
+        ..EventFields::new()
+            .agent(agent)
+            .call(tool.name(), request.call_id())
+    };
+    let context = run.context().with_span(span.clone().into_span());
+    Some(context.run(|| run.events.start(Namespace::Tool, fields)))
+}
+
+/// `codex.tool.stop` of a call that does not run, with its span current.
+fn end_call_event(run: &Run, call: &mut PendingCall, outcome: &'static str) {
+    if let Some(event) = call.event.take() {
+        call_context(run, call).run(|| event.stop(EventFields::new().outcome(outcome)));
     }
 }
 
@@ -816,6 +889,7 @@ fn failed(
     Ok(CallResult {
         text: output,
         is_none: false,
+        outcome: "failure_handled",
     })
 }
 

@@ -11,6 +11,7 @@ use super::run::Run;
 use super::tools::ToolBatch;
 use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
+use crate::events::{EventFields, EventTimer, Namespace};
 use crate::logging::{agents_debug, agents_warn};
 use crate::span::{SpanError, SpanOptions, TypedSpan};
 use crate::span_data::{
@@ -36,6 +37,16 @@ impl NextStep {
             Self::Interruption => "NextStepInterruption",
         }
     }
+
+    /// The `next_step` of `codex.turn.stop`.
+    fn event_name(self) -> &'static str {
+        match self {
+            Self::RunAgain => "run_again",
+            Self::Handoff => "handoff",
+            Self::FinalOutput => "final_output",
+            Self::Interruption => "interruption",
+        }
+    }
 }
 
 /// One turn of the agent loop: at most one model call, then its tools, handoff or final
@@ -57,6 +68,8 @@ pub struct Turn<'run> {
     /// Where the turn's items start in the run's conversation.
     items_start: usize,
     next_step: NextStep,
+    /// `codex.turn.start`'s timer.
+    event: Option<EventTimer>,
 }
 
 // === impl Turn ===
@@ -75,6 +88,10 @@ impl<'run> Turn<'run> {
         } else {
             agents_debug!("Running agent {name} (turn {number})");
         }
+        let fields = EventFields {
+            turn: Some(number),
+            ..EventFields::new().agent(name)
+        };
         let data = run
             .config
             .include_task_and_turn_spans
@@ -88,6 +105,7 @@ impl<'run> Turn<'run> {
         // guardrails, which Python runs before it (see `Run::agent_started`).
         let usage_start = run.usage;
         let items_start = run.items.len();
+        let event = Some(run.events.start(Namespace::Turn, fields));
         Self {
             run,
             number,
@@ -95,6 +113,7 @@ impl<'run> Turn<'run> {
             usage_start,
             items_start,
             next_step: NextStep::RunAgain,
+            event,
         }
     }
 
@@ -501,6 +520,13 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn end(mut self) {
         let _attached = self.run.scope.attach();
+        if let Some(event) = self.event.take() {
+            let next_step = self.next_step.event_name();
+            event.stop(EventFields {
+                next_step: Some(next_step),
+                ..EventFields::new()
+            });
+        }
         self.close();
         // Only the non-streamed loop logs it (a streamed run persists without a line).
         if self.run.session && !self.run.streamed && self.next_step != NextStep::FinalOutput {
@@ -567,6 +593,10 @@ impl<'run> Turn<'run> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
+        // An error is propagating: `Run::finish` ends the turn's event with it.
+        if let Some(event) = self.event.take() {
+            self.run.failed_turn = Some(event);
+        }
         if self.span.is_some() {
             let _attached = self.run.scope.attach();
             self.close();

@@ -5,6 +5,7 @@ mod batching;
 mod concurrency;
 mod correlation;
 mod cross_process;
+mod events;
 mod lifecycle;
 mod no_alloc;
 mod python_timelines;
