@@ -24,12 +24,13 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use parity::golden::{GoldenInfo, golden_path, is_ci};
-use parity::matrix::{Matrix, rendered_docs};
-use parity::normalize::NORMALIZER_VERSION;
+use parity::matrix::{Declared, Matrix, rendered_docs};
+use parity::normalize::{CODEX_EVENTS_VERSION, NORMALIZER_VERSION, normalize_codex_events};
 use parity::runner::{Status, verdict_against_golden};
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::SubjectKind;
 use parity::subject::python::{CLIENT_PACKAGE, PythonSubject};
+use parity::subject::rust::RustSubject;
 use parity::workspace::Workspace;
 
 fn main() {
@@ -62,11 +63,48 @@ fn main() {
         }));
     }
 
+    // Extension transcripts: the rust subject's Codex events, for the scenarios of the
+    // features whose rust cell is `extension`; every extension golden belongs to one.
+    if let Ok(matrix) = matrix.as_ref() {
+        let extension_scenarios: BTreeSet<String> = matrix
+            .features
+            .iter()
+            .filter(|f| {
+                f.cells
+                    .get("rust")
+                    .is_some_and(|c| c.declared == Declared::Extension)
+            })
+            .flat_map(|f| f.scenarios.iter().cloned())
+            .collect();
+        let store = workspace.clone();
+        let listed: Vec<String> = extension_scenarios.iter().cloned().collect();
+        trials.push(Trial::test(
+            "golden_store::every_extension_golden_has_an_extension_scenario",
+            move || {
+                every_golden_has_a_scenario(
+                    &store.golden_dir().join("extensions"),
+                    "golden/extensions",
+                    &listed,
+                )
+            },
+        ));
+        for name in extension_scenarios {
+            let Some(path) = paths.get(&name).map(Path::to_path_buf) else {
+                continue;
+            };
+            let workspace = workspace.clone();
+            trials.push(Trial::test(format!("codex_events::{name}"), move || {
+                let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+                check_codex_events_golden(&workspace, &scenario)
+            }));
+        }
+    }
+
     let store = workspace.clone();
     let names: Vec<String> = paths.names().map(str::to_owned).collect();
     trials.push(Trial::test(
         "golden_store::every_golden_has_a_scenario",
-        move || every_golden_has_a_scenario(&store.golden_dir(), &names),
+        move || every_golden_has_a_scenario(&store.golden_dir(), "golden", &names),
     ));
     let store = workspace.clone();
     trials.push(Trial::test("matrix::well_formed_and_rendered", move || {
@@ -100,6 +138,36 @@ fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(),
     settings.set_omit_expression(true);
     settings.set_info(&info);
     // insta panics on a mismatch; libtest-mimic turns the panic into this trial's failure.
+    settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
+    Ok(())
+}
+
+/// The metadata of an extension golden.
+#[derive(serde::Serialize)]
+struct CodexEventsInfo<'a> {
+    scenario: &'a str,
+    description: &'a str,
+    subject: &'static str,
+    codex_events_version: u32,
+}
+
+/// The rust subject's Codex events, normalized, against `golden/extensions/<scenario>.snap`
+/// (insta: a mismatch writes a pending snapshot beside it for `cargo insta review`).
+fn check_codex_events_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
+    let events = RustSubject::new()
+        .codex_events(scenario)
+        .map_err(|e| e.to_string())?;
+    let transcript = normalize_codex_events(&events);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(workspace.golden_dir().join("extensions"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_info(&CodexEventsInfo {
+        scenario: &scenario.name,
+        description: &scenario.description,
+        subject: "rust",
+        codex_events_version: CODEX_EVENTS_VERSION,
+    });
     settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
     Ok(())
 }
@@ -158,9 +226,13 @@ fn matrix_is_well_formed_and_rendered(
     Ok(())
 }
 
-fn every_golden_has_a_scenario(golden_dir: &Path, names: &[String]) -> Result<(), Failed> {
+fn every_golden_has_a_scenario(
+    golden_dir: &Path,
+    shown: &str,
+    names: &[String],
+) -> Result<(), Failed> {
     let mut orphans = Vec::new();
-    for entry in std::fs::read_dir(golden_dir).map_err(|e| format!("cannot read golden/: {e}"))? {
+    for entry in std::fs::read_dir(golden_dir).map_err(|e| format!("cannot read {shown}/: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.extension().is_some_and(|e| e == "snap") {
             let stem = path
@@ -168,7 +240,7 @@ fn every_golden_has_a_scenario(golden_dir: &Path, names: &[String]) -> Result<()
                 .and_then(|s| s.to_str())
                 .unwrap_or_default();
             if !names.iter().any(|n| n == stem) {
-                orphans.push(format!("golden/{stem}.snap"));
+                orphans.push(format!("{shown}/{stem}.snap"));
             }
         }
     }
@@ -190,11 +262,19 @@ fn no_pending_snapshots_in_ci(golden_dir: &Path) -> Result<(), Failed> {
         return Ok(());
     }
     let mut pending = Vec::new();
-    for entry in std::fs::read_dir(golden_dir).map_err(|e| format!("cannot read golden/: {e}"))? {
-        let name = entry.map_err(|e| e.to_string())?.file_name();
-        let name = name.to_string_lossy();
-        if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
-            pending.push(format!("golden/{name}"));
+    for (dir, shown) in [
+        (golden_dir.to_path_buf(), "golden"),
+        (golden_dir.join("extensions"), "golden/extensions"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let name = entry.map_err(|e| e.to_string())?.file_name();
+            let name = name.to_string_lossy();
+            if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+                pending.push(format!("{shown}/{name}"));
+            }
         }
     }
     if pending.is_empty() {

@@ -5,8 +5,8 @@
 //! there can panic), then runs four pure passes in order, each in its own file:
 //!
 //! 1. `order`: canonical order: per trace, emission (= causal) order; traces whose records
-//!    interleave (concurrent runs) are grouped and sorted by content. Concurrency *inside* one
-//!    trace is not reordered in v1.
+//!    interleave (concurrent runs) are grouped and sorted by content; since v4, so are
+//!    concurrent runs inside one trace (other concurrency inside a trace is not reordered).
 //! 2. `rename`: every trace and span id becomes `trace#N` / `span#N`, numbered by first
 //!    appearance in canonical order, the same placeholder wherever the id occurs.
 //! 3. `validate`: every rule of the raw schema, as findings (never a panic); findings name
@@ -15,6 +15,9 @@
 //!    transcript: events, span tree with end payloads, findings.
 //!
 //! The transcript's first line is `normalizer: v{NORMALIZER_VERSION}`.
+//!
+//! `codex_events` is the rust subject's extension transcript: its Codex lifecycle events
+//! ([`normalize_codex_events`]), compared with `golden/extensions/`, never across subjects.
 //!
 //! ```
 //! use parity::normalize::normalize;
@@ -28,6 +31,7 @@
 //! assert!(text.starts_with("normalizer: v4\n--- events\noutcome {\"final_output\":\"hi\",\"status\":\"completed\"}\n"));
 //! ```
 
+mod codex_events;
 mod json;
 mod order;
 mod pipeline;
@@ -39,4 +43,5 @@ mod timestamp;
 mod validate;
 mod view;
 
+pub use codex_events::{CODEX_EVENTS_VERSION, normalize_codex_events};
 pub use pipeline::{NORMALIZER_VERSION, normalize};

@@ -47,7 +47,7 @@ use crate::record::RawLog;
 use crate::scenario::Scenario;
 use crate::scenario::schema::FailureErrorFunction;
 use drive::{Driver, StartGate, Unsupported};
-use record::{LogLayer, Recorder, RecordingProcessor};
+use record::{CodexEvents, LogLayer, Recorder, RecordingProcessor};
 use script::ScriptedTool;
 
 /// The Rust implementation under test.
@@ -62,6 +62,28 @@ impl RustSubject {
 
     /// Runs `scenario` through `codex-telemetry` and returns its raw records.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
+        self.run_recording(scenario, None)
+    }
+
+    /// Runs `scenario` through `codex-telemetry` with the Codex lifecycle events recorded, and
+    /// returns them in emission order, each as `{"level": …, <field>: <value>, …}` (an
+    /// extension of the rust subject: the python client has none).
+    pub fn codex_events(&self, scenario: &Scenario) -> Result<Vec<Value>, RunSubjectError> {
+        let sink = CodexEvents::default();
+        self.run_recording(scenario, Some(sink.clone()))?;
+        let events = std::mem::take(
+            &mut *sink
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        Ok(events)
+    }
+
+    fn run_recording(
+        &self,
+        scenario: &Scenario,
+        codex_events: Option<CodexEvents>,
+    ) -> Result<RawLog, RunSubjectError> {
         let env = scenario_env(scenario);
         check_supported(scenario, &env).map_err(|e| unsupported(scenario, e))?;
         let recorder = Recorder::default();
@@ -71,8 +93,11 @@ impl RustSubject {
             .with_disabled(env.tracing_disabled())
             .build();
         let runner = Runner::new(provider, env);
-        let dispatch =
-            tracing::Dispatch::new(tracing_subscriber::registry().with(LogLayer(recorder.clone())));
+        let mut layer = LogLayer::new(recorder.clone());
+        if let Some(sink) = codex_events {
+            layer = layer.with_codex_events(sink);
+        }
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         let copies = scenario.spec.run.copies as usize;
         if copies == 1 {
             tracing::dispatcher::with_default(&dispatch, || {

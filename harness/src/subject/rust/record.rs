@@ -10,6 +10,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use codex_telemetry::events::EVENT_TARGET;
 use codex_telemetry::hooks::{AgentHooks, RunContext, RunHooks};
 use codex_telemetry::lifecycle::{AgentInfo, Item, ModelResponse, ToolInfo};
 use codex_telemetry::logging::{SPAN_ID_FIELD, TRACE_ID_FIELD};
@@ -107,26 +108,69 @@ impl TracingProcessor for RecordingProcessor {
 
 // === log layer ===
 
-/// Records `openai.agents` events as `log` records.
-pub(crate) struct LogLayer(pub(crate) Recorder);
+/// Records `openai.agents` events as `log` records, and (when given a sink) the Codex
+/// lifecycle events, which are never part of the parity transcript.
+pub(crate) struct LogLayer {
+    recorder: Recorder,
+    codex_events: Option<CodexEvents>,
+}
+
+/// The Codex lifecycle events of a run, each as `{"level": …, <field>: <value>, …}`.
+pub(crate) type CodexEvents = Arc<Mutex<Vec<Value>>>;
+
+impl LogLayer {
+    /// Records `openai.agents` log lines only: the library then computes no Codex event.
+    pub(crate) fn new(recorder: Recorder) -> Self {
+        Self {
+            recorder,
+            codex_events: None,
+        }
+    }
+
+    /// Also records the Codex lifecycle events into `sink`.
+    pub(crate) fn with_codex_events(mut self, sink: CodexEvents) -> Self {
+        self.codex_events = Some(sink);
+        self
+    }
+
+    fn wants(&self, target: &str) -> bool {
+        is_sdk_target(target) || (self.codex_events.is_some() && target == EVENT_TARGET)
+    }
+}
 
 impl<S: Subscriber> Layer<S> for LogLayer {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        // `always` rather than `sometimes`: callsite interest is cached process-wide, and
-        // every run's scoped subscriber wants these events.
+        // `always` rather than `sometimes` for the SDK's lines: callsite interest is cached
+        // process-wide, and every run's scoped subscriber wants them. Codex events are wanted
+        // by some subscribers only.
         if is_sdk_target(metadata.target()) {
             Interest::always()
+        } else if metadata.target() == EVENT_TARGET {
+            Interest::sometimes()
         } else {
             Interest::never()
         }
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        is_sdk_target(metadata.target())
+        self.wants(metadata.target())
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let metadata = event.metadata();
+        if metadata.target() == EVENT_TARGET {
+            if let Some(sink) = &self.codex_events {
+                let mut fields = EventFields(serde_json::Map::new());
+                fields
+                    .0
+                    .insert("level".into(), json!(metadata.level().as_str()));
+                event.record(&mut fields);
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(Value::Object(fields.0));
+            }
+            return;
+        }
         if !is_sdk_target(metadata.target()) {
             return;
         }
@@ -138,7 +182,7 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         };
         let mut fields = LogFields::default();
         event.record(&mut fields);
-        self.0.add(
+        self.recorder.add(
             RecordKind::Log,
             json!({
                 "logger": metadata.target(),
@@ -148,6 +192,32 @@ impl<S: Subscriber> Layer<S> for LogLayer {
                 "span_id": fields.span_id,
             }),
         );
+    }
+}
+
+/// A Codex event's fields as JSON values (integers and booleans as such).
+struct EventFields(serde_json::Map<String, Value>);
+
+impl Visit for EventFields {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), json!(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), json!(value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), json!(value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), json!(value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_owned(), json!(format!("{value:?}")));
     }
 }
 
