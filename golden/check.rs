@@ -112,6 +112,11 @@ fn main() {
     }));
     let store = workspace.clone();
     trials.push(Trial::test(
+        "golden_store::no_secret_outside_planted_test_values",
+        move || no_secret_outside_planted_values(&store),
+    ));
+    let store = workspace.clone();
+    trials.push(Trial::test(
         "golden_store::no_pending_snapshots_in_ci",
         move || no_pending_snapshots_in_ci(&store.golden_dir()),
     ));
@@ -250,6 +255,50 @@ fn every_golden_has_a_scenario(
         Err(format!(
             "goldens without a scenario (delete them, or restore their scenarios/*.toml): {}",
             orphans.join(", ")
+        )
+        .into())
+    }
+}
+
+/// No golden or scenario holds a key-shaped string (the scrubber's shapes), except test values
+/// planted on purpose, which say `PLANTED` in the secret itself.
+fn no_secret_outside_planted_values(workspace: &Workspace) -> Result<(), Failed> {
+    let scrubber = codex_telemetry::scrub::Scrubber::new();
+    let mut found = Vec::new();
+    let dirs = [
+        workspace.golden_dir(),
+        workspace.golden_dir().join("extensions"),
+        workspace.scenarios_dir(),
+    ];
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if !path.is_file() {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                // A planted value's secret part carries the marker; drop those words first.
+                let unplanted: Vec<&str> = line
+                    .split(|c: char| c.is_whitespace() || c == '"' || c == '\\' || c == '=')
+                    .filter(|word| !word.contains("PLANTED"))
+                    .collect();
+                let unplanted = unplanted.join(" ");
+                if scrubber.scrub(&unplanted) != unplanted {
+                    found.push(format!("{}:{}", workspace.display(&path), number + 1));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "key-shaped strings (API keys, tokens) in: {}; use a planted test value that says PLANTED in the secret, or remove it",
+            found.join(", ")
         )
         .into())
     }

@@ -125,7 +125,7 @@ impl Serialize for SpanEnvelope<'_> {
 // (`tests/integration/write_export.rs` compares them for every span type).
 
 impl TraceEnvelope<'_> {
-    pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write_json(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
         out.write_all(br#"{"object":"trace","id":"#)?;
         write_str(out, self.id)?;
         out.write_all(br#","workflow_name":"#)?;
@@ -142,7 +142,7 @@ impl TraceEnvelope<'_> {
 }
 
 impl SpanEnvelope<'_> {
-    pub(crate) fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+    pub(crate) fn write_json(&self, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
         out.write_all(br#"{"object":"trace.span","id":"#)?;
         write_str(out, self.id)?;
         out.write_all(br#","trace_id":"#)?;
@@ -170,7 +170,7 @@ impl SpanEnvelope<'_> {
 
 /// A JSON string as `serde_json` writes it; copied as it is when nothing needs escaping
 /// (generated ids, names, timestamps: the common case).
-fn write_str(out: &mut impl Write, value: &str) -> io::Result<()> {
+fn write_str(out: &mut (impl Write + ?Sized), value: &str) -> io::Result<()> {
     // serde_json escapes exactly the control characters, `"` and `\`.
     if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.write_all(b"\"")?;
@@ -181,7 +181,10 @@ fn write_str(out: &mut impl Write, value: &str) -> io::Result<()> {
     }
 }
 
-fn write_timestamp(out: &mut impl Write, timestamp: Option<Timestamp>) -> io::Result<()> {
+fn write_timestamp(
+    out: &mut (impl Write + ?Sized),
+    timestamp: Option<Timestamp>,
+) -> io::Result<()> {
     match timestamp {
         Some(timestamp) => {
             out.write_all(b"\"")?;
@@ -192,7 +195,10 @@ fn write_timestamp(out: &mut impl Write, timestamp: Option<Timestamp>) -> io::Re
     }
 }
 
-fn write_value(out: &mut impl Write, value: &(impl Serialize + ?Sized)) -> io::Result<()> {
+fn write_value(
+    out: &mut (impl Write + ?Sized),
+    value: &(impl Serialize + ?Sized),
+) -> io::Result<()> {
     serde_json::to_writer(out, value).map_err(io::Error::from)
 }
 

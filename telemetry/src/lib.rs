@@ -91,6 +91,7 @@ mod processor;
 pub mod propagation;
 mod provider;
 pub mod pyrepr;
+pub mod scrub;
 mod span;
 pub mod span_data;
 mod started_traces;

@@ -111,12 +111,21 @@ macro_rules! agents_event {
             let (trace, span) = $crate::logging::current_handles();
             let trace_id = $crate::logging::trace_id_of(trace.as_ref());
             let span_id = $crate::logging::span_id_of(span.as_ref());
+            // Scrubbed before it leaves: a log line may quote user data. A constant line is
+            // checked where it is (no allocation on the no-op paths).
+            let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+).as_str() {
+                ::std::option::Option::Some(text) => $crate::scrub::scrub_str(text),
+                ::std::option::Option::None => ::std::borrow::Cow::Owned(
+                    $crate::scrub::scrub_text(::std::format!($($arg)+)),
+                ),
+            };
             ::tracing::event!(
                 target: $crate::LOG_TARGET,
                 $level,
                 trace_id,
                 span_id,
-                $($arg)+
+                "{}",
+                message
             );
         }
     }};

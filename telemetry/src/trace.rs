@@ -338,7 +338,9 @@ impl Trace {
     /// ```
     pub fn export(&self) -> Option<Value> {
         // Strings and JSON maps always serialize.
-        serde_json::to_value(self.envelope()?).ok()
+        serde_json::to_value(self.envelope()?)
+            .ok()
+            .map(crate::scrub::scrubbed_value)
     }
 
     /// Writes the export as JSON without building a [`Value`] first (the same bytes as
@@ -355,7 +357,10 @@ impl Trace {
     /// ```
     pub fn write_export(&self, mut writer: impl std::io::Write) -> std::io::Result<bool> {
         match self.envelope() {
-            Some(envelope) => envelope.write_json(&mut writer).map(|()| true),
+            Some(envelope) => {
+                crate::scrub::write_scrubbed(&mut writer, |out| envelope.write_json(out))
+                    .map(|()| true)
+            }
             None => Ok(false),
         }
     }

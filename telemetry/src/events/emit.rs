@@ -225,6 +225,18 @@ impl Events {
             .filter(|s| !s.is_noop())
             .map(|s| s.id().to_owned());
         let duration_ms = duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        // Names, ids and messages may quote user data: scrubbed before they leave.
+        fn scrub(text: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+            text.as_deref().map(crate::scrub::scrub_str)
+        }
+        let (agent, workflow, tool) = (
+            scrub(&fields.agent),
+            scrub(&fields.workflow),
+            scrub(&fields.tool),
+        );
+        let (call_id, attachment) = (scrub(&fields.call_id), scrub(&fields.attachment));
+        let (error_type, error_message) = (scrub(&fields.error_type), scrub(&fields.error_message));
+        let thread_id = scrub(&self.inner.thread_id);
         macro_rules! event {
             ($level:expr) => {
                 tracing::event!(
@@ -236,22 +248,22 @@ impl Events {
                     span.token = token,
                     trace.id = trace_id.as_deref(),
                     span.id = span_id.as_deref(),
-                    thread.id = self.inner.thread_id.as_deref(),
+                    thread.id = thread_id.as_deref(),
                     duration_ms = duration_ms,
-                    agent.name = fields.agent.as_deref(),
-                    workflow.name = fields.workflow.as_deref(),
+                    agent.name = agent.as_deref(),
+                    workflow.name = workflow.as_deref(),
                     streamed = fields.streamed,
                     resumed = fields.resumed,
                     turn.number = fields.turn,
-                    tool.name = fields.tool.as_deref(),
+                    tool.name = tool.as_deref(),
                     tool.kind = fields.tool_kind,
-                    call.id = fields.call_id.as_deref(),
+                    call.id = call_id.as_deref(),
                     outcome = fields.outcome,
                     next_step = fields.next_step,
                     decision = fields.decision,
-                    attachment = fields.attachment.as_deref(),
-                    error.r#type = fields.error_type.as_deref(),
-                    error.message = fields.error_message.as_deref(),
+                    attachment = attachment.as_deref(),
+                    error.r#type = error_type.as_deref(),
+                    error.message = error_message.as_deref(),
                 )
             };
         }

@@ -9,5 +9,6 @@ mod events;
 mod lifecycle;
 mod no_alloc;
 mod python_timelines;
+mod scrubbing;
 mod support;
 mod write_export;

@@ -88,6 +88,8 @@ impl Clock for NoClock {
 }
 
 fn strict_provider() -> TraceProvider {
+    // The process's scrubber is built at its first use: not inside a measured scope.
+    let _ = codex_telemetry::scrub::scrubber();
     TraceProvider::builder()
         .with_id_generator(NoIds)
         .with_clock(NoClock)

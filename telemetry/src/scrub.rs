@@ -1,0 +1,422 @@
+//! Secret scrubbing: API keys and bearer tokens are replaced with `[REDACTED]` in everything
+//! the crate hands out — span and trace exports (every processor's), `openai.agents` log lines
+//! and Codex events — before it leaves the process. An extension: the Python client does not
+//! scrub, so a run whose data holds a key differs from it there, deliberately.
+//!
+//! Built-in shapes ([`Scrubber::new`]): OpenAI keys (`sk-…`, `sk-proj-…`, `sk-svcacct-…`,
+//! `sk-admin-…`), `Bearer <token>`, `Authorization` header values, AWS access key ids
+//! (`AKIA…`/`ASIA…`) and `aws_secret_access_key` values, GitHub tokens (`ghp_…`, `gho_…`,
+//! `ghu_…`, `ghs_…`, `ghr_…`, `github_pat_…`). A scheme or header name is kept
+//! (`Bearer [REDACTED]`), the secret is not. Add patterns with [`Scrubber::with_pattern`];
+//! turn scrubbing off explicitly with [`Scrubber::disabled`]. `trace_include_sensitive_data`
+//! still decides whether inputs and outputs are exported at all, as in Python.
+//!
+//! ```
+//! use codex_telemetry::scrub::Scrubber;
+//!
+//! let scrubber = Scrubber::new();
+//! assert_eq!(
+//!     scrubber.scrub("key sk-proj-abcdefghijklmnopqrstuvwx1234, header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"),
+//!     "key [REDACTED], header Authorization: Bearer [REDACTED]",
+//! );
+//! assert_eq!(scrubber.scrub("nothing secret"), "nothing secret");
+//! ```
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use arc_swap::ArcSwap;
+use regex::Regex;
+use regex::bytes::Regex as BytesRegex;
+use serde_json::Value;
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// One secret shape: what keeps its place (capture group 1, if any) and what goes.
+struct Rule {
+    text: Regex,
+    bytes: BytesRegex,
+    /// Whether group 1 (a scheme or header name) is kept before `[REDACTED]`.
+    keeps_prefix: bool,
+}
+
+/// The built-in shapes: (pattern, keeps group 1). Token character classes never contain a
+/// quote or a backslash, so a match inside JSON text stays inside one string.
+const BUILT_IN: &[(&str, bool)] = &[
+    // OpenAI API keys (project, service account, admin and legacy user keys).
+    (r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", false),
+    // An Authorization header's value, with or without its scheme.
+    (
+        r#"(?i)(\bauthorization\\?["']?\s*[:=]\s*\\?["']?(?:basic\s+|bearer\s+|token\s+)?)[A-Za-z0-9._~+/-]{12,}=*"#,
+        true,
+    ),
+    // A bearer token anywhere else.
+    (r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{20,}=*", true),
+    // AWS access key ids and secret access keys.
+    (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", false),
+    (
+        r#"(?i)(\baws_secret_access_key\\?["']?\s*[:=]\s*\\?["']?)[A-Za-z0-9/+=]{40}"#,
+        true,
+    ),
+    // GitHub tokens.
+    (r"\bgh[pousr]_[A-Za-z0-9]{36,}\b", false),
+    (r"\bgithub_pat_[A-Za-z0-9_]{22,}", false),
+];
+
+/// Finds and replaces secrets in text, JSON values and serialized JSON. Cheap to share.
+#[derive(Clone)]
+pub struct Scrubber {
+    rules: Arc<Vec<Rule>>,
+    /// Any rule's shape, to skip text without secrets in one pass.
+    any: Option<Arc<(Regex, BytesRegex)>>,
+}
+
+impl Default for Scrubber {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scrubber {
+    /// The built-in shapes.
+    pub fn new() -> Self {
+        let mut scrubber = Self::disabled();
+        for (pattern, keeps_prefix) in BUILT_IN {
+            scrubber = scrubber
+                .with_rule(pattern, *keeps_prefix)
+                .expect("built-in patterns compile");
+        }
+        scrubber
+    }
+
+    /// Scrubs nothing (an explicit choice: the default scrubs).
+    pub fn disabled() -> Self {
+        Self {
+            rules: Arc::new(Vec::new()),
+            any: None,
+        }
+    }
+
+    /// Also replaces every match of `pattern` (a `regex` crate pattern) with `[REDACTED]`. A
+    /// match that holds a quote or a backslash is left alone: in serialized JSON it would cross
+    /// a string's end.
+    ///
+    /// # Errors
+    ///
+    /// When `pattern` does not compile.
+    ///
+    /// ```
+    /// use codex_telemetry::scrub::Scrubber;
+    ///
+    /// let scrubber = Scrubber::new().with_pattern(r"\bacme_[0-9a-f]{16}\b").unwrap();
+    /// assert_eq!(scrubber.scrub("token acme_0123456789abcdef"), "token [REDACTED]");
+    /// assert!(Scrubber::new().with_pattern("(").is_err());
+    /// ```
+    pub fn with_pattern(self, pattern: &str) -> Result<Self, regex::Error> {
+        self.with_rule(pattern, false)
+    }
+
+    fn with_rule(self, pattern: &str, keeps_prefix: bool) -> Result<Self, regex::Error> {
+        let text = Regex::new(pattern)?;
+        let bytes = BytesRegex::new(pattern)?;
+        let mut rules: Vec<Rule> = Vec::with_capacity(self.rules.len() + 1);
+        for rule in self.rules.iter() {
+            rules.push(Rule {
+                text: rule.text.clone(),
+                bytes: rule.bytes.clone(),
+                keeps_prefix: rule.keeps_prefix,
+            });
+        }
+        rules.push(Rule {
+            text,
+            bytes,
+            keeps_prefix,
+        });
+        let any = rules
+            .iter()
+            .map(|rule| format!("(?:{})", rule.text.as_str()))
+            .collect::<Vec<_>>()
+            .join("|");
+        let any = (Regex::new(&any)?, BytesRegex::new(&any)?);
+        Ok(Self {
+            rules: Arc::new(rules),
+            any: Some(Arc::new(any)),
+        })
+    }
+
+    /// Whether this scrubber replaces anything at all.
+    pub fn is_enabled(&self) -> bool {
+        self.any.is_some()
+    }
+
+    /// `text` with every secret replaced.
+    pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let Some(any) = &self.any else {
+            return Cow::Borrowed(text);
+        };
+        if !any.0.is_match(text) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = text.to_owned();
+        for rule in self.rules.iter() {
+            let replaced = rule.text.replace_all(&out, |caps: &regex::Captures<'_>| {
+                let matched = &caps[0];
+                let prefix = if rule.keeps_prefix {
+                    caps.get(1).map_or("", |m| m.as_str())
+                } else {
+                    ""
+                };
+                if matched[prefix.len()..].contains(['"', '\\']) {
+                    // Never across a JSON string's end: left as it is.
+                    return matched.to_owned();
+                }
+                format!("{prefix}{REDACTED}")
+            });
+            if let Cow::Owned(replaced) = replaced {
+                out = replaced;
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    /// Scrubs every string (and object key) of `value` in place.
+    pub fn scrub_value(&self, value: &mut Value) {
+        if self.any.is_none() {
+            return;
+        }
+        match value {
+            Value::String(text) => {
+                if let Cow::Owned(scrubbed) = self.scrub(text) {
+                    *text = scrubbed;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
+            Value::Object(map) => {
+                let needs_new_keys = map
+                    .keys()
+                    .any(|key| matches!(self.scrub(key), Cow::Owned(_)));
+                if needs_new_keys {
+                    let entries = std::mem::take(map);
+                    for (key, mut item) in entries {
+                        self.scrub_value(&mut item);
+                        map.insert(self.scrub(&key).into_owned(), item);
+                    }
+                } else {
+                    map.values_mut().for_each(|item| self.scrub_value(item));
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// Scrubs serialized JSON (or any UTF-8 text) in place. Matches never span a quote or a
+    /// backslash, so the JSON stays valid.
+    pub fn scrub_bytes(&self, bytes: &mut Vec<u8>) {
+        let Some(any) = &self.any else {
+            return;
+        };
+        if !any.1.is_match(bytes) {
+            return;
+        }
+        for rule in self.rules.iter() {
+            let replaced = rule
+                .bytes
+                .replace_all(bytes, |caps: &regex::bytes::Captures<'_>| {
+                    let matched = &caps[0];
+                    let prefix = if rule.keeps_prefix {
+                        caps.get(1).map_or(&b""[..], |m| m.as_bytes())
+                    } else {
+                        b""
+                    };
+                    if matched[prefix.len()..]
+                        .iter()
+                        .any(|b| matches!(b, b'"' | b'\\'))
+                    {
+                        // Never across a JSON string's end: left as it is.
+                        return matched.to_vec();
+                    }
+                    let mut out = prefix.to_vec();
+                    out.extend_from_slice(REDACTED.as_bytes());
+                    out
+                });
+            if let Cow::Owned(replaced) = replaced {
+                *bytes = replaced;
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrubber")
+            .field("rules", &self.rules.len())
+            .finish()
+    }
+}
+
+fn global() -> &'static ArcSwap<Scrubber> {
+    static GLOBAL: OnceLock<ArcSwap<Scrubber>> = OnceLock::new();
+    GLOBAL.get_or_init(|| ArcSwap::from_pointee(Scrubber::new()))
+}
+
+/// The process's scrubber, used by every export, log line and event: [`Scrubber::new`]
+/// unless [`set_scrubber`] replaced it.
+pub fn scrubber() -> Arc<Scrubber> {
+    global().load_full()
+}
+
+/// Replaces the process's scrubber (with more patterns, or [`Scrubber::disabled`]).
+///
+/// ```
+/// use codex_telemetry::scrub::{scrubber, set_scrubber, Scrubber};
+///
+/// set_scrubber(Scrubber::new().with_pattern(r"\bint_[0-9]{8}\b").unwrap());
+/// assert_eq!(scrubber().scrub("int_12345678"), "[REDACTED]");
+/// set_scrubber(Scrubber::new());
+/// ```
+pub fn set_scrubber(scrubber: Scrubber) {
+    global().store(Arc::new(scrubber));
+}
+
+/// An export as JSON value, scrubbed by the process's scrubber.
+pub(crate) fn scrubbed_value(mut value: Value) -> Value {
+    global().load().scrub_value(&mut value);
+    value
+}
+
+/// Writes JSON through `write` into `writer`, scrubbed by the process's scrubber: through a
+/// per-thread buffer when scrubbing is on, straight to `writer` when it is off.
+pub(crate) fn write_scrubbed<W: std::io::Write>(
+    writer: &mut W,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let scrubber = global().load();
+    if !scrubber.is_enabled() {
+        return write(writer);
+    }
+    BUFFER.with(|buffer| {
+        // A processor writing inside another's write (re-entrancy) gets its own buffer.
+        let mut owned;
+        let mut borrowed = buffer.try_borrow_mut();
+        let bytes: &mut Vec<u8> = match borrowed.as_deref_mut() {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                owned = Vec::new();
+                &mut owned
+            }
+        };
+        bytes.clear();
+        write(bytes)?;
+        scrubber.scrub_bytes(bytes);
+        writer.write_all(bytes)
+    })
+}
+
+/// `text` scrubbed by the process's scrubber, borrowed when it holds no secret.
+pub(crate) fn scrub_str(text: &str) -> Cow<'_, str> {
+    match global().load().scrub(text) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(scrubbed) => Cow::Owned(scrubbed),
+    }
+}
+
+/// `text` scrubbed by the process's scrubber (log lines and events).
+pub(crate) fn scrub_text(text: String) -> String {
+    match global().load().scrub(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(scrubbed) => scrubbed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_built_in_shape_is_replaced() {
+        let scrubber = Scrubber::new();
+        let cases = [
+            ("sk-abcdefghijklmnopqrstuvwxyz012345", "[REDACTED]"),
+            ("sk-proj-AbC_dEf-1234567890abcdefghij", "[REDACTED]"),
+            ("sk-svcacct-0123456789abcdefghijklmn", "[REDACTED]"),
+            (
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                "Authorization: Basic [REDACTED]",
+            ),
+            (
+                r#""authorization": "Token abcdef0123456789""#,
+                r#""authorization": "Token [REDACTED]""#,
+            ),
+            ("bearer abcdefghijklmnopqrstuvwxyz", "bearer [REDACTED]"),
+            ("AKIAIOSFODNN7EXAMPLE", "[REDACTED]"),
+            (
+                "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "aws_secret_access_key=[REDACTED]",
+            ),
+            ("ghp_0123456789abcdefghijklmnopqrstuvwxyzAB", "[REDACTED]"),
+            ("github_pat_11ABCDEFG0123456789_abcdefghijkl", "[REDACTED]"),
+        ];
+        for (secret, expected) in cases {
+            assert_eq!(scrubber.scrub(secret), expected, "{secret}");
+        }
+    }
+
+    #[test]
+    fn prose_that_looks_almost_like_a_secret_stays() {
+        let scrubber = Scrubber::new();
+        for text in [
+            "the bearer of bad news",
+            "task-1234 and sk-short",
+            "Authorization is required",
+            "askdjaskd-qwertyuiopasdfghjklzxcv",
+        ] {
+            assert_eq!(scrubber.scrub(text), text);
+        }
+    }
+
+    #[test]
+    fn json_values_and_json_text_are_scrubbed_alike() {
+        let scrubber = Scrubber::new();
+        let mut value = json!({"headers": {"Authorization": "Bearer abcdefghijklmnopqrstuvwx"},
+            "sk-abcdefghijklmnopqrstuvwxyz": ["ok", "key sk-abcdefghijklmnopqrstuvwxyz"]});
+        let mut text = serde_json::to_vec(&value).unwrap();
+        scrubber.scrub_value(&mut value);
+        scrubber.scrub_bytes(&mut text);
+        assert_eq!(serde_json::from_slice::<Value>(&text).unwrap(), value);
+        assert_eq!(
+            value,
+            json!({"headers": {"Authorization": "Bearer [REDACTED]"}, "[REDACTED]": ["ok", "key [REDACTED]"]})
+        );
+    }
+
+    #[test]
+    fn secrets_in_escaped_json_text_are_found_too() {
+        let scrubber = Scrubber::new();
+        let value = json!({"log": "header: Authorization=\"Basic dXNlcjpwYXNzd29yZA==\""});
+        let mut text = serde_json::to_vec(&value).unwrap();
+        scrubber.scrub_bytes(&mut text);
+        let scrubbed: Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(
+            scrubbed,
+            json!({"log": "header: Authorization=\"Basic [REDACTED]\""})
+        );
+    }
+
+    #[test]
+    fn a_match_that_would_cross_a_json_string_is_left_alone() {
+        let scrubber = Scrubber::disabled().with_pattern(r#"secret"?\w+"#).unwrap();
+        let mut text = br#"{"a":"secret","b":"secretvalue"}"#.to_vec();
+        scrubber.scrub_bytes(&mut text);
+        assert_eq!(text, br#"{"a":"secret","b":"[REDACTED]"}"#);
+        assert!(!Scrubber::disabled().is_enabled());
+        assert_eq!(
+            Scrubber::disabled().scrub("sk-abcdefghijklmnopqrstuvwxyz"),
+            "sk-abcdefghijklmnopqrstuvwxyz"
+        );
+    }
+}
