@@ -129,14 +129,14 @@ impl TraceEnvelope<'_> {
         out.write_all(br#"{"object":"trace","id":"#)?;
         write_str(out, self.id)?;
         out.write_all(br#","workflow_name":"#)?;
-        write_str(out, self.workflow_name)?;
+        write_user_str(out, self.workflow_name)?;
         out.write_all(br#","group_id":"#)?;
         match self.group_id {
-            Some(group_id) => write_str(out, group_id)?,
+            Some(group_id) => write_user_str(out, group_id)?,
             None => out.write_all(b"null")?,
         }
         out.write_all(br#","metadata":"#)?;
-        write_value(out, &self.metadata)?;
+        write_user_value(out, &self.metadata)?;
         out.write_all(b"}")
     }
 }
@@ -157,12 +157,12 @@ impl SpanEnvelope<'_> {
         out.write_all(br#","ended_at":"#)?;
         write_timestamp(out, self.ended_at)?;
         out.write_all(br#","span_data":"#)?;
-        write_value(out, self.span_data)?;
+        write_user_value(out, self.span_data)?;
         out.write_all(br#","error":"#)?;
-        write_value(out, &self.error)?;
+        write_user_value(out, &self.error)?;
         if let Some(metadata) = span_metadata(self.trace_metadata, self.span_data.metadata()) {
             out.write_all(br#","metadata":"#)?;
-            write_value(out, &metadata)?;
+            write_user_value(out, &metadata)?;
         }
         out.write_all(b"}")
     }
@@ -193,6 +193,35 @@ fn write_timestamp(
         }
         None => out.write_all(b"null"),
     }
+}
+
+/// A user-data string (a name, a group), scrubbed of secrets (see [`crate::scrub`]).
+fn write_user_str(out: &mut (impl Write + ?Sized), value: &str) -> io::Result<()> {
+    write_str(out, &crate::scrub::scrub_str(value))
+}
+
+/// User data (span data, errors, metadata) through a per-thread scratch buffer, scrubbed of
+/// secrets before it is written (ids and timestamps, generated, are written directly).
+fn write_user_value(
+    out: &mut (impl Write + ?Sized),
+    value: &(impl Serialize + ?Sized),
+) -> io::Result<()> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        // A processor serializing inside another's serialization gets a buffer of its own.
+        let mut owned = Vec::new();
+        let mut borrowed = scratch.try_borrow_mut();
+        let bytes = match borrowed.as_deref_mut() {
+            Ok(bytes) => bytes,
+            Err(_) => &mut owned,
+        };
+        bytes.clear();
+        write_value(bytes, value)?;
+        crate::scrub::scrub_json_chunk(bytes);
+        out.write_all(bytes)
+    })
 }
 
 fn write_value(

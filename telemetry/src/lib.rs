@@ -86,6 +86,7 @@ pub mod hooks;
 mod ids;
 mod json_lines;
 pub mod lifecycle;
+pub mod logger;
 pub mod logging;
 mod processor;
 pub mod propagation;

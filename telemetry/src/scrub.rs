@@ -64,12 +64,40 @@ const BUILT_IN: &[(&str, bool)] = &[
     (r"\bgithub_pat_[A-Za-z0-9_]{22,}", false),
 ];
 
+/// The shortest run of token characters a built-in secret holds (an `Authorization` value).
+const MIN_SECRET_RUN: usize = 12;
+
+/// Whether `bytes` hold a run of at least [`MIN_SECRET_RUN`] token characters (the union of
+/// the built-in shapes' classes): a byte loop far cheaper than a regex scan on short text.
+fn has_token_run(bytes: &[u8]) -> bool {
+    if bytes.len() < MIN_SECRET_RUN {
+        return false;
+    }
+    let mut run = 0;
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
+        {
+            run += 1;
+            if run >= MIN_SECRET_RUN {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 /// Finds and replaces secrets in text, JSON values and serialized JSON. Cheap to share.
 #[derive(Clone)]
 pub struct Scrubber {
     rules: Arc<Vec<Rule>>,
     /// Any rule's shape, to skip text without secrets in one pass.
     any: Option<Arc<(Regex, BytesRegex)>>,
+    /// Whether only the built-in shapes apply: every one of them holds a run of at least
+    /// [`MIN_SECRET_RUN`] token characters, so text without such a run is skipped without a
+    /// regex. A pattern of the user's turns the gate off (its shape is unknown).
+    gated: bool,
 }
 
 impl Default for Scrubber {
@@ -87,6 +115,7 @@ impl Scrubber {
                 .with_rule(pattern, *keeps_prefix)
                 .expect("built-in patterns compile");
         }
+        scrubber.gated = true;
         scrubber
     }
 
@@ -95,6 +124,7 @@ impl Scrubber {
         Self {
             rules: Arc::new(Vec::new()),
             any: None,
+            gated: false,
         }
     }
 
@@ -142,6 +172,8 @@ impl Scrubber {
         Ok(Self {
             rules: Arc::new(rules),
             any: Some(Arc::new(any)),
+            // A new pattern's shape is unknown: every text goes through the regexes.
+            gated: false,
         })
     }
 
@@ -155,7 +187,7 @@ impl Scrubber {
         let Some(any) = &self.any else {
             return Cow::Borrowed(text);
         };
-        if !any.0.is_match(text) {
+        if (self.gated && !has_token_run(text.as_bytes())) || !any.0.is_match(text) {
             return Cow::Borrowed(text);
         }
         let mut out = text.to_owned();
@@ -216,7 +248,7 @@ impl Scrubber {
         let Some(any) = &self.any else {
             return;
         };
-        if !any.1.is_match(bytes) {
+        if (self.gated && !has_token_run(bytes)) || !any.1.is_match(bytes) {
             return;
         }
         for rule in self.rules.iter() {
@@ -285,35 +317,9 @@ pub(crate) fn scrubbed_value(mut value: Value) -> Value {
     value
 }
 
-/// Writes JSON through `write` into `writer`, scrubbed by the process's scrubber: through a
-/// per-thread buffer when scrubbing is on, straight to `writer` when it is off.
-pub(crate) fn write_scrubbed<W: std::io::Write>(
-    writer: &mut W,
-    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let scrubber = global().load();
-    if !scrubber.is_enabled() {
-        return write(writer);
-    }
-    BUFFER.with(|buffer| {
-        // A processor writing inside another's write (re-entrancy) gets its own buffer.
-        let mut owned;
-        let mut borrowed = buffer.try_borrow_mut();
-        let bytes: &mut Vec<u8> = match borrowed.as_deref_mut() {
-            Ok(bytes) => bytes,
-            Err(_) => {
-                owned = Vec::new();
-                &mut owned
-            }
-        };
-        bytes.clear();
-        write(bytes)?;
-        scrubber.scrub_bytes(bytes);
-        writer.write_all(bytes)
-    })
+/// Scrubs a chunk of serialized JSON in place with the process's scrubber.
+pub(crate) fn scrub_json_chunk(bytes: &mut Vec<u8>) {
+    global().load().scrub_bytes(bytes);
 }
 
 /// `text` scrubbed by the process's scrubber, borrowed when it holds no secret.

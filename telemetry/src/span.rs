@@ -480,10 +480,8 @@ impl Span {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write_export(&self, mut writer: impl std::io::Write) -> std::io::Result<bool> {
-        self.with_envelope(|envelope| {
-            crate::scrub::write_scrubbed(&mut writer, |out| envelope.write_json(out))
-        })
-        .map_or(Ok(false), |written| written.map(|()| true))
+        self.with_envelope(|envelope| envelope.write_json(&mut writer))
+            .map_or(Ok(false), |written| written.map(|()| true))
     }
 
     fn with_envelope<R>(&self, f: impl FnOnce(SpanEnvelope<'_>) -> R) -> Option<R> {

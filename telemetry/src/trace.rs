@@ -357,10 +357,7 @@ impl Trace {
     /// ```
     pub fn write_export(&self, mut writer: impl std::io::Write) -> std::io::Result<bool> {
         match self.envelope() {
-            Some(envelope) => {
-                crate::scrub::write_scrubbed(&mut writer, |out| envelope.write_json(out))
-                    .map(|()| true)
-            }
+            Some(envelope) => envelope.write_json(&mut writer).map(|()| true),
             None => Ok(false),
         }
     }

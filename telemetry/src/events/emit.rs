@@ -9,6 +9,7 @@ use std::time::Duration;
 use tracing::Level;
 
 use super::model::{EVENT_TARGET, EventFields, Namespace, Originator, Phase, event_name};
+use super::throttle::{ThrottleCounts, ThrottlePolicy, Throttles, policies_from_env};
 use crate::clock::Timestamp;
 use crate::provider::TraceProvider;
 use crate::{current_span, current_trace};
@@ -83,17 +84,28 @@ struct Inner {
     enabled: bool,
     originator: Option<Originator>,
     thread_id: Option<String>,
+    /// Shared by the emitters derived from one another (`with_originator`, …).
+    throttles: Arc<Throttles>,
 }
 
 impl Events {
     /// Events timed by `provider`'s clock, with span tokens from its id generator.
+    ///
+    /// Throttling policies come from `CODEX_EVENTS_THROTTLE` (`name=policy` pairs separated by
+    /// `;`, policies as [`ThrottlePolicy::parse`] reads them), or from
+    /// [`with_throttle`](Events::with_throttle).
     pub fn new(provider: TraceProvider) -> Self {
+        let throttles = Throttles::default();
+        for (name, policy) in policies_from_env() {
+            throttles.set(&name, policy);
+        }
         Self {
             inner: Arc::new(Inner {
                 provider,
                 enabled: true,
                 originator: None,
                 thread_id: None,
+                throttles: Arc::new(throttles),
             }),
         }
     }
@@ -106,6 +118,7 @@ impl Events {
                 enabled: false,
                 originator: None,
                 thread_id: None,
+                throttles: Arc::default(),
             }),
         }
     }
@@ -127,11 +140,63 @@ impl Events {
             enabled: self.inner.enabled,
             originator: self.inner.originator,
             thread_id: self.inner.thread_id.clone(),
+            throttles: self.inner.throttles.clone(),
         };
         change(&mut inner);
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Throttles events named `name` (for instance `codex.stream.delta`) by `policy`, for this
+    /// emitter and those derived from it.
+    ///
+    /// ```
+    /// use codex_telemetry::events::{EventFields, Events, ThrottlePolicy};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let events = Events::new(TraceProvider::new()).with_throttle("codex.stream.delta", ThrottlePolicy::Sample { n: 100 });
+    /// for _ in 0..1_000 {
+    ///     events.stream_delta(EventFields::new());
+    /// }
+    /// let counts = events.throttle_counts("codex.stream.delta");
+    /// assert_eq!((counts.offered, counts.delivered, counts.dropped), (1_000, 10, 990));
+    /// ```
+    pub fn with_throttle(self, name: &str, policy: ThrottlePolicy) -> Self {
+        self.inner.throttles.set(name, policy);
+        self
+    }
+
+    /// How many events named `name` were offered, delivered and dropped by its throttle.
+    pub fn throttle_counts(&self, name: &str) -> ThrottleCounts {
+        self.inner.throttles.counts(name)
+    }
+
+    /// `codex.stream.delta`: one piece of a streamed response (a high-volume event, to
+    /// throttle). Offered events are counted even when no subscriber wants them.
+    pub fn stream_delta(&self, fields: EventFields) {
+        self.point("codex.stream.delta", fields);
+    }
+
+    /// A point event `name` (no start or end) through its throttle.
+    fn point(&self, name: &'static str, fields: EventFields) {
+        if !self.inner.enabled {
+            return;
+        }
+        if !self.inner.throttles.is_empty() {
+            let now = self.inner.provider.clock().monotonic();
+            if !self.inner.throttles.admit(name, now) {
+                return;
+            }
+        }
+        self.emit_named(name, Level::INFO, None, None, &fields);
+    }
+
+    /// Emits `codex.telemetry.dropped` for each event name with drops since the last report
+    /// (`dropped.kind`, `dropped.count`). Also done when the last emitter sharing the
+    /// throttles drops.
+    pub fn report_dropped(&self) {
+        report(self, self.inner.throttles.take_unreported());
     }
 
     /// The originator events carry.
@@ -213,10 +278,31 @@ impl Events {
         duration: Option<Duration>,
         fields: &EventFields,
     ) {
+        let level = match phase {
+            Phase::Exception => Level::WARN,
+            Phase::Start | Phase::Stop => Level::INFO,
+        };
+        self.emit_named(
+            event_name(namespace, phase),
+            level,
+            Some(token),
+            duration,
+            fields,
+        );
+    }
+
+    /// Emits one event named `name`, with the fields every event has.
+    fn emit_named(
+        &self,
+        name: &str,
+        level: Level,
+        token: Option<&str>,
+        duration: Option<Duration>,
+        fields: &EventFields,
+    ) {
         if !self.is_enabled() {
             return;
         }
-        let name = event_name(namespace, phase);
         let timestamp = self.now().to_isoformat();
         let trace_id = current_trace()
             .filter(|t| !t.is_noop())
@@ -237,6 +323,7 @@ impl Events {
         let (call_id, attachment) = (scrub(&fields.call_id), scrub(&fields.attachment));
         let (error_type, error_message) = (scrub(&fields.error_type), scrub(&fields.error_message));
         let thread_id = scrub(&self.inner.thread_id);
+        let dropped_kind = scrub(&fields.dropped_kind);
         macro_rules! event {
             ($level:expr) => {
                 tracing::event!(
@@ -264,13 +351,51 @@ impl Events {
                     attachment = attachment.as_deref(),
                     error.r#type = error_type.as_deref(),
                     error.message = error_message.as_deref(),
+                    dropped.kind = dropped_kind.as_deref(),
+                    dropped.count = fields.dropped_count,
                 )
             };
         }
-        match phase {
-            Phase::Exception => event!(Level::WARN),
-            Phase::Start | Phase::Stop => event!(Level::INFO),
+        if level == Level::WARN {
+            event!(Level::WARN)
+        } else {
+            event!(Level::INFO)
         }
+    }
+}
+
+/// `codex.telemetry.dropped` through `events`, one per event name.
+fn report(events: &Events, unreported: Vec<(String, u64)>) {
+    for (kind, count) in unreported {
+        let fields = EventFields {
+            dropped_kind: Some(kind),
+            dropped_count: Some(count),
+            ..EventFields::default()
+        };
+        events.emit_named("codex.telemetry.dropped", Level::WARN, None, None, &fields);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The final report, by the last emitter sharing these throttles.
+        if Arc::strong_count(&self.throttles) > 1 {
+            return;
+        }
+        let unreported = self.throttles.take_unreported();
+        if unreported.is_empty() {
+            return;
+        }
+        let events = Events {
+            inner: Arc::new(Inner {
+                provider: self.provider.clone(),
+                enabled: self.enabled,
+                originator: self.originator,
+                thread_id: self.thread_id.clone(),
+                throttles: Arc::default(),
+            }),
+        };
+        report(&events, unreported);
     }
 }
 
@@ -386,5 +511,7 @@ fn overlay(base: EventFields, end: EventFields) -> EventFields {
         attachment: end.attachment.or(base.attachment),
         error_type: end.error_type.or(base.error_type),
         error_message: end.error_message.or(base.error_message),
+        dropped_kind: end.dropped_kind.or(base.dropped_kind),
+        dropped_count: end.dropped_count.or(base.dropped_count),
     }
 }

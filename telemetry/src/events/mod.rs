@@ -28,6 +28,8 @@
 
 mod emit;
 mod model;
+mod throttle;
 
 pub use emit::{EventTimer, Events, default_originator, set_default_originator};
 pub use model::{EVENT_TARGET, EventFields, Namespace, Originator, Phase, event_name};
+pub use throttle::{ThrottleCounts, ThrottlePolicy};

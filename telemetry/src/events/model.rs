@@ -162,6 +162,10 @@ pub struct EventFields {
     /// `error.message`: the error's message, redacted without sensitive data (exception
     /// events).
     pub error_message: Option<String>,
+    /// `dropped.kind`: the event name whose drops are reported (`codex.telemetry.dropped`).
+    pub dropped_kind: Option<String>,
+    /// `dropped.count`: how many were dropped since the last report.
+    pub dropped_count: Option<u64>,
 }
 
 impl EventFields {

@@ -7,6 +7,7 @@ mod correlation;
 mod cross_process;
 mod events;
 mod lifecycle;
+mod logger;
 mod no_alloc;
 mod python_timelines;
 mod scrubbing;

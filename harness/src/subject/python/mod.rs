@@ -79,3 +79,5 @@ impl PythonSubject {
 
 #[cfg(test)]
 mod client_rules_tests;
+#[cfg(test)]
+mod logger_tests;

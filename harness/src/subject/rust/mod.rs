@@ -62,7 +62,26 @@ impl RustSubject {
 
     /// Runs `scenario` through `codex-telemetry` and returns its raw records.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
-        self.run_recording(scenario, None)
+        self.run_recording(scenario, None, None)
+    }
+
+    /// Runs `scenario` with `logger` (codex-telemetry's default logger) beside the recording,
+    /// and returns what it wrote: the lines a user of the library would see.
+    pub fn default_logger_output(
+        &self,
+        scenario: &Scenario,
+        logger: codex_telemetry::logger::DefaultLogger,
+    ) -> Result<String, RunSubjectError> {
+        let lines = SharedLines::default();
+        let layer: ExtraLayer = Box::new(logger.with_writer(lines.clone()).layer());
+        self.run_recording(scenario, None, Some(layer))?;
+        let bytes = std::mem::take(
+            &mut *lines
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Runs `scenario` through `codex-telemetry` with the Codex lifecycle events recorded, and
@@ -70,7 +89,7 @@ impl RustSubject {
     /// extension of the rust subject: the python client has none).
     pub fn codex_events(&self, scenario: &Scenario) -> Result<Vec<Value>, RunSubjectError> {
         let sink = CodexEvents::default();
-        self.run_recording(scenario, Some(sink.clone()))?;
+        self.run_recording(scenario, Some(sink.clone()), None)?;
         let events = std::mem::take(
             &mut *sink
                 .lock()
@@ -83,6 +102,7 @@ impl RustSubject {
         &self,
         scenario: &Scenario,
         codex_events: Option<CodexEvents>,
+        extra: Option<ExtraLayer>,
     ) -> Result<RawLog, RunSubjectError> {
         let env = scenario_env(scenario);
         check_supported(scenario, &env).map_err(|e| unsupported(scenario, e))?;
@@ -97,7 +117,8 @@ impl RustSubject {
         if let Some(sink) = codex_events {
             layer = layer.with_codex_events(sink);
         }
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        let dispatch =
+            tracing::Dispatch::new(tracing_subscriber::registry().with(layer).with(extra));
         let copies = scenario.spec.run.copies as usize;
         if copies == 1 {
             tracing::dispatcher::with_default(&dispatch, || {
@@ -143,6 +164,32 @@ impl RustSubject {
         Driver::new(scenario, Runner::new(provider, env), Recorder::default())
             .execute()
             .map_err(|e| unsupported(scenario, e))
+    }
+}
+
+/// A layer a caller adds beside the recording (the default logger).
+type ExtraLayer = Box<
+    dyn tracing_subscriber::Layer<
+            tracing_subscriber::layer::Layered<LogLayer, tracing_subscriber::Registry>,
+        > + Send
+        + Sync,
+>;
+
+/// Lines written by a logger, shared with the caller.
+#[derive(Clone, Default)]
+struct SharedLines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
