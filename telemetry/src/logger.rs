@@ -34,14 +34,13 @@ use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Value, json};
-use tracing::field::{Field, Visit};
 use tracing::subscriber::{Interest, SetGlobalDefaultError};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use crate::LOG_TARGET;
 use crate::events::EVENT_TARGET;
-use crate::logging::{SPAN_ID_FIELD, TRACE_ID_FIELD};
+use crate::logging::{JsonFields, SPAN_ID_FIELD, TRACE_ID_FIELD};
 
 /// How lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,38 +275,12 @@ impl<S: Subscriber> Layer<S> for LoggerLayer {
         if !self.wants(metadata) {
             return;
         }
-        let mut fields = Fields(Map::new());
+        let mut fields = JsonFields::default();
         event.record(&mut fields);
-        let mut line = self.line(metadata, fields.0);
+        let mut line = self.line(metadata, fields.into_map());
         line.push('\n');
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         // A logger that cannot write has nowhere to report it: the line is lost.
         let _ = writer.write_all(line.as_bytes());
-    }
-}
-
-/// An event's fields as JSON values, in the order they were recorded.
-struct Fields(Map<String, Value>);
-
-impl Visit for Fields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), json!(format!("{value:?}")));
     }
 }

@@ -68,6 +68,7 @@
 
 use crate::context;
 use crate::span::Span;
+use crate::span_data::JsonMap;
 use crate::trace::Trace;
 
 /// The name of the field holding the current trace's id on every `openai.agents` event.
@@ -87,6 +88,55 @@ pub const TRACE_ID_FIELD: &str = "trace_id";
 /// assert_eq!(codex_telemetry::logging::SPAN_ID_FIELD, "span_id");
 /// ```
 pub const SPAN_ID_FIELD: &str = "span_id";
+
+/// Collects a `tracing` event's fields as JSON values: integers and booleans as such,
+/// strings as strings, anything else (the message) as its `Debug` text. For subscribers that
+/// record the crate's events (the default logger, test captures).
+///
+/// ```
+/// use codex_telemetry::logging::JsonFields;
+///
+/// let fields = JsonFields::default();
+/// assert!(fields.into_map().is_empty());
+/// ```
+#[derive(Debug, Default)]
+pub struct JsonFields(JsonMap);
+
+impl JsonFields {
+    /// The fields, in the order they were recorded.
+    pub fn into_map(self) -> JsonMap {
+        self.0
+    }
+}
+
+impl tracing::field::Visit for JsonFields {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::json!(value));
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::json!(value));
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::json!(value));
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0
+            .insert(field.name().to_owned(), serde_json::json!(value));
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(
+            field.name().to_owned(),
+            serde_json::json!(format!("{value:?}")),
+        );
+    }
+}
 
 /// The current trace and span, cloned (reference counts only, no allocation) so that the
 /// event is dispatched outside the context's borrow: a subscriber may enter contexts.

@@ -31,8 +31,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use tracing::field::{Field, Visit};
+use serde_json::Value;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
@@ -40,6 +39,7 @@ use crate::LOG_TARGET;
 use crate::clock::{ManualClock, Timestamp};
 use crate::events::EVENT_TARGET;
 use crate::ids::SequentialIdGenerator;
+use crate::logging::JsonFields;
 use crate::processor::{InMemoryProcessor, RecordedEvent};
 use crate::provider::TraceProvider;
 use crate::span_data::JsonMap;
@@ -224,7 +224,7 @@ impl Subscriber for CaptureSubscriber {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut fields = FieldsToJson(JsonMap::new());
+        let mut fields = JsonFields::default();
         event.record(&mut fields);
         let metadata = event.metadata();
         self.events
@@ -233,37 +233,11 @@ impl Subscriber for CaptureSubscriber {
             .push(CapturedEvent {
                 target: metadata.target().to_owned(),
                 level: *metadata.level(),
-                fields: fields.0,
+                fields: fields.into_map(),
             });
     }
 
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
-}
-
-/// Visits fields into JSON values (numbers and booleans as such, the rest as text).
-struct FieldsToJson(JsonMap);
-
-impl Visit for FieldsToJson {
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), json!(format!("{value:?}")));
-    }
 }

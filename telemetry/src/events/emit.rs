@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tracing::Level;
 
+use super::metrics::EventMetrics;
 use super::model::{EVENT_TARGET, EventFields, Namespace, Originator, Phase, event_name};
 use super::throttle::{ThrottleCounts, ThrottlePolicy, Throttles, policies_from_env};
 use crate::clock::Timestamp;
@@ -86,6 +87,8 @@ struct Inner {
     thread_id: Option<String>,
     /// Shared by the emitters derived from one another (`with_originator`, …).
     throttles: Arc<Throttles>,
+    /// The instruments event ends are recorded in, when a meter was given.
+    metrics: Option<Arc<EventMetrics>>,
 }
 
 impl Events {
@@ -106,6 +109,7 @@ impl Events {
                 originator: None,
                 thread_id: None,
                 throttles: Arc::new(throttles),
+                metrics: None,
             }),
         }
     }
@@ -119,6 +123,7 @@ impl Events {
                 originator: None,
                 thread_id: None,
                 throttles: Arc::default(),
+                metrics: None,
             }),
         }
     }
@@ -141,6 +146,7 @@ impl Events {
             originator: self.inner.originator,
             thread_id: self.inner.thread_id.clone(),
             throttles: self.inner.throttles.clone(),
+            metrics: self.inner.metrics.clone(),
         };
         change(&mut inner);
         Self {
@@ -167,6 +173,28 @@ impl Events {
         self
     }
 
+    /// Records the end of every timed event (its count and duration, see
+    /// [`crate::events`]'s metrics table in `docs/telemetry-events.md`) through `meter`'s
+    /// instruments, whether or not a `tracing` subscriber wants the events.
+    ///
+    /// ```
+    /// use codex_telemetry::events::Events;
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// // The application's meter provider (here the global one: a no-op until one is set).
+    /// let meter = opentelemetry::global::meter("codex-telemetry");
+    /// let _events = Events::new(TraceProvider::new()).with_meter(&meter);
+    /// ```
+    pub fn with_meter(&self, meter: &opentelemetry::metrics::Meter) -> Self {
+        let metrics = Arc::new(EventMetrics::new(meter));
+        self.with(|inner| inner.metrics = Some(metrics))
+    }
+
+    /// Whether ends are timed: events go somewhere, or metrics are recorded.
+    pub(crate) fn is_recording(&self) -> bool {
+        self.inner.enabled && (self.inner.metrics.is_some() || self.is_enabled())
+    }
+
     /// How many events named `name` were offered, delivered and dropped by its throttle.
     pub fn throttle_counts(&self, name: &str) -> ThrottleCounts {
         self.inner.throttles.counts(name)
@@ -186,6 +214,9 @@ impl Events {
         if !self.inner.throttles.is_empty() {
             let now = self.inner.provider.clock().monotonic();
             if !self.inner.throttles.admit(name, now) {
+                if let Some(metrics) = &self.inner.metrics {
+                    metrics.record_dropped(name, self.originator());
+                }
                 return;
             }
         }
@@ -217,10 +248,15 @@ impl Events {
     /// Emits `codex.<namespace>.start` with `fields` and returns the timer that ends it.
     /// When nothing would receive the event, nothing is emitted, now or at its end.
     pub fn start(&self, namespace: Namespace, fields: EventFields) -> EventTimer {
-        if !self.is_enabled() {
+        if !self.is_recording() {
             return EventTimer::inert(namespace);
         }
-        let token = self.new_token();
+        // A token only for events that go out: metrics alone need none.
+        let token = if self.is_enabled() {
+            self.new_token()
+        } else {
+            String::new()
+        };
         self.emit(namespace, Phase::Start, &token, None, &fields);
         EventTimer {
             events: Some(self.clone()),
@@ -278,6 +314,11 @@ impl Events {
         duration: Option<Duration>,
         fields: &EventFields,
     ) {
+        if let (Some(metrics), Some(duration), Phase::Stop | Phase::Exception) =
+            (&self.inner.metrics, duration, phase)
+        {
+            metrics.record_end(namespace, phase, duration, fields, self.originator());
+        }
         let level = match phase {
             Phase::Exception => Level::WARN,
             Phase::Start | Phase::Stop => Level::INFO,
@@ -393,6 +434,7 @@ impl Drop for Inner {
                 originator: self.originator,
                 thread_id: self.thread_id.clone(),
                 throttles: Arc::default(),
+                metrics: None,
             }),
         };
         report(&events, unreported);

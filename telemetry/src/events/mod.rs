@@ -27,6 +27,7 @@
 //! ```
 
 mod emit;
+mod metrics;
 mod model;
 mod throttle;
 

@@ -561,9 +561,12 @@ impl Run {
         if let Some(originator) = originator {
             events = events.with_originator(originator);
         }
-        let thread_event = events.is_enabled().then(|| {
-            let thread_id = thread_id.unwrap_or_else(|| events.new_thread_id());
-            events = events.with_thread_id(thread_id);
+        let thread_event = events.is_recording().then(|| {
+            // A thread id only for events that go out (metrics alone need none).
+            if events.is_enabled() {
+                let thread_id = thread_id.unwrap_or_else(|| events.new_thread_id());
+                events = events.with_thread_id(thread_id);
+            }
             let fields = EventFields {
                 workflow: Some(config.workflow_name.clone()),
                 streamed: Some(streamed),

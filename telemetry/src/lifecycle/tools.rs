@@ -587,7 +587,7 @@ fn tool_event(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
 ) -> Option<EventTimer> {
-    if !run.events.is_enabled() {
+    if !run.events.is_recording() {
         return None;
     }
     let tool = request.tool();

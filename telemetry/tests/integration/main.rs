@@ -8,6 +8,7 @@ mod cross_process;
 mod events;
 mod lifecycle;
 mod logger;
+mod metrics;
 mod no_alloc;
 mod python_timelines;
 mod scrubbing;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use codex_telemetry::events::EVENT_TARGET;
 use codex_telemetry::hooks::{AgentHooks, RunContext, RunHooks};
 use codex_telemetry::lifecycle::{AgentInfo, Item, ModelResponse, ToolInfo};
-use codex_telemetry::logging::{SPAN_ID_FIELD, TRACE_ID_FIELD};
+use codex_telemetry::logging::{JsonFields, SPAN_ID_FIELD, TRACE_ID_FIELD};
 use codex_telemetry::{LOG_TARGET, Span, Trace, TracingProcessor, current_span, current_trace};
 use serde_json::{Map, Value, json};
 use tracing::field::{Field, Visit};
@@ -160,14 +160,14 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         let metadata = event.metadata();
         if metadata.target() == EVENT_TARGET {
             if let Some(sink) = &self.codex_events {
-                let mut fields = EventFields(serde_json::Map::new());
-                fields
-                    .0
-                    .insert("level".into(), json!(metadata.level().as_str()));
+                let mut fields = JsonFields::default();
                 event.record(&mut fields);
+                let mut record = serde_json::Map::new();
+                record.insert("level".into(), json!(metadata.level().as_str()));
+                record.extend(fields.into_map());
                 sink.lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push(Value::Object(fields.0));
+                    .push(Value::Object(record));
             }
             return;
         }
@@ -192,32 +192,6 @@ impl<S: Subscriber> Layer<S> for LogLayer {
                 "span_id": fields.span_id,
             }),
         );
-    }
-}
-
-/// A Codex event's fields as JSON values (integers and booleans as such).
-struct EventFields(serde_json::Map<String, Value>);
-
-impl Visit for EventFields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), json!(value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_owned(), json!(format!("{value:?}")));
     }
 }
 
