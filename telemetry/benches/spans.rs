@@ -196,6 +196,30 @@ fn configurations(c: &mut Criterion) {
         c.bench_function("log/debug_line_to_sink", |b| {
             b.iter(|| drop(provider.span_with(|| CustomSpanData::new("step"))))
         });
+        // A Codex event's start and stop, formatted by the sink: the cost of a timed event
+        // that someone listens to.
+        let events = codex_telemetry::events::Events::new(TraceProvider::new());
+        c.bench_function("event/start_stop_to_sink", |b| {
+            b.iter(|| {
+                let timer = events.start(
+                    codex_telemetry::events::Namespace::Tool,
+                    codex_telemetry::events::EventFields::new(),
+                );
+                timer.stop(codex_telemetry::events::EventFields::new());
+            })
+        });
+    });
+
+    // The same with no subscriber for the target: a callsite check, no fields, no token.
+    let events = codex_telemetry::events::Events::new(TraceProvider::new());
+    c.bench_function("event/start_stop_unwanted", |b| {
+        b.iter(|| {
+            let timer = events.start(
+                codex_telemetry::events::Namespace::Tool,
+                codex_telemetry::events::EventFields::new(),
+            );
+            timer.stop(codex_telemetry::events::EventFields::new());
+        })
     });
 
     c.bench_function("ids/span_id", |b| {
