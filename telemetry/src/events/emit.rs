@@ -185,6 +185,7 @@ impl Events {
     /// let meter = opentelemetry::global::meter("codex-telemetry");
     /// let _events = Events::new(TraceProvider::new()).with_meter(&meter);
     /// ```
+    #[cfg(feature = "metrics")]
     pub fn with_meter(&self, meter: &opentelemetry::metrics::Meter) -> Self {
         let metrics = Arc::new(EventMetrics::new(meter));
         self.with(|inner| inner.metrics = Some(metrics))

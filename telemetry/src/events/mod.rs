@@ -27,7 +27,27 @@
 //! ```
 
 mod emit;
+#[cfg(feature = "metrics")]
 mod metrics;
+/// Without the `metrics` feature no meter can be given: nothing is ever recorded.
+#[cfg(not(feature = "metrics"))]
+mod metrics {
+    use std::time::Duration;
+
+    use super::model::{EventFields, Namespace, Originator, Phase};
+
+    pub(crate) enum EventMetrics {}
+
+    impl EventMetrics {
+        pub(crate) fn record_end(&self, _: Namespace, _: Phase, _: Duration, _: &EventFields, _: Originator) {
+            match *self {}
+        }
+
+        pub(crate) fn record_dropped(&self, _: &str, _: Originator) {
+            match *self {}
+        }
+    }
+}
 mod model;
 mod throttle;
 
