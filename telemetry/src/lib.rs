@@ -88,6 +88,8 @@ mod json_lines;
 pub mod lifecycle;
 pub mod logger;
 pub mod logging;
+#[cfg(feature = "otlp")]
+pub mod otel;
 mod processor;
 pub mod propagation;
 mod provider;

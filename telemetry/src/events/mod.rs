@@ -39,7 +39,14 @@ mod metrics {
     pub(crate) enum EventMetrics {}
 
     impl EventMetrics {
-        pub(crate) fn record_end(&self, _: Namespace, _: Phase, _: Duration, _: &EventFields, _: Originator) {
+        pub(crate) fn record_end(
+            &self,
+            _: Namespace,
+            _: Phase,
+            _: Duration,
+            _: &EventFields,
+            _: Originator,
+        ) {
             match *self {}
         }
 
