@@ -14,13 +14,14 @@ use clap::{Args, Parser, Subcommand};
 use crate::drift::{self, DriftFormat};
 use crate::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::matrix::{Matrix, fix_matrix, rendered_docs};
-use crate::normalize::normalize;
+use crate::normalize::{normalize, normalize_codex_events};
 use crate::report::Progress;
 use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_markdown};
 use crate::runner::{Plan, Status, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
 use crate::subject::python::{PythonSubject, doctor, venv};
+use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
 
 /// Exit code: everything passed.
@@ -159,6 +160,10 @@ struct ShowArgs {
     /// Print the raw records as JSON lines instead of the normalized transcript.
     #[arg(long)]
     raw: bool,
+    /// Print the rust subject's Codex lifecycle events (an extension transcript; with --raw,
+    /// as JSON lines) instead of the parity transcript.
+    #[arg(long)]
+    codex_events: bool,
     /// Directory of scenario files. Default: the workspace's `scenarios/`.
     #[arg(long = "scenarios", value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
@@ -607,6 +612,25 @@ fn show_command(
         .parse::<SubjectKind>()
         .map_err(|e| Stop::bad_input(format!("--subject {}: {e}", args.subject)))?;
     let scenario = find_scenario(workspace, &args.scenario, args.scenarios_dir.as_deref())?;
+    if args.codex_events {
+        if subject != SubjectKind::Rust {
+            return Err(Stop::bad_input(
+                "--codex-events: only the rust subject has Codex events; add --subject rust",
+            ));
+        }
+        let events = RustSubject::new()
+            .codex_events(&scenario)
+            .map_err(|e| Stop::failure(e.to_string()))?;
+        let text = if args.raw {
+            events.iter().map(|event| format!("{event}\n")).collect()
+        } else {
+            normalize_codex_events(&events)
+        };
+        stdout
+            .write_all(text.as_bytes())
+            .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+        return Ok(EXIT_OK);
+    }
     let log = subject
         .run(workspace, &scenario)
         .map_err(|e| Stop::failure(e.to_string()))?;

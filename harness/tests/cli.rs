@@ -834,6 +834,29 @@ fn a_scripted_model_behavior_error_leaves_the_agent_span_as_the_client_does() {
     assert!(stdout.contains(r#"error={"data":{"error":"Rate limit reached for gpt-4o"},"message":"Error in agent run"}"#), "{stdout}");
 }
 
+#[test]
+fn show_prints_the_rust_subjects_codex_events() {
+    let (code, stdout, _) = run(parity(&[
+        "show",
+        "tool_call",
+        "--subject",
+        "rust",
+        "--codex-events",
+    ]));
+    assert_eq!(code, 0);
+    assert!(
+        stdout.starts_with("codex-events: v1\n--- events\nINFO codex.thread.start tok#1 "),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("--- findings\nnone\n"), "{stdout}");
+    let (code, _, stderr) = run(parity(&["show", "tool_call", "--codex-events"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("only the rust subject has Codex events; add --subject rust"),
+        "{stderr}"
+    );
+}
+
 /// Replaces the `rust` cell of `feature` in the scratch matrix.
 fn set_rust_cell(scratch: &Scratch, feature: &str, cell: &str) {
     let path = scratch.path("parity-matrix.toml");
