@@ -163,11 +163,13 @@ macro_rules! agents_event {
             let span_id = $crate::logging::span_id_of(span.as_ref());
             // Scrubbed before it leaves: a log line may quote user data. A constant line is
             // checked where it is (no allocation on the no-op paths).
-            let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+).as_str() {
-                ::std::option::Option::Some(text) => $crate::scrub::scrub_str(text),
-                ::std::option::Option::None => ::std::borrow::Cow::Owned(
-                    $crate::scrub::scrub_text(::std::format!($($arg)+)),
-                ),
+            let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+) {
+                args => match args.as_str() {
+                    ::std::option::Option::Some(text) => $crate::scrub::scrub_str(text),
+                    ::std::option::Option::None => ::std::borrow::Cow::Owned(
+                        $crate::scrub::scrub_text(::std::fmt::format(args)),
+                    ),
+                },
             };
             ::tracing::event!(
                 target: $crate::LOG_TARGET,

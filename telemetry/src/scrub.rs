@@ -225,47 +225,87 @@ impl Scrubber {
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
             Value::Object(map) => {
-                let needs_new_keys = map
-                    .keys()
-                    .any(|key| matches!(self.scrub(key), Cow::Owned(_)));
-                if needs_new_keys {
-                    let entries = std::mem::take(map);
-                    for (key, mut item) in entries {
-                        self.scrub_value(&mut item);
-                        map.insert(self.scrub(&key).into_owned(), item);
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    self.scrub_value(&mut item);
+                    self.scrub_named_value(&key, &mut item);
+                    let mut key = self.scrub(&key).into_owned();
+                    // Two keys that scrub alike both stay.
+                    let mut n = 1;
+                    while map.contains_key(&key) {
+                        n += 1;
+                        key = format!("{REDACTED}#{n}");
                     }
-                } else {
-                    map.values_mut().for_each(|item| self.scrub_value(item));
+                    map.insert(key, item);
                 }
             }
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
 
-    /// Scrubs serialized JSON (or any UTF-8 text) in place. Matches never span a quote or a
-    /// backslash, so the JSON stays valid.
+    /// A string under a key that names a secret (`Authorization`, `aws_secret_access_key`):
+    /// the shapes that need the name see `name: value`, as they would in a header line.
+    fn scrub_named_value(&self, key: &str, item: &mut Value) {
+        let Value::String(text) = item else {
+            return;
+        };
+        let lower = key.to_ascii_lowercase();
+        if !(lower.contains("authorization") || lower.contains("aws_secret_access_key")) {
+            return;
+        }
+        let prefix = format!("{key}: ");
+        if let Cow::Owned(scrubbed) = self.scrub(&format!("{prefix}{text}")) {
+            *text = scrubbed
+                .strip_prefix(&prefix)
+                .map_or_else(|| REDACTED.to_owned(), str::to_owned);
+        }
+    }
+
+    /// Scrubs serialized JSON in place: only inside its strings, so it stays valid JSON. A
+    /// chunk with escapes (`\n`, `\u…`) is scrubbed through its decoded value: an escape
+    /// would hide a secret's word boundary from the patterns.
     pub fn scrub_bytes(&self, bytes: &mut Vec<u8>) {
         let Some(any) = &self.any else {
             return;
         };
-        if (self.gated && !has_token_run(bytes)) || !any.1.is_match(bytes) {
+        if self.gated && !has_token_run(bytes) {
             return;
         }
+        let escaped = bytes.contains(&b'\\');
+        if !escaped && !any.1.is_match(bytes) {
+            return;
+        }
+        if escaped {
+            if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
+                self.scrub_value(&mut value);
+                if let Ok(text) = serde_json::to_vec(&value) {
+                    *bytes = text;
+                    return;
+                }
+            }
+        }
+        // Values under secret-naming keys (`"authorization":"Basic …"`) are scrubbed as text
+        // here too: the key is in the same chunk.
         for rule in self.rules.iter() {
+            let inside = string_mask(bytes);
             let replaced = rule
                 .bytes
                 .replace_all(bytes, |caps: &regex::bytes::Captures<'_>| {
-                    let matched = &caps[0];
+                    let whole = caps.get(0).expect("a match has group 0");
+                    let matched = whole.as_bytes();
                     let prefix = if rule.keeps_prefix {
                         caps.get(1).map_or(&b""[..], |m| m.as_bytes())
                     } else {
                         b""
                     };
-                    if matched[prefix.len()..]
-                        .iter()
-                        .any(|b| matches!(b, b'"' | b'\\'))
+                    let secret_start = whole.start() + prefix.len();
+                    let in_string = (secret_start..whole.end()).all(|i| inside[i]);
+                    if !in_string
+                        || matched[prefix.len()..]
+                            .iter()
+                            .any(|b| matches!(b, b'"' | b'\\'))
                     {
-                        // Never across a JSON string's end: left as it is.
+                        // Never outside a string, nor across its end: left as it is.
                         return matched.to_vec();
                     }
                     let mut out = prefix.to_vec();
@@ -277,6 +317,32 @@ impl Scrubber {
             }
         }
     }
+}
+
+/// For each byte of JSON text, whether it is inside a string (between its quotes).
+fn string_mask(bytes: &[u8]) -> Vec<bool> {
+    let mut mask = Vec::with_capacity(bytes.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+                mask.push(true);
+            } else if b == b'\\' {
+                escaped = true;
+                mask.push(true);
+            } else if b == b'"' {
+                in_string = false;
+                mask.push(false);
+            } else {
+                mask.push(true);
+            }
+        } else {
+            in_string = b == b'"';
+            mask.push(false);
+        }
+    }
+    mask
 }
 
 impl std::fmt::Debug for Scrubber {
@@ -398,6 +464,39 @@ mod tests {
             value,
             json!({"headers": {"Authorization": "Bearer [REDACTED]"}, "[REDACTED]": ["ok", "key [REDACTED]"]})
         );
+    }
+
+    #[test]
+    fn review_findings_stay_fixed() {
+        let scrubber = Scrubber::new();
+        // A secret right after an escape (`\n` ends in a word character).
+        let mut text = br#"{"output":"line1\nsk-abcdefghijklmnopqrstuvwxyz012345"}"#.to_vec();
+        scrubber.scrub_bytes(&mut text);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&text).unwrap(),
+            json!({"output": "line1\n[REDACTED]"})
+        );
+        // Secrets named by their key, in a value.
+        let mut value = json!({"headers": {"Authorization": "Basic dXNlcjpwYXNzd29yZA=="},
+            "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"});
+        scrubber.scrub_value(&mut value);
+        assert_eq!(
+            value,
+            json!({"headers": {"Authorization": "Basic [REDACTED]"}, "aws_secret_access_key": "[REDACTED]"})
+        );
+        // Numbers are not strings: JSON stays valid.
+        let mut text = br#"{"authorization":123456789012345,"n":"x"}"#.to_vec();
+        scrubber.scrub_bytes(&mut text);
+        assert_eq!(text, br#"{"authorization":123456789012345,"n":"x"}"#);
+        let digits = Scrubber::new().with_pattern(r"\b\d{6}\b").unwrap();
+        let mut text = br#"{"input_tokens":123456,"note":"pin 654321"}"#.to_vec();
+        digits.scrub_bytes(&mut text);
+        assert_eq!(text, br#"{"input_tokens":123456,"note":"pin [REDACTED]"}"#);
+        // Two keys that scrub alike both stay.
+        let mut value =
+            json!({"sk-abcdefghijklmnopqrstuvwxyz": 1, "sk-zyxwvutsrqponmlkjihgfedcba": 2});
+        scrubber.scrub_value(&mut value);
+        assert_eq!(value.as_object().unwrap().len(), 2);
     }
 
     #[test]

@@ -210,12 +210,19 @@ fn rewrite_run_clusters<'a>(
                 end = position;
             }
         }
+        // Outside the runs: loose records (the parent's logs and hooks, untraced lines) are
+        // a multiset; anything else (a span of the parent's that is not a run) keeps its order.
         let (outcomes, others): (Vec<usize>, Vec<usize>) = (start..=end)
             .filter(|&position| runs[position].is_none())
-            .map(|position| order[position])
-            .partition(|&i| index.view(i).kind == RecordKind::Outcome);
+            .partition(|&position| index.view(order[position]).kind == RecordKind::Outcome);
+        let (loose_records, kept): (Vec<usize>, Vec<usize>) =
+            others.into_iter().partition(|&position| loose(position));
+        let outcomes: Vec<usize> = outcomes.into_iter().map(|p| order[p]).collect();
         rewritten.extend(&order[next..start]);
-        rewritten.extend(sorted(others));
+        rewritten.extend(sorted(
+            loose_records.into_iter().map(|p| order[p]).collect(),
+        ));
+        rewritten.extend(kept.into_iter().map(|p| order[p]));
         let runs_records = members.iter().map(|run| {
             (first..=last)
                 .filter(|&position| runs[position] == Some(*run))

@@ -15,6 +15,7 @@ use super::schema::{
     FailureErrorFunction, FieldType, ModelStepSpec, NeedsApproval, ResumeSpec, ScenarioFile,
     ToolSpec,
 };
+use super::validate::tool_guardrails_raise;
 
 /// Rules of `needs_approval` and `[[run.resume]]` that do not need the walk.
 pub(crate) fn check_rules(
@@ -80,19 +81,23 @@ pub(crate) fn check_rules(
             );
         }
     }
-    // A nested run (an agent called as a tool) cannot be resumed from the scenario.
+    // A nested run (an agent called as a tool, and every agent it can reach) cannot be
+    // resumed from the scenario.
+    let mut reported = BTreeSet::new();
     for agent in &spec.agents {
         for target in &agent.agent_tools {
-            let Some(nested) = spec.agents.iter().find(|a| &a.name == target) else {
-                continue;
-            };
-            for tool in nested_approval_tools(spec, &nested.tools) {
-                problem(
-                    format!("tools.{tool}.needs_approval"),
-                    format!(
-                        "agent {target:?} is called as a tool and its tool {tool:?} needs approval: the interruption of a nested run cannot be resumed from a scenario"
-                    ),
-                );
+            for nested in reachable_agents(spec, target) {
+                for tool in nested_approval_tools(spec, &nested.tools) {
+                    if reported.insert((target.as_str(), tool)) {
+                        problem(
+                            format!("tools.{tool}.needs_approval"),
+                            format!(
+                                "agent {target:?} is called as a tool and can reach the tool {tool:?} (of agent {:?}), which needs approval: the interruption of a nested run cannot be resumed from a scenario",
+                                nested.name
+                            ),
+                        );
+                    }
+                }
             }
         }
     }
@@ -123,6 +128,24 @@ pub(crate) fn check_rules(
             }
         }
     }
+}
+
+/// `start` and every agent a run of it can hand off to or call as a tool, transitively.
+fn reachable_agents<'a>(spec: &'a ScenarioFile, start: &str) -> Vec<&'a super::schema::AgentSpec> {
+    let mut seen: Vec<&super::schema::AgentSpec> = Vec::new();
+    let mut queue = vec![start.to_owned()];
+    while let Some(name) = queue.pop() {
+        let Some(agent) = spec.agents.iter().find(|a| a.name == name) else {
+            continue;
+        };
+        if seen.iter().any(|a| a.name == agent.name) {
+            continue;
+        }
+        seen.push(agent);
+        queue.extend(agent.handoffs.iter().cloned());
+        queue.extend(agent.agent_tools.iter().cloned());
+    }
+    seen
 }
 
 fn nested_approval_tools<'a>(spec: &'a ScenarioFile, tools: &'a [String]) -> Vec<&'a str> {
@@ -268,21 +291,30 @@ impl<'a> Approvals<'a> {
                 }
             }
             for call in &pending {
-                let approved = decision(resume, &call.call_id);
-                if approved == Some(true)
-                    && call.tool.raises.is_some()
-                    && call.tool.failure_error_function == Some(FailureErrorFunction::None)
-                {
-                    raises = true;
-                }
-                if let Some(approved) = approved
+                if let Some(approved) = decision(resume, &call.call_id)
                     && resume.always.contains(&call.call_id)
                 {
                     self.standing
                         .insert((agent, call.tool.name.as_str()), approved);
                 }
             }
-            pending.retain(|call| decision(resume, &call.call_id).is_none());
+            // A call's own decision, or a standing one taken on another call of its tool in
+            // this entry (the client's `always_*` covers the tool's pending calls too).
+            let standing = &self.standing;
+            let decided = |call: &Pending<'_>| {
+                decision(resume, &call.call_id)
+                    .or_else(|| standing.get(&(agent, call.tool.name.as_str())).copied())
+            };
+            for call in &pending {
+                let unhandled = call.tool.raises.is_some()
+                    && call.tool.failure_error_function == Some(FailureErrorFunction::None);
+                if decided(call) == Some(true)
+                    && (unhandled || tool_guardrails_raise(spec, call.tool))
+                {
+                    raises = true;
+                }
+            }
+            pending.retain(|call| decided(call).is_none());
         }
         if raises {
             AfterInterruption::Raises
@@ -431,6 +463,53 @@ output = [{ message = "Done." }]
         assert!(
             problems.iter().any(|p| p.starts_with(
                 "model.steps[0]: a step with calls that need approval may not also hand off"
+            )),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_always_decision_covers_the_tools_other_pending_calls() {
+        // Two calls of `restart` wait; `always` on the first decides the second too, so the
+        // run resumes and uses the last step (it was reported unusable before).
+        let text = APPROVAL.replace(
+            r#"output = [{ tool_call = "restart", arguments = { host = "web-1" } }]"#,
+            r#"output = [{ tool_call = "restart", arguments = { host = "web-1" } }, { tool_call = "restart", arguments = { host = "web-2" } }]"#,
+        )
+        .replace(r#"approve = ["call_1"]"#, "approve = [\"call_1\"]\nalways = [\"call_1\"]");
+        assert!(
+            parse_scenario("t", &text).is_ok(),
+            "{:?}",
+            parse_scenario("t", &text).err()
+        );
+    }
+
+    #[test]
+    fn an_approved_call_whose_guardrail_raises_ends_the_run() {
+        let text = APPROVAL
+            .replace("needs_approval = true", "needs_approval = true\ninput_guardrails = [\"block\"]")
+            .replacen("[[model.steps]]", "[[guardrails]]\nname = \"block\"\nkind = \"tool_input\"\nbehavior = \"raise_exception\"\n\n[[model.steps]]", 1);
+        let problems = problems(&text);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("model.steps[1]: this step can never be used")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn tools_that_need_approval_are_refused_anywhere_an_agent_tool_reaches() {
+        let text = APPROVAL
+            .replace("[[run.resume]]\napprove = [\"call_1\"]\n", "")
+            .replace(
+                "[[agents]]\nname = \"ops\"",
+                "[[agents]]\nname = \"boss\"\nagent_tools = [\"helper\"]\n\n[[agents]]\nname = \"helper\"\nhandoffs = [\"ops\"]\n\n[[agents]]\nname = \"ops\"",
+            );
+        let problems = problems(&text);
+        assert!(
+            problems.iter().any(|p| p.contains(
+                "agent \"helper\" is called as a tool and can reach the tool \"restart\""
             )),
             "{problems:?}"
         );

@@ -274,4 +274,17 @@ output = [{ message = "Buy milk." }]
             "{problems:?}"
         );
     }
+
+    #[test]
+    fn the_agents_tool_use_behavior_applies_to_mcp_tools() {
+        let text = MCP.replace(
+            "mcp_servers = [\"files\"]",
+            "mcp_servers = [\"files\"]\ntool_use_behavior = \"stop_on_first_tool\"",
+        );
+        let problems = problems(&text);
+        assert!(
+            problems[0].starts_with("model.steps[1]: this step can never be used"),
+            "{problems:?}"
+        );
+    }
 }

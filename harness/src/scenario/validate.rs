@@ -519,7 +519,10 @@ fn validate_item(
 /// Whether a call of `tool` raises through its guardrails: the first input guardrail that
 /// does not allow decides (rejecting skips the tool and its output guardrails), then the
 /// first output guardrail that does not allow.
-fn tool_guardrails_raise(spec: &ScenarioFile, tool: &crate::scenario::schema::ToolSpec) -> bool {
+pub(crate) fn tool_guardrails_raise(
+    spec: &ScenarioFile,
+    tool: &crate::scenario::schema::ToolSpec,
+) -> bool {
     let decision = |names: &[String]| {
         names
             .iter()
@@ -765,8 +768,10 @@ fn step_effect<'a>(
             handoff.get_or_insert(target.as_str());
         } else if let Some(tool) = &item.tool_call {
             if let Some((server, mcp_tool)) = mcp::visible_tool(spec, current, tool) {
-                // An MCP tool: it fails only by an error answer.
+                // An MCP tool: it fails only by an error answer, and the agent's
+                // `tool_use_behavior` applies to it as to any tool.
                 calls_tools = true;
+                stops |= current.stops_at(tool);
                 if mcp::call_raises(server, mcp_tool) {
                     return StepEffect::Raises;
                 }

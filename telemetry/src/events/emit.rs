@@ -85,8 +85,9 @@ struct Inner {
     enabled: bool,
     originator: Option<Originator>,
     thread_id: Option<String>,
-    /// Shared by the emitters derived from one another (`with_originator`, …).
-    throttles: Arc<Throttles>,
+    /// Shared by the emitters derived from one another (`with_originator`, …); reports what
+    /// is left when the last of them drops.
+    throttles: Arc<SharedThrottles>,
     /// The instruments event ends are recorded in, when a meter was given.
     metrics: Option<Arc<EventMetrics>>,
 }
@@ -98,9 +99,12 @@ impl Events {
     /// `;`, policies as [`ThrottlePolicy::parse`] reads them), or from
     /// [`with_throttle`](Events::with_throttle).
     pub fn new(provider: TraceProvider) -> Self {
-        let throttles = Throttles::default();
+        let throttles = SharedThrottles {
+            throttles: Throttles::default(),
+            provider: Some(provider.clone()),
+        };
         for (name, policy) in policies_from_env() {
-            throttles.set(&name, policy);
+            throttles.throttles.set(&name, policy);
         }
         Self {
             inner: Arc::new(Inner {
@@ -122,7 +126,7 @@ impl Events {
                 enabled: false,
                 originator: None,
                 thread_id: None,
-                throttles: Arc::default(),
+                throttles: Arc::new(SharedThrottles::quiet()),
                 metrics: None,
             }),
         }
@@ -169,7 +173,7 @@ impl Events {
     /// assert_eq!((counts.offered, counts.delivered, counts.dropped), (1_000, 10, 990));
     /// ```
     pub fn with_throttle(self, name: &str, policy: ThrottlePolicy) -> Self {
-        self.inner.throttles.set(name, policy);
+        self.inner.throttles.throttles.set(name, policy);
         self
     }
 
@@ -198,7 +202,7 @@ impl Events {
 
     /// How many events named `name` were offered, delivered and dropped by its throttle.
     pub fn throttle_counts(&self, name: &str) -> ThrottleCounts {
-        self.inner.throttles.counts(name)
+        self.inner.throttles.throttles.counts(name)
     }
 
     /// `codex.stream.delta`: one piece of a streamed response (a high-volume event, to
@@ -212,9 +216,9 @@ impl Events {
         if !self.inner.enabled {
             return;
         }
-        if !self.inner.throttles.is_empty() {
+        if !self.inner.throttles.throttles.is_empty() {
             let now = self.inner.provider.clock().monotonic();
-            if !self.inner.throttles.admit(name, now) {
+            if !self.inner.throttles.throttles.admit(name, now) {
                 if let Some(metrics) = &self.inner.metrics {
                     metrics.record_dropped(name, self.originator());
                 }
@@ -228,7 +232,7 @@ impl Events {
     /// (`dropped.kind`, `dropped.count`). Also done when the last emitter sharing the
     /// throttles drops.
     pub fn report_dropped(&self) {
-        report(self, self.inner.throttles.take_unreported());
+        report(self, self.inner.throttles.throttles.take_unreported());
     }
 
     /// The originator events carry.
@@ -418,23 +422,40 @@ fn report(events: &Events, unreported: Vec<(String, u64)>) {
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        // The final report, by the last emitter sharing these throttles.
-        if Arc::strong_count(&self.throttles) > 1 {
-            return;
+/// The throttles shared by emitters derived from one another, and the provider their final
+/// report goes through. Dropped once, with the last emitter: then it reports what was dropped
+/// and not reported yet.
+struct SharedThrottles {
+    throttles: Throttles,
+    /// `None` for an emitter that emits nothing.
+    provider: Option<TraceProvider>,
+}
+
+impl SharedThrottles {
+    fn quiet() -> Self {
+        Self {
+            throttles: Throttles::default(),
+            provider: None,
         }
+    }
+}
+
+impl Drop for SharedThrottles {
+    fn drop(&mut self) {
         let unreported = self.throttles.take_unreported();
+        let Some(provider) = self.provider.take() else {
+            return;
+        };
         if unreported.is_empty() {
             return;
         }
         let events = Events {
             inner: Arc::new(Inner {
-                provider: self.provider.clone(),
-                enabled: self.enabled,
-                originator: self.originator,
-                thread_id: self.thread_id.clone(),
-                throttles: Arc::default(),
+                provider,
+                enabled: true,
+                originator: None,
+                thread_id: None,
+                throttles: Arc::new(SharedThrottles::quiet()),
                 metrics: None,
             }),
         };
@@ -484,7 +505,11 @@ impl EventTimer {
     /// Ends the timer without emitting its end, for an event whose end comes from elsewhere
     /// (another run, another process): its token, when it was emitted.
     pub(crate) fn into_token(mut self) -> Option<String> {
-        self.events.take().map(|_| std::mem::take(&mut self.token))
+        // A timer of metrics alone has no token: nothing was emitted to pair with.
+        self.events
+            .take()
+            .map(|_| std::mem::take(&mut self.token))
+            .filter(|token| !token.is_empty())
     }
 
     /// Emits `codex.<namespace>.stop`.

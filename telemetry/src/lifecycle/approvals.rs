@@ -294,7 +294,15 @@ impl Run {
         stint.show_routing(&stint.info.routing(true));
         let mut approved = Vec::new();
         for call in pending {
-            let decision = self.decisions.get(call.call_id()).cloned();
+            // A call's own decision, or a standing one (`always`) taken on another call of
+            // the same tool in this interruption.
+            let decision = self.decisions.get(call.call_id()).cloned().or_else(|| {
+                self.standing
+                    .iter()
+                    .rev()
+                    .find(|d| d.agent == call.agent() && d.tool == call.tool())
+                    .map(|d| d.approval.clone())
+            });
             if let Some(decision) = &decision {
                 self.end_approval_event(&call, decision);
             }
@@ -382,7 +390,9 @@ impl Runner {
                 && config.trace_id.as_deref() == Some(saved.id.as_str())
                 && config.workflow_name == saved.workflow_name
                 && config.group_id == saved.group_id
-                && config.trace_metadata == saved.metadata;
+                // The saved metadata has the harness id in it, as the new trace's would.
+                && self.env().metadata_with_harness_id(config.trace_metadata.clone())
+                    == saved.metadata;
         }
         if let Some(thread_id) = &state.thread_id {
             options
@@ -574,5 +584,39 @@ mod tests {
         assert!(!state.approve("c9", false));
         assert!(!state.reject("c9", true, None));
         assert_eq!(RunState::from_json(&state.to_json()).unwrap(), state);
+    }
+
+    #[test]
+    fn an_always_decision_covers_the_tools_other_pending_calls() {
+        let memory = InMemoryProcessor::new();
+        let runner = runner(&memory);
+        let mut run = runner.start_run(RunOptions::new());
+        run.start_agent(&agent());
+        let mut turn = run.start_turn().unwrap();
+        let call = turn.start_model_call(ModelCallOptions::new());
+        let processed = call
+            .finish(ModelResponse::new(vec![
+                Item::function_call("rotate", "c1", "{}"),
+                Item::function_call("rotate", "c2", "{}"),
+            ]))
+            .unwrap();
+        let waiting: Vec<_> = processed
+            .tool_calls()
+            .iter()
+            .map(|c| c.clone().awaiting_approval())
+            .collect();
+        turn.start_tools(&waiting).finish();
+        turn.end();
+        let mut state = run.interrupt();
+        state.approve("c1", true);
+        let mut run = runner.resume_run(state, RunOptions::new());
+        run.start_agent(&agent());
+        let approved: Vec<String> = run
+            .continue_from_interruption()
+            .iter()
+            .map(|c| c.call_id().to_owned())
+            .collect();
+        assert_eq!(approved, ["c1", "c2"]);
+        assert!(!run.is_interrupted());
     }
 }

@@ -561,12 +561,14 @@ impl Run {
         if let Some(originator) = originator {
             events = events.with_originator(originator);
         }
+        // A given thread id is always kept (a resumed run's state carries it); a fresh one only
+        // for events that go out.
+        match thread_id {
+            Some(thread_id) => events = events.with_thread_id(thread_id),
+            None if events.is_enabled() => events = events.with_thread_id(events.new_thread_id()),
+            None => {}
+        }
         let thread_event = events.is_recording().then(|| {
-            // A thread id only for events that go out (metrics alone need none).
-            if events.is_enabled() {
-                let thread_id = thread_id.unwrap_or_else(|| events.new_thread_id());
-                events = events.with_thread_id(thread_id);
-            }
             let fields = EventFields {
                 workflow: Some(config.workflow_name.clone()),
                 streamed: Some(streamed),
