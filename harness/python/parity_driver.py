@@ -74,8 +74,12 @@ def client_version() -> str:
     return importlib.metadata.version(CLIENT_DISTRIBUTION)
 
 
-def run_scenario(scenario_json: str) -> str:
-    """Runs one scenario with the real SDK and returns its raw records as a JSON list."""
+def run_scenario(scenario_json: str, otlp_endpoint: str | None = None) -> str:
+    """Runs one scenario with the real SDK and returns its raw records as a JSON list.
+
+    With `otlp_endpoint` (an OTLP/HTTP receiver's base URL), the OpenTelemetry contrib
+    instrumentation of the SDK also runs, exporting every span there (the OTLP parity layer).
+    """
     try:
         scenario = json.loads(scenario_json)
     except ValueError as e:
@@ -85,7 +89,7 @@ def run_scenario(scenario_json: str) -> str:
     name = scenario.get("name", "<unnamed>")
 
     try:
-        return _run_scenario(scenario, name)
+        return _run_scenario(scenario, name, otlp_endpoint)
     except DriverError:
         raise
     except Exception as e:
@@ -93,13 +97,13 @@ def run_scenario(scenario_json: str) -> str:
         raise DriverError(f"scenario {name!r}: {_describe(e)}") from e
 
 
-def _run_scenario(scenario: dict[str, Any], name: str) -> str:
+def _run_scenario(scenario: dict[str, Any], name: str, otlp_endpoint: str | None) -> str:
     recorder = _Recorder()
     # record=True collects Python warnings instead of printing them (pydantic warns on stderr when
     # an output field shadows a BaseModel attribute); they are not telemetry of the client.
     with warnings.catch_warnings(record=True), _isolated_process_state(
         scenario.get("env") or {}, recorder
-    ):
+    ), _otlp_export(otlp_endpoint):
         try:
             # Concurrent copies each get their own agents and model script, as separate requests
             # to a service would.
@@ -423,6 +427,35 @@ def _isolated_process_state(env: dict[str, str], recorder: _Recorder) -> Iterato
             setattr(provider, attr, value)
         _debug.DONT_LOG_MODEL_DATA, _debug.DONT_LOG_TOOL_DATA = saved_debug
         os.environ = real_environ
+
+
+@contextlib.contextmanager
+def _otlp_export(endpoint: str | None) -> Iterator[None]:
+    """With an endpoint: the contrib GenAI instrumentation, as a user would install it (message
+    content off, metrics off), exporting each span over OTLP/HTTP as it ends; on exit it is
+    uninstrumented (ending what is still open, as at shutdown) and the exporter flushed."""
+    if endpoint is None:
+        yield
+        return
+    # Imported here: only the OTLP layer needs them (a drift venv may not have them).
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces", timeout=10))
+    )
+    instrumentor = OpenAIAgentsInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=tracer_provider, capture_message_content=False, capture_metrics=False
+    )
+    try:
+        yield
+    finally:
+        instrumentor.uninstrument()
+        tracer_provider.shutdown()
 
 
 # --------------------------------------------------------------------------------------------

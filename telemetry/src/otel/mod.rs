@@ -1,9 +1,59 @@
 //! OpenTelemetry export (crate feature `otlp`, off by default; the default build pulls in no
-//! OpenTelemetry crate). Being built (issue 12): today the settings read from the environment
-//! ([`OtlpSettings`]); the exporter that sends the crate's traces and spans over OTLP, and
-//! `opentelemetry-stdout` for `CODEX_OTLP_ENDPOINT=stdout`, come next. Nothing on the default
-//! path depends on it.
+//! OpenTelemetry crate), configured at run time from the environment (docs/otlp.md).
+//!
+//! Layers, lowest first: [`config`] reads the settings; [`ids`] and [`genai`] map the
+//! library's ids and span data onto OTel (pure); [`bridge`] is the processor applying them;
+//! [`pipeline`] owns the SDK provider, the batch queue and the exporter.
+//!
+//! ```no_run
+//! // At startup: export when CODEX_OTLP_ENABLE says so (one warning if it cannot).
+//! let export = codex_telemetry::otel::configure();
+//! // ... run agents ...
+//! if let Some(export) = export {
+//!     let stats = export.shutdown(); // sends what is queued, waits a bounded time
+//!     eprintln!("{} spans not delivered", stats.not_delivered());
+//! }
+//! ```
 
+pub mod bridge;
 mod config;
+pub mod genai;
+pub mod ids;
+mod pipeline;
+#[cfg(feature = "otlp-receiver")]
+pub mod receiver;
+mod warning;
 
+pub use bridge::OtelBridge;
 pub use config::{Endpoint, OtlpSettings, Protocol};
+pub use pipeline::{
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats,
+    OtlpBuildError, OtlpExport, OtlpExportBuilder,
+};
+pub use warning::{WARNING_TARGET, WarningSink};
+
+use crate::provider::{TraceProvider, global_provider};
+
+/// Exports the global provider's traces when the environment enables it
+/// (`CODEX_OTLP_ENABLE`); `None` when it does not, or when the settings cannot be used (then
+/// after one warning naming the variable).
+pub fn configure() -> Option<OtlpExport> {
+    configure_provider(&global_provider(), OtlpSettings::from_env())
+}
+
+/// [`configure`] for `provider` and explicit `settings`.
+pub fn configure_provider(provider: &TraceProvider, settings: OtlpSettings) -> Option<OtlpExport> {
+    if !settings.enabled {
+        return None;
+    }
+    match OtlpExportBuilder::new(settings).build() {
+        Ok(export) => {
+            provider.register_processor(export.processor());
+            Some(export)
+        }
+        Err(error) => {
+            warning::warn_once(&format!("{error}. Traces are still recorded; fix the variable to export them."));
+            None
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod lifecycle;
 mod logger;
 mod metrics;
 mod no_alloc;
+mod otlp;
 mod python_timelines;
 mod scrubbing;
 mod support;
