@@ -23,9 +23,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use parity::golden::{GoldenInfo, golden_path, is_ci};
+use parity::golden::{GoldenInfo, check_against_golden, golden_path, is_ci};
 use parity::matrix::{Declared, Matrix, rendered_docs};
-use parity::normalize::{CODEX_EVENTS_VERSION, NORMALIZER_VERSION, normalize_codex_events};
+use parity::normalize::{
+    CODEX_EVENTS_VERSION, NORMALIZER_VERSION, OTLP_TRANSCRIPT_VERSION, normalize_codex_events,
+};
+use parity::otlp::{OtlpScenarios, otlp_transcript};
 use parity::runner::{Status, verdict_against_golden};
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::SubjectKind;
@@ -100,6 +103,44 @@ fn main() {
         }
     }
 
+    // The OTLP layer: the python subject's OTLP transcript is the golden (insta), the rust
+    // subject's is compared with it read-only.
+    let otlp_list = workspace.root().join("otlp-scenarios.toml");
+    let otlp = OtlpScenarios::load(&otlp_list, "otlp-scenarios.toml", &names);
+    let otlp_names: Vec<String> = otlp
+        .as_ref()
+        .map(|o| o.names.iter().cloned().collect())
+        .unwrap_or_default();
+    let store = workspace.clone();
+    let listed = otlp_names.clone();
+    trials.push(Trial::test(
+        "golden_store::every_otlp_golden_has_an_otlp_scenario",
+        move || {
+            otlp.as_ref().map_err(|e| e.clone())?;
+            every_golden_has_a_scenario(&store.golden_dir().join("otlp"), "golden/otlp", &listed)
+        },
+    ));
+    for name in otlp_names {
+        let Some(path) = paths.get(&name).map(Path::to_path_buf) else {
+            continue;
+        };
+        let workspace_for_python = workspace.clone();
+        let python_path = path.clone();
+        trials.push(Trial::test(format!("otlp::python::{name}"), move || {
+            let scenario = load_scenario(&python_path).map_err(|e| e.to_string())?;
+            check_python_otlp_golden(&workspace_for_python, &scenario)
+        }));
+        let workspace = workspace.clone();
+        trials.push(Trial::test(format!("otlp::rust::{name}"), move || {
+            let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+            let transcript = otlp_transcript(&SubjectKind::Rust, &workspace, &scenario)
+                .map_err(|e| e.to_string())?;
+            let golden = workspace.golden_dir().join("otlp").join(format!("{name}.snap"));
+            check_against_golden(&golden, &workspace.display(&golden), &transcript, "rust")
+                .map_err(Failed::from)
+        }));
+    }
+
     let store = workspace.clone();
     let names: Vec<String> = paths.names().map(str::to_owned).collect();
     trials.push(Trial::test(
@@ -143,6 +184,39 @@ fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(),
     settings.set_omit_expression(true);
     settings.set_info(&info);
     // insta panics on a mismatch; libtest-mimic turns the panic into this trial's failure.
+    settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
+    Ok(())
+}
+
+/// The metadata of an OTLP golden.
+#[derive(serde::Serialize)]
+struct OtlpInfo<'a> {
+    scenario: &'a str,
+    description: &'a str,
+    client: &'static str,
+    client_version: String,
+    instrumentation: &'static str,
+    otlp_transcript_version: u32,
+}
+
+/// The python subject's OTLP transcript against `golden/otlp/<scenario>.snap` (insta).
+fn check_python_otlp_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
+    let transcript = otlp_transcript(&SubjectKind::Python, workspace, scenario)
+        .map_err(|e| e.to_string())?;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(workspace.golden_dir().join("otlp"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_info(&OtlpInfo {
+        scenario: &scenario.name,
+        description: &scenario.description,
+        client: CLIENT_PACKAGE,
+        client_version: PythonSubject::new(workspace.clone())
+            .client_version()
+            .map_err(|e| e.to_string())?,
+        instrumentation: "opentelemetry-instrumentation-openai-agents-v2 0.1.0",
+        otlp_transcript_version: OTLP_TRANSCRIPT_VERSION,
+    });
     settings.bind(|| insta::assert_snapshot!(scenario.name.as_str(), transcript));
     Ok(())
 }
@@ -268,6 +342,7 @@ fn no_secret_outside_planted_values(workspace: &Workspace) -> Result<(), Failed>
     let dirs = [
         workspace.golden_dir(),
         workspace.golden_dir().join("extensions"),
+        workspace.golden_dir().join("otlp"),
         workspace.scenarios_dir(),
     ];
     for dir in dirs {
@@ -319,6 +394,7 @@ fn no_pending_snapshots_in_ci(golden_dir: &Path) -> Result<(), Failed> {
     for (dir, shown) in [
         (golden_dir.to_path_buf(), "golden"),
         (golden_dir.join("extensions"), "golden/extensions"),
+        (golden_dir.join("otlp"), "golden/otlp"),
     ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

@@ -164,6 +164,10 @@ struct ShowArgs {
     /// as JSON lines) instead of the parity transcript.
     #[arg(long)]
     codex_events: bool,
+    /// Print the OTLP transcript: what the subject's OpenTelemetry export delivered to a
+    /// loopback receiver (docs/otlp.md) instead of the parity transcript.
+    #[arg(long, conflicts_with_all = ["raw", "codex_events"])]
+    otlp: bool,
     /// Directory of scenario files. Default: the workspace's `scenarios/`.
     #[arg(long = "scenarios", value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
@@ -626,6 +630,14 @@ fn show_command(
         } else {
             normalize_codex_events(&events)
         };
+        stdout
+            .write_all(text.as_bytes())
+            .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+        return Ok(EXIT_OK);
+    }
+    if args.otlp {
+        let text = crate::otlp::otlp_transcript(&subject, workspace, &scenario)
+            .map_err(|e| Stop::failure(e.to_string()))?;
         stdout
             .write_all(text.as_bytes())
             .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;

@@ -18,6 +18,8 @@
 //!
 //! `codex_events` is the rust subject's extension transcript: its Codex lifecycle events
 //! ([`normalize_codex_events`]), compared with `golden/extensions/`, never across subjects.
+//! `otlp` is the OTLP layer's transcript ([`normalize_otlp`]): what a subject's OpenTelemetry
+//! export delivered, compared with `golden/otlp/` and across subjects.
 //!
 //! ```
 //! use parity::normalize::normalize;
@@ -34,6 +36,7 @@
 mod codex_events;
 mod json;
 mod order;
+mod otlp;
 mod pipeline;
 mod rename;
 mod render;
@@ -44,4 +47,5 @@ mod validate;
 mod view;
 
 pub use codex_events::{CODEX_EVENTS_VERSION, normalize_codex_events};
+pub use otlp::{OTLP_TRANSCRIPT_VERSION, normalize_otlp};
 pub use pipeline::{NORMALIZER_VERSION, normalize};

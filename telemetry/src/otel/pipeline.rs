@@ -124,7 +124,7 @@ impl OtlpExportBuilder {
             )
             .build();
         let provider = SdkTracerProvider::builder()
-            .with_resource(Resource::builder().build())
+            .with_resource(resource())
             .with_span_processor(Counting {
                 inner: batch,
                 stats: stats.clone(),
@@ -186,7 +186,7 @@ impl OtlpExportBuilder {
                 let exporter = built
                     .map_err(|_| refused(&"building the HTTP client panicked"))?
                     .map_err(|e| refused(&e))?;
-                Ok((None, Watched::new(Inner::Otlp(exporter), url, stats, self.warnings.clone())))
+                Ok((None, Watched::new(Inner::Otlp(Box::new(exporter)), url, stats, self.warnings.clone())))
             }
             Protocol::Grpc => {
                 // tonic's channel runs on a tokio runtime: a one-worker runtime of our own, so
@@ -220,10 +220,35 @@ impl OtlpExportBuilder {
                         .build()
                         .map_err(|e| refused(&e))?
                 };
-                Ok((Some(runtime), Watched::new(Inner::Otlp(exporter), url, stats, self.warnings.clone())))
+                Ok((Some(runtime), Watched::new(Inner::Otlp(Box::new(exporter)), url, stats, self.warnings.clone())))
             }
         }
     }
+}
+
+/// The SDK's resource (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`), with
+/// the defaults the Python SDK adds when the environment sets none: `service.name` as
+/// `unknown_service:<executable>` (the OTel specification's fallback) and a random
+/// `service.instance.id` per export.
+fn resource() -> Resource {
+    let detected = Resource::builder().build();
+    let mut extra = Vec::new();
+    let service_name = opentelemetry::Key::from_static_str("service.name");
+    if detected.get(&service_name).is_none_or(|name| name.as_str() == "unknown_service") {
+        let executable = std::env::current_exe()
+            .ok()
+            .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()));
+        if let Some(executable) = executable {
+            extra.push(opentelemetry::KeyValue::new(service_name, format!("unknown_service:{executable}")));
+        }
+    }
+    let instance = opentelemetry::Key::from_static_str("service.instance.id");
+    if detected.get(&instance).is_none() {
+        let bytes: [u8; 16] = std::array::from_fn(|_| fastrand::u8(..));
+        let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        extra.push(opentelemetry::KeyValue::new(instance, id.to_string()));
+    }
+    Resource::builder().with_attributes(extra).build()
 }
 
 /// An http/protobuf endpoint without a path gets OTLP's traces path (`/v1/traces`), as the
@@ -356,7 +381,7 @@ impl SpanProcessor for Counting {
 
 #[derive(Debug)]
 enum Inner {
-    Otlp(opentelemetry_otlp::SpanExporter),
+    Otlp(Box<opentelemetry_otlp::SpanExporter>),
     Stdout(opentelemetry_stdout::SpanExporter),
 }
 

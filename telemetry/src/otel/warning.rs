@@ -2,6 +2,8 @@
 //! [`WARNING_TARGET`], level WARN) or, when nothing listens there, to standard error: a broken
 //! collector must be visible without flooding either.
 
+use std::io::Write as _;
+
 /// The `tracing` target of the export's warning.
 pub const WARNING_TARGET: &str = "codex_telemetry::otel";
 
@@ -37,6 +39,7 @@ pub(crate) fn warn_once(message: &str) {
     if tracing::enabled!(target: WARNING_TARGET, tracing::Level::WARN) {
         tracing::warn!(target: WARNING_TARGET, "{message}");
     } else {
-        eprintln!("codex-telemetry: warning: {message}");
+        // Standard error on purpose: nothing else would show the warning.
+        let _ = writeln!(std::io::stderr(), "codex-telemetry: warning: {message}");
     }
 }

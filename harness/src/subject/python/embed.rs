@@ -186,7 +186,13 @@ impl Embedded {
 
     /// Runs one scenario (its JSON) through the driver and returns the raw records' JSON.
     /// `Err` carries the Python traceback.
-    pub(crate) fn run_scenario(&self, scenario_json: &str) -> Result<String, String> {
+    /// With `otlp_endpoint`, the contrib OpenTelemetry instrumentation also exports every span
+    /// to that OTLP/HTTP receiver.
+    pub(crate) fn run_scenario(
+        &self,
+        scenario_json: &str,
+        otlp_endpoint: Option<&str>,
+    ) -> Result<String, String> {
         let _serial = self
             .serial
             .lock()
@@ -194,7 +200,7 @@ impl Embedded {
         Python::attach(|py| {
             self.driver
                 .bind(py)
-                .call_method1("run_scenario", (scenario_json,))
+                .call_method1("run_scenario", (scenario_json, otlp_endpoint))
                 .and_then(|v| v.extract::<String>())
                 .map_err(|e| format_exception(py, &e))
         })

@@ -60,6 +60,21 @@ impl PythonSubject {
     /// Runs `scenario` and returns its raw records. Exceptions that the run itself raises are part
     /// of the log (its `outcome`); anything else is an error carrying the Python traceback.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
+        self.run_exporting(scenario, None)
+    }
+
+    /// Runs `scenario` with the Python ecosystem's OpenTelemetry instrumentation of the client
+    /// (`opentelemetry-instrumentation-openai-agents-v2`) exporting every span to the
+    /// OTLP/HTTP receiver at `endpoint`; returns once every span was sent.
+    pub fn run_otlp(&self, scenario: &Scenario, endpoint: &str) -> Result<RawLog, RunSubjectError> {
+        self.run_exporting(scenario, Some(endpoint))
+    }
+
+    fn run_exporting(
+        &self,
+        scenario: &Scenario,
+        otlp_endpoint: Option<&str>,
+    ) -> Result<RawLog, RunSubjectError> {
         let fail = |message: String| RunSubjectError {
             subject: "python".into(),
             scenario: scenario.name.clone(),
@@ -67,7 +82,7 @@ impl PythonSubject {
         };
         let embedded = embed::embedded(&self.workspace).map_err(|e| fail(e.to_string()))?;
         let input = serde_json::to_string(scenario).expect("a scenario serializes to JSON");
-        let output = embedded.run_scenario(&input).map_err(fail)?;
+        let output = embedded.run_scenario(&input, otlp_endpoint).map_err(fail)?;
         let records: Vec<RawRecord> = serde_json::from_str(&output).map_err(|e| {
             fail(format!(
                 "the driver returned records that do not match the raw record schema: {e}"

@@ -62,7 +62,31 @@ impl RustSubject {
 
     /// Runs `scenario` through `codex-telemetry` and returns its raw records.
     pub fn run(&self, scenario: &Scenario) -> Result<RawLog, RunSubjectError> {
-        self.run_recording(scenario, None, None)
+        self.run_recording(scenario, None, None, None)
+    }
+
+    /// Runs `scenario` with codex-telemetry's OTLP export (feature `otlp`) beside the
+    /// recording, sending to the OTLP/HTTP receiver at `endpoint`; returns once every span was
+    /// delivered (or says what was not).
+    pub fn run_otlp(&self, scenario: &Scenario, endpoint: &str) -> Result<(), RunSubjectError> {
+        use codex_telemetry::otel::{Endpoint, OtlpExportBuilder, OtlpSettings, Protocol};
+        let mut settings = OtlpSettings::from_lookup(|_| None);
+        settings.enabled = true;
+        settings.endpoint = Endpoint::Url(endpoint.to_owned());
+        settings.protocol = Protocol::HttpProtobuf;
+        let export = OtlpExportBuilder::new(settings)
+            .with_scheduled_delay(std::time::Duration::from_millis(20))
+            .build()
+            .map_err(|e| otlp_failure(scenario, e.to_string()))?;
+        self.run_recording(scenario, None, None, Some(Arc::new(export.processor())))?;
+        let stats = export.shutdown();
+        if stats.not_delivered() > 0 || stats.refused > 0 {
+            return Err(otlp_failure(
+                scenario,
+                format!("the OTLP export did not deliver every span: {stats:?}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Runs `scenario` with `logger` (codex-telemetry's default logger) beside the recording,
@@ -74,7 +98,7 @@ impl RustSubject {
     ) -> Result<String, RunSubjectError> {
         let lines = SharedLines::default();
         let layer: ExtraLayer = Box::new(logger.with_writer(lines.clone()).layer());
-        self.run_recording(scenario, None, Some(layer))?;
+        self.run_recording(scenario, None, Some(layer), None)?;
         let bytes = std::mem::take(
             &mut *lines
                 .0
@@ -89,7 +113,7 @@ impl RustSubject {
     /// extension of the rust subject: the python client has none).
     pub fn codex_events(&self, scenario: &Scenario) -> Result<Vec<Value>, RunSubjectError> {
         let sink = CodexEvents::default();
-        self.run_recording(scenario, Some(sink.clone()), None)?;
+        self.run_recording(scenario, Some(sink.clone()), None, None)?;
         let events = std::mem::take(
             &mut *sink
                 .lock()
@@ -103,15 +127,18 @@ impl RustSubject {
         scenario: &Scenario,
         codex_events: Option<CodexEvents>,
         extra: Option<ExtraLayer>,
+        extra_processor: Option<Arc<dyn codex_telemetry::TracingProcessor>>,
     ) -> Result<RawLog, RunSubjectError> {
         let env = scenario_env(scenario);
         check_supported(scenario, &env).map_err(|e| unsupported(scenario, e))?;
         let recorder = Recorder::default();
         // Python reads OPENAI_AGENTS_DISABLE_TRACING once, at the provider's first use.
-        let provider = TraceProvider::builder()
-            .with_processor(RecordingProcessor(recorder.clone()))
-            .with_disabled(env.tracing_disabled())
-            .build();
+        let mut provider =
+            TraceProvider::builder().with_processor(RecordingProcessor(recorder.clone()));
+        if let Some(processor) = extra_processor {
+            provider = provider.with_processor(processor);
+        }
+        let provider = provider.with_disabled(env.tracing_disabled()).build();
         let runner = Runner::new(provider, env);
         let mut layer = LogLayer::new(recorder.clone());
         if let Some(sink) = codex_events {
@@ -164,6 +191,14 @@ impl RustSubject {
         Driver::new(scenario, Runner::new(provider, env), Recorder::default())
             .execute()
             .map_err(|e| unsupported(scenario, e))
+    }
+}
+
+fn otlp_failure(scenario: &Scenario, message: String) -> RunSubjectError {
+    RunSubjectError {
+        subject: "rust".into(),
+        scenario: scenario.name.clone(),
+        message,
     }
 }
 

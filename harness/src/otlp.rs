@@ -1,0 +1,87 @@
+//! The OTLP parity layer (docs/otlp.md): for a scenario, each subject exports its spans over
+//! OTLP/HTTP to a loopback receiver of its own — the python subject through the contrib
+//! instrumentation of the client, the rust subject through codex-telemetry's `otlp` feature —
+//! and what arrived is normalized into an OTLP transcript
+//! ([`normalize_otlp`](crate::normalize::normalize_otlp)), compared with
+//! `golden/otlp/<scenario>.snap` and across subjects.
+//!
+//! The scenarios of the layer are listed in `otlp-scenarios.toml` ([`OtlpScenarios`]).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use codex_telemetry::otel::receiver::{Behaviour, LoopbackReceiver};
+
+use crate::errors::RunSubjectError;
+use crate::normalize::normalize_otlp;
+use crate::scenario::Scenario;
+use crate::subject::SubjectKind;
+use crate::subject::python::PythonSubject;
+use crate::subject::rust::RustSubject;
+use crate::workspace::Workspace;
+
+/// The scenarios of the OTLP layer, from `otlp-scenarios.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpScenarios {
+    /// Scenario names, sorted.
+    pub names: BTreeSet<String>,
+}
+
+impl OtlpScenarios {
+    /// Reads `path`, checking every name against `known` scenarios. Errors name the file, the
+    /// entry and the fix.
+    pub fn load(path: &Path, shown_as: &str, known: &BTreeSet<String>) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            scenarios: Vec<String>,
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{shown_as}: cannot read the OTLP scenario list: {e}"))?;
+        let file: File = toml::from_str(&text).map_err(|e| {
+            format!("{shown_as}: not a scenario list (`scenarios = [\"name\", …]`): {e}")
+        })?;
+        let mut names = BTreeSet::new();
+        for name in file.scenarios {
+            if !known.contains(&name) {
+                return Err(format!(
+                    "{shown_as}: {name:?} is not a scenario in scenarios/: fix the name or remove it"
+                ));
+            }
+            if !names.insert(name.clone()) {
+                return Err(format!("{shown_as}: {name:?} is listed twice: remove one"));
+            }
+        }
+        Ok(Self { names })
+    }
+}
+
+/// Runs `scenario` on `subject` with its OTLP export and returns the OTLP transcript.
+pub fn otlp_transcript(
+    subject: &SubjectKind,
+    workspace: &Workspace,
+    scenario: &Scenario,
+) -> Result<String, RunSubjectError> {
+    let fail = |message: String| RunSubjectError {
+        subject: subject.name().to_owned(),
+        scenario: scenario.name.clone(),
+        message,
+    };
+    let receiver = LoopbackReceiver::http(Behaviour::Accept)
+        .map_err(|e| fail(format!("cannot start the loopback OTLP receiver: {e}")))?;
+    match subject {
+        SubjectKind::Python => {
+            PythonSubject::new(workspace.clone()).run_otlp(scenario, &receiver.endpoint())?;
+        }
+        SubjectKind::Rust => RustSubject::new().run_otlp(scenario, &receiver.endpoint())?,
+    }
+    if receiver.overflow() > 0 {
+        return Err(fail(format!(
+            "the scenario sent more than {} OTLP requests",
+            codex_telemetry::otel::receiver::MAX_REQUESTS
+        )));
+    }
+    // Both subjects return once their export is done (python exports each span as it ends;
+    // rust shuts its export down), so everything has arrived.
+    Ok(normalize_otlp(&receiver.requests()))
+}
