@@ -224,10 +224,10 @@ fn validate_ids(spans: &[Received], findings: &mut Vec<String>) {
         if !seen.insert(span.span_id.as_slice()) {
             findings.push(format!("span {name:?}: its span id is used by another span"));
         }
-        if let Some(parent) = by_id.get(span.parent_span_id.as_slice()) {
-            if parent.trace_id != span.trace_id {
-                findings.push(format!("span {name:?}: its parent is in another trace"));
-            }
+        if let Some(parent) = by_id.get(span.parent_span_id.as_slice())
+            && parent.trace_id != span.trace_id
+        {
+            findings.push(format!("span {name:?}: its parent is in another trace"));
         }
         if span.start_time_unix_nano == 0 || span.end_time_unix_nano < span.start_time_unix_nano {
             findings.push(format!("span {name:?}: start and end times are not set in order"));

@@ -96,3 +96,5 @@ impl PythonSubject {
 mod client_rules_tests;
 #[cfg(test)]
 mod logger_tests;
+#[cfg(test)]
+mod genai_mapping_tests;
