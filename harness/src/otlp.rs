@@ -85,3 +85,28 @@ pub fn otlp_transcript(
     // rust shuts its export down), so everything has arrived.
     Ok(normalize_otlp(&receiver.requests()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<OtlpScenarios, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otlp-scenarios.toml");
+        std::fs::write(&path, text).unwrap();
+        let known = BTreeSet::from(["tool_call".to_owned(), "handoff".to_owned()]);
+        OtlpScenarios::load(&path, "otlp-scenarios.toml", &known)
+    }
+
+    #[test]
+    fn lists_name_known_scenarios_once() {
+        let list = load("scenarios = [\"tool_call\", \"handoff\"]").unwrap();
+        assert_eq!(list.names.len(), 2);
+        let error = load("scenarios = [\"tool_cal\"]").unwrap_err();
+        assert!(error.contains("otlp-scenarios.toml: \"tool_cal\" is not a scenario in scenarios/"), "{error}");
+        let error = load("scenarios = [\"handoff\", \"handoff\"]").unwrap_err();
+        assert!(error.contains("\"handoff\" is listed twice"), "{error}");
+        let error = load("scenario = []").unwrap_err();
+        assert!(error.contains("not a scenario list"), "{error}");
+    }
+}

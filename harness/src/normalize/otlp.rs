@@ -290,3 +290,94 @@ fn render_value(value: Option<&Any>) -> String {
         AnyValue::BytesValue(bytes) => format!("<{} bytes>", bytes.len()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_telemetry::otel::receiver::proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use codex_telemetry::otel::receiver::proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
+    fn span(name: &str, id: u8, parent: Option<u8>, start: u64) -> Span {
+        Span {
+            trace_id: vec![7; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.into(),
+            kind: SpanKind::Internal as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 1,
+            status: Some(Status { message: String::new(), code: StatusCode::Ok as i32 }),
+            ..Span::default()
+        }
+    }
+
+    fn requests(spans: Vec<Span>) -> Vec<ReceivedRequest> {
+        vec![ReceivedRequest {
+            protocol: "http",
+            path: "/v1/traces".into(),
+            headers: Vec::new(),
+            request: ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans { spans, ..ScopeSpans::default() }],
+                    ..ResourceSpans::default()
+                }],
+            },
+        }]
+    }
+
+    #[test]
+    fn children_nest_under_parents_in_start_order_whatever_the_arrival_order() {
+        let text = normalize_otlp(&requests(vec![
+            span("second", 3, Some(1), 30),
+            span("first", 2, Some(1), 20),
+            span("root", 1, None, 10),
+        ]));
+        assert!(
+            text.ends_with("--- trace 1\nroot [internal] ok\n  first [internal] ok\n  second [internal] ok\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn broken_ids_and_times_are_findings() {
+        let mut late = span("late", 4, Some(1), 50);
+        late.end_time_unix_nano = 10;
+        let mut zero = span("zero", 0, None, 5);
+        zero.trace_id = vec![0; 16];
+        let text = normalize_otlp(&requests(vec![
+            span("root", 1, None, 10),
+            span("orphan", 2, Some(9), 20),
+            span("twin", 1, None, 30),
+            late,
+            zero,
+        ]));
+        for finding in [
+            "span \"orphan\": its parent was not delivered (shown as a root)",
+            "span \"twin\": its span id is used by another span",
+            "span \"late\": start and end times are not set in order",
+            "span \"zero\": the trace id is not 16 non-zero bytes",
+            "span \"zero\": the span id is not 8 non-zero bytes",
+        ] {
+            assert!(text.contains(finding), "{finding:?} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn agents_ids_are_checked_against_the_otel_ids_and_dropped() {
+        let mut child = span("child", 2, Some(1), 20);
+        child.attributes = vec![
+            KeyValue {
+                key: AGENTS_TRACE_ID.into(),
+                value: Some(Any { value: Some(AnyValue::StringValue(format!("trace_{}", "08".repeat(16)))) }),
+            },
+            KeyValue {
+                key: "gen_ai.tool.name".into(),
+                value: Some(Any { value: Some(AnyValue::StringValue("lookup".into())) }),
+            },
+        ];
+        let text = normalize_otlp(&requests(vec![span("root", 1, None, 10), child]));
+        assert!(text.contains("openai.agents.trace_id does not match the trace id"), "{text}");
+        assert!(!text.contains(". openai.agents"), "{text}");
+        assert!(text.contains("    . gen_ai.tool.name = \"lookup\"\n"), "{text}");
+    }
+}
