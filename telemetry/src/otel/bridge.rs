@@ -40,6 +40,8 @@ struct BridgeState {
     agent_models: HashMap<String, Option<String>>,
     /// Spans not exported because [`MAX_OPEN_SPANS`] were open.
     refused: u64,
+    /// Codex events whose span and trace were not open.
+    unattached_events: u64,
 }
 
 struct OpenSpan {
@@ -70,6 +72,35 @@ impl OtelBridge {
     /// How many spans were not exported because too many were open at once.
     pub fn refused_spans(&self) -> u64 {
         self.state().refused
+    }
+
+    /// How many Codex events found neither their span nor their trace open.
+    pub fn unattached_events(&self) -> u64 {
+        self.state().unattached_events
+    }
+
+    /// Adds an event to the OTel span of Agents span `span_id`, or else to the root span of
+    /// trace `trace_id`; counts it when neither is open.
+    pub(crate) fn add_event(
+        &self,
+        trace_id: Option<&str>,
+        span_id: Option<&str>,
+        name: String,
+        attributes: Vec<KeyValue>,
+    ) {
+        let mut state = self.state();
+        let context = span_id
+            .and_then(|id| state.open.get(id).map(|open| open.context.clone()))
+            .or_else(|| trace_id.and_then(|id| state.roots.get(id).cloned()));
+        match context {
+            Some(context) => {
+                drop(state);
+                context
+                    .span()
+                    .add_event(name, attributes.into_iter().map(scrubbed).collect());
+            }
+            None => state.unattached_events += 1,
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, BridgeState> {

@@ -3,7 +3,9 @@
 //!
 //! Layers, lowest first: [`config`] reads the settings; [`ids`] and [`genai`] map the
 //! library's ids and span data onto OTel (pure); [`bridge`] is the processor applying them;
-//! [`pipeline`] owns the SDK provider, the batch queue and the exporter.
+//! `transport` builds the exporters, `watch` counts and warns, `pipeline` assembles the SDK
+//! providers (batched spans, periodic metrics); [`events`] puts the Codex lifecycle events on
+//! the exported spans.
 //!
 //! ```no_run
 //! // At startup: export when CODEX_OTLP_ENABLE says so (one warning if it cannot).
@@ -17,19 +19,23 @@
 
 pub mod bridge;
 mod config;
+pub mod events;
 pub mod genai;
 pub mod ids;
 mod pipeline;
 #[cfg(feature = "otlp-receiver")]
 pub mod receiver;
+mod transport;
 mod warning;
+mod watch;
 
 pub use bridge::OtelBridge;
 pub use config::{Endpoint, OtlpSettings, Protocol};
 pub use pipeline::{
-    DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SHUTDOWN_TIMEOUT, ExportStats,
-    OtlpBuildError, OtlpExport, OtlpExportBuilder,
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SHUTDOWN_TIMEOUT, OtlpBuildError,
+    OtlpExport, OtlpExportBuilder,
 };
+pub use watch::ExportStats;
 pub use warning::{WARNING_TARGET, WarningSink};
 
 use crate::provider::{TraceProvider, global_provider};

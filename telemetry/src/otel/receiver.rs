@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -67,6 +73,7 @@ struct Store {
 #[derive(Default)]
 struct StoreInner {
     requests: Vec<ReceivedRequest>,
+    metrics: Vec<ExportMetricsServiceRequest>,
     overflow: usize,
 }
 
@@ -75,6 +82,16 @@ impl Store {
         let mut inner = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
         if inner.requests.len() < MAX_REQUESTS {
             inner.requests.push(request);
+        } else {
+            inner.overflow += 1;
+        }
+        self.changed.notify_all();
+    }
+
+    fn push_metrics(&self, request: ExportMetricsServiceRequest) {
+        let mut inner = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.requests.len() + inner.metrics.len() < MAX_REQUESTS {
+            inner.metrics.push(request);
         } else {
             inner.overflow += 1;
         }
@@ -144,6 +161,10 @@ impl LoopbackReceiver {
             store: store.clone(),
             behaviour,
         };
+        let metrics_service = GrpcService {
+            store: store.clone(),
+            behaviour,
+        };
         let incoming = {
             let _entered = runtime.enter();
             tonic::transport::server::TcpIncoming::from(tokio::net::TcpListener::from_std(listener)?)
@@ -151,6 +172,7 @@ impl LoopbackReceiver {
         runtime.spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(TraceServiceServer::new(service))
+                .add_service(MetricsServiceServer::new(metrics_service))
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = signal.await;
                 })
@@ -179,6 +201,16 @@ impl LoopbackReceiver {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .requests
+            .clone()
+    }
+
+    /// The metrics export requests received so far (OTLP/HTTP `/v1/metrics`, or gRPC).
+    pub fn metrics_requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.store
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .metrics
             .clone()
     }
 
@@ -275,6 +307,16 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             respond(request, 413);
             continue;
         }
+        if request.url().ends_with("/v1/metrics") {
+            let Ok(decoded) = ExportMetricsServiceRequest::decode(body.as_slice()) else {
+                respond(request, 400);
+                continue;
+            };
+            store.push_metrics(decoded);
+            let response = ExportMetricsServiceResponse::default().encode_to_vec();
+            let _ = request.respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
+            continue;
+        }
         let Ok(decoded) = ExportTraceServiceRequest::decode(body.as_slice()) else {
             respond(request, 400);
             continue;
@@ -291,16 +333,35 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             request: decoded,
         });
         let response = ExportTraceServiceResponse::default().encode_to_vec();
-        let content_type = tiny_http::Header::from_bytes("Content-Type", "application/x-protobuf")
-            .expect("a valid header");
-        let _ = request.respond(tiny_http::Response::from_data(response).with_header(content_type));
+        let _ = request.respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
     }
     drop(held);
+}
+
+fn protobuf_header() -> tiny_http::Header {
+    tiny_http::Header::from_bytes("Content-Type", "application/x-protobuf").expect("a valid header")
 }
 
 struct GrpcService {
     store: Arc<Store>,
     behaviour: Behaviour,
+}
+
+#[tonic::async_trait]
+impl MetricsService for GrpcService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        match self.behaviour {
+            Behaviour::Hang => std::future::pending().await,
+            Behaviour::Refuse => Err(tonic::Status::unavailable("the receiver refuses (test)")),
+            Behaviour::Accept => {
+                self.store.push_metrics(request.into_inner());
+                Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+            }
+        }
+    }
 }
 
 #[tonic::async_trait]

@@ -14,7 +14,7 @@ use codex_telemetry::{CallToolError, RunAgentError, TraceProvider};
 use serde_json::{Value, json};
 
 /// A tool call, then a text answer; `tool` runs the tool (after `before_tool` with the clock).
-fn tool_call_run(
+pub(crate) fn tool_call_run(
     runner: &Runner,
     options: RunOptions,
     tool: impl FnOnce() -> Result<Value, CallToolError>,

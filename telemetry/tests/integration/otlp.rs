@@ -314,3 +314,81 @@ fn enabled_export_to_a_closed_port_prints_exactly_one_warning_and_the_run_comple
     assert_eq!(warnings.len(), 1, "stderr:\n{stderr}");
     assert!(warnings[0].contains("OTLP export to http://127.0.0.1:"), "{}", warnings[0]);
 }
+
+#[test]
+fn codex_events_travel_as_span_events_on_the_span_current_at_emission() {
+    use codex_telemetry::config::EnvConfig;
+    use codex_telemetry::lifecycle::{RunOptions, Runner};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let receiver = LoopbackReceiver::http(Behaviour::Accept).unwrap();
+    let warnings = Warnings::default();
+    let export = export(settings(&receiver.endpoint(), Protocol::HttpProtobuf), &warnings, Duration::from_secs(5));
+    let provider = TraceProvider::builder().with_processor(export.processor()).build();
+    let runner = Runner::new(provider, EnvConfig::default());
+    let subscriber = tracing_subscriber::registry().with(export.codex_events_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        crate::events::tool_call_run(&runner, RunOptions::new(), || Ok(json!("sunny"))).unwrap();
+    });
+    let stats = export.shutdown();
+    assert_eq!((stats.not_delivered(), stats.unattached_events), (0, 0), "{stats:?}");
+    let spans = spans(&receiver.requests());
+    let events_of = |name: &str| -> Vec<String> {
+        by_name(&spans, name).events.iter().map(|e| e.name.clone()).collect()
+    };
+    assert_eq!(events_of("execute_tool get_weather"), ["codex.tool.start", "codex.tool.stop"]);
+    let all: Vec<String> = spans.iter().flat_map(|s| s.events.iter().map(|e| e.name.clone())).collect();
+    for expected in ["codex.thread.start", "codex.thread.stop", "codex.turn.start", "codex.turn.stop"] {
+        assert!(all.iter().any(|n| n == expected), "{expected} missing from {all:?}");
+    }
+    let tool = by_name(&spans, "execute_tool get_weather");
+    let stop = tool.events.iter().find(|e| e.name == "codex.tool.stop").unwrap();
+    assert!(stop.attributes.iter().any(|kv| kv.key == "duration_ms"), "{stop:?}");
+}
+
+/// The metric names in what the receiver got.
+fn metric_names(receiver: &LoopbackReceiver) -> Vec<String> {
+    receiver
+        .metrics_requests()
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .map(|m| m.name.clone())
+        .collect()
+}
+
+fn metrics_of_a_run_arrive_over(protocol: Protocol, receiver: LoopbackReceiver) {
+    use codex_telemetry::config::EnvConfig;
+    use codex_telemetry::events::Events;
+    use codex_telemetry::lifecycle::{RunOptions, Runner};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let warnings = Warnings::default();
+    let export = export(settings(&receiver.endpoint(), protocol), &warnings, Duration::from_secs(5));
+    let provider = TraceProvider::builder().with_processor(export.processor()).build();
+    let events = Events::new(provider.clone()).with_meter(&export.meter());
+    let runner = Runner::new(provider, EnvConfig::default()).with_events(events);
+    // The events are emitted (and so measured) only when a subscriber wants them.
+    let subscriber = tracing_subscriber::registry().with(export.codex_events_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        crate::events::tool_call_run(&runner, RunOptions::new(), || Ok(json!("sunny"))).unwrap();
+    });
+    let stats = export.shutdown();
+    assert_eq!((stats.failed_metric_exports, stats.not_delivered()), (0, 0), "{stats:?}");
+    assert_eq!(warnings.all(), Vec::<String>::new());
+    let names = metric_names(&receiver);
+    for expected in ["codex.thread.run", "codex.turn", "codex.tool.call", "codex.tool.call.duration_ms"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+}
+
+#[test]
+fn codex_event_metrics_are_exported_to_the_same_collector_over_http() {
+    metrics_of_a_run_arrive_over(Protocol::HttpProtobuf, LoopbackReceiver::http(Behaviour::Accept).unwrap());
+}
+
+#[test]
+fn codex_event_metrics_are_exported_to_the_same_collector_over_grpc() {
+    metrics_of_a_run_arrive_over(Protocol::Grpc, LoopbackReceiver::grpc(Behaviour::Accept).unwrap());
+}
