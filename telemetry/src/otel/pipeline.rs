@@ -106,16 +106,6 @@ impl OtlpExportBuilder {
                 problems: self.settings.problems.clone(),
             });
         }
-        if self.settings.ca_cert_file.is_some() || self.settings.cert_file.is_some() {
-            return Err(OtlpBuildError {
-                problems: vec![
-                    "TLS certificate files are set (CODEX_OTLP_CACERTFILE/CERTFILE/KEYFILE) but this \
-                     build exports over plain http only: unset them, or export to a local \
-                     collector that forwards over TLS"
-                        .into(),
-                ],
-            });
-        }
         let watch = Watch::new(self.warnings.clone());
         let transport = super::transport::build(&self.settings, self.timeout)?;
         let resource = resource();

@@ -99,12 +99,26 @@ impl Store {
     }
 }
 
+/// The receiver's side of TLS: its certificate and key (PEM), and the CA whose certificates
+/// clients must present (mutual TLS) when set.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The server certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The server's private key, PEM.
+    pub key_pem: Vec<u8>,
+    /// The CA of client certificates, PEM; `None` accepts clients without one.
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
 /// A running receiver; stops when dropped.
 pub struct LoopbackReceiver {
     address: SocketAddr,
     store: Arc<Store>,
     stop: Arc<AtomicBool>,
     server: Option<Server>,
+    /// A TLS front forwarding to `address`, and its address.
+    tls: Option<(tokio::runtime::Runtime, SocketAddr)>,
 }
 
 enum Server {
@@ -142,6 +156,7 @@ impl LoopbackReceiver {
             store,
             stop,
             server: Some(Server::Http(handle)),
+            tls: None,
         })
     }
 
@@ -186,12 +201,80 @@ impl LoopbackReceiver {
                 runtime,
                 shutdown: Some(shutdown),
             }),
+            tls: None,
         })
     }
 
-    /// The base URL to export to (`http://127.0.0.1:<port>`).
+    /// The same receiver behind TLS: connections to [`endpoint`](Self::endpoint)
+    /// (`https://localhost:<port>`) are decrypted and forwarded to it. ALPN offers `h2` (gRPC)
+    /// and `http/1.1` (OTLP/HTTP).
+    pub fn with_tls(mut self, tls: ServerTls) -> io::Result<Self> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let invalid = |what: &str, e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"));
+        let certs = CertificateDer::pem_slice_iter(&tls.cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid("the server certificate", &e))?;
+        let key = PrivateKeyDer::from_pem_slice(&tls.key_pem).map_err(|e| invalid("the server key", &e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid("TLS versions", &e))?;
+        let builder = match &tls.client_ca_pem {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(ca) {
+                    roots
+                        .add(cert.map_err(|e| invalid("the client CA", &e))?)
+                        .map_err(|e| invalid("the client CA", &e))?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                    .build()
+                    .map_err(|e| invalid("the client CA", &e))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder
+            .with_single_cert(certs, key)
+            .map_err(|e| invalid("the server certificate", &e))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let front = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otlp-tls-front")
+            .enable_all()
+            .build()?;
+        let backend = self.address;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut client) = acceptor.accept(client).await else { return };
+                    let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+            }
+        });
+        self.tls = Some((runtime, front));
+        Ok(self)
+    }
+
+    /// The base URL to export to: `http://127.0.0.1:<port>`, or `https://localhost:<port>`
+    /// behind TLS (the name the test certificates are made for).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        match &self.tls {
+            Some((_, front)) => format!("https://localhost:{}", front.port()),
+            None => format!("http://{}", self.address),
+        }
     }
 
     /// The requests received so far.
@@ -248,6 +331,9 @@ impl LoopbackReceiver {
 
 impl Drop for LoopbackReceiver {
     fn drop(&mut self) {
+        if let Some((runtime, _)) = self.tls.take() {
+            runtime.shutdown_background();
+        }
         self.stop.store(true, Ordering::SeqCst);
         match self.server.take() {
             Some(Server::Http(handle)) => {

@@ -1,6 +1,8 @@
 //! The exporters for one set of settings: OTLP over http/protobuf (a blocking reqwest client)
 //! or gRPC (tonic, on a one-worker tokio runtime of our own, so the application needs none), or
-//! `opentelemetry-stdout`; for spans and for metrics, to the same collector.
+//! `opentelemetry-stdout`; for spans and for metrics, to the same collector. `https://`
+//! endpoints use rustls with the system's trust store, plus the CA certificate and the client
+//! certificate and key of the settings (mutual TLS), read here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -60,34 +62,97 @@ fn refused(error: &dyn fmt::Display) -> OtlpBuildError {
     }
 }
 
+/// The PEM files of the settings, read.
+struct TlsFiles {
+    ca: Option<Vec<u8>>,
+    /// Client certificate and key.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl TlsFiles {
+    fn read(settings: &OtlpSettings) -> Result<Self, OtlpBuildError> {
+        let read = |path: &Option<std::path::PathBuf>, variable: &str| -> Result<Option<Vec<u8>>, OtlpBuildError> {
+            let Some(path) = path else { return Ok(None) };
+            let bytes = std::fs::read(path).map_err(|e| OtlpBuildError {
+                problems: vec![format!("{variable}: cannot read {}: {e}", path.display())],
+            })?;
+            if !String::from_utf8_lossy(&bytes).contains("-----BEGIN ") {
+                return Err(OtlpBuildError {
+                    problems: vec![format!("{variable}: {} is not a PEM file", path.display())],
+                });
+            }
+            Ok(Some(bytes))
+        };
+        let ca = read(&settings.ca_cert_file, "CODEX_OTLP_CACERTFILE")?;
+        let cert = read(&settings.cert_file, "CODEX_OTLP_CERTFILE")?;
+        let key = read(&settings.key_file, "CODEX_OTLP_KEYFILE")?;
+        Ok(Self {
+            ca,
+            identity: cert.zip(key),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ca.is_none() && self.identity.is_none()
+    }
+}
+
+/// A blocking reqwest client with rustls, the system roots, and the settings' files.
+fn https_client(tls: &TlsFiles, timeout: Duration) -> Result<reqwest::blocking::Client, OtlpBuildError> {
+    let mut builder = reqwest::blocking::Client::builder().use_rustls_tls().timeout(timeout);
+    if let Some(ca) = &tls.ca {
+        let certificate = reqwest::Certificate::from_pem(ca).map_err(|e| OtlpBuildError {
+            problems: vec![format!("CODEX_OTLP_CACERTFILE: not a usable certificate: {e}")],
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    if let Some((cert, key)) = &tls.identity {
+        let mut pem = cert.clone();
+        pem.push(b'\n');
+        pem.extend_from_slice(key);
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| OtlpBuildError {
+            problems: vec![format!("CODEX_OTLP_CERTFILE/CODEX_OTLP_KEYFILE: not a usable certificate and key: {e}")],
+        })?;
+        builder = builder.identity(identity);
+    }
+    builder.build().map_err(|e| refused(&e))
+}
+
 fn http(settings: &OtlpSettings, url: &str, timeout: Duration) -> Result<Transport, OtlpBuildError> {
     let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
     let (spans_target, metrics_target) = http_signal_urls(url);
+    let tls = TlsFiles::read(settings)?;
+    let secure = url.starts_with("https://") || !tls.is_empty();
     // The blocking reqwest client must be built (and later dropped) outside any async
     // runtime: build the exporters on a thread of their own.
     let built = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let spans = opentelemetry_otlp::SpanExporter::builder()
+                let client = if secure { Some(https_client(&tls, timeout)?) } else { None };
+                let mut spans = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_endpoint(spans_target.clone())
                     .with_timeout(timeout)
-                    .with_headers(headers.clone())
-                    .build()?;
-                let metrics = opentelemetry_otlp::MetricExporter::builder()
+                    .with_headers(headers.clone());
+                let mut metrics = opentelemetry_otlp::MetricExporter::builder()
                     .with_http()
                     .with_endpoint(metrics_target.clone())
                     .with_timeout(timeout)
-                    .with_headers(headers.clone())
+                    .with_headers(headers.clone());
+                if let Some(client) = client {
+                    spans = spans.with_http_client(client.clone());
+                    metrics = metrics.with_http_client(client);
+                }
+                let spans = spans.build().map_err(|e| refused(&e))?;
+                let metrics = metrics
                     .with_temporality(Temporality::Cumulative)
-                    .build()?;
-                Ok::<_, opentelemetry_otlp::ExporterBuildError>((spans, metrics))
+                    .build()
+                    .map_err(|e| refused(&e))?;
+                Ok::<_, OtlpBuildError>((spans, metrics))
             })
             .join()
     });
-    let (spans, metrics) = built
-        .map_err(|_| refused(&"building the HTTP client panicked"))?
-        .map_err(|e| refused(&e))?;
+    let (spans, metrics) = built.map_err(|_| refused(&"building the HTTP client panicked"))??;
     Ok(Transport {
         spans: SpanSink::Otlp(Box::new(spans)),
         spans_target,
@@ -115,20 +180,36 @@ fn grpc(settings: &OtlpSettings, url: String, timeout: Duration) -> Result<Trans
         headers.insert(name, value);
     }
     let metadata = || opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers.clone());
+    let tls = TlsFiles::read(settings)?;
+    let tls_config = (url.starts_with("https://") || !tls.is_empty()).then(|| {
+        use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+        let mut config = ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &tls.ca {
+            config = config.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some((cert, key)) = &tls.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
+    });
     // tonic's channels start on the runtime they are built in.
     let _entered = runtime.enter();
-    let spans = opentelemetry_otlp::SpanExporter::builder()
+    let mut spans = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(url.clone())
         .with_timeout(timeout)
-        .with_metadata(metadata())
-        .build()
-        .map_err(|e| refused(&e))?;
-    let metrics = opentelemetry_otlp::MetricExporter::builder()
+        .with_metadata(metadata());
+    let mut metrics = opentelemetry_otlp::MetricExporter::builder()
         .with_tonic()
         .with_endpoint(url.clone())
         .with_timeout(timeout)
-        .with_metadata(metadata())
+        .with_metadata(metadata());
+    if let Some(config) = tls_config {
+        spans = spans.with_tls_config(config.clone());
+        metrics = metrics.with_tls_config(config);
+    }
+    let spans = spans.build().map_err(|e| refused(&e))?;
+    let metrics = metrics
         .with_temporality(Temporality::Cumulative)
         .build()
         .map_err(|e| refused(&e))?;

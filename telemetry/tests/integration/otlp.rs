@@ -392,3 +392,96 @@ fn codex_event_metrics_are_exported_to_the_same_collector_over_http() {
 fn codex_event_metrics_are_exported_to_the_same_collector_over_grpc() {
     metrics_of_a_run_arrive_over(Protocol::Grpc, LoopbackReceiver::grpc(Behaviour::Accept).unwrap());
 }
+
+/// A CA, a server certificate for `localhost` and a client certificate, made for this test.
+struct Pki {
+    dir: tempfile::TempDir,
+    server: codex_telemetry::otel::receiver::ServerTls,
+}
+
+impl Pki {
+    fn new(mutual: bool) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let server_key = KeyPair::generate().unwrap();
+        let server_cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&server_key, &ca)
+            .unwrap();
+        let client_key = KeyPair::generate().unwrap();
+        let client_cert = CertificateParams::new(vec!["client".to_owned()])
+            .unwrap()
+            .signed_by(&client_key, &ca)
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("client.pem"), client_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("client.key"), client_key.serialize_pem()).unwrap();
+        Pki {
+            server: codex_telemetry::otel::receiver::ServerTls {
+                cert_pem: server_cert.pem().into_bytes(),
+                key_pem: server_key.serialize_pem().into_bytes(),
+                client_ca_pem: mutual.then(|| ca.pem().into_bytes()),
+            },
+            dir,
+        }
+    }
+
+    fn file(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn exports_over_mutual_tls(protocol: Protocol, receiver: LoopbackReceiver) {
+    let pki = Pki::new(true);
+    let receiver = receiver.with_tls(pki.server.clone()).unwrap();
+    assert!(receiver.endpoint().starts_with("https://localhost:"));
+    // Without the client certificate the receiver refuses the handshake: one warning, nothing
+    // delivered.
+    let mut anonymous = settings(&receiver.endpoint(), protocol);
+    anonymous.ca_cert_file = Some(pki.file("ca.pem"));
+    let warnings = Warnings::default();
+    let export_without_identity = export(anonymous.clone(), &warnings, Duration::from_secs(2));
+    let provider = TraceProvider::builder().with_processor(export_without_identity.processor()).build();
+    record_run(&provider);
+    let stats = export_without_identity.shutdown();
+    assert_eq!((stats.exported, warnings.all().len()), (0, 1), "{stats:?} {:?}", warnings.all());
+    assert_eq!(receiver.span_count(), 0);
+
+    // With the CA and the client certificate and key, the spans arrive.
+    let mut mutual = anonymous;
+    mutual.cert_file = Some(pki.file("client.pem"));
+    mutual.key_file = Some(pki.file("client.key"));
+    let warnings = Warnings::default();
+    let export = export(mutual, &warnings, Duration::from_secs(5));
+    let provider = TraceProvider::builder().with_processor(export.processor()).build();
+    record_run(&provider);
+    let stats = export.shutdown();
+    assert!(receiver.wait_for_spans(4, PATIENCE), "{stats:?} {:?}", warnings.all());
+    assert_eq!(warnings.all(), Vec::<String>::new());
+    assert_eq!(receiver.requests()[0].header("x-tenant"), Some("acme corp"));
+}
+
+#[test]
+fn https_export_with_mutual_tls_over_http() {
+    exports_over_mutual_tls(Protocol::HttpProtobuf, LoopbackReceiver::http(Behaviour::Accept).unwrap());
+}
+
+#[test]
+fn https_export_with_mutual_tls_over_grpc() {
+    exports_over_mutual_tls(Protocol::Grpc, LoopbackReceiver::grpc(Behaviour::Accept).unwrap());
+}
+
+#[test]
+fn unusable_tls_files_are_refused_naming_the_variable() {
+    let pki = Pki::new(false);
+    let not_pem = pki.file("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let mut settings = settings("https://localhost:4318", Protocol::HttpProtobuf);
+    settings.ca_cert_file = Some(not_pem);
+    let error = OtlpExportBuilder::new(settings).build().unwrap_err();
+    assert!(error.to_string().contains("CODEX_OTLP_CACERTFILE"), "{error}");
+    assert!(error.to_string().contains("is not a PEM file"), "{error}");
+}
