@@ -122,6 +122,20 @@ fn configurations(c: &mut Criterion) {
         })
     });
     span_in_trace(c, "span/no_processor", &TraceProvider::new());
+    // OTLP export (feature `otlp`): the caller's cost of a span through the OTel bridge (GenAI
+    // mapping, the SDK span, the batch queue); the export itself runs on the SDK's thread, to
+    // a loopback receiver. A full queue drops, so the figure holds at any rate.
+    {
+        use codex_telemetry::otel::receiver::{Behaviour, LoopbackReceiver};
+        use codex_telemetry::otel::{Endpoint, OtlpExportBuilder, OtlpSettings};
+        let receiver = LoopbackReceiver::http(Behaviour::Accept).expect("a loopback receiver");
+        let mut settings = OtlpSettings::from_lookup(|_| None);
+        settings.endpoint = Endpoint::Url(receiver.endpoint());
+        let export = OtlpExportBuilder::new(settings).build().expect("the export builds");
+        let provider = TraceProvider::builder().with_processor(export.processor()).build();
+        span_in_trace(c, "span/otlp_export", &provider);
+        export.shutdown();
+    }
     // The in-memory processor keeps every event: cleared after each timed batch so that the
     // figure is the per-span cost, not the cost of an ever-growing list.
     let memory = InMemoryProcessor::new();
