@@ -135,7 +135,10 @@ fn main() {
             let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
             let transcript = otlp_transcript(&SubjectKind::Rust, &workspace, &scenario)
                 .map_err(|e| e.to_string())?;
-            let golden = workspace.golden_dir().join("otlp").join(format!("{name}.snap"));
+            let golden = workspace
+                .golden_dir()
+                .join("otlp")
+                .join(format!("{name}.snap"));
             check_against_golden(&golden, &workspace.display(&golden), &transcript, "rust")
                 .map_err(Failed::from)
         }));
@@ -201,8 +204,8 @@ struct OtlpInfo<'a> {
 
 /// The python subject's OTLP transcript against `golden/otlp/<scenario>.snap` (insta).
 fn check_python_otlp_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {
-    let transcript = otlp_transcript(&SubjectKind::Python, workspace, scenario)
-        .map_err(|e| e.to_string())?;
+    let transcript =
+        otlp_transcript(&SubjectKind::Python, workspace, scenario).map_err(|e| e.to_string())?;
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(workspace.golden_dir().join("otlp"));
     settings.set_prepend_module_to_snapshot(false);

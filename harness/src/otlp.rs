@@ -103,7 +103,10 @@ mod tests {
         let list = load("scenarios = [\"tool_call\", \"handoff\"]").unwrap();
         assert_eq!(list.names.len(), 2);
         let error = load("scenarios = [\"tool_cal\"]").unwrap_err();
-        assert!(error.contains("otlp-scenarios.toml: \"tool_cal\" is not a scenario in scenarios/"), "{error}");
+        assert!(
+            error.contains("otlp-scenarios.toml: \"tool_cal\" is not a scenario in scenarios/"),
+            "{error}"
+        );
         let error = load("scenarios = [\"handoff\", \"handoff\"]").unwrap_err();
         assert!(error.contains("\"handoff\" is listed twice"), "{error}");
         let error = load("scenario = []").unwrap_err();

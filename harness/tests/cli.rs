@@ -862,10 +862,16 @@ fn show_prints_what_each_subjects_otlp_export_delivered() {
     let (code, python, stderr) = run(parity(&["show", "handoff", "--otlp"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(python.starts_with("otlp: v1\nresource: "), "{python}");
-    assert!(python.contains("\n        agent_handoff OpenAI Agent [internal] ok\n"), "{python}");
+    assert!(
+        python.contains("\n        agent_handoff OpenAI Agent [internal] ok\n"),
+        "{python}"
+    );
     let (code, rust, _) = run(parity(&["show", "handoff", "--subject", "rust", "--otlp"]));
     assert_eq!(code, 0);
-    assert_eq!(rust, python, "the rust export delivers what the python instrumentation does");
+    assert_eq!(
+        rust, python,
+        "the rust export delivers what the python instrumentation does"
+    );
     let (code, _, stderr) = run(parity(&["show", "handoff", "--otlp", "--raw"]));
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot be used with"), "{stderr}");

@@ -131,8 +131,12 @@ fn configurations(c: &mut Criterion) {
         let receiver = LoopbackReceiver::http(Behaviour::Accept).expect("a loopback receiver");
         let mut settings = OtlpSettings::from_lookup(|_| None);
         settings.endpoint = Endpoint::Url(receiver.endpoint());
-        let export = OtlpExportBuilder::new(settings).build().expect("the export builds");
-        let provider = TraceProvider::builder().with_processor(export.processor()).build();
+        let export = OtlpExportBuilder::new(settings)
+            .build()
+            .expect("the export builds");
+        let provider = TraceProvider::builder()
+            .with_processor(export.processor())
+            .build();
         span_in_trace(c, "span/otlp_export", &provider);
         export.shutdown();
     }

@@ -27,7 +27,8 @@ fn main() {
     let runner = Runner::new(provider, EnvConfig::from_process_env()).with_events(events);
     // The Codex events ride along as span events when a subscriber with the export's layer is
     // installed.
-    let subscriber = tracing_subscriber::registry().with(export.as_ref().map(|e| e.codex_events_layer()));
+    let subscriber =
+        tracing_subscriber::registry().with(export.as_ref().map(|e| e.codex_events_layer()));
     let outcome = tracing::subscriber::with_default(subscriber, || scripted_run(&runner));
     println!("run: {outcome:?}");
     if let Some(export) = export {
@@ -43,21 +44,29 @@ fn main() {
 
 /// One agent that calls a tool, then answers.
 fn scripted_run(runner: &Runner) -> Result<serde_json::Value, RunAgentError> {
-    let agent = AgentInfo::new("weather").with_tool(ToolInfo::new("get_weather").with_parameters(["city"]));
-    let mut run = runner.start_run(RunOptions::new().with_input(vec![Item::user_message("Weather in Paris?")]));
+    let agent =
+        AgentInfo::new("weather").with_tool(ToolInfo::new("get_weather").with_parameters(["city"]));
+    let mut run = runner
+        .start_run(RunOptions::new().with_input(vec![Item::user_message("Weather in Paris?")]));
     run.start_agent(&agent);
     let outcome = (|| {
         let mut turn = run.start_turn()?;
-        let processed = turn.start_model_call(ModelCallOptions::new()).finish(ModelResponse::new(vec![
-            Item::function_call("get_weather", "call_1", r#"{"city":"Paris"}"#),
-        ]))?;
+        let processed =
+            turn.start_model_call(ModelCallOptions::new())
+                .finish(ModelResponse::new(vec![Item::function_call(
+                    "get_weather",
+                    "call_1",
+                    r#"{"city":"Paris"}"#,
+                )]))?;
         let mut tools = turn.start_tools(processed.tool_calls());
         tools.invoke(0, |_| Ok(json!("sunny")))?;
         tools.finish();
         turn.end();
         let mut turn = run.start_turn()?;
         turn.start_model_call(ModelCallOptions::new())
-            .finish(ModelResponse::new(vec![Item::assistant_message("Sunny in Paris.")]))?;
+            .finish(ModelResponse::new(vec![Item::assistant_message(
+                "Sunny in Paris.",
+            )]))?;
         turn.final_output(&json!("Sunny in Paris."));
         turn.end();
         Ok(json!("Sunny in Paris."))

@@ -11,17 +11,20 @@
 //! and end times (set, end not before start), and the `openai.agents.*` attributes that carry
 //! the Agents ids (the rust subject's extension: each must agree with the OTel ids it maps to).
 //! Siblings are ordered by start time, then end time, then name; traces by their root's start.
-//! Anything that breaks a rule is a finding, listed at the end.
+//! Span flags are not shown (sampling and remote-parent bits, the same for every span here).
+//! Anything that breaks a rule is a finding (a key set twice on one span among them: OTLP keys
+//! are unique), listed sorted at the end.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
+use codex_telemetry::otel::ids::otel_span_id;
+use codex_telemetry::otel::receiver::ReceivedRequest;
 use codex_telemetry::otel::receiver::proto::tonic::common::v1::any_value::Value as AnyValue;
 use codex_telemetry::otel::receiver::proto::tonic::common::v1::{AnyValue as Any, KeyValue};
 use codex_telemetry::otel::receiver::proto::tonic::trace::v1::Span;
 use codex_telemetry::otel::receiver::proto::tonic::trace::v1::span::SpanKind;
 use codex_telemetry::otel::receiver::proto::tonic::trace::v1::status::StatusCode;
-use codex_telemetry::otel::receiver::ReceivedRequest;
 
 /// The version of this format: the first line of every OTLP golden.
 pub const OTLP_TRANSCRIPT_VERSION: u32 = 1;
@@ -46,25 +49,44 @@ pub fn normalize_otlp(requests: &[ReceivedRequest]) -> String {
     let mut spans = Vec::new();
     for request in requests {
         for resource_spans in &request.request.resource_spans {
-            let resource = resource_spans
+            let mut resource = resource_spans
                 .resource
                 .as_ref()
                 .map(|r| render_resource(&r.attributes, &mut findings))
                 .unwrap_or_else(|| "(none)".into());
+            if !resource_spans.schema_url.is_empty() {
+                resource.push_str(&format!(" schema={:?}", resource_spans.schema_url));
+            }
             for scope_spans in &resource_spans.scope_spans {
                 let scope = scope_spans.scope.as_ref().map_or_else(
                     || "(none)".to_owned(),
-                    |s| format!("{} version={:?}", s.name, s.version),
+                    |s| {
+                        let mut text = format!("{} version={:?}", s.name, s.version);
+                        for kv in sorted(&s.attributes) {
+                            text.push_str(&format!(
+                                " {}={}",
+                                kv.key,
+                                render_value(kv.value.as_ref())
+                            ));
+                        }
+                        text
+                    },
                 );
                 let origin = format!(
                     "resource: {resource}\nscope: {scope} schema={:?}",
                     scope_spans.schema_url
                 );
-                let index = origins.iter().position(|o| *o == origin).unwrap_or_else(|| {
-                    origins.push(origin);
-                    origins.len() - 1
-                });
-                spans.extend(scope_spans.spans.iter().map(|span| Received { span, origin: index }));
+                let index = origins
+                    .iter()
+                    .position(|o| *o == origin)
+                    .unwrap_or_else(|| {
+                        origins.push(origin);
+                        origins.len() - 1
+                    });
+                spans.extend(scope_spans.spans.iter().map(|span| Received {
+                    span,
+                    origin: index,
+                }));
             }
         }
     }
@@ -103,6 +125,7 @@ pub fn normalize_otlp(requests: &[ReceivedRequest]) -> String {
         render_span(&mut out, root, &children, 0, origins.len() > 1);
     }
     if !findings.is_empty() {
+        findings.sort();
         let _ = writeln!(out, "--- findings");
         for finding in findings {
             let _ = writeln!(out, "{finding}");
@@ -113,18 +136,27 @@ pub fn normalize_otlp(requests: &[ReceivedRequest]) -> String {
 
 fn sort_siblings(list: &mut [&Received]) {
     list.sort_by(|a, b| {
-        (a.span.start_time_unix_nano, a.span.end_time_unix_nano, &a.span.name).cmp(&(
-            b.span.start_time_unix_nano,
-            b.span.end_time_unix_nano,
-            &b.span.name,
-        ))
+        (
+            a.span.start_time_unix_nano,
+            a.span.end_time_unix_nano,
+            &a.span.name,
+        )
+            .cmp(&(
+                b.span.start_time_unix_nano,
+                b.span.end_time_unix_nano,
+                &b.span.name,
+            ))
     });
 }
 
-fn render_resource(attributes: &[KeyValue], findings: &mut Vec<String>) -> String {
+fn sorted(attributes: &[KeyValue]) -> Vec<&KeyValue> {
     let mut sorted: Vec<&KeyValue> = attributes.iter().collect();
     sorted.sort_by(|a, b| a.key.cmp(&b.key));
-    let parts: Vec<String> = sorted
+    sorted
+}
+
+fn render_resource(attributes: &[KeyValue], findings: &mut Vec<String>) -> String {
+    let parts: Vec<String> = sorted(attributes)
         .iter()
         .map(|kv| {
             let text = string_value(kv.value.as_ref());
@@ -180,19 +212,38 @@ fn render_span(
     } else {
         String::new()
     };
-    let _ = writeln!(out, "{indent}{} [{kind}] {status}{origin}", span.name);
-    let mut attributes: BTreeMap<&str, String> = BTreeMap::new();
-    for kv in &span.attributes {
+    let trace_state = if span.trace_state.is_empty() {
+        String::new()
+    } else {
+        format!(" trace_state={:?}", span.trace_state)
+    };
+    let _ = writeln!(
+        out,
+        "{indent}{} [{kind}] {status}{origin}{trace_state}",
+        span.name
+    );
+    for kv in sorted(&span.attributes) {
         if [AGENTS_TRACE_ID, AGENTS_SPAN_ID, AGENTS_PARENT_ID].contains(&kv.key.as_str()) {
             continue;
         }
-        attributes.insert(kv.key.as_str(), render_value(kv.value.as_ref()));
-    }
-    for (key, value) in attributes {
-        let _ = writeln!(out, "{indent}  . {key} = {value}");
+        let _ = writeln!(
+            out,
+            "{indent}  . {} = {}",
+            kv.key,
+            render_value(kv.value.as_ref())
+        );
     }
     for event in &span.events {
-        let _ = writeln!(out, "{indent}  event {:?} ({} attributes)", event.name, event.attributes.len());
+        let attributes: Vec<String> = sorted(&event.attributes)
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, render_value(kv.value.as_ref())))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{indent}  event {:?} {{{}}}",
+            event.name,
+            attributes.join(", ")
+        );
     }
     if !span.links.is_empty() {
         let _ = writeln!(out, "{indent}  links: {}", span.links.len());
@@ -211,18 +262,26 @@ fn render_span(
 
 fn validate_ids(spans: &[Received], findings: &mut Vec<String>) {
     let mut seen = BTreeSet::new();
-    let by_id: HashMap<&[u8], &Span> =
-        spans.iter().map(|r| (r.span.span_id.as_slice(), r.span)).collect();
+    let by_id: HashMap<&[u8], &Span> = spans
+        .iter()
+        .map(|r| (r.span.span_id.as_slice(), r.span))
+        .collect();
     for Received { span, .. } in spans {
         let name = &span.name;
         if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
-            findings.push(format!("span {name:?}: the trace id is not 16 non-zero bytes"));
+            findings.push(format!(
+                "span {name:?}: the trace id is not 16 non-zero bytes"
+            ));
         }
         if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
-            findings.push(format!("span {name:?}: the span id is not 8 non-zero bytes"));
+            findings.push(format!(
+                "span {name:?}: the span id is not 8 non-zero bytes"
+            ));
         }
         if !seen.insert(span.span_id.as_slice()) {
-            findings.push(format!("span {name:?}: its span id is used by another span"));
+            findings.push(format!(
+                "span {name:?}: its span id is used by another span"
+            ));
         }
         if let Some(parent) = by_id.get(span.parent_span_id.as_slice())
             && parent.trace_id != span.trace_id
@@ -230,21 +289,57 @@ fn validate_ids(spans: &[Received], findings: &mut Vec<String>) {
             findings.push(format!("span {name:?}: its parent is in another trace"));
         }
         if span.start_time_unix_nano == 0 || span.end_time_unix_nano < span.start_time_unix_nano {
-            findings.push(format!("span {name:?}: start and end times are not set in order"));
+            findings.push(format!(
+                "span {name:?}: start and end times are not set in order"
+            ));
+        }
+        let mut keys = BTreeSet::new();
+        for kv in &span.attributes {
+            if !keys.insert(kv.key.as_str()) {
+                findings.push(format!(
+                    "span {name:?}: the attribute {} is set more than once",
+                    kv.key
+                ));
+            }
+        }
+        // The Agents span and parent ids map to the OTel ones by codex-telemetry's hash.
+        if let Some(agents_span) =
+            attribute(span, AGENTS_SPAN_ID).and_then(|v| string_value(Some(v)))
+            && otel_span_id(agents_span).to_bytes().as_slice() != span.span_id.as_slice()
+        {
+            findings.push(format!(
+                "span {name:?}: {AGENTS_SPAN_ID} does not match the span id"
+            ));
+        }
+        if let Some(agents_parent) =
+            attribute(span, AGENTS_PARENT_ID).and_then(|v| string_value(Some(v)))
+            && !span.parent_span_id.is_empty()
+            && by_id.contains_key(span.parent_span_id.as_slice())
+            && otel_span_id(agents_parent).to_bytes().as_slice() != span.parent_span_id.as_slice()
+        {
+            findings.push(format!(
+                "span {name:?}: {AGENTS_PARENT_ID} does not match the parent span id"
+            ));
         }
         // The Agents ids the rust subject adds: the trace id maps losslessly when well formed.
-        if let Some(agents_trace) = attribute(span, AGENTS_TRACE_ID).and_then(|v| string_value(Some(v))) {
+        if let Some(agents_trace) =
+            attribute(span, AGENTS_TRACE_ID).and_then(|v| string_value(Some(v)))
+        {
             let hex: String = span.trace_id.iter().map(|b| format!("{b:02x}")).collect();
             let well_formed = agents_trace
                 .strip_prefix("trace_")
                 .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
             if well_formed && agents_trace != format!("trace_{hex}") {
-                findings.push(format!("span {name:?}: {AGENTS_TRACE_ID} does not match the trace id"));
+                findings.push(format!(
+                    "span {name:?}: {AGENTS_TRACE_ID} does not match the trace id"
+                ));
             }
         }
         let has_parent_attribute = attribute(span, AGENTS_PARENT_ID).is_some();
         if has_parent_attribute && span.parent_span_id.is_empty() {
-            findings.push(format!("span {name:?}: {AGENTS_PARENT_ID} is set on a root span"));
+            findings.push(format!(
+                "span {name:?}: {AGENTS_PARENT_ID} is set on a root span"
+            ));
         }
     }
 }
@@ -252,11 +347,17 @@ fn validate_ids(spans: &[Received], findings: &mut Vec<String>) {
 fn is_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a Any> {
-    span.attributes.iter().find(|kv| kv.key == key)?.value.as_ref()
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()
 }
 
 fn string_value(value: Option<&Any>) -> Option<&str> {
@@ -295,7 +396,9 @@ fn render_value(value: Option<&Any>) -> String {
 mod tests {
     use super::*;
     use codex_telemetry::otel::receiver::proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use codex_telemetry::otel::receiver::proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+    use codex_telemetry::otel::receiver::proto::tonic::trace::v1::{
+        ResourceSpans, ScopeSpans, Status,
+    };
 
     fn span(name: &str, id: u8, parent: Option<u8>, start: u64) -> Span {
         Span {
@@ -306,7 +409,10 @@ mod tests {
             kind: SpanKind::Internal as i32,
             start_time_unix_nano: start,
             end_time_unix_nano: start + 1,
-            status: Some(Status { message: String::new(), code: StatusCode::Ok as i32 }),
+            status: Some(Status {
+                message: String::new(),
+                code: StatusCode::Ok as i32,
+            }),
             ..Span::default()
         }
     }
@@ -318,7 +424,10 @@ mod tests {
             headers: Vec::new(),
             request: ExportTraceServiceRequest {
                 resource_spans: vec![ResourceSpans {
-                    scope_spans: vec![ScopeSpans { spans, ..ScopeSpans::default() }],
+                    scope_spans: vec![ScopeSpans {
+                        spans,
+                        ..ScopeSpans::default()
+                    }],
                     ..ResourceSpans::default()
                 }],
             },
@@ -333,7 +442,9 @@ mod tests {
             span("root", 1, None, 10),
         ]));
         assert!(
-            text.ends_with("--- trace 1\nroot [internal] ok\n  first [internal] ok\n  second [internal] ok\n"),
+            text.ends_with(
+                "--- trace 1\nroot [internal] ok\n  first [internal] ok\n  second [internal] ok\n"
+            ),
             "{text}"
         );
     }
@@ -362,22 +473,81 @@ mod tests {
         }
     }
 
+    fn string(key: &str, value: &str) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(Any {
+                value: Some(AnyValue::StringValue(value.into())),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_key_set_twice_is_a_finding() {
+        let mut twice = span("twice", 1, None, 10);
+        twice.attributes = vec![
+            string("gen_ai.agent.name", "OpenAI Agent"),
+            string("gen_ai.agent.name", "A"),
+        ];
+        let text = normalize_otlp(&requests(vec![twice]));
+        assert!(
+            text.contains("span \"twice\": the attribute gen_ai.agent.name is set more than once"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn agents_span_and_parent_ids_must_hash_to_the_otel_ids() {
+        let agents_root = "span_000000000000000000000001";
+        let mut root = span("root", 1, None, 10);
+        root.span_id = otel_span_id(agents_root).to_bytes().to_vec();
+        root.attributes = vec![string(AGENTS_SPAN_ID, agents_root)];
+        let mut child = span("child", 2, None, 20);
+        child.parent_span_id = root.span_id.clone();
+        child.attributes = vec![
+            string(AGENTS_SPAN_ID, "span_000000000000000000000002"),
+            string(AGENTS_PARENT_ID, "span_000000000000000000000009"),
+        ];
+        let text = normalize_otlp(&requests(vec![root, child]));
+        assert!(!text.contains("\"root\": openai.agents.span_id"), "{text}");
+        assert!(
+            text.contains("span \"child\": openai.agents.span_id does not match the span id"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "span \"child\": openai.agents.parent_id does not match the parent span id"
+            ),
+            "{text}"
+        );
+    }
+
     #[test]
     fn agents_ids_are_checked_against_the_otel_ids_and_dropped() {
         let mut child = span("child", 2, Some(1), 20);
         child.attributes = vec![
             KeyValue {
                 key: AGENTS_TRACE_ID.into(),
-                value: Some(Any { value: Some(AnyValue::StringValue(format!("trace_{}", "08".repeat(16)))) }),
+                value: Some(Any {
+                    value: Some(AnyValue::StringValue(format!("trace_{}", "08".repeat(16)))),
+                }),
             },
             KeyValue {
                 key: "gen_ai.tool.name".into(),
-                value: Some(Any { value: Some(AnyValue::StringValue("lookup".into())) }),
+                value: Some(Any {
+                    value: Some(AnyValue::StringValue("lookup".into())),
+                }),
             },
         ];
         let text = normalize_otlp(&requests(vec![span("root", 1, None, 10), child]));
-        assert!(text.contains("openai.agents.trace_id does not match the trace id"), "{text}");
+        assert!(
+            text.contains("openai.agents.trace_id does not match the trace id"),
+            "{text}"
+        );
         assert!(!text.contains(". openai.agents"), "{text}");
-        assert!(text.contains("    . gen_ai.tool.name = \"lookup\"\n"), "{text}");
+        assert!(
+            text.contains("    . gen_ai.tool.name = \"lookup\"\n"),
+            "{text}"
+        );
     }
 }

@@ -207,11 +207,20 @@ fn endpoint_problem(value: &str) -> Option<&'static str> {
         return Some("it must start with http:// or https:// (or be stdout)");
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            (host, Some(port))
-        }
-        _ => (authority, None),
+    let (host, port) = match authority.strip_prefix('[') {
+        // A bracketed IPv6 host: `[::1]` or `[::1]:4318`.
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((host, after)) => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None if after.is_empty() => (host, None),
+                None => return Some("it has text after the bracketed host"),
+            },
+            None => return Some("its IPv6 host has no closing ]"),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
     };
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Some("it has no host");
@@ -309,6 +318,11 @@ mod tests {
     fn endpoints_need_a_scheme_a_host_and_a_valid_port() {
         assert_eq!(endpoint_problem("http://localhost:4318/v1/traces"), None);
         assert_eq!(endpoint_problem("https://[::1]:4317"), None);
+        assert_eq!(endpoint_problem("https://[::1]"), None);
+        assert_eq!(
+            endpoint_problem("https://[::1]x"),
+            Some("it has text after the bracketed host")
+        );
         assert_eq!(endpoint_problem("http://:4318"), Some("it has no host"));
         assert_eq!(
             endpoint_problem("http://host:99999"),

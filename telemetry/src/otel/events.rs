@@ -78,7 +78,10 @@ impl Visit for Fields {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let value = i64::try_from(value).map_or_else(|_| OtelValue::String(value.to_string().into()), OtelValue::I64);
+        let value = i64::try_from(value).map_or_else(
+            |_| OtelValue::String(value.to_string().into()),
+            OtelValue::I64,
+        );
         self.add(field, value);
     }
 

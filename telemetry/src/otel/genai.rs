@@ -51,7 +51,8 @@ pub struct StartShape {
 /// What a span gains when it ends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndShape {
-    /// Attributes set at end (they replace start attributes of the same key).
+    /// Attributes set at end; a key set twice (here, or at start) keeps its last value, as in
+    /// Python's dict (the bridge merges them before export).
     pub attributes: Vec<KeyValue>,
     /// A new name, when the end data names the model (generation spans).
     pub rename: Option<String>,
@@ -74,9 +75,10 @@ pub fn trace_root(workflow_name: &str) -> StartShape {
 pub fn span_start(data: &SpanData) -> StartShape {
     let operation = operation_name(data);
     let name = match data {
-        SpanData::Generation(generation) => {
-            span_name(operation, generation.model.as_deref().filter(|m| !m.is_empty()))
-        }
+        SpanData::Generation(generation) => span_name(
+            operation,
+            generation.model.as_deref().filter(|m| !m.is_empty()),
+        ),
         SpanData::Agent(agent) => span_name(
             operation,
             Some(non_empty(&agent.name).unwrap_or(AGENT_NAME_DEFAULT)),
@@ -97,7 +99,11 @@ pub fn span_start(data: &SpanData) -> StartShape {
 
 /// The shape a span gains at its end, from its data then. `request_model` is the model the
 /// instrumentation collected for an agent span from its descendants (the first one to end).
-pub fn span_end(data: &SpanData, error: Option<&SpanError>, request_model: Option<&str>) -> EndShape {
+pub fn span_end(
+    data: &SpanData,
+    error: Option<&SpanError>,
+    request_model: Option<&str>,
+) -> EndShape {
     let mut attributes = vec![
         KeyValue::new("gen_ai.provider.name", PROVIDER),
         KeyValue::new("gen_ai.system", PROVIDER),
@@ -114,34 +120,41 @@ pub fn span_end(data: &SpanData, error: Option<&SpanError>, request_model: Optio
             }
         }
         SpanData::Agent(agent) => {
-            attributes.push(KeyValue::new("gen_ai.operation.name", operation::INVOKE_AGENT));
+            attributes.push(KeyValue::new(
+                "gen_ai.operation.name",
+                operation::INVOKE_AGENT,
+            ));
             attributes.push(KeyValue::new(
                 "gen_ai.agent.name",
-                non_empty(&agent.name).unwrap_or(AGENT_NAME_DEFAULT).to_owned(),
+                non_empty(&agent.name)
+                    .unwrap_or(AGENT_NAME_DEFAULT)
+                    .to_owned(),
             ));
             attributes.push(KeyValue::new("gen_ai.agent.id", AGENT_ID_DEFAULT));
-            attributes.push(KeyValue::new("gen_ai.agent.description", AGENT_DESCRIPTION_DEFAULT));
+            attributes.push(KeyValue::new(
+                "gen_ai.agent.description",
+                AGENT_DESCRIPTION_DEFAULT,
+            ));
             if let Some(model) = request_model.filter(|m| !m.is_empty()) {
                 attributes.push(KeyValue::new("gen_ai.request.model", model.to_owned()));
             }
             attributes.push(output_type("text"));
         }
         SpanData::Function(function) => {
-            attributes.push(KeyValue::new("gen_ai.operation.name", operation::EXECUTE_TOOL));
+            attributes.push(KeyValue::new(
+                "gen_ai.operation.name",
+                operation::EXECUTE_TOOL,
+            ));
             if let Some(name) = non_empty(&function.name) {
                 attributes.push(KeyValue::new("gen_ai.tool.name", name.to_owned()));
             }
             attributes.push(KeyValue::new("gen_ai.tool.type", "function"));
             attributes.push(output_type("json"));
         }
-        SpanData::Response(response) => {
+        SpanData::Response(_) => {
+            // Python reads only the span's `response` object (id, model, usage, output); this
+            // crate's response spans carry no such object, as in Python when it is absent.
             attributes.push(KeyValue::new("gen_ai.operation.name", operation::CHAT));
-            if let Some(id) = response.response_id.as_deref().filter(|id| !id.is_empty()) {
-                attributes.push(KeyValue::new("gen_ai.response.id", id.to_owned()));
-            }
-            if let Some(usage) = response.usage.as_ref() {
-                attributes.extend(response_usage(usage));
-            }
             attributes.push(output_type("text"));
         }
         SpanData::Guardrail(guardrail) => {
@@ -149,7 +162,10 @@ pub fn span_end(data: &SpanData, error: Option<&SpanError>, request_model: Optio
             if let Some(name) = non_empty(&guardrail.name) {
                 attributes.push(KeyValue::new("gen_ai.guardrail.name", name.to_owned()));
             }
-            attributes.push(KeyValue::new("gen_ai.guardrail.triggered", guardrail.triggered));
+            attributes.push(KeyValue::new(
+                "gen_ai.guardrail.triggered",
+                guardrail.triggered,
+            ));
             attributes.push(output_type("text"));
         }
         SpanData::Handoff(handoff) => {
@@ -178,10 +194,10 @@ pub fn status(error: Option<&SpanError>) -> Status {
     match error {
         None => Status::Ok,
         Some(error) => {
-            let data = error
-                .data
-                .as_ref()
-                .map_or_else(|| "None".to_owned(), |d| python_str(&Value::Object(d.clone())));
+            let data = error.data.as_ref().map_or_else(
+                || "None".to_owned(),
+                |d| python_str(&Value::Object(d.clone())),
+            );
             Status::error(format!("{}: {}", error.message, data))
         }
     }
@@ -204,7 +220,11 @@ fn operation_name(data: &SpanData) -> &'static str {
                 .as_ref()
                 .and_then(|input| input.first())
                 .is_some_and(|first| first.contains_key("role"));
-            if chat { operation::CHAT } else { operation::TEXT_COMPLETION }
+            if chat {
+                operation::CHAT
+            } else {
+                operation::TEXT_COMPLETION
+            }
         }
         SpanData::Agent(_) => operation::INVOKE_AGENT,
         SpanData::Function(_) => operation::EXECUTE_TOOL,
@@ -287,8 +307,14 @@ fn generation_attributes(data: &GenerationSpanData, operation: &'static str) -> 
     }
     if let Some(usage) = data.usage.as_ref().filter(|u| !u.is_empty()) {
         for (key, (first, second)) in [
-            ("gen_ai.usage.input_tokens", ("prompt_tokens", "input_tokens")),
-            ("gen_ai.usage.output_tokens", ("completion_tokens", "output_tokens")),
+            (
+                "gen_ai.usage.input_tokens",
+                ("prompt_tokens", "input_tokens"),
+            ),
+            (
+                "gen_ai.usage.output_tokens",
+                ("completion_tokens", "output_tokens"),
+            ),
         ] {
             if usage.contains_key(first) || usage.contains_key(second) {
                 // `usage.get(first) or usage.get(second)`: a falsy first falls through.
@@ -309,23 +335,6 @@ fn generation_attributes(data: &GenerationSpanData, operation: &'static str) -> 
     attributes
 }
 
-fn response_usage(usage: &JsonMap) -> Vec<KeyValue> {
-    let mut attributes = Vec::new();
-    for (key, (first, second)) in [
-        ("gen_ai.usage.input_tokens", ("input_tokens", "prompt_tokens")),
-        ("gen_ai.usage.output_tokens", ("output_tokens", "completion_tokens")),
-    ] {
-        let tokens = usage
-            .get(first)
-            .filter(|v| !v.is_null())
-            .or_else(|| usage.get(second).filter(|v| !v.is_null()));
-        if let Some(value) = tokens.and_then(attribute_value) {
-            attributes.push(KeyValue::new(key, value));
-        }
-    }
-    attributes
-}
-
 fn model_config_attributes(config: &JsonMap) -> Vec<KeyValue> {
     let mut attributes = Vec::new();
     for (setting, key) in [
@@ -340,7 +349,11 @@ fn model_config_attributes(config: &JsonMap) -> Vec<KeyValue> {
         ("stop", "gen_ai.request.stop_sequences"),
         ("encoding_formats", "gen_ai.request.encoding_formats"),
     ] {
-        if let Some(value) = config.get(setting).filter(|v| !v.is_null()).and_then(attribute_value) {
+        if let Some(value) = config
+            .get(setting)
+            .filter(|v| !v.is_null())
+            .and_then(attribute_value)
+        {
             attributes.push(KeyValue::new(key, value));
         }
     }
@@ -349,25 +362,33 @@ fn model_config_attributes(config: &JsonMap) -> Vec<KeyValue> {
         .find_map(|k| config.get(*k).filter(|v| truthy(v)).and_then(Value::as_str));
     if let Some((host, port)) = base_url.and_then(host_and_port) {
         attributes.push(KeyValue::new("server.address", host));
-        if let Some(port) = port {
+        // `if parsed.port:` — port 0 is falsy.
+        if let Some(port) = port.filter(|p| *p != 0) {
             attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
     }
     attributes
 }
 
-/// `urlparse(url).hostname` and `.port` (explicit ports only), lowercased like Python.
+/// `urlparse(url).hostname` and `.port` (explicit ports only), lowercased like Python;
+/// bracketed IPv6 hosts lose their brackets.
 fn host_and_port(url: &str) -> Option<(String, Option<u16>)> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            (host, port.parse::<u16>().ok())
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            (host, after.strip_prefix(':'))
         }
-        _ => (authority, None),
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.and_then(|p| p.parse::<u16>().ok());
     (!host.is_empty()).then(|| (host.to_lowercase(), port))
 }
 
@@ -387,7 +408,10 @@ fn generation_output_type(data: &GenerationSpanData) -> &'static str {
         }
     }
     if first.contains_key("role") {
-        if let Some(parts) = first.get("parts").and_then(Value::as_array).filter(|p| !p.is_empty())
+        if let Some(parts) = first
+            .get("parts")
+            .and_then(Value::as_array)
+            .filter(|p| !p.is_empty())
         {
             let mut textual = true;
             for part in parts {
@@ -417,7 +441,15 @@ fn generation_output_type(data: &GenerationSpanData) -> &'static str {
             return "text";
         }
     }
-    const JSON_LIKE: [&str; 7] = ["schema", "properties", "arguments", "result", "data", "json", "output_json"];
+    const JSON_LIKE: [&str; 7] = [
+        "schema",
+        "properties",
+        "arguments",
+        "result",
+        "data",
+        "json",
+        "output_json",
+    ];
     if JSON_LIKE.iter().any(|k| first.contains_key(*k)) {
         return "json";
     }
@@ -441,10 +473,11 @@ fn truthy(value: &Value) -> bool {
 fn attribute_value(value: &Value) -> Option<OtelValue> {
     match value {
         Value::Bool(b) => Some(OtelValue::Bool(*b)),
-        Value::Number(n) => n
-            .as_i64()
-            .map(OtelValue::I64)
-            .or_else(|| (n.as_u64().is_none()).then(|| n.as_f64().map(OtelValue::F64)).flatten()),
+        Value::Number(n) => n.as_i64().map(OtelValue::I64).or_else(|| {
+            (n.as_u64().is_none())
+                .then(|| n.as_f64().map(OtelValue::F64))
+                .flatten()
+        }),
         Value::String(s) => Some(OtelValue::String(s.clone().into())),
         Value::Array(items) => array_value(items),
         _ => None,
@@ -453,17 +486,26 @@ fn attribute_value(value: &Value) -> Option<OtelValue> {
 
 fn array_value(items: &[Value]) -> Option<OtelValue> {
     if items.iter().all(Value::is_string) {
-        let strings = items.iter().filter_map(Value::as_str).map(|s| StringValue::from(s.to_owned()));
+        let strings = items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| StringValue::from(s.to_owned()));
         return Some(OtelValue::Array(Array::String(strings.collect())));
     }
     if items.iter().all(Value::is_boolean) {
-        return Some(OtelValue::Array(Array::Bool(items.iter().filter_map(Value::as_bool).collect())));
+        return Some(OtelValue::Array(Array::Bool(
+            items.iter().filter_map(Value::as_bool).collect(),
+        )));
     }
     if items.iter().all(|v| v.as_i64().is_some()) {
-        return Some(OtelValue::Array(Array::I64(items.iter().filter_map(Value::as_i64).collect())));
+        return Some(OtelValue::Array(Array::I64(
+            items.iter().filter_map(Value::as_i64).collect(),
+        )));
     }
     if items.iter().all(Value::is_f64) {
-        return Some(OtelValue::Array(Array::F64(items.iter().filter_map(Value::as_f64).collect())));
+        return Some(OtelValue::Array(Array::F64(
+            items.iter().filter_map(Value::as_f64).collect(),
+        )));
     }
     None
 }
@@ -475,7 +517,11 @@ mod tests {
     use serde_json::json;
 
     fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a OtelValue> {
-        attributes.iter().rev().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+        attributes
+            .iter()
+            .rev()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
     }
 
     fn map(value: Value) -> JsonMap {
@@ -484,13 +530,31 @@ mod tests {
 
     #[test]
     fn names_follow_the_operation_and_its_subject() {
-        assert_eq!(span_start(&AgentSpanData::new("Triage").into()).name, "invoke_agent Triage");
-        assert_eq!(span_start(&AgentSpanData::new("").into()).name, "invoke_agent OpenAI Agent");
-        assert_eq!(span_start(&FunctionSpanData::new("lookup").into()).name, "execute_tool lookup");
+        assert_eq!(
+            span_start(&AgentSpanData::new("Triage").into()).name,
+            "invoke_agent Triage"
+        );
+        assert_eq!(
+            span_start(&AgentSpanData::new("").into()).name,
+            "invoke_agent OpenAI Agent"
+        );
+        assert_eq!(
+            span_start(&FunctionSpanData::new("lookup").into()).name,
+            "execute_tool lookup"
+        );
         let handoff = HandoffSpanData::new(Some("A".into()), Some("B".into()));
-        assert_eq!(span_start(&handoff.into()).name, "agent_handoff OpenAI Agent");
-        assert_eq!(span_start(&GuardrailSpanData::new("g").into()).name, "guardrail_check");
-        assert_eq!(span_start(&GenerationSpanData::new().into()).name, "text_completion");
+        assert_eq!(
+            span_start(&handoff.into()).name,
+            "agent_handoff OpenAI Agent"
+        );
+        assert_eq!(
+            span_start(&GuardrailSpanData::new("g").into()).name,
+            "guardrail_check"
+        );
+        assert_eq!(
+            span_start(&GenerationSpanData::new().into()).name,
+            "text_completion"
+        );
         assert_eq!(trace_root("Agent workflow").kind, SpanKind::Server);
     }
 
@@ -499,21 +563,34 @@ mod tests {
         let mut data = GenerationSpanData::new();
         data.input = Some(vec![map(json!({"role": "user", "content": "hi"}))]);
         data.model = Some("gpt-4o".into());
-        data.usage = Some(map(json!({"input_tokens": 0, "output_tokens": 7, "total_tokens": 7})));
-        data.output = Some(vec![map(json!({"type": "message", "finish_reason": "stop"}))]);
+        data.usage = Some(map(
+            json!({"input_tokens": 0, "output_tokens": 7, "total_tokens": 7}),
+        ));
+        data.output = Some(vec![map(
+            json!({"type": "message", "finish_reason": "stop"}),
+        )]);
         let data = SpanData::from(data);
         assert_eq!(span_start(&data).name, "chat gpt-4o");
         let end = span_end(&data, None, None);
         assert_eq!(end.rename.as_deref(), Some("chat gpt-4o"));
         let attrs = &end.attributes;
-        assert_eq!(attribute(attrs, "gen_ai.usage.input_tokens"), Some(&OtelValue::I64(0)));
-        assert_eq!(attribute(attrs, "gen_ai.usage.output_tokens"), Some(&OtelValue::I64(7)));
+        assert_eq!(
+            attribute(attrs, "gen_ai.usage.input_tokens"),
+            Some(&OtelValue::I64(0))
+        );
+        assert_eq!(
+            attribute(attrs, "gen_ai.usage.output_tokens"),
+            Some(&OtelValue::I64(7))
+        );
         assert_eq!(attribute(attrs, "gen_ai.usage.total_tokens"), None);
         assert_eq!(
             attribute(attrs, "gen_ai.response.finish_reasons"),
             Some(&OtelValue::Array(Array::String(vec!["stop".into()])))
         );
-        assert_eq!(attribute(attrs, "gen_ai.output.type"), Some(&OtelValue::from("text")));
+        assert_eq!(
+            attribute(attrs, "gen_ai.output.type"),
+            Some(&OtelValue::from("text"))
+        );
     }
 
     #[test]
@@ -521,14 +598,23 @@ mod tests {
         let mut data = GenerationSpanData::new();
         data.usage = Some(map(json!({"prompt_tokens": 0})));
         let end = span_end(&data.into(), None, None);
-        assert_eq!(attribute(&end.attributes, "gen_ai.usage.input_tokens"), None);
+        assert_eq!(
+            attribute(&end.attributes, "gen_ai.usage.input_tokens"),
+            None
+        );
     }
 
     #[test]
     fn errors_become_error_statuses_with_pythons_rendering_of_the_data() {
         let error = SpanError::new("Max turns exceeded").with_data(map(json!({"max_turns": 2})));
-        assert_eq!(status(Some(&error)), Status::error("Max turns exceeded: {'max_turns': 2}"));
-        assert_eq!(status(Some(&SpanError::new("boom"))), Status::error("boom: None"));
+        assert_eq!(
+            status(Some(&error)),
+            Status::error("Max turns exceeded: {'max_turns': 2}")
+        );
+        assert_eq!(
+            status(Some(&SpanError::new("boom"))),
+            Status::error("boom: None")
+        );
         assert_eq!(status(None), Status::Ok);
     }
 
@@ -540,17 +626,53 @@ mod tests {
             "base_url": "https://Example.com:8443/v1"
         })));
         let attrs = span_end(&data.into(), None, None).attributes;
-        assert_eq!(attribute(&attrs, "gen_ai.request.temperature"), Some(&OtelValue::F64(0.5)));
-        assert_eq!(attribute(&attrs, "gen_ai.request.max_tokens"), Some(&OtelValue::I64(10)));
+        assert_eq!(
+            attribute(&attrs, "gen_ai.request.temperature"),
+            Some(&OtelValue::F64(0.5))
+        );
+        assert_eq!(
+            attribute(&attrs, "gen_ai.request.max_tokens"),
+            Some(&OtelValue::I64(10))
+        );
         assert_eq!(attribute(&attrs, "gen_ai.request.top_p"), None);
-        assert_eq!(attribute(&attrs, "server.address"), Some(&OtelValue::from("example.com")));
-        assert_eq!(attribute(&attrs, "server.port"), Some(&OtelValue::I64(8443)));
+        assert_eq!(
+            attribute(&attrs, "server.address"),
+            Some(&OtelValue::from("example.com"))
+        );
+        assert_eq!(
+            attribute(&attrs, "server.port"),
+            Some(&OtelValue::I64(8443))
+        );
+    }
+
+    #[test]
+    fn base_urls_parse_like_urllib() {
+        assert_eq!(host_and_port("http://[::1]/v1"), Some(("::1".into(), None)));
+        assert_eq!(
+            host_and_port("http://[::1]:8080/v1"),
+            Some(("::1".into(), Some(8080)))
+        );
+        assert_eq!(
+            host_and_port("https://user@Host.example:443"),
+            Some(("host.example".into(), Some(443)))
+        );
+        let mut data = GenerationSpanData::new();
+        data.model_config = Some(map(json!({"base_url": "http://localhost:0"})));
+        let attrs = span_end(&data.into(), None, None).attributes;
+        // `if parsed.port:` skips port 0: the default port stays.
+        assert_eq!(attribute(&attrs, "server.port"), Some(&OtelValue::I64(443)));
     }
 
     #[test]
     fn agents_carry_the_model_their_generations_reported() {
         let attrs = span_end(&AgentSpanData::new("A").into(), None, Some("gpt-x")).attributes;
-        assert_eq!(attribute(&attrs, "gen_ai.request.model"), Some(&OtelValue::from("gpt-x")));
-        assert_eq!(attribute(&attrs, "gen_ai.agent.name"), Some(&OtelValue::from("A")));
+        assert_eq!(
+            attribute(&attrs, "gen_ai.request.model"),
+            Some(&OtelValue::from("gpt-x"))
+        );
+        assert_eq!(
+            attribute(&attrs, "gen_ai.agent.name"),
+            Some(&OtelValue::from("A"))
+        );
     }
 }

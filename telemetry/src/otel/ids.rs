@@ -46,7 +46,11 @@ pub fn otel_trace_id(agents_trace_id: &str) -> TraceId {
 /// assert_ne!(a, otel_span_id("span_000000000000000000000002"));
 /// ```
 pub fn otel_span_id(agents_span_id: &str) -> SpanId {
-    SpanId::from_bytes(fnv1a(agents_span_id.as_bytes(), FNV_OFFSET).max(1).to_be_bytes())
+    SpanId::from_bytes(
+        fnv1a(agents_span_id.as_bytes(), FNV_OFFSET)
+            .max(1)
+            .to_be_bytes(),
+    )
 }
 
 /// The OTel span id of the root span the bridge opens for a trace.

@@ -35,8 +35,8 @@ pub use pipeline::{
     DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_SHUTDOWN_TIMEOUT, OtlpBuildError,
     OtlpExport, OtlpExportBuilder,
 };
-pub use watch::ExportStats;
 pub use warning::{WARNING_TARGET, WarningSink};
+pub use watch::ExportStats;
 
 use crate::provider::{TraceProvider, global_provider};
 
@@ -58,7 +58,9 @@ pub fn configure_provider(provider: &TraceProvider, settings: OtlpSettings) -> O
             Some(export)
         }
         Err(error) => {
-            warning::warn_once(&format!("{error}. Traces are still recorded; fix the variable to export them."));
+            warning::warn_once(&format!(
+                "{error}. Traces are still recorded; fix the variable to export them."
+            ));
             None
         }
     }

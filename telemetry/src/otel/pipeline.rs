@@ -165,12 +165,19 @@ fn resource() -> Resource {
     let detected = Resource::builder().build();
     let mut extra = Vec::new();
     let service_name = opentelemetry::Key::from_static_str("service.name");
-    if detected.get(&service_name).is_none_or(|name| name.as_str() == "unknown_service") {
-        let executable = std::env::current_exe()
-            .ok()
-            .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()));
+    if detected
+        .get(&service_name)
+        .is_none_or(|name| name.as_str() == "unknown_service")
+    {
+        let executable = std::env::current_exe().ok().and_then(|path| {
+            path.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        });
         if let Some(executable) = executable {
-            extra.push(opentelemetry::KeyValue::new(service_name, format!("unknown_service:{executable}")));
+            extra.push(opentelemetry::KeyValue::new(
+                service_name,
+                format!("unknown_service:{executable}"),
+            ));
         }
     }
     let instance = opentelemetry::Key::from_static_str("service.instance.id");
@@ -196,7 +203,9 @@ pub struct OtlpExport {
 
 impl fmt::Debug for OtlpExport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OtlpExport").field("stats", &self.stats()).finish_non_exhaustive()
+        f.debug_struct("OtlpExport")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
     }
 }
 
@@ -243,8 +252,13 @@ impl OtlpExport {
     pub fn shutdown(&self) -> ExportStats {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
             crate::processor::TracingProcessor::shutdown(&*self.bridge);
+            // One deadline for both signals: spans first, metrics with what is left.
+            let deadline = std::time::Instant::now() + self.shutdown_timeout;
             let _ = self.provider.shutdown_with_timeout(self.shutdown_timeout);
-            let _ = self.meter_provider.shutdown_with_timeout(self.shutdown_timeout);
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let _ = self
+                .meter_provider
+                .shutdown_with_timeout(left.max(Duration::from_millis(1)));
         }
         self.stats()
     }
@@ -259,4 +273,3 @@ impl Drop for OtlpExport {
         }
     }
 }
-

@@ -11,14 +11,14 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -60,7 +60,10 @@ pub struct ReceivedRequest {
 impl ReceivedRequest {
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -131,7 +134,9 @@ enum Server {
 
 impl std::fmt::Debug for LoopbackReceiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoopbackReceiver").field("address", &self.address).finish_non_exhaustive()
+        f.debug_struct("LoopbackReceiver")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
     }
 }
 
@@ -182,7 +187,9 @@ impl LoopbackReceiver {
         };
         let incoming = {
             let _entered = runtime.enter();
-            tonic::transport::server::TcpIncoming::from(tokio::net::TcpListener::from_std(listener)?)
+            tonic::transport::server::TcpIncoming::from(tokio::net::TcpListener::from_std(
+                listener,
+            )?)
         };
         runtime.spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -211,11 +218,14 @@ impl LoopbackReceiver {
     pub fn with_tls(mut self, tls: ServerTls) -> io::Result<Self> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let invalid = |what: &str, e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"));
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+        };
         let certs = CertificateDer::pem_slice_iter(&tls.cert_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid("the server certificate", &e))?;
-        let key = PrivateKeyDer::from_pem_slice(&tls.key_pem).map_err(|e| invalid("the server key", &e))?;
+        let key = PrivateKeyDer::from_pem_slice(&tls.key_pem)
+            .map_err(|e| invalid("the server key", &e))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -229,9 +239,12 @@ impl LoopbackReceiver {
                         .add(cert.map_err(|e| invalid("the client CA", &e))?)
                         .map_err(|e| invalid("the client CA", &e))?;
                 }
-                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|e| invalid("the client CA", &e))?;
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| invalid("the client CA", &e))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };
@@ -258,8 +271,12 @@ impl LoopbackReceiver {
             while let Ok((client, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let Ok(mut client) = acceptor.accept(client).await else { return };
-                    let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else { return };
+                    let Ok(mut client) = acceptor.accept(client).await else {
+                        return;
+                    };
+                    let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                 });
             }
@@ -299,7 +316,11 @@ impl LoopbackReceiver {
 
     /// Requests answered but not kept, beyond [`MAX_REQUESTS`].
     pub fn overflow(&self) -> usize {
-        self.store.requests.lock().unwrap_or_else(PoisonError::into_inner).overflow
+        self.store
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .overflow
     }
 
     /// The number of spans received so far.
@@ -310,7 +331,11 @@ impl LoopbackReceiver {
     /// Waits until at least `spans` spans arrived, for at most `timeout`; whether they did.
     pub fn wait_for_spans(&self, spans: usize, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let mut inner = self.store.requests.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self
+            .store
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         loop {
             if span_count(&inner.requests) >= spans {
                 return true;
@@ -339,7 +364,10 @@ impl Drop for LoopbackReceiver {
             Some(Server::Http(handle)) => {
                 let _ = handle.join();
             }
-            Some(Server::Grpc { runtime, mut shutdown }) => {
+            Some(Server::Grpc {
+                runtime,
+                mut shutdown,
+            }) => {
                 if let Some(shutdown) = shutdown.take() {
                     let _ = shutdown.send(());
                 }
@@ -367,7 +395,8 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             continue;
         };
         let respond = |request: tiny_http::Request, status: u16| {
-            let _ = request.respond(tiny_http::Response::from_data(Vec::new()).with_status_code(status));
+            let _ = request
+                .respond(tiny_http::Response::from_data(Vec::new()).with_status_code(status));
         };
         match behaviour {
             Behaviour::Hang => {
@@ -380,7 +409,10 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             }
             Behaviour::Accept => {}
         }
-        if request.body_length().is_some_and(|len| len > MAX_BODY_BYTES) {
+        if request
+            .body_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES)
+        {
             respond(request, 413);
             continue;
         }
@@ -400,7 +432,8 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             };
             store.push_metrics(decoded);
             let response = ExportMetricsServiceResponse::default().encode_to_vec();
-            let _ = request.respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
+            let _ = request
+                .respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
             continue;
         }
         let Ok(decoded) = ExportTraceServiceRequest::decode(body.as_slice()) else {
@@ -410,7 +443,12 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
         let headers = request
             .headers()
             .iter()
-            .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_owned(),
+                )
+            })
             .collect();
         store.push(ReceivedRequest {
             protocol: "http",
@@ -419,7 +457,8 @@ fn serve_http(server: &tiny_http::Server, store: &Store, stop: &AtomicBool, beha
             request: decoded,
         });
         let response = ExportTraceServiceResponse::default().encode_to_vec();
-        let _ = request.respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
+        let _ = request
+            .respond(tiny_http::Response::from_data(response).with_header(protobuf_header()));
     }
     drop(held);
 }
@@ -465,7 +504,12 @@ impl TraceService for GrpcService {
                     .clone()
                     .into_headers()
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
                     .collect();
                 self.store.push(ReceivedRequest {
                     protocol: "grpc",

@@ -37,7 +37,10 @@ pub(super) struct Transport {
     pub(super) runtime: Option<tokio::runtime::Runtime>,
 }
 
-pub(super) fn build(settings: &OtlpSettings, timeout: Duration) -> Result<Transport, OtlpBuildError> {
+pub(super) fn build(
+    settings: &OtlpSettings,
+    timeout: Duration,
+) -> Result<Transport, OtlpBuildError> {
     let url = match &settings.endpoint {
         Endpoint::Stdout => {
             return Ok(Transport {
@@ -71,7 +74,9 @@ struct TlsFiles {
 
 impl TlsFiles {
     fn read(settings: &OtlpSettings) -> Result<Self, OtlpBuildError> {
-        let read = |path: &Option<std::path::PathBuf>, variable: &str| -> Result<Option<Vec<u8>>, OtlpBuildError> {
+        let read = |path: &Option<std::path::PathBuf>,
+                    variable: &str|
+         -> Result<Option<Vec<u8>>, OtlpBuildError> {
             let Some(path) = path else { return Ok(None) };
             let bytes = std::fs::read(path).map_err(|e| OtlpBuildError {
                 problems: vec![format!("{variable}: cannot read {}: {e}", path.display())],
@@ -95,14 +100,35 @@ impl TlsFiles {
     fn is_empty(&self) -> bool {
         self.ca.is_none() && self.identity.is_none()
     }
+
+    /// TLS files with a plain `http://` endpoint would be ignored and the data sent in clear.
+    fn check_scheme(&self, url: &str) -> Result<(), OtlpBuildError> {
+        if !self.is_empty() && !url.starts_with("https://") {
+            return Err(OtlpBuildError {
+                problems: vec![format!(
+                    "TLS files are set (CODEX_OTLP_CACERTFILE/CERTFILE/KEYFILE) but the endpoint \
+                     {url} is not https://: use an https:// endpoint (CODEX_OTLP_ENDPOINT) or \
+                     unset the files"
+                )],
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A blocking reqwest client with rustls, the system roots, and the settings' files.
-fn https_client(tls: &TlsFiles, timeout: Duration) -> Result<reqwest::blocking::Client, OtlpBuildError> {
-    let mut builder = reqwest::blocking::Client::builder().use_rustls_tls().timeout(timeout);
+fn https_client(
+    tls: &TlsFiles,
+    timeout: Duration,
+) -> Result<reqwest::blocking::Client, OtlpBuildError> {
+    let mut builder = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .timeout(timeout);
     if let Some(ca) = &tls.ca {
         let certificate = reqwest::Certificate::from_pem(ca).map_err(|e| OtlpBuildError {
-            problems: vec![format!("CODEX_OTLP_CACERTFILE: not a usable certificate: {e}")],
+            problems: vec![format!(
+                "CODEX_OTLP_CACERTFILE: not a usable certificate: {e}"
+            )],
         })?;
         builder = builder.add_root_certificate(certificate);
     }
@@ -111,24 +137,35 @@ fn https_client(tls: &TlsFiles, timeout: Duration) -> Result<reqwest::blocking::
         pem.push(b'\n');
         pem.extend_from_slice(key);
         let identity = reqwest::Identity::from_pem(&pem).map_err(|e| OtlpBuildError {
-            problems: vec![format!("CODEX_OTLP_CERTFILE/CODEX_OTLP_KEYFILE: not a usable certificate and key: {e}")],
+            problems: vec![format!(
+                "CODEX_OTLP_CERTFILE/CODEX_OTLP_KEYFILE: not a usable certificate and key: {e}"
+            )],
         })?;
         builder = builder.identity(identity);
     }
     builder.build().map_err(|e| refused(&e))
 }
 
-fn http(settings: &OtlpSettings, url: &str, timeout: Duration) -> Result<Transport, OtlpBuildError> {
+fn http(
+    settings: &OtlpSettings,
+    url: &str,
+    timeout: Duration,
+) -> Result<Transport, OtlpBuildError> {
     let headers: HashMap<String, String> = settings.headers.iter().cloned().collect();
     let (spans_target, metrics_target) = http_signal_urls(url);
     let tls = TlsFiles::read(settings)?;
-    let secure = url.starts_with("https://") || !tls.is_empty();
+    tls.check_scheme(url)?;
+    let secure = url.starts_with("https://");
     // The blocking reqwest client must be built (and later dropped) outside any async
     // runtime: build the exporters on a thread of their own.
     let built = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                let client = if secure { Some(https_client(&tls, timeout)?) } else { None };
+                let client = if secure {
+                    Some(https_client(&tls, timeout)?)
+                } else {
+                    None
+                };
                 let mut spans = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_endpoint(spans_target.clone())
@@ -162,26 +199,32 @@ fn http(settings: &OtlpSettings, url: &str, timeout: Duration) -> Result<Transpo
     })
 }
 
-fn grpc(settings: &OtlpSettings, url: String, timeout: Duration) -> Result<Transport, OtlpBuildError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("codex-otlp-grpc")
-        .enable_all()
-        .build()
-        .map_err(|e| refused(&e))?;
+fn grpc(
+    settings: &OtlpSettings,
+    url: String,
+    timeout: Duration,
+) -> Result<Transport, OtlpBuildError> {
+    // Everything that can be refused is checked before the runtime exists: dropping a runtime
+    // inside the application's async code would panic.
     let mut headers = http::HeaderMap::new();
     for (key, value) in &settings.headers {
         let name = http::HeaderName::from_bytes(key.as_bytes()).map_err(|_| OtlpBuildError {
-            problems: vec![format!("the header name {key:?} is not valid in gRPC metadata")],
+            problems: vec![format!(
+                "the header name {key:?} is not valid in gRPC metadata"
+            )],
         })?;
         let value = http::HeaderValue::from_str(value).map_err(|_| OtlpBuildError {
-            problems: vec![format!("the value of header {key:?} is not valid in gRPC metadata")],
+            problems: vec![format!(
+                "the value of header {key:?} is not valid in gRPC metadata"
+            )],
         })?;
         headers.insert(name, value);
     }
-    let metadata = || opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers.clone());
+    let metadata =
+        || opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers.clone());
     let tls = TlsFiles::read(settings)?;
-    let tls_config = (url.starts_with("https://") || !tls.is_empty()).then(|| {
+    tls.check_scheme(&url)?;
+    let tls_config = url.starts_with("https://").then(|| {
         use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
         let mut config = ClientTlsConfig::new().with_native_roots();
         if let Some(ca) = &tls.ca {
@@ -192,28 +235,43 @@ fn grpc(settings: &OtlpSettings, url: String, timeout: Duration) -> Result<Trans
         }
         config
     });
-    // tonic's channels start on the runtime they are built in.
-    let _entered = runtime.enter();
-    let mut spans = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(url.clone())
-        .with_timeout(timeout)
-        .with_metadata(metadata());
-    let mut metrics = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
-        .with_endpoint(url.clone())
-        .with_timeout(timeout)
-        .with_metadata(metadata());
-    if let Some(config) = tls_config {
-        spans = spans.with_tls_config(config.clone());
-        metrics = metrics.with_tls_config(config);
-    }
-    let spans = spans.build().map_err(|e| refused(&e))?;
-    let metrics = metrics
-        .with_temporality(Temporality::Cumulative)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("codex-otlp-grpc")
+        .enable_all()
         .build()
         .map_err(|e| refused(&e))?;
-    drop(_entered);
+    // tonic's channels start on the runtime they are built in.
+    let built = {
+        let _entered = runtime.enter();
+        let mut spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(url.clone())
+            .with_timeout(timeout)
+            .with_metadata(metadata());
+        let mut metrics = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(url.clone())
+            .with_timeout(timeout)
+            .with_metadata(metadata());
+        if let Some(config) = tls_config {
+            spans = spans.with_tls_config(config.clone());
+            metrics = metrics.with_tls_config(config);
+        }
+        spans.build().and_then(|spans| {
+            metrics
+                .with_temporality(Temporality::Cumulative)
+                .build()
+                .map(|metrics| (spans, metrics))
+        })
+    };
+    let (spans, metrics) = match built {
+        Ok(exporters) => exporters,
+        Err(e) => {
+            runtime.shutdown_background();
+            return Err(refused(&e));
+        }
+    };
     Ok(Transport {
         spans: SpanSink::Otlp(Box::new(spans)),
         spans_target: url.clone(),
@@ -250,12 +308,33 @@ mod tests {
     #[test]
     fn http_endpoints_get_the_signal_paths() {
         let urls = |u| http_signal_urls(u);
-        assert_eq!(urls("http://h:4318"), ("http://h:4318/v1/traces".into(), "http://h:4318/v1/metrics".into()));
-        assert_eq!(urls("http://h:4318/"), ("http://h:4318/v1/traces".into(), "http://h:4318/v1/metrics".into()));
+        assert_eq!(
+            urls("http://h:4318"),
+            (
+                "http://h:4318/v1/traces".into(),
+                "http://h:4318/v1/metrics".into()
+            )
+        );
+        assert_eq!(
+            urls("http://h:4318/"),
+            (
+                "http://h:4318/v1/traces".into(),
+                "http://h:4318/v1/metrics".into()
+            )
+        );
         assert_eq!(
             urls("http://h:4318/otlp/v1/traces"),
-            ("http://h:4318/otlp/v1/traces".into(), "http://h:4318/otlp/v1/metrics".into())
+            (
+                "http://h:4318/otlp/v1/traces".into(),
+                "http://h:4318/otlp/v1/metrics".into()
+            )
         );
-        assert_eq!(urls("http://h/custom"), ("http://h/custom".into(), "http://h/custom/v1/metrics".into()));
+        assert_eq!(
+            urls("http://h/custom"),
+            (
+                "http://h/custom".into(),
+                "http://h/custom/v1/metrics".into()
+            )
+        );
     }
 }

@@ -168,7 +168,9 @@ impl PushMetricExporter for WatchedMetrics {
         };
         if let Err(error) = &result {
             self.watch.failure(&self.target, error);
-            self.watch.failed_metric_exports.fetch_add(1, Ordering::Relaxed);
+            self.watch
+                .failed_metric_exports
+                .fetch_add(1, Ordering::Relaxed);
         }
         result
     }

@@ -125,7 +125,9 @@ fn rust_transcript(program: &Value) -> String {
     let mut settings = OtlpSettings::from_lookup(|_| None);
     settings.endpoint = Endpoint::Url(receiver.endpoint());
     settings.protocol = Protocol::HttpProtobuf;
-    let export = OtlpExportBuilder::new(settings).build().expect("the export builds");
+    let export = OtlpExportBuilder::new(settings)
+        .build()
+        .expect("the export builds");
     let provider = TraceProvider::builder()
         .with_processor(Arc::new(export.processor()))
         .build();
@@ -142,9 +144,12 @@ fn run_rust(provider: &TraceProvider, spec: &Value) {
     let data = &spec["data"];
     let text = |key: &str| data[key].as_str().map(str::to_owned);
     let maps = |key: &str| {
-        data[key]
-            .as_array()
-            .map(|items| items.iter().filter_map(|i| i.as_object().cloned()).collect::<Vec<JsonMap>>())
+        data[key].as_array().map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_object().cloned())
+                .collect::<Vec<JsonMap>>()
+        })
     };
     let span: Span = match spec["type"].as_str().unwrap() {
         "generation" => {
@@ -156,8 +161,12 @@ fn run_rust(provider: &TraceProvider, spec: &Value) {
             generation.usage = data["usage"].as_object().cloned();
             provider.span(generation).into_span()
         }
-        "agent" => provider.span(AgentSpanData::new(text("name").unwrap())).into_span(),
-        "function" => provider.span(FunctionSpanData::new(text("name").unwrap())).into_span(),
+        "agent" => provider
+            .span(AgentSpanData::new(text("name").unwrap()))
+            .into_span(),
+        "function" => provider
+            .span(FunctionSpanData::new(text("name").unwrap()))
+            .into_span(),
         "handoff" => provider
             .span(HandoffSpanData::new(text("from_agent"), text("to_agent")))
             .into_span(),
@@ -166,7 +175,9 @@ fn run_rust(provider: &TraceProvider, spec: &Value) {
             guardrail.triggered = data["triggered"].as_bool().unwrap();
             provider.span(guardrail).into_span()
         }
-        _ => provider.span(CustomSpanData::new(text("name").unwrap())).into_span(),
+        _ => provider
+            .span(CustomSpanData::new(text("name").unwrap()))
+            .into_span(),
     };
     let _current = span.start_as_current();
     for child in spec["children"].as_array().into_iter().flatten() {

@@ -95,6 +95,6 @@ impl PythonSubject {
 #[cfg(test)]
 mod client_rules_tests;
 #[cfg(test)]
-mod logger_tests;
-#[cfg(test)]
 mod genai_mapping_tests;
+#[cfg(test)]
+mod logger_tests;
