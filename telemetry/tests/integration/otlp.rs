@@ -57,6 +57,23 @@ fn export(settings: OtlpSettings, warnings: &Warnings, timeout: Duration) -> Otl
         .expect("the export builds")
 }
 
+/// An export to `receiver` (5 s timeout) and a provider feeding it.
+fn exporting_to(
+    receiver: &LoopbackReceiver,
+    protocol: Protocol,
+) -> (OtlpExport, TraceProvider, Warnings) {
+    let warnings = Warnings::default();
+    let export = export(
+        settings(&receiver.endpoint(), protocol),
+        &warnings,
+        Duration::from_secs(5),
+    );
+    let provider = TraceProvider::builder()
+        .with_processor(export.processor())
+        .build();
+    (export, provider, warnings)
+}
+
 const TRACE_ID: &str = "trace_0123456789abcdef0123456789abcdef";
 
 /// A trace with an agent, its generation and a failing tool call.
@@ -131,15 +148,7 @@ fn by_name<'a>(spans: &'a [OtlpSpan], name: &str) -> &'a OtlpSpan {
 }
 
 fn exports_the_run_over(protocol: Protocol, receiver: LoopbackReceiver) {
-    let warnings = Warnings::default();
-    let export = export(
-        settings(&receiver.endpoint(), protocol),
-        &warnings,
-        Duration::from_secs(5),
-    );
-    let provider = TraceProvider::builder()
-        .with_processor(export.processor())
-        .build();
+    let (export, provider, warnings) = exporting_to(&receiver, protocol);
     record_run(&provider);
     let stats = export.shutdown();
     assert!(
@@ -446,15 +455,7 @@ fn codex_events_travel_as_span_events_on_the_span_current_at_emission() {
     use tracing_subscriber::layer::SubscriberExt;
 
     let receiver = LoopbackReceiver::http(Behaviour::Accept).unwrap();
-    let warnings = Warnings::default();
-    let export = export(
-        settings(&receiver.endpoint(), Protocol::HttpProtobuf),
-        &warnings,
-        Duration::from_secs(5),
-    );
-    let provider = TraceProvider::builder()
-        .with_processor(export.processor())
-        .build();
+    let (export, provider, warnings) = exporting_to(&receiver, Protocol::HttpProtobuf);
     let runner = Runner::new(provider, EnvConfig::default());
     let subscriber = tracing_subscriber::registry().with(export.codex_events_layer());
     tracing::subscriber::with_default(subscriber, || {
@@ -466,6 +467,7 @@ fn codex_events_travel_as_span_events_on_the_span_current_at_emission() {
         (0, 0),
         "{stats:?}"
     );
+    assert_eq!(warnings.all(), Vec::<String>::new());
     let spans = spans(&receiver.requests());
     let events_of = |name: &str| -> Vec<String> {
         by_name(&spans, name)
@@ -523,15 +525,7 @@ fn metrics_of_a_run_arrive_over(protocol: Protocol, receiver: LoopbackReceiver) 
     use codex_telemetry::lifecycle::{RunOptions, Runner};
     use tracing_subscriber::layer::SubscriberExt;
 
-    let warnings = Warnings::default();
-    let export = export(
-        settings(&receiver.endpoint(), protocol),
-        &warnings,
-        Duration::from_secs(5),
-    );
-    let provider = TraceProvider::builder()
-        .with_processor(export.processor())
-        .build();
+    let (export, provider, warnings) = exporting_to(&receiver, protocol);
     let events = Events::new(provider.clone()).with_meter(&export.meter());
     let runner = Runner::new(provider, EnvConfig::default()).with_events(events);
     // The events are emitted (and so measured) only when a subscriber wants them.
@@ -694,18 +688,11 @@ fn unusable_tls_files_are_refused_naming_the_variable() {
 /// Exports `record` with a fresh export to a fresh receiver and returns the spans received.
 fn received(record: impl FnOnce(&TraceProvider)) -> Vec<OtlpSpan> {
     let receiver = LoopbackReceiver::http(Behaviour::Accept).unwrap();
-    let warnings = Warnings::default();
-    let export = export(
-        settings(&receiver.endpoint(), Protocol::HttpProtobuf),
-        &warnings,
-        Duration::from_secs(5),
-    );
-    let provider = TraceProvider::builder()
-        .with_processor(export.processor())
-        .build();
+    let (export, provider, warnings) = exporting_to(&receiver, Protocol::HttpProtobuf);
     record(&provider);
     let stats = export.shutdown();
     assert_eq!(stats.not_delivered(), 0, "{stats:?}");
+    assert_eq!(warnings.all(), Vec::<String>::new());
     spans(&receiver.requests())
 }
 
