@@ -63,6 +63,14 @@ enum Command {
     },
     /// Print the embedded interpreter, the venv and the client version, and flag mismatches.
     Doctor,
+    /// Speak the exec protocol (docs/exec-protocol.md) with a built-in subject behind it: read
+    /// one scenario document on stdin, print its raw records on stdout. The reference adapter:
+    /// `--subject 'exec:parity exec-subject rust'` checks the protocol end to end.
+    #[command(hide = true)]
+    ExecSubject {
+        /// The subject behind it (`rust`).
+        subject: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +117,9 @@ struct RunArgs {
     /// a pending `.snap.new` for `cargo insta review`). Existing goldens are never rewritten.
     #[arg(long)]
     accept_new: bool,
+    /// How long an exec:CMD subject may take per scenario before it is killed.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    exec_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +179,9 @@ struct ShowArgs {
     /// loopback receiver (docs/otlp.md) instead of the parity transcript.
     #[arg(long, conflicts_with_all = ["raw", "codex_events"])]
     otlp: bool,
+    /// How long an exec:CMD subject may take before it is killed.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    exec_timeout: u64,
     /// Directory of scenario files. Default: the workspace's `scenarios/`.
     #[arg(long = "scenarios", value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
@@ -238,6 +252,7 @@ pub fn run_in(env: &Environment, cli: Cli, stdout: &mut dyn Write, stderr: &mut 
         Command::Bisect(args) => bisect_command(workspace, args, stdout),
         Command::Setup { force } => setup_command(workspace, force, stdout),
         Command::Doctor => doctor_command(workspace, stdout),
+        Command::ExecSubject { subject } => exec_subject_command(&subject, stdout),
     };
     match outcome {
         Ok(code) => code,
@@ -265,6 +280,11 @@ fn run_command(env: &Environment, args: RunArgs, stdout: &mut dyn Write) -> Resu
         true,
     )?;
     plan.transcripts = args.transcripts.clone();
+    plan.subjects = plan
+        .subjects
+        .into_iter()
+        .map(|subject| with_exec_timeout(subject, args.exec_timeout))
+        .collect();
     let mut file;
     let out: &mut dyn Write = match &args.out {
         Some(path) => {
@@ -606,6 +626,36 @@ fn parse_subjects(values: &[String]) -> Result<Vec<SubjectKind>, Stop> {
     Ok(subjects)
 }
 
+/// An exec subject with `--exec-timeout`; other subjects as they are.
+fn with_exec_timeout(subject: SubjectKind, seconds: u64) -> SubjectKind {
+    match subject {
+        SubjectKind::Exec(exec) => {
+            SubjectKind::Exec(exec.with_timeout(std::time::Duration::from_secs(seconds)))
+        }
+        other => other,
+    }
+}
+
+/// `parity exec-subject rust`: the exec protocol with the rust subject behind it.
+fn exec_subject_command(subject: &str, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    if subject != "rust" {
+        return Err(Stop::bad_input(format!(
+            "exec-subject {subject}: only `rust` can be served over the exec protocol"
+        )));
+    }
+    let mut input = String::new();
+    io::Read::read_to_string(&mut io::stdin().lock(), &mut input)
+        .map_err(|e| Stop::bad_input(format!("cannot read the scenario document on stdin: {e}")))?;
+    let scenario = crate::subject::exec::read_request(&input).map_err(Stop::bad_input)?;
+    let log = RustSubject::new()
+        .run(&scenario)
+        .map_err(|e| Stop::failure(e.to_string()))?;
+    stdout
+        .write_all(log.to_json_lines().as_bytes())
+        .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    Ok(EXIT_OK)
+}
+
 fn show_command(
     workspace: &Workspace,
     args: ShowArgs,
@@ -614,6 +664,7 @@ fn show_command(
     let subject = args
         .subject
         .parse::<SubjectKind>()
+        .map(|subject| with_exec_timeout(subject, args.exec_timeout))
         .map_err(|e| Stop::bad_input(format!("--subject {}: {e}", args.subject)))?;
     let scenario = find_scenario(workspace, &args.scenario, args.scenarios_dir.as_deref())?;
     if args.codex_events {

@@ -74,6 +74,11 @@ pub fn otlp_transcript(
             PythonSubject::new(workspace.clone()).run_otlp(scenario, &receiver.endpoint())?;
         }
         SubjectKind::Rust => RustSubject::new().run_otlp(scenario, &receiver.endpoint())?,
+        SubjectKind::Exec(_) => {
+            return Err(fail(
+                "the OTLP layer runs the python and rust subjects only (an exec subject has no OTLP export to compare)".into(),
+            ));
+        }
     }
     if receiver.overflow() > 0 {
         return Err(fail(format!(

@@ -188,7 +188,8 @@ pub fn execute(
     mut on_event: impl FnMut(ParityEvent<'_>),
 ) -> RunReport {
     let mut results = Vec::new();
-    for scenario in &plan.scenarios {
+    let mut exec_transcripts = exec_transcripts(workspace, plan);
+    for (scenario_index, scenario) in plan.scenarios.iter().enumerate() {
         let path = plan.goldens.path(&scenario.name);
         let shown = workspace.display(&path);
         let golden = read_golden(&path);
@@ -204,13 +205,16 @@ pub fn execute(
                 })
                 .clone()
         };
-        for subject in &plan.subjects {
+        for (subject_index, subject) in plan.subjects.iter().enumerate() {
             on_event(ParityEvent::CellStarted {
                 scenario: &scenario.name,
                 subject: subject.name(),
             });
             let transcript = match subject {
                 SubjectKind::Python => python_transcript(),
+                SubjectKind::Exec(_) => exec_transcripts
+                    .remove(&(subject_index, scenario_index))
+                    .unwrap_or_else(|| Err("the exec subject did not run this scenario".into())),
                 _ => subject
                     .transcript(workspace, scenario)
                     .map_err(|e| e.to_string()),
@@ -262,6 +266,47 @@ pub fn execute(
         results,
         summary,
     }
+}
+
+/// The transcripts of the exec subjects, by (subject, scenario) index: each scenario is its own
+/// process, so they run side by side, at most as many at once as the machine has cores.
+fn exec_transcripts(
+    workspace: &Workspace,
+    plan: &Plan,
+) -> std::collections::HashMap<(usize, usize), Result<String, String>> {
+    let jobs: Vec<(usize, usize)> = plan
+        .subjects
+        .iter()
+        .enumerate()
+        .filter(|(_, subject)| matches!(subject, SubjectKind::Exec(_)))
+        .flat_map(|(s, _)| (0..plan.scenarios.len()).map(move |i| (s, i)))
+        .collect();
+    if jobs.is_empty() {
+        return Default::default();
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(jobs.len());
+    let queue = std::sync::Mutex::new(jobs);
+    let done = std::sync::Mutex::new(std::collections::HashMap::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let Some((s, i)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                        break;
+                    };
+                    let transcript = plan.subjects[s]
+                        .transcript(workspace, &plan.scenarios[i])
+                        .map_err(|e| e.to_string());
+                    done.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert((s, i), transcript);
+                }
+            });
+        }
+    });
+    done.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The verdict of one cell whose transcript is already known, against its golden only (never

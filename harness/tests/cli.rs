@@ -249,7 +249,7 @@ fn unknown_subject_and_unmatched_filter_exit_2() {
     let (code, _, stderr) = run_binary(binary(&["run", "--subject", "perl"]));
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("unknown subject \"perl\"; expected `python`, `rust` or `all`"),
+        stderr.contains("unknown subject \"perl\"; expected `python`, `rust`, `all` or `exec:CMD`"),
         "{stderr}"
     );
 
@@ -1069,4 +1069,99 @@ fn a_second_python_driver_in_one_process_is_refused_not_replaced() {
         ),
         "stdout: {stdout}\nstderr: {stderr}"
     );
+}
+
+/// `exec:` with the parity binary's own adapter (`exec-subject rust`): the protocol end to end.
+fn rust_over_exec() -> String {
+    format!("exec:'{}' exec-subject rust", env!("CARGO_BIN_EXE_parity"))
+}
+
+#[test]
+fn an_exec_subject_speaking_the_protocol_is_judged_like_any_subject() {
+    let subject = rust_over_exec();
+    let (code, stdout, stderr) = run(parity(&[
+        "run",
+        "--subject",
+        &subject,
+        "--scenario",
+        "tool_call",
+        "--scenario",
+        "handoff",
+        "--scenario",
+        "approval_approve",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for result in results {
+        assert_eq!(result["subject"], subject.as_str());
+        assert_eq!(result["status"], "pass", "{result}");
+    }
+}
+
+#[test]
+fn broken_exec_commands_are_errors_of_their_scenario_and_the_run_finishes() {
+    for (command, expected) in [
+        (
+            "exec:echo oops >&2; exit 3",
+            "the command exited with status 3; stderr ends with:\noops",
+        ),
+        (
+            "exec:echo '{\"seq\": 0, \"kind\": \"outcome\", \"data\": {}}'; echo garbage",
+            "stdout line 2 is not a raw record",
+        ),
+        (
+            "exec:sleep 30",
+            "the command did not finish within 1 s and was killed",
+        ),
+        ("exec:kill -9 $$", "the command was killed by signal 9"),
+    ] {
+        let (code, stdout, stderr) = run(parity(&[
+            "run",
+            "--subject",
+            command,
+            "--scenario",
+            "tool_call",
+            "--scenario",
+            "handoff",
+            "--exec-timeout",
+            "1",
+            "--format",
+            "json",
+        ]));
+        assert_eq!(code, 1, "{command}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let results = report["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2, "{command}: every scenario is reported");
+        for result in results {
+            assert_eq!(result["status"], "error", "{command}: {result}");
+            let message = result["message"].as_str().unwrap();
+            assert!(message.contains(expected), "{command}: {message}");
+        }
+    }
+    let (_, stdout, _) = run(parity(&[
+        "run",
+        "--subject",
+        "exec:echo garbage",
+        "--scenario",
+        "tool_call",
+        "--format",
+        "json",
+    ]));
+    assert!(
+        stdout.contains(r#"\"garbage\""#),
+        "the offending line is quoted: {stdout}"
+    );
+    let (code, _, stderr) = run(parity(&[
+        "run",
+        "--subject",
+        "exec:",
+        "--scenario",
+        "tool_call",
+    ]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("exec: needs a command"), "{stderr}");
 }

@@ -3,6 +3,7 @@
 //! The set is closed, so dispatch is an enum ([`SubjectKind`]). A subject's only job is to produce
 //! raw records in the common schema; the normalizer does everything else.
 
+pub mod exec;
 pub mod python;
 pub mod rust;
 
@@ -22,6 +23,9 @@ pub enum SubjectKind {
     Python,
     /// `codex-telemetry`, in process: the implementation under test.
     Rust,
+    /// Any other implementation, as a command speaking the exec protocol
+    /// (docs/exec-protocol.md).
+    Exec(exec::ExecSubject),
 }
 
 impl SubjectKind {
@@ -39,6 +43,7 @@ impl SubjectKind {
         match self {
             SubjectKind::Python => python::PythonSubject::new(workspace.clone()).run(scenario),
             SubjectKind::Rust => rust::RustSubject::new().run(scenario),
+            SubjectKind::Exec(exec) => exec.run(workspace, scenario),
         }
     }
 
@@ -57,6 +62,7 @@ impl SubjectKind {
         match self {
             SubjectKind::Python => "python",
             SubjectKind::Rust => "rust",
+            SubjectKind::Exec(exec) => exec.name(),
         }
     }
 }
@@ -75,10 +81,10 @@ impl FromStr for SubjectKind {
             "python" => Ok(SubjectKind::Python),
             "rust" => Ok(SubjectKind::Rust),
             other if other.starts_with("exec:") => {
-                Err("exec:CMD subjects are not available yet; use `python` or `rust`".into())
+                exec::ExecSubject::parse(other).map(SubjectKind::Exec)
             }
             other => Err(format!(
-                "unknown subject {other:?}; expected `python`, `rust` or `all`"
+                "unknown subject {other:?}; expected `python`, `rust`, `all` or `exec:CMD`"
             )),
         }
     }
