@@ -20,6 +20,7 @@ use crate::report::{ReportFormat, TextReporter, write_json, write_junit, write_m
 use crate::runner::{Plan, Status, execute};
 use crate::scenario::{Scenario, ScenarioPaths, load_scenario};
 use crate::subject::SubjectKind;
+use crate::subject::js_env;
 use crate::subject::python::{PythonSubject, doctor, venv};
 use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
@@ -60,6 +61,10 @@ enum Command {
         /// Rebuild the venv even if it looks ready.
         #[arg(long)]
         force: bool,
+        /// Also install the JS Agents SDK for the js subject (being built, issue 13): `npm ci`
+        /// of `harness/js/` into `.parity/js/`; needs Node.js 20 or newer.
+        #[arg(long)]
+        js: bool,
     },
     /// Print the embedded interpreter, the venv and the client version, and flag mismatches.
     Doctor,
@@ -250,7 +255,7 @@ pub fn run_in(env: &Environment, cli: Cli, stdout: &mut dyn Write, stderr: &mut 
         Command::Matrix(command) => matrix_command(env, command, stdout),
         Command::Drift(args) => drift_command(workspace, args, stdout),
         Command::Bisect(args) => bisect_command(workspace, args, stdout),
-        Command::Setup { force } => setup_command(workspace, force, stdout),
+        Command::Setup { force, js } => setup_command(workspace, force, js, stdout),
         Command::Doctor => doctor_command(workspace, stdout),
         Command::ExecSubject { subject } => exec_subject_command(&subject, stdout),
     };
@@ -731,7 +736,12 @@ fn find_scenario(workspace: &Workspace, name: &str, dir: Option<&Path>) -> Resul
     load_scenario(&path).map_err(|e| Stop::bad_input(e.to_string()))
 }
 
-fn setup_command(workspace: &Workspace, force: bool, stdout: &mut dyn Write) -> Result<i32, Stop> {
+fn setup_command(
+    workspace: &Workspace,
+    force: bool,
+    js: bool,
+    stdout: &mut dyn Write,
+) -> Result<i32, Stop> {
     venv::ensure(workspace, force).map_err(|e| Stop::failure(e.to_string()))?;
     let version = PythonSubject::new(workspace.clone())
         .client_version()
@@ -742,12 +752,48 @@ fn setup_command(workspace: &Workspace, force: bool, stdout: &mut dyn Write) -> 
         workspace.display(&workspace.venv_dir())
     )
     .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    if js {
+        let env = js_env::ensure(workspace, force).map_err(|e| Stop::failure(e.to_string()))?;
+        writeln!(
+            stdout,
+            "JS environment ready: {} with @openai/agents {}",
+            workspace.display(env.dir()),
+            env.sdk_version().unwrap_or_else(|| "?".into())
+        )
+        .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    }
     Ok(EXIT_OK)
 }
 
 fn doctor_command(workspace: &Workspace, stdout: &mut dyn Write) -> Result<i32, Stop> {
     let report = doctor(workspace);
     write!(stdout, "{report}").map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    // The js subject's environment, for information (it is optional: not a problem when absent).
+    let js = match js_env::node() {
+        Err(e) => format!(
+            "node: unavailable ({e})
+js subject: unavailable
+"
+        ),
+        Ok(node) => {
+            let sdk = match js_env::existing(workspace) {
+                Ok(Some(env)) => format!(
+                    "@openai/agents {} in {}",
+                    env.sdk_version().unwrap_or_else(|| "?".into()),
+                    workspace.display(env.dir())
+                ),
+                Ok(None) => "not installed (`parity setup --js` installs it)".into(),
+                Err(e) => format!("unavailable ({e})"),
+            };
+            format!(
+                "node: {}
+js subject: {sdk}
+",
+                node.version
+            )
+        }
+    };
+    write!(stdout, "{js}").map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
     Ok(if report.problems.is_empty() {
         EXIT_OK
     } else {

@@ -1165,3 +1165,30 @@ fn broken_exec_commands_are_errors_of_their_scenario_and_the_run_finishes() {
     assert_eq!(code, 2);
     assert!(stderr.contains("exec: needs a command"), "{stderr}");
 }
+
+#[test]
+fn setup_js_installs_the_pinned_sdk_and_doctor_reports_node_and_it() {
+    let node = Command::new("node").arg("--version").output();
+    let (code, stdout, stderr) = run_binary(binary(&["setup", "--js"]));
+    match node {
+        Ok(output) if output.status.success() => {
+            assert_eq!(code, 0, "{stderr}");
+            assert!(
+                stdout.contains("JS environment ready: .parity/js with @openai/agents 0.20.0"),
+                "{stdout}"
+            );
+            let (_, doctor, _) = run_binary(binary(&["doctor"]));
+            let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            assert!(doctor.contains(&format!("node: {version}\n")), "{doctor}");
+            assert!(
+                doctor.contains("js subject: @openai/agents 0.20.0 in .parity/js"),
+                "{doctor}"
+            );
+        }
+        // Without Node the install says what is missing instead of failing obscurely.
+        _ => {
+            assert_eq!(code, 1);
+            assert!(stderr.contains("Node.js was not found on PATH"), "{stderr}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! raw records in the common schema; the normalizer does everything else.
 
 pub mod exec;
+pub mod js_env;
 pub mod python;
 pub mod rust;
 
