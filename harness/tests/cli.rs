@@ -1192,3 +1192,45 @@ fn setup_js_installs_the_pinned_sdk_and_doctor_reports_node_and_it() {
         }
     }
 }
+
+#[test]
+fn the_js_subject_runs_scenarios_through_the_js_sdk_when_node_is_present() {
+    if Command::new("node").arg("--version").output().is_err() {
+        // Without Node the subject says so (and never runs by default).
+        let (code, _, stderr) = run(parity(&["show", "one_turn_text", "--subject", "js"]));
+        assert_eq!(code, 1);
+        assert!(stderr.contains("Node.js was not found on PATH"), "{stderr}");
+        return;
+    }
+    let (code, stdout, stderr) = run(parity(&["show", "one_turn_text", "--subject", "js"]));
+    assert_eq!(code, 0, "{stderr}");
+    // The JS SDK's own records, normalized like any subject's: its task, agent and turn spans,
+    // and its log lines (debug namespace openai-agents:*) as `openai.agents` lines.
+    assert!(
+        stdout.starts_with(
+            "normalizer: v4\n--- events\nlog DEBUG \"Creating trace. Trace data is redacted.\"\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("span_start span#2 parent=span#1 {\"handoffs\":[],\"name\":\"assistant\",\"output_type\":\"text\""), "{stdout}");
+    assert!(
+        stdout.contains("outcome {\"final_output\":\"Hello!\",\"status\":\"completed\"}"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("--- findings\nnone\n"), "{stdout}");
+    // What the driver cannot build yet is an error naming the feature.
+    let (code, stdout, _) = run(parity(&[
+        "run",
+        "--subject",
+        "js",
+        "--scenario",
+        "input_guardrail_pass",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("unsupported: [[guardrails]]"), "{stdout}");
+    // Not a default subject until the matrix has its column.
+    let (_, report) = run_json(parity(&["run", "--scenario", "one_turn_text"]));
+    assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
+}

@@ -31,9 +31,20 @@ const PIPE_GRACE: Duration = Duration::from_secs(2);
 /// An `exec:CMD` subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ExecSubject {
-    /// `exec:CMD`, as given: the subject's name in reports.
+    /// `exec:CMD`, as given (or a built-in driver's name): the subject's name in reports.
     name: String,
+    /// What runs under `sh -c`.
+    command: String,
     timeout: Duration,
+    /// A built-in driver whose environment is installed on first use.
+    builtin: Option<Builtin>,
+}
+
+/// Drivers that ship with the harness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Builtin {
+    /// OpenAI's JS Agents SDK (`harness/js/parity_driver.mjs`, being built: issue 13).
+    Js,
 }
 
 impl ExecSubject {
@@ -47,8 +58,22 @@ impl ExecSubject {
         }
         Ok(Self {
             name: spec.to_owned(),
+            command: command.to_owned(),
             timeout: DEFAULT_EXEC_TIMEOUT,
+            builtin: None,
         })
+    }
+
+    /// The js subject: the JS Agents SDK's driver over this protocol (`--subject js`).
+    pub fn js() -> Self {
+        Self {
+            name: "js".into(),
+            command:
+                "PARITY_JS_MODULES=.parity/js/node_modules exec node harness/js/parity_driver.mjs"
+                    .into(),
+            timeout: DEFAULT_EXEC_TIMEOUT,
+            builtin: Some(Builtin::Js),
+        }
     }
 
     /// The same subject with a per-scenario timeout.
@@ -57,14 +82,14 @@ impl ExecSubject {
         self
     }
 
-    /// `exec:CMD`.
+    /// `exec:CMD`, or the built-in driver's name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The command run under `sh -c`.
     pub fn command(&self) -> &str {
-        &self.name["exec:".len()..]
+        &self.command
     }
 
     /// Runs `scenario` through the command and returns its raw records.
@@ -78,6 +103,9 @@ impl ExecSubject {
             scenario: scenario.name.clone(),
             message,
         };
+        if self.builtin == Some(Builtin::Js) {
+            prepare_js(workspace).map_err(fail)?;
+        }
         let input = serde_json::json!({"protocol": EXEC_PROTOCOL, "scenario": scenario});
         let output = run_command(
             self.command(),
@@ -153,6 +181,19 @@ pub fn read_request(text: &str) -> Result<Scenario, String> {
         description,
         spec,
     })
+}
+
+/// Installs the JS SDK on first use, once per process.
+fn prepare_js(workspace: &Workspace) -> Result<(), String> {
+    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = READY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !*ready {
+        super::js_env::ensure(workspace, false).map_err(|e| e.to_string())?;
+        *ready = true;
+    }
+    Ok(())
 }
 
 enum Ended {
@@ -306,6 +347,7 @@ mod tests {
     #[test]
     fn specs_name_a_command() {
         let exec = ExecSubject::parse("exec:node driver.js").unwrap();
+        assert_eq!(ExecSubject::js().name(), "js");
         assert_eq!(
             (exec.name(), exec.command()),
             ("exec:node driver.js", "node driver.js")

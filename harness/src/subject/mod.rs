@@ -81,6 +81,8 @@ impl FromStr for SubjectKind {
         match s {
             "python" => Ok(SubjectKind::Python),
             "rust" => Ok(SubjectKind::Rust),
+            // Being built (issue 13): never part of `all` until the matrix has its column.
+            "js" => Ok(SubjectKind::Exec(exec::ExecSubject::js())),
             other if other.starts_with("exec:") => {
                 exec::ExecSubject::parse(other).map(SubjectKind::Exec)
             }

@@ -1,0 +1,315 @@
+// The js subject's driver (issue 13, being built): speaks the exec protocol
+// (docs/exec-protocol.md) with OpenAI's JS Agents SDK behind it. It reads one scenario document
+// on stdin, builds the scenario with the SDK's ScriptedModel, records traces and spans through
+// the only trace processor, the SDK's log lines (the `debug` namespace `openai-agents:*`,
+// console.warn and console.error) with the trace and span current at emission, the run and
+// agent hooks, and the outcome, and writes them as raw records (JSON lines) on stdout.
+//
+// Mapped here because they are representation, not behaviour: the logger name (`openai.agents`
+// for every `openai-agents:*` namespace), timestamps (JS has milliseconds; written in Python's
+// isoformat with the microseconds zero), hook and exception names of the same meaning. A
+// scenario feature the driver cannot build yet exits 3 with `unsupported: …` on stderr.
+//
+// The SDK is loaded from PARITY_JS_MODULES (the `node_modules` that `parity setup --js`
+// installs), through require, so that the driver and the SDK share one `debug` instance.
+
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { format } from 'node:util';
+
+const PROTOCOL = 'parity-exec/1';
+const UNSUPPORTED_EXIT = 3;
+
+const records = [];
+const out = process.stdout;
+let recording = false;
+
+function emit(kind, data) {
+  if (!recording) return;
+  records.push({ seq: records.length, kind, data });
+}
+
+function unsupported(feature) {
+  process.stderr.write(`unsupported: ${feature}\n`);
+  process.exit(UNSUPPORTED_EXIT);
+}
+
+async function readStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `2026-11-30T09:44:54.557Z` → `2026-11-30T09:44:54.557000+00:00` (Python's isoformat). */
+function pythonTimestamp(value) {
+  if (typeof value !== 'string') return value;
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(value);
+  if (!match) return value;
+  const fraction = (match[2] ?? '').padEnd(6, '0');
+  return `${match[1]}.${fraction}+00:00`;
+}
+
+function exported(item) {
+  const json = JSON.parse(JSON.stringify(item.toJSON()));
+  if (json && typeof json === 'object') {
+    for (const key of ['started_at', 'ended_at']) {
+      if (key in json) json[key] = pythonTimestamp(json[key]);
+    }
+  }
+  return json;
+}
+
+/** The JS error classes with a Python counterpart of the same meaning. */
+const PYTHON_ERROR_NAMES = {
+  MaxTurnsExceededError: 'MaxTurnsExceeded',
+  ModelBehaviorError: 'ModelBehaviorError',
+  UserError: 'UserError',
+  InputGuardrailTripwireTriggered: 'InputGuardrailTripwireTriggered',
+  OutputGuardrailTripwireTriggered: 'OutputGuardrailTripwireTriggered',
+  AgentsError: 'AgentsException',
+};
+
+function checkSupported(scenario) {
+  const run = scenario.run;
+  if (run.copies > 1) unsupported('run.copies > 1');
+  if (run.repeat > 1) unsupported('run.repeat > 1');
+  if (run.session) unsupported('run.session');
+  if ((run.resume ?? []).length) unsupported('run.resume (approvals)');
+  if (run.streamed && run.drain === false) unsupported('run.drain = false');
+  if (run.include_task_and_turn_spans !== undefined && run.include_task_and_turn_spans !== null) {
+    unsupported('run.include_task_and_turn_spans');
+  }
+  if (scenario.trace) unsupported('[trace] (a user trace)');
+  if ((scenario.guardrails ?? []).length) unsupported('[[guardrails]]');
+  if ((scenario.mcp_servers ?? []).length) unsupported('[[mcp_servers]]');
+  for (const agent of scenario.agents) {
+    for (const key of ['agent_tools', 'input_guardrails', 'output_guardrails', 'mcp_servers', 'stop_at_tool_names']) {
+      if ((agent[key] ?? []).length) unsupported(`agents.${key}`);
+    }
+    for (const key of ['output_type', 'tools_final_output']) {
+      if (agent[key] !== undefined && agent[key] !== null) unsupported(`agents.${key}`);
+    }
+    if (agent.tool_use_behavior && agent.tool_use_behavior !== 'run_llm_again') {
+      unsupported('agents.tool_use_behavior');
+    }
+  }
+  for (const tool of scenario.tools ?? []) {
+    for (const key of ['failure_error_function', 'failure_message', 'needs_approval']) {
+      if (tool[key] !== undefined && tool[key] !== null && tool[key] !== false) unsupported(`tools.${key}`);
+    }
+    for (const key of ['input_guardrails', 'output_guardrails']) {
+      if ((tool[key] ?? []).length) unsupported(`tools.${key}`);
+    }
+  }
+  for (const step of scenario.model?.steps ?? []) {
+    if (step.usage?.cache_write_input_tokens) unsupported('model.steps.usage.cache_write_input_tokens');
+    for (const item of step.output ?? []) {
+      if (item.agent_tool_call || item.missing_tool_call) unsupported('model.steps.output agent_tool_call / missing_tool_call');
+    }
+  }
+}
+
+async function main() {
+  const request = JSON.parse(await readStdin());
+  if (request.protocol !== PROTOCOL) {
+    process.stderr.write(`this driver speaks ${PROTOCOL}, not ${request.protocol}\n`);
+    process.exit(2);
+  }
+  const scenario = request.scenario;
+  checkSupported(scenario);
+  // The scenario's variables, before the SDK reads them at load.
+  Object.assign(process.env, scenario.env ?? {});
+
+  const modules = resolve(process.env.PARITY_JS_MODULES ?? '.parity/js/node_modules');
+  const require = createRequire(join(modules, 'noop.js'));
+  const agents = require('@openai/agents');
+  const core = require('@openai/agents-core');
+  const testing = require('@openai/agents-core/testing');
+  const { z } = require('zod');
+  const createDebug = require('debug');
+
+  const currentIds = () => {
+    const trace = core.getCurrentTrace();
+    const span = core.getCurrentSpan();
+    const live = (x) => x && x.constructor && !/NoopTrace|NoopSpan/.test(x.constructor.name);
+    return {
+      trace_id: live(trace) ? trace.traceId : null,
+      span_id: live(span) ? span.spanId : null,
+    };
+  };
+  const log = (level, message) => emit('log', { logger: 'openai.agents', level, message, ...currentIds() });
+
+  // Logs: the debug namespace, and console.warn / console.error (what the SDK's logger uses).
+  createDebug.enable('openai-agents:*');
+  createDebug.formatArgs = function formatArgs() {};
+  createDebug.log = (...args) => log('DEBUG', format(...args));
+  console.warn = (...args) => log('WARNING', format(...args));
+  console.error = (...args) => log('ERROR', format(...args));
+  console.log = (...args) => process.stderr.write(`${format(...args)}\n`);
+
+  agents.setTraceProcessors([
+    {
+      onTraceStart: async (trace) => emit('trace_start', exported(trace)),
+      onTraceEnd: async (trace) => emit('trace_end', exported(trace)),
+      onSpanStart: async (span) => emit('span_start', exported(span)),
+      onSpanEnd: async (span) => emit('span_end', exported(span)),
+      shutdown: async () => {},
+      forceFlush: async () => {},
+    },
+  ]);
+
+  // Tools.
+  const zodType = { string: z.string(), integer: z.number().int(), number: z.number(), boolean: z.boolean() };
+  const tools = new Map();
+  for (const spec of scenario.tools ?? []) {
+    const shape = {};
+    for (const [name, type] of Object.entries(spec.parameters ?? {})) shape[name] = zodType[type];
+    tools.set(
+      spec.name,
+      agents.tool({
+        name: spec.name,
+        description: spec.description ?? '',
+        parameters: z.object(shape),
+        execute: async () => {
+          if (spec.raises !== undefined && spec.raises !== null) throw new Error(spec.raises);
+          return typeof spec.returns === 'string' ? spec.returns : JSON.stringify(spec.returns);
+        },
+      }),
+    );
+  }
+
+  // The scripted model (its steps are built once the agents exist: handoffs name them), opening
+  // a generation span per call as Python's ScriptedModel(emit_traces=True) does.
+  let scripted;
+  const emitSpans = scenario.model?.generation_spans !== false;
+  const model = {
+    getResponse: (request) =>
+      emitSpans ? core.withGenerationSpan(async () => scripted.getResponse(request)) : scripted.getResponse(request),
+    getStreamedResponse: async function* (request) {
+      if (!emitSpans) {
+        yield* scripted.getStreamedResponse(request);
+        return;
+      }
+      const span = core.createGenerationSpan();
+      span.start();
+      core.setCurrentSpan(span);
+      try {
+        yield* scripted.getStreamedResponse(request);
+      } catch (error) {
+        span.setError({ message: 'Error', data: { name: error?.name, message: error?.message } });
+        throw error;
+      } finally {
+        span.end();
+        core.resetCurrentSpan();
+      }
+    },
+  };
+
+  // Agents, then their handoffs (they may refer to each other), with agent hooks.
+  const agentsByName = new Map();
+  for (const spec of scenario.agents) {
+    const agent = new agents.Agent({
+      name: spec.name,
+      instructions: spec.instructions ?? undefined,
+      model,
+      tools: (spec.tools ?? []).map((name) => tools.get(name)),
+    });
+    agentsByName.set(spec.name, agent);
+  }
+  for (const spec of scenario.agents) {
+    const agent = agentsByName.get(spec.name);
+    agent.handoffs = (spec.handoffs ?? []).map((name) => agentsByName.get(name));
+    const hook = (name, data) => emit('hook', { hook: name, scope: 'agent', ...data, ...currentIds() });
+    agent.on('agent_start', (_ctx, started) => hook('on_start', { agent: started.name }));
+    agent.on('agent_end', (_ctx, output) => hook('on_end', { agent: agent.name, output }));
+    agent.on('agent_handoff', (_ctx, next) => hook('agent_handoff', { agent: agent.name, next_agent: next.name }));
+    agent.on('agent_tool_start', (_ctx, tool) => hook('on_tool_start', { agent: agent.name, tool: tool.name }));
+    agent.on('agent_tool_end', (_ctx, tool, result) =>
+      hook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
+    );
+  }
+
+  let callIndex = 0;
+  const steps = (scenario.model?.steps ?? []).map((step) => {
+    if (step.error) {
+      const error = new Error(step.error.message);
+      error.name = step.error.name;
+      return testing.modelError(error);
+    }
+    const output = (step.output ?? []).map((item) => {
+      if (item.message !== undefined) return testing.assistantMessage(item.message);
+      callIndex += 1;
+      const callId = item.call_id ?? `call_${callIndex}`;
+      if (item.tool_call !== undefined) {
+        const args = item.raw_arguments ?? JSON.stringify(item.arguments ?? {});
+        return testing.functionCall(item.tool_call, args, { callId });
+      }
+      if (item.handoff !== undefined) {
+        const target = agentsByName.get(item.handoff);
+        return testing.functionCall(agents.handoff(target).toolName, '{}', { callId });
+      }
+      unsupported(`model.steps.output ${Object.keys(item).join(',')}`);
+      return null;
+    });
+    if (!step.usage) return output;
+    const u = step.usage;
+    return testing.modelResponse({
+      output,
+      usage: new core.Usage({
+        requests: u.requests ?? 0,
+        input_tokens: u.input_tokens ?? 0,
+        output_tokens: u.output_tokens ?? 0,
+        total_tokens: u.total_tokens ?? 0,
+        input_tokens_details: { cached_tokens: u.cached_input_tokens ?? 0 },
+        output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
+      }),
+    });
+  });
+  scripted = new testing.ScriptedModel(steps);
+
+  const run = scenario.run;
+  const runner = new agents.Runner({
+    workflowName: run.workflow_name ?? undefined,
+    groupId: run.group_id ?? undefined,
+    traceMetadata: run.trace_metadata ?? undefined,
+    traceId: run.trace_id ?? undefined,
+    tracingDisabled: run.tracing_disabled ?? undefined,
+    traceIncludeSensitiveData: run.trace_include_sensitive_data ?? undefined,
+  });
+  const runHook = (name, data) => emit('hook', { hook: name, scope: 'run', ...data, ...currentIds() });
+  runner.on('agent_start', (_ctx, agent) => runHook('on_agent_start', { agent: agent.name }));
+  runner.on('agent_end', (_ctx, agent, output) => runHook('on_agent_end', { agent: agent.name, output }));
+  runner.on('agent_handoff', (_ctx, from, to) => runHook('on_handoff', { from_agent: from.name, to_agent: to.name }));
+  runner.on('agent_tool_start', (_ctx, agent, tool) => runHook('on_tool_start', { agent: agent.name, tool: tool.name }));
+  runner.on('agent_tool_end', (_ctx, agent, tool, result) =>
+    runHook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
+  );
+
+  recording = true;
+  const options = { maxTurns: run.max_turns ?? undefined };
+  try {
+    let result;
+    if (run.streamed) {
+      result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, stream: true });
+      for await (const _event of result) {
+        // drained
+      }
+      await result.completed;
+      if (result.error) throw result.error;
+    } else {
+      result = await runner.run(agentsByName.get(run.agent), run.input, options);
+    }
+    emit('outcome', { status: 'completed', final_output: result.finalOutput ?? null });
+  } catch (error) {
+    const name = PYTHON_ERROR_NAMES[error?.constructor?.name] ?? error?.name ?? 'Error';
+    emit('outcome', { status: 'raised', error: name, message: String(error?.message ?? error) });
+  }
+  await core.getGlobalTraceProvider?.().forceFlush?.();
+  recording = false;
+  out.write(records.map((record) => JSON.stringify(record)).join('\n') + (records.length ? '\n' : ''));
+}
+
+main().catch((error) => {
+  process.stderr.write(`the js driver failed: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});
