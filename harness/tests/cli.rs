@@ -1224,12 +1224,12 @@ fn the_js_subject_runs_scenarios_through_the_js_sdk_when_node_is_present() {
         "--subject",
         "js",
         "--scenario",
-        "input_guardrail_pass",
+        "mcp_tool_call",
         "--format",
         "json",
     ]));
     assert_eq!(code, 1);
-    assert!(stdout.contains("unsupported: [[guardrails]]"), "{stdout}");
+    assert!(stdout.contains("unsupported: [[mcp_servers]]"), "{stdout}");
     // Not a default subject until the matrix has its column.
     let (_, report) = run_json(parity(&["run", "--scenario", "one_turn_text"]));
     assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
