@@ -72,39 +72,28 @@ const PYTHON_ERROR_NAMES = {
 function checkSupported(scenario) {
   const run = scenario.run;
   if (run.copies > 1) unsupported('run.copies > 1');
-  if (run.repeat > 1) unsupported('run.repeat > 1');
   if (run.session) unsupported('run.session');
   if ((run.resume ?? []).length) unsupported('run.resume (approvals)');
   if (run.streamed && run.drain === false) unsupported('run.drain = false');
   if (run.include_task_and_turn_spans !== undefined && run.include_task_and_turn_spans !== null) {
     unsupported('run.include_task_and_turn_spans');
   }
-  if (scenario.trace) unsupported('[trace] (a user trace)');
-  if ((scenario.guardrails ?? []).length) unsupported('[[guardrails]]');
+  if (scenario.trace?.disabled) unsupported('trace.disabled (the JS SDK has no per-trace switch)');
   if ((scenario.mcp_servers ?? []).length) unsupported('[[mcp_servers]]');
   for (const agent of scenario.agents) {
-    for (const key of ['agent_tools', 'input_guardrails', 'output_guardrails', 'mcp_servers', 'stop_at_tool_names']) {
+    for (const key of ['agent_tools', 'mcp_servers']) {
       if ((agent[key] ?? []).length) unsupported(`agents.${key}`);
-    }
-    for (const key of ['output_type', 'tools_final_output']) {
-      if (agent[key] !== undefined && agent[key] !== null) unsupported(`agents.${key}`);
-    }
-    if (agent.tool_use_behavior && agent.tool_use_behavior !== 'run_llm_again') {
-      unsupported('agents.tool_use_behavior');
     }
   }
   for (const tool of scenario.tools ?? []) {
-    for (const key of ['failure_error_function', 'failure_message', 'needs_approval']) {
+    for (const key of ['needs_approval']) {
       if (tool[key] !== undefined && tool[key] !== null && tool[key] !== false) unsupported(`tools.${key}`);
-    }
-    for (const key of ['input_guardrails', 'output_guardrails']) {
-      if ((tool[key] ?? []).length) unsupported(`tools.${key}`);
     }
   }
   for (const step of scenario.model?.steps ?? []) {
     if (step.usage?.cache_write_input_tokens) unsupported('model.steps.usage.cache_write_input_tokens');
     for (const item of step.output ?? []) {
-      if (item.agent_tool_call || item.missing_tool_call) unsupported('model.steps.output agent_tool_call / missing_tool_call');
+      if (item?.agent_tool_call || item?.missing_tool_call) unsupported('model.steps.output agent_tool_call / missing_tool_call');
     }
   }
 }
@@ -158,6 +147,31 @@ async function main() {
     },
   ]);
 
+  // Guardrails: they decide what the scenario says, whatever they check.
+  const guardrails = new Map();
+  for (const spec of scenario.guardrails ?? []) {
+    const tripwire = Boolean(spec.tripwire);
+    const check = async () => ({ tripwireTriggered: tripwire, outputInfo: null });
+    let guardrail;
+    if (spec.kind === 'input') {
+      guardrail = { name: spec.name, execute: check, runInParallel: spec.run_in_parallel ?? true };
+    } else if (spec.kind === 'output') {
+      guardrail = { name: spec.name, execute: check };
+    } else {
+      const decide = async () => {
+        if (spec.behavior === 'reject_content') return core.ToolGuardrailFunctionOutputFactory.rejectContent(spec.message);
+        if (spec.behavior === 'raise_exception') return core.ToolGuardrailFunctionOutputFactory.throwException();
+        return core.ToolGuardrailFunctionOutputFactory.allow();
+      };
+      guardrail =
+        spec.kind === 'tool_input'
+          ? core.defineToolInputGuardrail({ name: spec.name, run: decide })
+          : core.defineToolOutputGuardrail({ name: spec.name, run: decide });
+    }
+    guardrails.set(spec.name, guardrail);
+  }
+  const pick = (names) => (names ?? []).map((name) => guardrails.get(name));
+
   // Tools.
   const zodType = { string: z.string(), integer: z.number().int(), number: z.number(), boolean: z.boolean() };
   const tools = new Map();
@@ -170,6 +184,14 @@ async function main() {
         name: spec.name,
         description: spec.description ?? '',
         parameters: z.object(shape),
+        inputGuardrails: pick(spec.input_guardrails),
+        outputGuardrails: pick(spec.output_guardrails),
+        // failure_error_function = "none": failures are not handled (they end the run);
+        // failure_message: the model gets the message, `{error}` replaced by the error text.
+        ...(spec.failure_error_function === 'none' ? { errorFunction: null } : {}),
+        ...(typeof spec.failure_message === 'string'
+          ? { errorFunction: (_ctx, error) => spec.failure_message.replaceAll('{error}', String(error?.message ?? error)) }
+          : {}),
         execute: async () => {
           if (spec.raises !== undefined && spec.raises !== null) throw new Error(spec.raises);
           return typeof spec.returns === 'string' ? spec.returns : JSON.stringify(spec.returns);
@@ -205,6 +227,21 @@ async function main() {
     },
   };
 
+  /** Structured output: a zod object of the declared fields. */
+  const outputType = (spec) => {
+    const shape = {};
+    for (const [name, type] of Object.entries(spec.fields ?? {})) shape[name] = zodType[type];
+    return z.object(shape);
+  };
+  const toolUseBehavior = (spec) => {
+    if ((spec.stop_at_tool_names ?? []).length) return { toolUseBehavior: { stopAtToolNames: spec.stop_at_tool_names } };
+    if (typeof spec.tools_final_output === 'string') {
+      return { toolUseBehavior: async () => ({ isFinalOutput: true, isInterrupted: undefined, finalOutput: spec.tools_final_output }) };
+    }
+    if (spec.tool_use_behavior === 'stop_on_first_tool') return { toolUseBehavior: 'stop_on_first_tool' };
+    return {};
+  };
+
   // Agents, then their handoffs (they may refer to each other), with agent hooks.
   const agentsByName = new Map();
   for (const spec of scenario.agents) {
@@ -213,6 +250,10 @@ async function main() {
       instructions: spec.instructions ?? undefined,
       model,
       tools: (spec.tools ?? []).map((name) => tools.get(name)),
+      inputGuardrails: pick(spec.input_guardrails),
+      outputGuardrails: pick(spec.output_guardrails),
+      ...(spec.output_type ? { outputType: outputType(spec.output_type) } : {}),
+      ...toolUseBehavior(spec),
     });
     agentsByName.set(spec.name, agent);
   }
@@ -285,24 +326,59 @@ async function main() {
     runHook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
   );
 
-  recording = true;
   const options = { maxTurns: run.max_turns ?? undefined };
-  try {
-    let result;
-    if (run.streamed) {
-      result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, stream: true });
-      for await (const _event of result) {
-        // drained
+  /** One run: its outcome record; whether it raised. */
+  const runOnce = async () => {
+    try {
+      let result;
+      if (run.streamed) {
+        result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, stream: true });
+        for await (const _event of result) {
+          // drained
+        }
+        await result.completed;
+        if (result.error) throw result.error;
+      } else {
+        result = await runner.run(agentsByName.get(run.agent), run.input, options);
       }
-      await result.completed;
-      if (result.error) throw result.error;
-    } else {
-      result = await runner.run(agentsByName.get(run.agent), run.input, options);
+      emit('outcome', { status: 'completed', final_output: result.finalOutput ?? null });
+      return false;
+    } catch (error) {
+      const name = PYTHON_ERROR_NAMES[error?.constructor?.name] ?? error?.name ?? 'Error';
+      emit('outcome', { status: 'raised', error: name, message: String(error?.message ?? error) });
+      return true;
     }
-    emit('outcome', { status: 'completed', final_output: result.finalOutput ?? null });
-  } catch (error) {
-    const name = PYTHON_ERROR_NAMES[error?.constructor?.name] ?? error?.name ?? 'Error';
-    emit('outcome', { status: 'raised', error: name, message: String(error?.message ?? error) });
+  };
+  /** The actions of a user trace's body; false once a run raised and the rest is skipped. */
+  const actions = async (body) => {
+    for (const action of body ?? []) {
+      if (action.run) {
+        const raised = await runOnce();
+        if (raised && action.on_error !== 'continue') return false;
+      } else if (action.custom_span !== undefined) {
+        const keepGoing = await core.withCustomSpan(async () => actions(action.body), {
+          data: { name: action.custom_span, data: action.data ?? {} },
+        });
+        if (!keepGoing) return false;
+      }
+    }
+    return true;
+  };
+
+  recording = true;
+  if (scenario.trace) {
+    const trace = scenario.trace;
+    const userTrace = core.getGlobalTraceProvider().createTrace({
+      name: trace.workflow_name ?? 'Agent workflow',
+      groupId: trace.group_id ?? undefined,
+      metadata: trace.metadata ?? undefined,
+      traceId: trace.trace_id ?? undefined,
+    });
+    await core.withTrace(userTrace, async () => actions(trace.body));
+  } else {
+    for (let i = 0; i < (run.repeat ?? 1); i += 1) {
+      if (await runOnce()) break;
+    }
   }
   await core.getGlobalTraceProvider?.().forceFlush?.();
   recording = false;
