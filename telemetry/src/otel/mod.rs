@@ -42,12 +42,15 @@ use crate::provider::{TraceProvider, global_provider};
 
 /// Exports the global provider's traces when the environment enables it
 /// (`CODEX_OTLP_ENABLE`); `None` when it does not, or when the settings cannot be used (then
-/// after one warning naming the variable).
+/// after one warning naming the variable). Keep the export until the program ends: dropping it
+/// shuts it down.
+#[must_use = "dropping the export shuts it down: keep it until the program ends"]
 pub fn configure() -> Option<OtlpExport> {
     configure_provider(&global_provider(), OtlpSettings::from_env())
 }
 
 /// [`configure`] for `provider` and explicit `settings`.
+#[must_use = "dropping the export shuts it down: keep it until the program ends"]
 pub fn configure_provider(provider: &TraceProvider, settings: OtlpSettings) -> Option<OtlpExport> {
     if !settings.enabled {
         return None;

@@ -190,7 +190,9 @@ fn resource() -> Resource {
 }
 
 /// The running export: attach [`OtlpExport::processor`] to a trace provider, and
-/// [`shut it down`](OtlpExport::shutdown) before the program exits so queued spans are sent.
+/// [`shut it down`](OtlpExport::shutdown) before the program exits so queued spans are sent
+/// (dropping it shuts it down too, waiting at most the shutdown timeout).
+#[must_use = "dropping the export shuts it down: keep it until the program ends"]
 pub struct OtlpExport {
     provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
