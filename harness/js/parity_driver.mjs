@@ -71,8 +71,7 @@ const PYTHON_ERROR_NAMES = {
 
 function checkSupported(scenario) {
   const run = scenario.run;
-  if (run.copies > 1) unsupported('run.copies > 1');
-  if (run.session) unsupported('run.session');
+  if (run.copies > 1 && scenario.trace) unsupported('run.copies inside [trace]');
   if ((run.resume ?? []).length) unsupported('run.resume (approvals)');
   if (run.streamed && run.drain === false) unsupported('run.drain = false');
   if (run.include_task_and_turn_spans !== undefined && run.include_task_and_turn_spans !== null) {
@@ -172,141 +171,146 @@ async function main() {
   }
   const pick = (names) => (names ?? []).map((name) => guardrails.get(name));
 
-  // Tools.
-  const zodType = { string: z.string(), integer: z.number().int(), number: z.number(), boolean: z.boolean() };
-  const tools = new Map();
-  for (const spec of scenario.tools ?? []) {
-    const shape = {};
-    for (const [name, type] of Object.entries(spec.parameters ?? {})) shape[name] = zodType[type];
-    tools.set(
-      spec.name,
-      agents.tool({
+  /** The agents, tools and scripted model of one copy of the run (copies share nothing). */
+  const build = () => {
+    // Tools.
+    const zodType = { string: z.string(), integer: z.number().int(), number: z.number(), boolean: z.boolean() };
+    const tools = new Map();
+    for (const spec of scenario.tools ?? []) {
+      const shape = {};
+      for (const [name, type] of Object.entries(spec.parameters ?? {})) shape[name] = zodType[type];
+      tools.set(
+        spec.name,
+        agents.tool({
+          name: spec.name,
+          description: spec.description ?? '',
+          parameters: z.object(shape),
+          inputGuardrails: pick(spec.input_guardrails),
+          outputGuardrails: pick(spec.output_guardrails),
+          // failure_error_function = "none": failures are not handled (they end the run);
+          // failure_message: the model gets the message, `{error}` replaced by the error text.
+          ...(spec.failure_error_function === 'none' ? { errorFunction: null } : {}),
+          ...(typeof spec.failure_message === 'string'
+            ? { errorFunction: (_ctx, error) => spec.failure_message.replaceAll('{error}', String(error?.message ?? error)) }
+            : {}),
+          execute: async () => {
+            if (spec.raises !== undefined && spec.raises !== null) throw new Error(spec.raises);
+            return typeof spec.returns === 'string' ? spec.returns : JSON.stringify(spec.returns);
+          },
+        }),
+      );
+    }
+
+    // The scripted model (its steps are built once the agents exist: handoffs name them), opening
+    // a generation span per call as Python's ScriptedModel(emit_traces=True) does.
+    let scripted;
+    const emitSpans = scenario.model?.generation_spans !== false;
+    const model = {
+      getResponse: (request) =>
+        emitSpans ? core.withGenerationSpan(async () => scripted.getResponse(request)) : scripted.getResponse(request),
+      getStreamedResponse: async function* (request) {
+        if (!emitSpans) {
+          yield* scripted.getStreamedResponse(request);
+          return;
+        }
+        const span = core.createGenerationSpan();
+        span.start();
+        core.setCurrentSpan(span);
+        try {
+          yield* scripted.getStreamedResponse(request);
+        } catch (error) {
+          span.setError({ message: 'Error', data: { name: error?.name, message: error?.message } });
+          throw error;
+        } finally {
+          span.end();
+          core.resetCurrentSpan();
+        }
+      },
+    };
+
+    /** Structured output: a zod object of the declared fields. */
+    const outputType = (spec) => {
+      const shape = {};
+      for (const [name, type] of Object.entries(spec.fields ?? {})) shape[name] = zodType[type];
+      return z.object(shape);
+    };
+    const toolUseBehavior = (spec) => {
+      if ((spec.stop_at_tool_names ?? []).length) return { toolUseBehavior: { stopAtToolNames: spec.stop_at_tool_names } };
+      if (typeof spec.tools_final_output === 'string') {
+        return { toolUseBehavior: async () => ({ isFinalOutput: true, isInterrupted: undefined, finalOutput: spec.tools_final_output }) };
+      }
+      if (spec.tool_use_behavior === 'stop_on_first_tool') return { toolUseBehavior: 'stop_on_first_tool' };
+      return {};
+    };
+
+    // Agents, then their handoffs (they may refer to each other), with agent hooks.
+    const agentsByName = new Map();
+    for (const spec of scenario.agents) {
+      const agent = new agents.Agent({
         name: spec.name,
-        description: spec.description ?? '',
-        parameters: z.object(shape),
+        instructions: spec.instructions ?? undefined,
+        model,
+        tools: (spec.tools ?? []).map((name) => tools.get(name)),
         inputGuardrails: pick(spec.input_guardrails),
         outputGuardrails: pick(spec.output_guardrails),
-        // failure_error_function = "none": failures are not handled (they end the run);
-        // failure_message: the model gets the message, `{error}` replaced by the error text.
-        ...(spec.failure_error_function === 'none' ? { errorFunction: null } : {}),
-        ...(typeof spec.failure_message === 'string'
-          ? { errorFunction: (_ctx, error) => spec.failure_message.replaceAll('{error}', String(error?.message ?? error)) }
-          : {}),
-        execute: async () => {
-          if (spec.raises !== undefined && spec.raises !== null) throw new Error(spec.raises);
-          return typeof spec.returns === 'string' ? spec.returns : JSON.stringify(spec.returns);
-        },
-      }),
-    );
-  }
-
-  // The scripted model (its steps are built once the agents exist: handoffs name them), opening
-  // a generation span per call as Python's ScriptedModel(emit_traces=True) does.
-  let scripted;
-  const emitSpans = scenario.model?.generation_spans !== false;
-  const model = {
-    getResponse: (request) =>
-      emitSpans ? core.withGenerationSpan(async () => scripted.getResponse(request)) : scripted.getResponse(request),
-    getStreamedResponse: async function* (request) {
-      if (!emitSpans) {
-        yield* scripted.getStreamedResponse(request);
-        return;
-      }
-      const span = core.createGenerationSpan();
-      span.start();
-      core.setCurrentSpan(span);
-      try {
-        yield* scripted.getStreamedResponse(request);
-      } catch (error) {
-        span.setError({ message: 'Error', data: { name: error?.name, message: error?.message } });
-        throw error;
-      } finally {
-        span.end();
-        core.resetCurrentSpan();
-      }
-    },
-  };
-
-  /** Structured output: a zod object of the declared fields. */
-  const outputType = (spec) => {
-    const shape = {};
-    for (const [name, type] of Object.entries(spec.fields ?? {})) shape[name] = zodType[type];
-    return z.object(shape);
-  };
-  const toolUseBehavior = (spec) => {
-    if ((spec.stop_at_tool_names ?? []).length) return { toolUseBehavior: { stopAtToolNames: spec.stop_at_tool_names } };
-    if (typeof spec.tools_final_output === 'string') {
-      return { toolUseBehavior: async () => ({ isFinalOutput: true, isInterrupted: undefined, finalOutput: spec.tools_final_output }) };
+        ...(spec.output_type ? { outputType: outputType(spec.output_type) } : {}),
+        ...toolUseBehavior(spec),
+      });
+      agentsByName.set(spec.name, agent);
     }
-    if (spec.tool_use_behavior === 'stop_on_first_tool') return { toolUseBehavior: 'stop_on_first_tool' };
-    return {};
-  };
-
-  // Agents, then their handoffs (they may refer to each other), with agent hooks.
-  const agentsByName = new Map();
-  for (const spec of scenario.agents) {
-    const agent = new agents.Agent({
-      name: spec.name,
-      instructions: spec.instructions ?? undefined,
-      model,
-      tools: (spec.tools ?? []).map((name) => tools.get(name)),
-      inputGuardrails: pick(spec.input_guardrails),
-      outputGuardrails: pick(spec.output_guardrails),
-      ...(spec.output_type ? { outputType: outputType(spec.output_type) } : {}),
-      ...toolUseBehavior(spec),
-    });
-    agentsByName.set(spec.name, agent);
-  }
-  for (const spec of scenario.agents) {
-    const agent = agentsByName.get(spec.name);
-    agent.handoffs = (spec.handoffs ?? []).map((name) => agentsByName.get(name));
-    const hook = (name, data) => emit('hook', { hook: name, scope: 'agent', ...data, ...currentIds() });
-    agent.on('agent_start', (_ctx, started) => hook('on_start', { agent: started.name }));
-    agent.on('agent_end', (_ctx, output) => hook('on_end', { agent: agent.name, output }));
-    agent.on('agent_handoff', (_ctx, next) => hook('agent_handoff', { agent: agent.name, next_agent: next.name }));
-    agent.on('agent_tool_start', (_ctx, tool) => hook('on_tool_start', { agent: agent.name, tool: tool.name }));
-    agent.on('agent_tool_end', (_ctx, tool, result) =>
-      hook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
-    );
-  }
-
-  let callIndex = 0;
-  const steps = (scenario.model?.steps ?? []).map((step) => {
-    if (step.error) {
-      const error = new Error(step.error.message);
-      error.name = step.error.name;
-      return testing.modelError(error);
+    for (const spec of scenario.agents) {
+      const agent = agentsByName.get(spec.name);
+      agent.handoffs = (spec.handoffs ?? []).map((name) => agentsByName.get(name));
+      const hook = (name, data) => emit('hook', { hook: name, scope: 'agent', ...data, ...currentIds() });
+      agent.on('agent_start', (_ctx, started) => hook('on_start', { agent: started.name }));
+      agent.on('agent_end', (_ctx, output) => hook('on_end', { agent: agent.name, output }));
+      agent.on('agent_handoff', (_ctx, next) => hook('agent_handoff', { agent: agent.name, next_agent: next.name }));
+      agent.on('agent_tool_start', (_ctx, tool) => hook('on_tool_start', { agent: agent.name, tool: tool.name }));
+      agent.on('agent_tool_end', (_ctx, tool, result) =>
+        hook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
+      );
     }
-    const output = (step.output ?? []).map((item) => {
-      if (item.message !== undefined) return testing.assistantMessage(item.message);
-      callIndex += 1;
-      const callId = item.call_id ?? `call_${callIndex}`;
-      if (item.tool_call !== undefined) {
-        const args = item.raw_arguments ?? JSON.stringify(item.arguments ?? {});
-        return testing.functionCall(item.tool_call, args, { callId });
+
+    let callIndex = 0;
+    const steps = (scenario.model?.steps ?? []).map((step) => {
+      if (step.error) {
+        const error = new Error(step.error.message);
+        error.name = step.error.name;
+        return testing.modelError(error);
       }
-      if (item.handoff !== undefined) {
-        const target = agentsByName.get(item.handoff);
-        return testing.functionCall(agents.handoff(target).toolName, '{}', { callId });
-      }
-      unsupported(`model.steps.output ${Object.keys(item).join(',')}`);
-      return null;
+      const output = (step.output ?? []).map((item) => {
+        if (item.message !== undefined) return testing.assistantMessage(item.message);
+        callIndex += 1;
+        const callId = item.call_id ?? `call_${callIndex}`;
+        if (item.tool_call !== undefined) {
+          const args = item.raw_arguments ?? JSON.stringify(item.arguments ?? {});
+          return testing.functionCall(item.tool_call, args, { callId });
+        }
+        if (item.handoff !== undefined) {
+          const target = agentsByName.get(item.handoff);
+          return testing.functionCall(agents.handoff(target).toolName, '{}', { callId });
+        }
+        unsupported(`model.steps.output ${Object.keys(item).join(',')}`);
+        return null;
+      });
+      if (!step.usage) return output;
+      const u = step.usage;
+      return testing.modelResponse({
+        output,
+        usage: new core.Usage({
+          requests: u.requests ?? 0,
+          input_tokens: u.input_tokens ?? 0,
+          output_tokens: u.output_tokens ?? 0,
+          total_tokens: u.total_tokens ?? 0,
+          input_tokens_details: { cached_tokens: u.cached_input_tokens ?? 0 },
+          output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
+        }),
+      });
     });
-    if (!step.usage) return output;
-    const u = step.usage;
-    return testing.modelResponse({
-      output,
-      usage: new core.Usage({
-        requests: u.requests ?? 0,
-        input_tokens: u.input_tokens ?? 0,
-        output_tokens: u.output_tokens ?? 0,
-        total_tokens: u.total_tokens ?? 0,
-        input_tokens_details: { cached_tokens: u.cached_input_tokens ?? 0 },
-        output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
-      }),
-    });
-  });
-  scripted = new testing.ScriptedModel(steps);
+    scripted = new testing.ScriptedModel(steps);
+    return agentsByName;
+  };
+  const builds = Array.from({ length: scenario.run.copies ?? 1 }, build);
 
   const run = scenario.run;
   const runner = new agents.Runner({
@@ -328,18 +332,19 @@ async function main() {
 
   const options = { maxTurns: run.max_turns ?? undefined };
   /** One run: its outcome record; whether it raised. */
-  const runOnce = async () => {
+  const session = run.session ? new core.MemorySession() : undefined;
+  const runOnce = async (agentsByName = builds[0]) => {
     try {
       let result;
       if (run.streamed) {
-        result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, stream: true });
+        result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, session, stream: true });
         for await (const _event of result) {
           // drained
         }
         await result.completed;
         if (result.error) throw result.error;
       } else {
-        result = await runner.run(agentsByName.get(run.agent), run.input, options);
+        result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, session });
       }
       emit('outcome', { status: 'completed', final_output: result.finalOutput ?? null });
       return false;
@@ -375,6 +380,9 @@ async function main() {
       traceId: trace.trace_id ?? undefined,
     });
     await core.withTrace(userTrace, async () => actions(trace.body));
+  } else if (builds.length > 1) {
+    // Concurrent copies, each with its own agents and script, as separate requests would be.
+    await Promise.all(builds.map((agentsByName) => runOnce(agentsByName)));
   } else {
     for (let i = 0; i < (run.repeat ?? 1); i += 1) {
       if (await runOnce()) break;
