@@ -61,7 +61,7 @@ pub fn configure_provider(provider: &TraceProvider, settings: OtlpSettings) -> O
             Some(export)
         }
         Err(error) => {
-            warning::warn_once(&format!(
+            WarningSink::application().warn(&format!(
                 "{error}. Traces are still recorded; fix the variable to export them."
             ));
             None

@@ -472,20 +472,32 @@ struct GrpcService {
     behaviour: Behaviour,
 }
 
+impl GrpcService {
+    /// Answers as the receiver's behaviour says; `accept` records the request and builds the
+    /// success response.
+    async fn answer<T>(
+        &self,
+        accept: impl FnOnce() -> T,
+    ) -> Result<tonic::Response<T>, tonic::Status> {
+        match self.behaviour {
+            Behaviour::Hang => std::future::pending().await,
+            Behaviour::Refuse => Err(tonic::Status::unavailable("the receiver refuses (test)")),
+            Behaviour::Accept => Ok(tonic::Response::new(accept())),
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl MetricsService for GrpcService {
     async fn export(
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        match self.behaviour {
-            Behaviour::Hang => std::future::pending().await,
-            Behaviour::Refuse => Err(tonic::Status::unavailable("the receiver refuses (test)")),
-            Behaviour::Accept => {
-                self.store.push_metrics(request.into_inner());
-                Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
-            }
-        }
+        self.answer(|| {
+            self.store.push_metrics(request.into_inner());
+            ExportMetricsServiceResponse::default()
+        })
+        .await
     }
 }
 
@@ -495,30 +507,27 @@ impl TraceService for GrpcService {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        match self.behaviour {
-            Behaviour::Hang => std::future::pending().await,
-            Behaviour::Refuse => Err(tonic::Status::unavailable("the receiver refuses (test)")),
-            Behaviour::Accept => {
-                let headers = request
-                    .metadata()
-                    .clone()
-                    .into_headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
-                self.store.push(ReceivedRequest {
-                    protocol: "grpc",
-                    path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export".into(),
-                    headers,
-                    request: request.into_inner(),
-                });
-                Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-            }
-        }
+        self.answer(|| {
+            let headers = request
+                .metadata()
+                .clone()
+                .into_headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            self.store.push(ReceivedRequest {
+                protocol: "grpc",
+                path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export".into(),
+                headers,
+                request: request.into_inner(),
+            });
+            ExportTraceServiceResponse::default()
+        })
+        .await
     }
 }

@@ -15,7 +15,7 @@ pub struct WarningSink(std::sync::Arc<dyn Fn(&str) + Send + Sync>);
 impl WarningSink {
     /// The application's `tracing` subscriber when one listens, else standard error.
     pub fn application() -> Self {
-        Self(std::sync::Arc::new(warn_once))
+        Self(std::sync::Arc::new(to_application))
     }
 
     /// `sink` receives each warning's text.
@@ -34,8 +34,8 @@ impl std::fmt::Debug for WarningSink {
     }
 }
 
-/// Emits `message` where the application will see it (the caller makes sure it is once).
-pub(crate) fn warn_once(message: &str) {
+/// Emits `message` where the application will see it (callers make sure it is once).
+fn to_application(message: &str) {
     if tracing::enabled!(target: WARNING_TARGET, tracing::Level::WARN) {
         tracing::warn!(target: WARNING_TARGET, "{message}");
     } else {
