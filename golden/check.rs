@@ -5,16 +5,18 @@
 //! purpose: `cargo insta review` looks for pending snapshots only in package directories and in
 //! the directories of a target's source, so this is what lets it find `golden/*.snap.new`.
 //!
-//! One libtest-mimic trial per scenario and subject (`python::<scenario>`, `rust::<scenario>`), so
-//! `cargo test -- tool_call` runs one scenario and a failure names its scenario and subject. The
-//! rust subject is compared with the same golden, read-only: goldens hold the python transcript.
+//! One libtest-mimic trial per scenario and subject (`python::<scenario>`, `rust::<scenario>`,
+//! `js::<scenario>`), so `cargo test -- tool_call` runs one scenario and a failure names its
+//! scenario and subject. The rust and js subjects are compared with the same golden, read-only:
+//! goldens hold the python transcript. The js trials need Node.js; without it they are ignored
+//! (listed as such, with the reason on stderr), never passed.
 //!
 //! For the python subject insta does the storing and reviewing: a mismatch writes
 //! `golden/<scenario>.snap.new` for `cargo insta review` (never the golden itself), and with
 //! `CI=true` nothing is written and a missing golden fails. Two more trials keep the store honest:
 //! every golden belongs to a scenario, and in CI no pending snapshot is left in `golden/`.
 //!
-//! The rust trials apply `parity-matrix.toml` as `parity run` does (a pinned deviation passes, a
+//! The rust and js trials apply `parity-matrix.toml` as `parity run` does (a pinned deviation passes, a
 //! stale one fails), and `matrix::well_formed_and_rendered` checks the matrix against the
 //! scenarios and that `docs/parity.md` is its fresh rendering.
 
@@ -32,6 +34,7 @@ use parity::otlp::{OtlpScenarios, otlp_transcript};
 use parity::runner::{Status, verdict_against_golden};
 use parity::scenario::{Scenario, ScenarioPaths, load_scenario};
 use parity::subject::SubjectKind;
+use parity::subject::exec::ExecSubject;
 use parity::subject::python::{CLIENT_PACKAGE, PythonSubject};
 use parity::subject::rust::RustSubject;
 use parity::workspace::Workspace;
@@ -45,9 +48,22 @@ fn main() {
         .unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
     let names: BTreeSet<String> = paths.names().map(str::to_owned).collect();
     let matrix = Arc::new(
-        Matrix::load(&workspace.matrix_path(), &names, &["python", "rust"])
-            .map_err(|e| e.to_string()),
+        Matrix::load(
+            &workspace.matrix_path(),
+            &names,
+            &SubjectKind::matrix_subjects()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .map_err(|e| e.to_string()),
     );
+    // The js subject runs where Node.js does; elsewhere its trials are ignored, saying why.
+    let js = SubjectKind::Exec(ExecSubject::js());
+    let js_unavailable = js.unavailable();
+    if let Some(reason) = &js_unavailable {
+        eprintln!("js::* trials ignored: {reason}");
+    }
     for name in paths.names() {
         let path = paths.get(name).expect("listed").to_path_buf();
         let workspace = workspace.clone();
@@ -59,11 +75,16 @@ fn main() {
                 check_python_golden(&workspace, &scenario)
             }
         }));
-        let matrix = matrix.clone();
-        trials.push(Trial::test(format!("rust::{name}"), move || {
-            let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
-            check_rust_against_golden(&workspace, &scenario, &matrix)
-        }));
+        for subject in [SubjectKind::Rust, js.clone()] {
+            let matrix = matrix.clone();
+            let (path, workspace) = (path.clone(), workspace.clone());
+            let ignored = subject != SubjectKind::Rust && js_unavailable.is_some();
+            let trial = Trial::test(format!("{subject}::{name}"), move || {
+                let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+                check_subject_against_golden(&workspace, &subject, &scenario, &matrix)
+            });
+            trials.push(trial.with_ignored_flag(ignored));
+        }
     }
 
     // Extension transcripts: the rust subject's Codex events, for the scenarios of the
@@ -254,22 +275,24 @@ fn check_codex_events_golden(workspace: &Workspace, scenario: &Scenario) -> Resu
     Ok(())
 }
 
-fn check_rust_against_golden(
+/// A subject other than python against the golden, read-only, with the matrix applied.
+fn check_subject_against_golden(
     workspace: &Workspace,
+    subject: &SubjectKind,
     scenario: &Scenario,
     matrix: &Result<Matrix, String>,
 ) -> Result<(), Failed> {
     let matrix = matrix
         .as_ref()
         .map_err(|e| format!("the parity matrix is unusable: {e}"))?;
-    let transcript = SubjectKind::Rust
+    let transcript = subject
         .transcript(workspace, scenario)
         .map_err(|e| e.to_string());
     let path = golden_path(&workspace.golden_dir(), &scenario.name);
     // The same verdict as `parity run`: a deviation the matrix pins passes, a stale one fails.
     let result = verdict_against_golden(
         scenario,
-        &SubjectKind::Rust,
+        subject,
         transcript,
         &path,
         &workspace.display(&path),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the nightly parity job runs, runnable locally:  bash scripts/nightly.sh OUTDIR
 #
-# 1. build; 2. `parity run` (JSON, JUnit, markdown and the transcripts into OUTDIR);
+# 1. build; 2. `parity run`, python, rust and js (JSON, JUnit, markdown and the transcripts into OUTDIR);
 # 3. `parity drift --python-client latest --bisect` (JSON, markdown; drifted scenarios get their
 # first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
 # the latest release (JSON, markdown, with every change and diff); 5. the property tests
@@ -9,7 +9,7 @@
 # (OUTDIR/benchmarks.md); 7. OUTDIR/summary.md (also appended to
 # $GITHUB_STEP_SUMMARY when set).
 #
-# Exit status: non-zero on a parity break (rust differs from a golden without a declared
+# Exit status: non-zero on a parity break (rust or js differs from a golden without a declared
 # deviation, or the matrix disagrees) or when a step could not run; upstream drift alone exits 0:
 # the summary says what changed and where. PARITY_PARTITION=K/N runs one slice of `parity run`
 # (the workflow's job matrix); drift and bisect then run only in slice 1. PARITY_NIGHTLY_CLIENT

@@ -40,13 +40,17 @@ async function readStdin() {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `2026-11-30T09:44:54.557Z` → `2026-11-30T09:44:54.557000+00:00` (Python's isoformat). */
+/**
+ * `2026-11-30T09:44:54.557Z` → `2026-11-30T09:44:54.557000+00:00`, `…:54.000Z` → `…:54+00:00`
+ * (Python's isoformat).
+ */
 function pythonTimestamp(value) {
   if (typeof value !== 'string') return value;
   const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?Z$/.exec(value);
   if (!match) return value;
   const fraction = (match[2] ?? '').padEnd(6, '0');
-  return `${match[1]}.${fraction}+00:00`;
+  // isoformat() leaves out a zero fraction.
+  return /^0+$/.test(fraction) ? `${match[1]}+00:00` : `${match[1]}.${fraction}+00:00`;
 }
 
 function exported(item) {
@@ -71,18 +75,11 @@ const PYTHON_ERROR_NAMES = {
 
 function checkSupported(scenario) {
   const run = scenario.run;
-  if (run.copies > 1 && scenario.trace) unsupported('run.copies inside [trace]');
   if ((run.resume ?? []).length) unsupported('run.resume (approvals)');
-  if (run.streamed && run.drain === false) unsupported('run.drain = false');
-  if (run.include_task_and_turn_spans !== undefined && run.include_task_and_turn_spans !== null) {
-    unsupported('run.include_task_and_turn_spans');
-  }
   if (scenario.trace?.disabled) unsupported('trace.disabled (the JS SDK has no per-trace switch)');
   if ((scenario.mcp_servers ?? []).length) unsupported('[[mcp_servers]]');
   for (const agent of scenario.agents) {
-    for (const key of ['agent_tools', 'mcp_servers']) {
-      if ((agent[key] ?? []).length) unsupported(`agents.${key}`);
-    }
+    if ((agent.mcp_servers ?? []).length) unsupported('agents.mcp_servers');
   }
   for (const tool of scenario.tools ?? []) {
     for (const key of ['needs_approval']) {
@@ -90,10 +87,6 @@ function checkSupported(scenario) {
     }
   }
   for (const step of scenario.model?.steps ?? []) {
-    if (step.usage?.cache_write_input_tokens) unsupported('model.steps.usage.cache_write_input_tokens');
-    for (const item of step.output ?? []) {
-      if (item?.agent_tool_call || item?.missing_tool_call) unsupported('model.steps.output agent_tool_call / missing_tool_call');
-    }
   }
 }
 
@@ -105,7 +98,11 @@ async function main() {
   }
   const scenario = request.scenario;
   checkSupported(scenario);
-  // The scenario's variables, before the SDK reads them at load.
+  // Only the scenario's variables, set before the SDK reads them: none of the SDK's switches
+  // may leak in from the caller's shell (NODE_ENV=test alone turns tracing off).
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('OPENAI_') || name === 'NODE_ENV' || name === 'DEBUG') delete process.env[name];
+  }
   Object.assign(process.env, scenario.env ?? {});
 
   const modules = resolve(process.env.PARITY_JS_MODULES ?? '.parity/js/node_modules');
@@ -119,10 +116,11 @@ async function main() {
   const currentIds = () => {
     const trace = core.getCurrentTrace();
     const span = core.getCurrentSpan();
-    const live = (x) => x && x.constructor && !/NoopTrace|NoopSpan/.test(x.constructor.name);
+    // No-op traces and spans (tracing disabled) carry the SDK's marker id `no-op`: no context.
+    const live = (x, id) => x && id && id !== 'no-op' && !/NoopTrace|NoopSpan/.test(x.constructor?.name ?? '');
     return {
-      trace_id: live(trace) ? trace.traceId : null,
-      span_id: live(span) ? span.spanId : null,
+      trace_id: live(trace, trace?.traceId) ? trace.traceId : null,
+      span_id: live(span, span?.spanId) ? span.spanId : null,
     };
   };
   const log = (level, message) => emit('log', { logger: 'openai.agents', level, message, ...currentIds() });
@@ -194,7 +192,7 @@ async function main() {
             ? { errorFunction: (_ctx, error) => spec.failure_message.replaceAll('{error}', String(error?.message ?? error)) }
             : {}),
           execute: async () => {
-            if (spec.raises !== undefined && spec.raises !== null) throw new Error(spec.raises);
+            if (spec.raises != null) throw new Error(spec.raises);
             return typeof spec.returns === 'string' ? spec.returns : JSON.stringify(spec.returns);
           },
         }),
@@ -219,7 +217,8 @@ async function main() {
         try {
           yield* scripted.getStreamedResponse(request);
         } catch (error) {
-          span.setError({ message: 'Error', data: { name: error?.name, message: error?.message } });
+          // As the SDK's own span helpers (withGenerationSpan) record an error.
+          span.setError({ message: typeof error?.message === 'string' ? error.message : String(error), data: error?.data });
           throw error;
         } finally {
           span.end();
@@ -271,6 +270,18 @@ async function main() {
       );
     }
 
+    // Agents as tools (Agent.asTool with the SDK's default name and description), added after
+    // the agent's own tools as Python's scenario builder does.
+    const agentToolNames = new Map();
+    for (const spec of scenario.agents) {
+      const agent = agentsByName.get(spec.name);
+      for (const name of spec.agent_tools ?? []) {
+        const agentTool = agentsByName.get(name).asTool({});
+        agentToolNames.set(name, agentTool.name);
+        agent.tools = [...agent.tools, agentTool];
+      }
+    }
+
     let callIndex = 0;
     const steps = (scenario.model?.steps ?? []).map((step) => {
       if (step.error) {
@@ -279,18 +290,20 @@ async function main() {
         return testing.modelError(error);
       }
       const output = (step.output ?? []).map((item) => {
-        if (item.message !== undefined) return testing.assistantMessage(item.message);
+        if (item.message != null) return testing.assistantMessage(item.message);
         callIndex += 1;
         const callId = item.call_id ?? `call_${callIndex}`;
-        if (item.tool_call !== undefined) {
+        // A missing tool is called like any other: the SDK finds that the agent has none.
+        const toolName = item.tool_call ?? item.missing_tool_call ?? agentToolNames.get(item.agent_tool_call);
+        if (toolName != null) {
           const args = item.raw_arguments ?? JSON.stringify(item.arguments ?? {});
-          return testing.functionCall(item.tool_call, args, { callId });
+          return testing.functionCall(toolName, args, { callId });
         }
-        if (item.handoff !== undefined) {
+        if (item.handoff != null) {
           const target = agentsByName.get(item.handoff);
           return testing.functionCall(agents.handoff(target).toolName, '{}', { callId });
         }
-        unsupported(`model.steps.output ${Object.keys(item).join(',')}`);
+        unsupported(`model.steps.output ${Object.keys(item).filter((k) => item[k] != null).join(',')}`);
         return null;
       });
       if (!step.usage) return output;
@@ -302,7 +315,10 @@ async function main() {
           input_tokens: u.input_tokens ?? 0,
           output_tokens: u.output_tokens ?? 0,
           total_tokens: u.total_tokens ?? 0,
-          input_tokens_details: { cached_tokens: u.cached_input_tokens ?? 0 },
+          input_tokens_details: {
+            cached_tokens: u.cached_input_tokens ?? 0,
+            cache_write_tokens: u.cache_write_input_tokens ?? 0,
+          },
           output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
         }),
       });
@@ -330,7 +346,12 @@ async function main() {
     runHook('on_tool_end', { agent: agent.name, tool: tool.name, result: String(result) }),
   );
 
-  const options = { maxTurns: run.max_turns ?? undefined };
+  const options = {
+    maxTurns: run.max_turns ?? undefined,
+    ...(run.include_task_and_turn_spans != null
+      ? { tracing: { includeTaskAndTurnSpans: run.include_task_and_turn_spans } }
+      : {}),
+  };
   /** One run: its outcome record; whether it raised. */
   const session = run.session ? new core.MemorySession() : undefined;
   const runOnce = async (agentsByName = builds[0]) => {
@@ -338,8 +359,11 @@ async function main() {
       let result;
       if (run.streamed) {
         result = await runner.run(agentsByName.get(run.agent), run.input, { ...options, session, stream: true });
-        for await (const _event of result) {
-          // drained
+        // drain = false: the events are never read; the caller only awaits the run.
+        if (run.drain !== false) {
+          for await (const _event of result) {
+            // drained
+          }
         }
         await result.completed;
         if (result.error) throw result.error;
@@ -358,9 +382,10 @@ async function main() {
   const actions = async (body) => {
     for (const action of body ?? []) {
       if (action.run) {
-        const raised = await runOnce();
+        // Every copy's run at once, all inside the user trace and the enclosing custom spans.
+        const raised = (await Promise.all(builds.map((agentsByName) => runOnce(agentsByName)))).some(Boolean);
         if (raised && action.on_error !== 'continue') return false;
-      } else if (action.custom_span !== undefined) {
+      } else if (action.custom_span != null) {
         const keepGoing = await core.withCustomSpan(async () => actions(action.body), {
           data: { name: action.custom_span, data: action.data ?? {} },
         });

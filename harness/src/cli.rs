@@ -95,7 +95,9 @@ enum MatrixCommand {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Subject to run: python, rust, all (repeatable). Default: all.
+    /// Subject to run: python, rust, js, all or exec:CMD (repeatable). Default: all, that is
+    /// python, rust and js (js for the project's own scenarios, and skipped, saying why, where
+    /// Node.js 20+ is missing).
     #[arg(long = "subject", value_name = "SUBJECT")]
     subjects: Vec<String>,
     /// Scenario name or glob, e.g. `tool_*` (repeatable). Default: all scenarios.
@@ -357,7 +359,7 @@ fn plan_for(
     new_goldens: NewGoldens,
     with_matrix: bool,
 ) -> Result<Plan, Stop> {
-    let subjects = parse_subjects(subjects)?;
+    let (mut subjects, optional) = parse_subjects(subjects)?;
     let dir = dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| workspace.scenarios_dir());
@@ -385,18 +387,24 @@ fn plan_for(
     } else {
         None
     };
+    // The js subject's differences from Python are declared in the matrix; without one (a folder
+    // from elsewhere) it would only fail, so it runs there when asked for by name.
+    if matrix.is_none() {
+        subjects.retain(|subject| !optional.iter().any(|name| name == subject.name()));
+    }
     Ok(Plan {
         scenarios,
         subjects,
         goldens: GoldenStore::new(golden_dir, new_goldens),
         matrix,
+        optional,
         transcripts: None,
     })
 }
 
 fn load_matrix(workspace: &Workspace, scenarios: &BTreeSet<String>) -> Result<Matrix, Stop> {
-    let subjects = SubjectKind::all();
-    let known: Vec<&str> = subjects.iter().map(SubjectKind::name).collect();
+    let subjects = SubjectKind::matrix_subjects();
+    let known: Vec<&str> = subjects.iter().map(String::as_str).collect();
     // Paths in messages are workspace-relative: no machine path in a report.
     let shown = PathBuf::from(workspace.display(&workspace.matrix_path()));
     let mut matrix =
@@ -607,20 +615,36 @@ fn bisect_command(
     })
 }
 
-fn parse_subjects(values: &[String]) -> Result<Vec<SubjectKind>, Stop> {
+/// The subjects to run, and those of them that may be skipped on this machine: the default set
+/// (no `--subject`, or `--subject all`) holds js, which runs only where Node.js does; a subject
+/// named on its own must run.
+fn parse_subjects(values: &[String]) -> Result<(Vec<SubjectKind>, Vec<String>), Stop> {
+    let defaults = || {
+        let all = SubjectKind::all();
+        let optional = all
+            .iter()
+            .filter(|s| matches!(s, SubjectKind::Exec(_)))
+            .map(|s| s.name().to_owned())
+            .collect::<Vec<_>>();
+        (all, optional)
+    };
     if values.is_empty() {
-        return Ok(SubjectKind::all());
+        return Ok(defaults());
     }
     let mut subjects = Vec::new();
+    let mut optional = Vec::new();
+    let mut named = Vec::new();
     for value in values {
         let parsed = if value == "all" {
-            SubjectKind::all()
+            let (all, maybe) = defaults();
+            optional.extend(maybe);
+            all
         } else {
-            vec![
-                value
-                    .parse::<SubjectKind>()
-                    .map_err(|e| Stop::bad_input(format!("--subject {value}: {e}")))?,
-            ]
+            let subject = value
+                .parse::<SubjectKind>()
+                .map_err(|e| Stop::bad_input(format!("--subject {value}: {e}")))?;
+            named.push(subject.name().to_owned());
+            vec![subject]
         };
         for subject in parsed {
             if !subjects.contains(&subject) {
@@ -628,7 +652,8 @@ fn parse_subjects(values: &[String]) -> Result<Vec<SubjectKind>, Stop> {
             }
         }
     }
-    Ok(subjects)
+    optional.retain(|name| !named.contains(name));
+    Ok((subjects, optional))
 }
 
 /// An exec subject with `--exec-timeout`; other subjects as they are.

@@ -31,6 +31,10 @@ pub struct Plan {
     pub goldens: GoldenStore,
     /// The parity matrix the results are checked against (the project's scenarios only).
     pub matrix: Option<Matrix>,
+    /// The subjects that run only where the machine can run them (the default set's js):
+    /// elsewhere their cells are `skipped`, with the reason. A subject asked for by name is not
+    /// here: if it cannot run, its cells are errors.
+    pub optional: Vec<String>,
     /// Where to keep every cell's transcript (`<dir>/<subject>/<scenario>.txt`, or
     /// `<scenario>.error` with the reason when there is none), for bisecting and artifacts.
     pub transcripts: Option<std::path::PathBuf>,
@@ -50,16 +54,20 @@ pub enum Status {
     Error,
     /// No golden yet: the python transcript is a new golden candidate.
     New,
+    /// Not run: a subject of the default set that this machine cannot run (the js subject
+    /// without Node.js); the message says why. Never counted as a pass.
+    Skipped,
 }
 
 impl Status {
     /// Every status, in report order.
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Pass,
         Status::Fail,
         Status::Deviation,
         Status::Error,
         Status::New,
+        Status::Skipped,
     ];
 
     /// Lowercase name, as in reports.
@@ -70,6 +78,7 @@ impl Status {
             Status::Deviation => "deviation",
             Status::Error => "error",
             Status::New => "new",
+            Status::Skipped => "skipped",
         }
     }
 }
@@ -157,13 +166,15 @@ impl RunReport {
             .unwrap_or("not started")
     }
 
-    /// Whether every cell passed (or deviates as declared, or is a new golden candidate) and
-    /// the matrix, if checked, agrees with the run.
+    /// Whether every cell passed (or deviates as declared, is a new golden candidate, or was
+    /// skipped with a reason) and the matrix, if checked, agrees with the run.
     pub fn all_passed(&self) -> bool {
-        self.results
-            .iter()
-            .all(|r| matches!(r.status, Status::Pass | Status::Deviation | Status::New))
-            && self.matrix_problems().next().is_none()
+        self.results.iter().all(|r| {
+            matches!(
+                r.status,
+                Status::Pass | Status::Deviation | Status::New | Status::Skipped
+            )
+        }) && self.matrix_problems().next().is_none()
     }
 
     /// The matrix cells that disagree with the run.
@@ -171,10 +182,12 @@ impl RunReport {
         self.matrix.iter().flatten().filter(|v| !v.ok)
     }
 
-    /// The counts as one phrase: `3 pass, 0 fail, 0 deviation, 0 error, 1 new`.
+    /// The counts as one phrase: `3 pass, 0 fail, 0 deviation, 0 error, 1 new`, with
+    /// `, N skipped` when a subject was skipped.
     pub fn summary_counts(&self) -> String {
         Status::ALL
             .iter()
+            .filter(|status| **status != Status::Skipped || self.count(**status) > 0)
             .map(|status| format!("{} {}", self.count(*status), status.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
@@ -188,7 +201,8 @@ pub fn execute(
     mut on_event: impl FnMut(ParityEvent<'_>),
 ) -> RunReport {
     let mut results = Vec::new();
-    let mut exec_transcripts = exec_transcripts(workspace, plan);
+    let skipped = skipped_subjects(plan);
+    let mut exec_transcripts = exec_transcripts(workspace, plan, &skipped);
     for (scenario_index, scenario) in plan.scenarios.iter().enumerate() {
         let path = plan.goldens.path(&scenario.name);
         let shown = workspace.display(&path);
@@ -210,6 +224,21 @@ pub fn execute(
                 scenario: &scenario.name,
                 subject: subject.name(),
             });
+            if let Some(reason) = skipped.get(&subject_index) {
+                let result = CellResult {
+                    scenario: scenario.name.clone(),
+                    subject: subject.name().to_owned(),
+                    status: Status::Skipped,
+                    golden: None,
+                    message: reason.clone(),
+                    first_difference: None,
+                    fingerprint: None,
+                    diff: None,
+                };
+                on_event(ParityEvent::CellFinished(&result));
+                results.push(result);
+                continue;
+            }
             let transcript = match subject {
                 SubjectKind::Python => python_transcript(),
                 SubjectKind::Exec(_) => exec_transcripts
@@ -268,17 +297,30 @@ pub fn execute(
     }
 }
 
+/// The optional subjects this machine cannot run, by index, with the reason.
+fn skipped_subjects(plan: &Plan) -> BTreeMap<usize, String> {
+    plan.subjects
+        .iter()
+        .enumerate()
+        .filter(|(_, subject)| plan.optional.iter().any(|name| name == subject.name()))
+        .filter_map(|(index, subject)| Some((index, subject.unavailable()?)))
+        .collect()
+}
+
 /// The transcripts of the exec subjects, by (subject, scenario) index: each scenario is its own
 /// process, so they run side by side, at most as many at once as the machine has cores.
 fn exec_transcripts(
     workspace: &Workspace,
     plan: &Plan,
+    skipped: &BTreeMap<usize, String>,
 ) -> std::collections::HashMap<(usize, usize), Result<String, String>> {
     let jobs: Vec<(usize, usize)> = plan
         .subjects
         .iter()
         .enumerate()
-        .filter(|(_, subject)| matches!(subject, SubjectKind::Exec(_)))
+        .filter(|(index, subject)| {
+            matches!(subject, SubjectKind::Exec(_)) && !skipped.contains_key(index)
+        })
         .flat_map(|(s, _)| (0..plan.scenarios.len()).map(move |i| (s, i)))
         .collect();
     if jobs.is_empty() {

@@ -249,7 +249,9 @@ fn unknown_subject_and_unmatched_filter_exit_2() {
     let (code, _, stderr) = run_binary(binary(&["run", "--subject", "perl"]));
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("unknown subject \"perl\"; expected `python`, `rust`, `all` or `exec:CMD`"),
+        stderr.contains(
+            "unknown subject \"perl\"; expected `python`, `rust`, `js`, `all` or `exec:CMD`"
+        ),
         "{stderr}"
     );
 
@@ -546,12 +548,19 @@ fn doctor_reports_a_consistent_setup() {
     assert!(stdout.contains("no problems found"), "{stdout}");
 }
 
+fn node_present() -> bool {
+    Command::new("node").arg("--version").output().is_ok()
+}
+
 #[test]
-fn both_subjects_pass_every_scenario_by_default() {
+fn every_subject_passes_or_deviates_as_declared_by_default() {
     python_ready();
     let (code, report) = run_json(parity(&["run"]));
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
+    assert_eq!(
+        report["subjects"],
+        serde_json::json!(["python", "rust", "js"])
+    );
     let scenarios = std::fs::read_dir(root().join("scenarios"))
         .unwrap()
         .filter(|e| {
@@ -563,16 +572,25 @@ fn both_subjects_pass_every_scenario_by_default() {
         })
         .count();
     let results = report["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2 * scenarios);
-    // Every cell passes, except rust cells the matrix pins as deviations (each with its
-    // reason), which the run reports as such.
+    assert_eq!(results.len(), 3 * scenarios);
+    // Every cell passes, except rust and js cells the matrix pins as deviations (each with its
+    // reason), which the run reports as such; without Node.js every js cell is skipped.
     let matrix = std::fs::read_to_string(root().join("parity-matrix.toml")).unwrap();
     for result in results {
         match result["status"].as_str() {
-            Some("pass") => {}
+            Some("pass") => assert_ne!(result["subject"], "js", "{result}"),
+            Some("skipped") => {
+                assert!(!node_present(), "{result}");
+                assert_eq!(result["subject"], "js", "{result}");
+                assert!(
+                    result["message"].as_str().unwrap().contains("Node.js"),
+                    "{result}"
+                );
+                continue;
+            }
             Some("deviation") => {
                 let scenario = result["scenario"].as_str().unwrap();
-                assert_eq!(result["subject"], "rust", "{result}");
+                assert_ne!(result["subject"], "python", "{result}");
                 assert!(
                     matrix.contains(&format!(
                         "{scenario} = \"{}\"",
@@ -590,10 +608,18 @@ fn both_subjects_pass_every_scenario_by_default() {
             }
             _ => panic!("{result}"),
         }
-        assert!(
-            result["golden"].as_str().unwrap().starts_with("golden/"),
-            "{result}"
-        );
+        // Every cell was compared with its golden, except those whose subject said it cannot
+        // run the scenario (declared unsupported).
+        match result["golden"].as_str() {
+            Some(golden) => assert!(golden.starts_with("golden/"), "{result}"),
+            None => assert!(
+                result["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("unsupported: "),
+                "{result}"
+            ),
+        }
     }
 }
 
@@ -962,11 +988,11 @@ fn the_matrix_is_checked_on_every_run() {
     assert_eq!(report["summary"]["deviation"], 1);
 
     // A matrix that names an unknown subject is bad input, with its line.
-    set_rust_cell(&scratch, "span.trace", "\"match\"\njs = \"match\"");
+    set_rust_cell(&scratch, "span.trace", "\"match\"\ngo = \"match\"");
     let (code, stdout, stderr) = run(scratch.parity(&["run", "--scenario", "one_turn_text"]));
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("parity-matrix.toml:"), "{stderr}");
-    assert!(stderr.contains("unknown key \"js\""), "{stderr}");
+    assert!(stderr.contains("unknown key \"go\""), "{stderr}");
 }
 
 #[test]
@@ -1195,8 +1221,8 @@ fn setup_js_installs_the_pinned_sdk_and_doctor_reports_node_and_it() {
 
 #[test]
 fn the_js_subject_runs_scenarios_through_the_js_sdk_when_node_is_present() {
-    if Command::new("node").arg("--version").output().is_err() {
-        // Without Node the subject says so (and never runs by default).
+    if !node_present() {
+        // Without Node the subject says so when asked for by name.
         let (code, _, stderr) = run(parity(&["show", "one_turn_text", "--subject", "js"]));
         assert_eq!(code, 1);
         assert!(stderr.contains("Node.js was not found on PATH"), "{stderr}");
@@ -1218,19 +1244,85 @@ fn the_js_subject_runs_scenarios_through_the_js_sdk_when_node_is_present() {
         "{stdout}"
     );
     assert!(stdout.ends_with("--- findings\nnone\n"), "{stdout}");
-    // What the driver cannot build yet is an error naming the feature.
-    let (code, stdout, _) = run(parity(&[
+    // Scripted tool calls reach the tool (the protocol document spells absent output items as
+    // null, which the driver once took for an empty message).
+    let (code, stdout, stderr) = run(parity(&["show", "tool_call", "--subject", "js"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("span#5 {\"input\":\"{\\\"city\\\":\\\"Paris\\\"}\",\"name\":\"get_weather\",\"output\":\"sunny in Paris\",\"type\":\"function\"}"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "outcome {\"final_output\":\"It is sunny in Paris.\",\"status\":\"completed\"}"
+        ),
+        "{stdout}"
+    );
+    // With tracing disabled the SDK's no-op trace is no context (no finding about a trace that
+    // never starts).
+    let (_, stdout, _) = run(parity(&["show", "tracing_disabled", "--subject", "js"]));
+    assert!(
+        stdout.ends_with("--- spans\nnone\n--- findings\nnone\n"),
+        "{stdout}"
+    );
+    // What the driver cannot build is the driver saying so, declared `unsupported` in the matrix.
+    let (code, report) = run_json(parity(&[
         "run",
         "--subject",
         "js",
         "--scenario",
         "mcp_tool_call",
-        "--format",
-        "json",
     ]));
-    assert_eq!(code, 1);
-    assert!(stdout.contains("unsupported: [[mcp_servers]]"), "{stdout}");
-    // Not a default subject until the matrix has its column.
-    let (_, report) = run_json(parity(&["run", "--scenario", "one_turn_text"]));
-    assert_eq!(report["subjects"], serde_json::json!(["python", "rust"]));
+    assert_eq!(code, 0, "{report}");
+    let result = &report["results"][0];
+    assert_eq!(result["status"], "deviation", "{result}");
+    let message = result["message"].as_str().unwrap();
+    assert!(
+        message.contains("behavior.mcp: js unsupported"),
+        "{message}"
+    );
+    assert!(
+        message.contains("unsupported: [[mcp_servers]]"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_js_subject_is_skipped_with_the_reason_where_node_cannot_run_it() {
+    // A `node` that is too old stands in for a machine without a usable Node.js.
+    let dir = tempfile::tempdir().unwrap();
+    let node = dir.path().join("node");
+    std::fs::write(&node, "#!/bin/sh\necho v18.19.0\n").unwrap();
+    std::fs::set_permissions(&node, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = binary(&[
+        "run",
+        "--scenario",
+        "one_turn_text",
+        "--subject",
+        "rust",
+        "--subject",
+        "all",
+    ]);
+    command.env("PATH", &path).current_dir(root());
+    let (code, stdout, stderr) = run_binary(command);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("SKIPPED  js       one_turn_text: Node.js v18.19.0 is too old: the js subject needs Node.js 20 or newer"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 skipped"), "{stdout}");
+    // Asked for by name, it is an error, not a skip.
+    let mut command = binary(&["run", "--scenario", "one_turn_text", "--subject", "js"]);
+    command.env("PATH", &path).current_dir(root());
+    let (code, stdout, _) = run_binary(command);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("ERROR    js       one_turn_text"),
+        "{stdout}"
+    );
 }

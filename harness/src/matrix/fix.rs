@@ -1,7 +1,7 @@
 //! `parity matrix fix`: statuses and fingerprints rewritten from a full run, with `toml_edit`
 //! so that comments, order and formatting of everything else stay as they were.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
@@ -17,7 +17,11 @@ pub const UNEXPLAINED: &str =
 /// The matrix text with every (feature, subject) cell set from `results`, the raw verdicts of a
 /// full run (before the matrix was applied): a cell whose scenarios all pass is `"match"`; one
 /// with failures pins each failing scenario's fingerprint, keeping a declared status and reason.
-/// Extension cells are left alone. `Err` says why the results cannot be used.
+/// A `"match"` cell that now fails becomes `unsupported` when every failure is the subject
+/// saying so (an exec subject's `unsupported: <feature>`, docs/exec-protocol.md), with those
+/// features as the reason, and `deviates` with [`UNEXPLAINED`] otherwise. Extension cells, and
+/// the cells of a subject that was skipped on this machine, are left alone. `Err` says why the
+/// results cannot be used.
 pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result<String, String> {
     if let Some(new) = results.iter().find(|r| r.status == Status::New) {
         return Err(format!(
@@ -37,11 +41,18 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
     let mut document: DocumentMut = text
         .parse()
         .map_err(|e| format!("{}: not valid TOML: {e}", matrix.path.display()))?;
+    let skipped: Vec<&str> = results
+        .iter()
+        .filter(|r| r.status == Status::Skipped)
+        .map(|r| r.subject.as_str())
+        .collect();
     for feature in &matrix.features {
         for (subject, cell) in &feature.cells {
-            if cell.declared == Declared::Extension {
+            if cell.declared == Declared::Extension || skipped.contains(&subject.as_str()) {
                 continue;
             }
+            let mut unsupported = BTreeSet::new();
+            let mut every_failure_unsupported = true;
             let mut fingerprints = BTreeMap::new();
             for scenario in &feature.scenarios {
                 let result = results
@@ -52,12 +63,25 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
                     })?;
                 if let Some(fp) = fingerprint(result) {
                     fingerprints.insert(scenario.clone(), fp);
+                    match unsupported_feature(result) {
+                        Some(feature) => {
+                            unsupported.insert(feature);
+                        }
+                        None => every_failure_unsupported = false,
+                    }
                 }
             }
             let item = if fingerprints.is_empty() {
                 Item::Value(Value::from("match"))
             } else {
                 let (status, reason) = match cell.declared {
+                    Declared::Match if every_failure_unsupported => (
+                        Declared::Unsupported,
+                        format!(
+                            "{subject} says unsupported: {}",
+                            unsupported.into_iter().collect::<Vec<_>>().join("; ")
+                        ),
+                    ),
                     Declared::Match => (Declared::Deviates, UNEXPLAINED.to_owned()),
                     declared => (declared, cell.reason.clone().unwrap_or_default()),
                 };
@@ -81,4 +105,19 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
         }
     }
     Ok(document.to_string())
+}
+
+/// What an errored cell's subject said it does not support: the last `unsupported: <feature>`
+/// line of its message (an exec subject's stderr tail), or `None` for any other failure.
+fn unsupported_feature(result: &CellResult) -> Option<String> {
+    if result.status != Status::Error {
+        return None;
+    }
+    result
+        .message
+        .lines()
+        .rev()
+        .find_map(|line| line.trim().strip_prefix("unsupported: "))
+        .map(|feature| feature.trim().to_owned())
+        .filter(|feature| !feature.is_empty())
 }

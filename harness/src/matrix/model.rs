@@ -86,6 +86,10 @@ pub struct Matrix {
     pub path: PathBuf,
     /// Subject name → description, in file order.
     pub subjects: Vec<(String, String)>,
+    /// Subject name → the most important ways it differs from the Python client, most
+    /// important first (`[subjects.<name>] differences = […]`): what `docs/parity.md` opens the
+    /// subject's column with.
+    pub differences: Vec<(String, Vec<String>)>,
     /// Features in file order.
     pub features: Vec<Feature>,
 }
@@ -171,6 +175,7 @@ impl Reader<'_> {
         let mut matrix = Matrix {
             path: path.to_path_buf(),
             subjects: Vec::new(),
+            differences: Vec::new(),
             features: Vec::new(),
         };
         let document = match toml_edit::Document::parse(self.text) {
@@ -203,7 +208,11 @@ impl Reader<'_> {
                             format!("unknown subject {name:?}; known: {}", known.join(", ")),
                         );
                     }
-                    let description = item.as_str().unwrap_or_default().to_owned();
+                    let entry = format!("subjects.{name}");
+                    let (description, differences) = self.subject(&entry, item, line);
+                    if !differences.is_empty() {
+                        matrix.differences.push((name.to_owned(), differences));
+                    }
                     matrix.subjects.push((name.to_owned(), description));
                 }
             }
@@ -245,6 +254,60 @@ impl Reader<'_> {
             }
         }
         matrix
+    }
+
+    /// A subject's entry: `name = "description"`, or a table with `description` and the
+    /// optional `differences` (a list of strings).
+    fn subject(&mut self, entry: &str, item: &Item, line: Option<usize>) -> (String, Vec<String>) {
+        if let Some(description) = item.as_str() {
+            return (description.to_owned(), Vec::new());
+        }
+        let Some(table) = item.as_table_like() else {
+            self.problem(
+                line,
+                entry,
+                "a subject is a description string, or a table with `description` and `differences`",
+            );
+            return (String::new(), Vec::new());
+        };
+        let mut differences = Vec::new();
+        for (key, value) in table.iter() {
+            match key {
+                "description" if value.as_str().is_some() => {}
+                "differences" => match value.as_array() {
+                    Some(list) if list.iter().all(|v| v.as_str().is_some()) => {
+                        differences
+                            .extend(list.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+                    }
+                    _ => self.problem(
+                        line,
+                        format!("{entry}.differences"),
+                        "must be a list of strings, the most important difference first",
+                    ),
+                },
+                "description" => {
+                    self.problem(line, format!("{entry}.description"), "must be a string")
+                }
+                other => self.problem(
+                    line,
+                    format!("{entry}.{other}"),
+                    format!("unknown key {other:?}; expected description, differences"),
+                ),
+            }
+        }
+        let description = table
+            .get("description")
+            .and_then(Item::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if description.is_empty() {
+            self.problem(
+                line,
+                entry,
+                "missing `description`: say what the subject is",
+            );
+        }
+        (description, differences)
     }
 
     fn feature(

@@ -18,6 +18,16 @@ pub fn render_markdown(matrix: &Matrix) -> String {
         let _ = writeln!(out, "- **{name}**: {description}");
     }
     let _ = writeln!(out);
+    for (subject, differences) in &matrix.differences {
+        let _ = writeln!(
+            out,
+            "## How {subject} differs from the Python client\n\nThe most important differences the harness finds, most important first; every one is\npinned in the feature rows below.\n"
+        );
+        for (i, difference) in differences.iter().enumerate() {
+            let _ = writeln!(out, "{}. {}", i + 1, escape(difference));
+        }
+        let _ = writeln!(out);
+    }
     let counts: Vec<String> = subjects
         .iter()
         .map(|subject| {

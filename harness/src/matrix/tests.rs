@@ -90,10 +90,10 @@ fn bad_entries_are_named_with_their_line() {
         ),
         "{err}"
     );
-    let err = parse(&FILE.replace("rust = \"library\"", "rust = \"library\"\njs = \"node\""))
+    let err = parse(&FILE.replace("rust = \"library\"", "rust = \"library\"\ngo = \"port\""))
         .unwrap_err();
     assert!(
-        err.contains(":5: `subjects.js`: unknown subject \"js\""),
+        err.contains(":5: `subjects.go`: unknown subject \"go\""),
         "{err}"
     );
     let err = parse(&FILE.replace("scenarios = [\"max_turns\"]", "scenarios = []")).unwrap_err();
@@ -223,6 +223,70 @@ fn fix_pins_new_differences_and_keeps_comments() {
 }
 
 #[test]
+fn fix_declares_what_a_subject_says_it_does_not_support() {
+    let matrix = parse(FILE).unwrap();
+    let mut unsupported = cell("handoff", "rust", Status::Error, None);
+    unsupported.message = "js subject failed on scenario handoff: the command exited with status 3; stderr ends with:\nunsupported: agents.handoffs".into();
+    let results = vec![
+        cell("handoff", "python", Status::Pass, None),
+        cell("tool_call", "python", Status::Pass, None),
+        cell("max_turns", "python", Status::Pass, None),
+        unsupported.clone(),
+        cell("tool_call", "rust", Status::Pass, None),
+        // An error that is not the subject's own `unsupported:` is a deviation to explain.
+        cell("max_turns", "rust", Status::Error, None),
+    ];
+    let fixed = fix_matrix(&matrix, FILE, &results).unwrap();
+    let expected = format!(
+        "rust = {{ status = \"unsupported\", reason = \"rust says unsupported: agents.handoffs\", fingerprints = {{ handoff = \"{}\" }} }} # keep this comment",
+        fingerprint(&unsupported).unwrap()
+    );
+    assert!(fixed.contains(&expected), "{fixed}");
+    assert!(
+        fixed.contains(&format!(
+            "rust = {{ status = \"deviates\", reason = \"{UNEXPLAINED}\""
+        )),
+        "{fixed}"
+    );
+    let mut judged = unsupported;
+    judge_cell(&parse(&fixed).unwrap(), &mut judged);
+    assert_eq!(judged.status, Status::Deviation, "{}", judged.message);
+}
+
+#[test]
+fn a_skipped_subject_is_neither_judged_nor_fixed() {
+    let matrix = parse(&deviating("abc")).unwrap();
+    let skipped = |scenario: &str| {
+        let mut result = cell(scenario, "rust", Status::Skipped, None);
+        result.message = "Node.js was not found on PATH".into();
+        result
+    };
+    let results = vec![
+        cell("handoff", "python", Status::Pass, None),
+        cell("tool_call", "python", Status::Pass, None),
+        cell("max_turns", "python", Status::Pass, None),
+        skipped("handoff"),
+        skipped("tool_call"),
+        skipped("max_turns"),
+    ];
+    let mut judged = skipped("handoff");
+    judge_cell(&matrix, &mut judged);
+    assert_eq!(judged.status, Status::Skipped);
+    // A declared deviation is not "stale" because the subject did not run.
+    let verdicts = feature_verdicts(&matrix, &results);
+    let agent = verdicts
+        .iter()
+        .find(|v| v.feature == "span.agent" && v.subject == "rust")
+        .unwrap();
+    assert_eq!((agent.verdict, agent.ok), (Verdict::Skipped, true));
+    // fix keeps the cells of a subject it has no results for.
+    assert_eq!(
+        fix_matrix(&matrix, &deviating("abc"), &results).unwrap(),
+        deviating("abc")
+    );
+}
+
+#[test]
 fn fix_refuses_results_it_cannot_use() {
     let matrix = parse(FILE).unwrap();
     let partial = vec![cell("handoff", "python", Status::Pass, None)];
@@ -257,6 +321,35 @@ fn the_rendering_names_every_deviation_with_its_reason() {
         text.contains("Features at parity: python 2/2, rust 1/2."),
         "{text}"
     );
+}
+
+#[test]
+fn a_subject_table_lists_its_main_differences_first_in_the_rendering() {
+    let text = FILE.replace(
+        "rust = \"library\"\n",
+        "\n[subjects.rust]\ndescription = \"library\"\ndifferences = [\"log wording\", \"no hooks\"]\n",
+    );
+    let matrix = parse(&text).unwrap();
+    assert_eq!(matrix.subjects[1], ("rust".into(), "library".into()));
+    let rendered = render_markdown(&matrix);
+    let section = rendered
+        .find("## How rust differs from the Python client")
+        .unwrap();
+    assert!(
+        section < rendered.find("| feature |").unwrap(),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("1. log wording\n2. no hooks\n"),
+        "{rendered}"
+    );
+    let err = parse(&text.replace("differences = [", "differences = [1, ")).unwrap_err();
+    assert!(
+        err.contains("`subjects.rust.differences`: must be a list of strings"),
+        "{err}"
+    );
+    let err = parse(&text.replace("description = \"library\"\n", "")).unwrap_err();
+    assert!(err.contains("missing `description`"), "{err}");
 }
 
 // === coverage map ===

@@ -104,7 +104,7 @@ pub fn judge_cell(matrix: &Matrix, result: &mut CellResult) {
                 );
             }
         }
-        Status::Deviation | Status::New => {}
+        Status::Deviation | Status::New | Status::Skipped => {}
     }
 }
 
@@ -122,6 +122,8 @@ pub enum Verdict {
     New,
     /// None of the feature's scenarios ran (a filtered run).
     NotRun,
+    /// The subject was skipped on this machine (its cells say why).
+    Skipped,
     /// A feature of this subject only.
     Extension,
 }
@@ -149,13 +151,15 @@ pub fn feature_verdicts(matrix: &Matrix, results: &[CellResult]) -> Vec<FeatureV
     let mut verdicts = Vec::new();
     for feature in &matrix.features {
         for (subject, cell) in &feature.cells {
-            let cells: Vec<&CellResult> = results
+            let (skipped, cells): (Vec<&CellResult>, Vec<&CellResult>) = results
                 .iter()
                 .filter(|r| &r.subject == subject && feature.scenarios.contains(&r.scenario))
-                .collect();
+                .partition(|r| r.status == Status::Skipped);
             let status_of = |status: Status| cells.iter().filter(move |r| r.status == status);
             let verdict = if cell.declared == Declared::Extension {
                 Verdict::Extension
+            } else if cells.is_empty() && !skipped.is_empty() {
+                Verdict::Skipped
             } else if cells.is_empty() {
                 Verdict::NotRun
             } else if status_of(Status::Fail).count() + status_of(Status::Error).count() > 0 {
@@ -169,7 +173,7 @@ pub fn feature_verdicts(matrix: &Matrix, results: &[CellResult]) -> Vec<FeatureV
             };
             let mut message = String::new();
             let ok = match (cell.declared, verdict) {
-                (_, Verdict::NotRun | Verdict::Extension | Verdict::New) => true,
+                (_, Verdict::NotRun | Verdict::Skipped | Verdict::Extension | Verdict::New) => true,
                 (_, Verdict::Fail) => {
                     let failed: Vec<&str> = cells
                         .iter()

@@ -43,8 +43,9 @@ pub fn write_junit(mut out: impl Write, report: &RunReport) -> io::Result<()> {
                     status.set_type("error");
                     status
                 }
-                // Nothing was compared yet: a new golden waits for review.
-                Status::New => {
+                // Nothing was compared yet: a new golden waits for review, or the subject cannot
+                // run on this machine (the message says why).
+                Status::New | Status::Skipped => {
                     let mut status = TestCaseStatus::skipped();
                     status.set_message(result.message.as_str());
                     status

@@ -31,6 +31,7 @@ impl<W: Write> TextReporter<W> {
             Status::Deviation => "DEVIATES",
             Status::Error => "ERROR",
             Status::New => "NEW",
+            Status::Skipped => "SKIPPED",
         };
         write!(
             self.out,

@@ -43,7 +43,7 @@ pub struct ExecSubject {
 /// Drivers that ship with the harness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Builtin {
-    /// OpenAI's JS Agents SDK (`harness/js/parity_driver.mjs`, being built: issue 13).
+    /// OpenAI's JS Agents SDK (`harness/js/parity_driver.mjs`).
     Js,
 }
 
@@ -74,6 +74,11 @@ impl ExecSubject {
             timeout: DEFAULT_EXEC_TIMEOUT,
             builtin: Some(Builtin::Js),
         }
+    }
+
+    /// Whether this is the built-in js subject.
+    pub fn is_js(&self) -> bool {
+        self.builtin == Some(Builtin::Js)
     }
 
     /// The same subject with a per-scenario timeout.

@@ -30,9 +30,29 @@ pub enum SubjectKind {
 }
 
 impl SubjectKind {
-    /// Every subject that runs without `--subject` (and with `--subject all`).
+    /// Every subject that runs without `--subject` (and with `--subject all`), and every
+    /// subject the parity matrix has a column for. The js subject among them runs only where
+    /// Node.js does ([`SubjectKind::unavailable`]); elsewhere its cells are skipped.
     pub fn all() -> Vec<SubjectKind> {
-        vec![SubjectKind::Python, SubjectKind::Rust]
+        vec![
+            SubjectKind::Python,
+            SubjectKind::Rust,
+            SubjectKind::Exec(exec::ExecSubject::js()),
+        ]
+    }
+
+    /// The names of [`SubjectKind::all`]: the subjects `parity-matrix.toml` may name.
+    pub fn matrix_subjects() -> Vec<String> {
+        Self::all().iter().map(|s| s.name().to_owned()).collect()
+    }
+
+    /// Why this machine cannot run the subject at all (the js subject without a usable
+    /// Node.js), or `None`. Cheap: it does not install anything.
+    pub fn unavailable(&self) -> Option<String> {
+        match self {
+            SubjectKind::Exec(exec) if exec.is_js() => js_env::node().err().map(|e| e.to_string()),
+            _ => None,
+        }
     }
 
     /// Runs `scenario` on this subject and returns its raw records.
@@ -81,13 +101,12 @@ impl FromStr for SubjectKind {
         match s {
             "python" => Ok(SubjectKind::Python),
             "rust" => Ok(SubjectKind::Rust),
-            // Being built (issue 13): never part of `all` until the matrix has its column.
             "js" => Ok(SubjectKind::Exec(exec::ExecSubject::js())),
             other if other.starts_with("exec:") => {
                 exec::ExecSubject::parse(other).map(SubjectKind::Exec)
             }
             other => Err(format!(
-                "unknown subject {other:?}; expected `python`, `rust`, `all` or `exec:CMD`"
+                "unknown subject {other:?}; expected `python`, `rust`, `js`, `all` or `exec:CMD`"
             )),
         }
     }

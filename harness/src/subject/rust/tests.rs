@@ -24,7 +24,9 @@ fn scenarios(workspace: &Workspace) -> Vec<Scenario> {
 /// pinned difference).
 fn pinned_deviations(workspace: &Workspace, scenarios: &[Scenario]) -> BTreeMap<String, String> {
     let names: BTreeSet<String> = scenarios.iter().map(|s| s.name.clone()).collect();
-    let matrix = Matrix::load(&workspace.matrix_path(), &names, &["python", "rust"])
+    let subjects = crate::subject::SubjectKind::matrix_subjects();
+    let known: Vec<&str> = subjects.iter().map(String::as_str).collect();
+    let matrix = Matrix::load(&workspace.matrix_path(), &names, &known)
         .unwrap_or_else(|e| panic!("the matrix loads: {e}"));
     let mut pinned = BTreeMap::new();
     for scenario in scenarios {
