@@ -1,4 +1,4 @@
-// The js subject's driver (issue 13, being built): speaks the exec protocol
+// The js subject's driver (issue 13): speaks the exec protocol
 // (docs/exec-protocol.md) with OpenAI's JS Agents SDK behind it. It reads one scenario document
 // on stdin, builds the scenario with the SDK's ScriptedModel, records traces and spans through
 // the only trace processor, the SDK's log lines (the `debug` namespace `openai-agents:*`,

@@ -61,7 +61,7 @@ enum Command {
         /// Rebuild the venv even if it looks ready.
         #[arg(long)]
         force: bool,
-        /// Also install the JS Agents SDK for the js subject (being built, issue 13): `npm ci`
+        /// Also install the JS Agents SDK for the js subject: `npm ci`
         /// of `harness/js/` into `.parity/js/`; needs Node.js 20 or newer.
         #[arg(long)]
         js: bool,

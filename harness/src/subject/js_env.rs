@@ -1,4 +1,4 @@
-//! The environment of the js subject (issue 13, being built: the driver comes next): Node.js
+//! The environment of the js subject (issue 13): Node.js
 //! 20 or newer, and OpenAI's JS Agents SDK installed with `npm ci` from `harness/js/`
 //! (`package.json` and `package-lock.json` pin `@openai/agents` 0.20.0 and its dependencies)
 //! into `.parity/js/`, with progress on stderr, then reused. As for the Python venv, a stamp
