@@ -41,7 +41,7 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
     let mut document: DocumentMut = text
         .parse()
         .map_err(|e| format!("{}: not valid TOML: {e}", matrix.path.display()))?;
-    let skipped: Vec<&str> = results
+    let skipped: BTreeSet<&str> = results
         .iter()
         .filter(|r| r.status == Status::Skipped)
         .map(|r| r.subject.as_str())

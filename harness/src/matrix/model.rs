@@ -270,10 +270,14 @@ impl Reader<'_> {
             );
             return (String::new(), Vec::new());
         };
+        let mut description = String::new();
         let mut differences = Vec::new();
         for (key, value) in table.iter() {
             match key {
-                "description" if value.as_str().is_some() => {}
+                "description" => match value.as_str() {
+                    Some(text) => description = text.to_owned(),
+                    None => self.problem(line, format!("{entry}.description"), "must be a string"),
+                },
                 "differences" => match value.as_array() {
                     Some(list) if list.iter().all(|v| v.as_str().is_some()) => {
                         differences
@@ -285,9 +289,6 @@ impl Reader<'_> {
                         "must be a list of strings, the most important difference first",
                     ),
                 },
-                "description" => {
-                    self.problem(line, format!("{entry}.description"), "must be a string")
-                }
                 other => self.problem(
                     line,
                     format!("{entry}.{other}"),
@@ -295,11 +296,6 @@ impl Reader<'_> {
                 ),
             }
         }
-        let description = table
-            .get("description")
-            .and_then(Item::as_str)
-            .unwrap_or_default()
-            .to_owned();
         if description.is_empty() {
             self.problem(
                 line,

@@ -76,9 +76,12 @@ impl ExecSubject {
         }
     }
 
-    /// Whether this is the built-in js subject.
-    pub fn is_js(&self) -> bool {
-        self.builtin == Some(Builtin::Js)
+    /// Why this machine cannot run the subject at all (a built-in driver whose runtime is
+    /// missing, e.g. the js subject without Node.js 20+), or `None`. Installs nothing.
+    pub fn unavailable(&self) -> Option<String> {
+        match self.builtin? {
+            Builtin::Js => super::js_env::node().err().map(|e| e.to_string()),
+        }
     }
 
     /// The same subject with a per-scenario timeout.

@@ -50,8 +50,8 @@ impl SubjectKind {
     /// Node.js), or `None`. Cheap: it does not install anything.
     pub fn unavailable(&self) -> Option<String> {
         match self {
-            SubjectKind::Exec(exec) if exec.is_js() => js_env::node().err().map(|e| e.to_string()),
-            _ => None,
+            SubjectKind::Exec(exec) => exec.unavailable(),
+            SubjectKind::Python | SubjectKind::Rust => None,
         }
     }
 
