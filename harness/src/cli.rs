@@ -615,30 +615,17 @@ fn bisect_command(
     })
 }
 
-/// The subjects to run, and those of them that may be skipped on this machine: the default set
-/// (no `--subject`, or `--subject all`) holds js, which runs only where Node.js does; a subject
-/// named on its own must run.
+/// The subjects to run, in order, and those of them that may be skipped on this machine: the
+/// default set (no `--subject`, or `--subject all`) holds js, which runs only where Node.js does;
+/// a subject named on its own must run.
 fn parse_subjects(values: &[String]) -> Result<(Vec<SubjectKind>, Vec<String>), Stop> {
-    let defaults = || {
-        let all = SubjectKind::all();
-        let optional = all
-            .iter()
-            .filter(|s| matches!(s, SubjectKind::Exec(_)))
-            .map(|s| s.name().to_owned())
-            .collect::<Vec<_>>();
-        (all, optional)
-    };
-    if values.is_empty() {
-        return Ok(defaults());
-    }
+    let defaults = values.is_empty() || values.iter().any(|v| v == "all");
     let mut subjects = Vec::new();
-    let mut optional = Vec::new();
     let mut named = Vec::new();
-    for value in values {
+    let given = values.iter().map(String::as_str);
+    for value in given.chain(values.is_empty().then_some("all")) {
         let parsed = if value == "all" {
-            let (all, maybe) = defaults();
-            optional.extend(maybe);
-            all
+            SubjectKind::all()
         } else {
             let subject = value
                 .parse::<SubjectKind>()
@@ -652,7 +639,13 @@ fn parse_subjects(values: &[String]) -> Result<(Vec<SubjectKind>, Vec<String>), 
             }
         }
     }
-    optional.retain(|name| !named.contains(name));
+    let optional = subjects
+        .iter()
+        .filter(|s| {
+            defaults && matches!(s, SubjectKind::Exec(_)) && !named.iter().any(|n| n == s.name())
+        })
+        .map(|s| s.name().to_owned())
+        .collect();
     Ok((subjects, optional))
 }
 
