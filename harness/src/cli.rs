@@ -23,7 +23,7 @@ use crate::subject::SubjectKind;
 use crate::subject::js_env;
 use crate::subject::python::{PythonSubject, doctor, venv};
 use crate::subject::rust::RustSubject;
-use crate::workspace::Workspace;
+use crate::workspace::{FindWorkspaceError, Workspace};
 
 /// Exit code: everything passed.
 pub const EXIT_OK: i32 = 0;
@@ -230,20 +230,28 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// This process's: `PARITY_ROOT`, `PARITY_VENV`, `CI` and whether stderr is a terminal.
-    pub fn from_process() -> Environment {
-        Environment {
-            workspace: Workspace::current(),
+    /// This process's: the workspace found from the current directory (or `PARITY_ROOT`),
+    /// `PARITY_VENV`, `CI` and whether stderr is a terminal.
+    pub fn from_process() -> Result<Environment, FindWorkspaceError> {
+        Ok(Environment {
+            workspace: Workspace::find()?,
             ci: is_ci(),
             progress: Progress::wanted(),
-        }
+        })
     }
 }
 
 /// Runs the parsed command line in this process's [`Environment`]; returns the process exit
 /// code. Errors go to `stderr`.
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
-    run_in(&Environment::from_process(), cli, stdout, stderr)
+    // The exec adapter reads its scenario from stdin and needs no workspace.
+    if let Command::ExecSubject { subject } = &cli.command {
+        return finish(exec_subject_command(subject, stdout), stderr);
+    }
+    match Environment::from_process() {
+        Ok(env) => run_in(&env, cli, stdout, stderr),
+        Err(e) => finish(Err(Stop::bad_input(e.to_string())), stderr),
+    }
 }
 
 /// [`run`] in an explicit environment: what the `parity` binary does, callable in-process
@@ -261,6 +269,11 @@ pub fn run_in(env: &Environment, cli: Cli, stdout: &mut dyn Write, stderr: &mut 
         Command::Doctor => doctor_command(workspace, stdout),
         Command::ExecSubject { subject } => exec_subject_command(&subject, stdout),
     };
+    finish(outcome, stderr)
+}
+
+/// The exit code of a command's outcome; a stop's message goes to `stderr`.
+fn finish(outcome: Result<i32, Stop>, stderr: &mut dyn Write) -> i32 {
     match outcome {
         Ok(code) => code,
         Err(stop) => {
@@ -784,6 +797,13 @@ fn setup_command(
 }
 
 fn doctor_command(workspace: &Workspace, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    writeln!(
+        stdout,
+        "workspace  {} ({})",
+        workspace.root().display(),
+        workspace.origin_label()
+    )
+    .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
     let report = doctor(workspace);
     write!(stdout, "{report}").map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
     // The js subject's environment, for information (it is optional: not a problem when absent).

@@ -22,6 +22,7 @@ pub mod errors;
 pub mod golden;
 pub mod matrix;
 pub mod normalize;
+pub mod notice;
 pub mod otlp;
 pub mod record;
 pub mod report;

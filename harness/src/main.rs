@@ -4,10 +4,9 @@ use clap::Parser;
 
 fn main() {
     let cli = parity::cli::Cli::parse();
-    let code = parity::cli::run(
-        cli,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    // Unlocked handles: each write takes the stream's lock only for itself. A lock held here for
+    // the whole run would deadlock every worker thread that reports progress on stderr (the js
+    // subject's first-use install does, from the exec workers).
+    let code = parity::cli::run(cli, &mut std::io::stdout(), &mut std::io::stderr());
     std::process::exit(code);
 }

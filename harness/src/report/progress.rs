@@ -35,6 +35,8 @@ impl Progress {
             );
             bar
         });
+        // Setup notices from any thread print above the bar instead of through it.
+        crate::notice::set_bar(bar.clone());
         Progress { bar }
     }
 
@@ -60,6 +62,7 @@ impl Progress {
     /// Removes the bar.
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
+            crate::notice::set_bar(None);
             bar.finish_and_clear();
         }
     }

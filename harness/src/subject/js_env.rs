@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::notice::notice;
 use crate::workspace::Workspace;
 
 const STAMP_FILE: &str = "parity-stamp.txt";
@@ -126,7 +127,7 @@ pub fn ensure(workspace: &Workspace, force: bool) -> Result<JsEnv, JsEnvError> {
         ))
     })?;
     if lock_file.try_lock().is_err() {
-        progress(&format!(
+        notice(&format!(
             "waiting for another process to finish installing the JS SDK (lock {})",
             workspace.display(&lock_path)
         ));
@@ -140,7 +141,7 @@ pub fn ensure(workspace: &Workspace, force: bool) -> Result<JsEnv, JsEnvError> {
     if !force && let Some(env) = existing(workspace)? {
         return Ok(env);
     }
-    progress(&format!(
+    notice(&format!(
         "installing the JS Agents SDK into {} with npm ci (Node {}; first use only)",
         workspace.display(&dir),
         node.version
@@ -178,7 +179,7 @@ pub fn ensure(workspace: &Workspace, force: bool) -> Result<JsEnv, JsEnvError> {
         ))
     })?;
     let env = JsEnv { dir };
-    progress(&format!(
+    notice(&format!(
         "JS Agents SDK ready: @openai/agents {}",
         env.sdk_version().unwrap_or_else(|| "?".into())
     ));
@@ -192,9 +193,6 @@ fn package_version(dir: &Path, package: &str) -> Option<String> {
     json["version"].as_str().map(str::to_owned)
 }
 
-fn progress(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "parity: {message}");
-}
 
 #[cfg(test)]
 mod tests {

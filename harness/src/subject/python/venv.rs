@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::errors::PythonEnvError;
+use crate::notice::notice;
 use crate::workspace::Workspace;
 
 /// The interpreter pyo3 was built against (baked in by `build.rs`).
@@ -108,7 +109,7 @@ pub fn ensure(workspace: &Workspace, force: bool) -> Result<Venv, PythonEnvError
         ))
     })?;
     if lock.try_lock().is_err() {
-        progress(&format!(
+        notice(&format!(
             "waiting for another process to finish setting up Python (lock {})",
             workspace.display(&lock_path)
         ));
@@ -162,7 +163,7 @@ fn is_ready(venv: &Venv, requirements: &str) -> bool {
 fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), PythonEnvError> {
     let packages = pinned_packages(requirements).join(", ");
     let shown = workspace.display(&venv.dir);
-    progress(&format!(
+    notice(&format!(
         "[1/2] creating the Python virtualenv {shown} with {BUILD_PYTHON} -m venv"
     ));
     // A stale stamp must not survive a half-finished rebuild.
@@ -174,7 +175,7 @@ fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), P
         "create the virtualenv",
     )?;
     let requirements_path = workspace.requirements();
-    progress(&format!(
+    notice(&format!(
         "[2/2] installing {} into {shown} with pip (needs PyPI on first use)",
         packages
     ));
@@ -200,7 +201,7 @@ fn build(workspace: &Workspace, venv: &Venv, requirements: &str) -> Result<(), P
     stamp
         .write_all(expected_stamp(requirements).as_bytes())
         .map_err(|e| PythonEnvError::new(format!("cannot write the venv stamp: {e}")))?;
-    progress(&format!("Python environment ready in {shown}"));
+    notice(&format!("Python environment ready in {shown}"));
     Ok(())
 }
 
@@ -234,11 +235,6 @@ fn pinned_packages(requirements: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Setup progress, for the person waiting on it. Written to the stderr handle rather than with
-/// `eprintln!`, which the test harness captures: the first use is often inside a test.
-fn progress(message: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "parity: {message}");
-}
 
 #[cfg(test)]
 mod tests {
