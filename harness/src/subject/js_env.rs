@@ -6,7 +6,6 @@
 //! installs, so two processes never run npm into one directory.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
