@@ -1,27 +1,40 @@
 // The js subject's driver (issue 13): speaks the exec protocol
-// (docs/exec-protocol.md) with OpenAI's JS Agents SDK behind it. It reads one scenario document
-// on stdin, builds the scenario with the SDK's ScriptedModel, records traces and spans through
-// the only trace processor, the SDK's log lines (the `debug` namespace `openai-agents:*`,
-// console.warn and console.error) with the trace and span current at emission, the run and
-// agent hooks, and the outcome, and writes them as raw records (JSON lines) on stdout.
+// (docs/exec-protocol.md) with OpenAI's JS Agents SDK behind it. It builds each scenario with
+// the SDK's ScriptedModel, records traces and spans through the only trace processor, the SDK's
+// log lines (the `debug` namespace `openai-agents:*`, console.warn and console.error) with the
+// trace and span current at emission, the run and agent hooks, and the outcome, and writes them
+// as raw records (JSON lines) on stdout.
+//
+// Two modes. One-shot (the protocol's default): one scenario document on stdin, its records on
+// stdout, exit 0 (3 with `unsupported: …` on stderr for a feature the driver cannot build).
+// Serve (`PARITY_EXEC_MODE=serve`, what the harness uses): a hello line, then one document per
+// stdin line, each answered with its records and an end line carrying that status, so Node.js
+// and the SDK load once for many scenarios. A scenario's `[env]` is set around its run, except
+// that one setting a variable the SDK reads only once (whether tracing is disabled, when its
+// trace provider is created) is run by a one-shot child process, the only way to give it that.
 //
 // Mapped here because they are representation, not behaviour: the logger name (`openai.agents`
 // for every `openai-agents:*` namespace), timestamps (JS has milliseconds; written in Python's
-// isoformat with the microseconds zero), hook and exception names of the same meaning. A
-// scenario feature the driver cannot build yet exits 3 with `unsupported: …` on stderr.
+// isoformat with the microseconds zero), hook and exception names of the same meaning.
 //
 // The SDK is loaded from PARITY_JS_MODULES (the `node_modules` that `parity setup --js`
 // installs), through require, so that the driver and the SDK share one `debug` instance.
 
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 
 const PROTOCOL = 'parity-exec/1';
 const UNSUPPORTED_EXIT = 3;
+const FAILED_EXIT = 1;
+const BAD_REQUEST_EXIT = 2;
 
-const records = [];
-const out = process.stdout;
+/** The records of the scenario being run; `emit` drops what arrives while none runs. */
+let records = [];
 let recording = false;
 
 function emit(kind, data) {
@@ -29,15 +42,24 @@ function emit(kind, data) {
   records.push({ seq: records.length, kind, data });
 }
 
+/** A feature the driver cannot build: the scenario ends with status 3. */
+class Unsupported extends Error {}
+
 function unsupported(feature) {
-  process.stderr.write(`unsupported: ${feature}\n`);
-  process.exit(UNSUPPORTED_EXIT);
+  throw new Unsupported(feature);
 }
 
 async function readStdin() {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Removes the SDK's switches inherited from the caller's shell (NODE_ENV=test alone turns tracing off). */
+function clearInheritedEnv() {
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('OPENAI_') || name === 'NODE_ENV' || name === 'DEBUG') delete process.env[name];
+  }
 }
 
 /**
@@ -90,21 +112,11 @@ function checkSupported(scenario) {
   }
 }
 
-async function main() {
-  const request = JSON.parse(await readStdin());
-  if (request.protocol !== PROTOCOL) {
-    process.stderr.write(`this driver speaks ${PROTOCOL}, not ${request.protocol}\n`);
-    process.exit(2);
-  }
-  const scenario = request.scenario;
-  checkSupported(scenario);
-  // Only the scenario's variables, set before the SDK reads them: none of the SDK's switches
-  // may leak in from the caller's shell (NODE_ENV=test alone turns tracing off).
-  for (const name of Object.keys(process.env)) {
-    if (name.startsWith('OPENAI_') || name === 'NODE_ENV' || name === 'DEBUG') delete process.env[name];
-  }
-  Object.assign(process.env, scenario.env ?? {});
+/** The SDK, loaded once per process, with the recorders installed (they write to `records`). */
+let sdk;
 
+function loadSdk() {
+  if (sdk) return sdk;
   const modules = resolve(process.env.PARITY_JS_MODULES ?? '.parity/js/node_modules');
   const require = createRequire(join(modules, 'noop.js'));
   const agents = require('@openai/agents');
@@ -143,6 +155,15 @@ async function main() {
       forceFlush: async () => {},
     },
   ]);
+  sdk = { agents, core, testing, z, currentIds };
+  return sdk;
+}
+
+/** Runs one scenario (its `[env]` already applied) and returns its records. */
+async function runScenario(scenario) {
+  checkSupported(scenario);
+  const { agents, core, testing, z, currentIds } = loadSdk();
+  records = [];
 
   // Guardrails: they decide what the scenario says, whatever they check.
   const guardrails = new Map();
@@ -415,10 +436,123 @@ async function main() {
   }
   await core.getGlobalTraceProvider?.().forceFlush?.();
   recording = false;
-  out.write(records.map((record) => JSON.stringify(record)).join('\n') + (records.length ? '\n' : ''));
+  return records;
 }
 
-main().catch((error) => {
+const asLines = (list) => list.map((record) => `${JSON.stringify(record)}\n`).join('');
+
+/** The protocol document's scenario, or a `{status, stderr}` answer refusing it. */
+function scenarioOf(request) {
+  if (request?.protocol !== PROTOCOL) {
+    return { refused: { status: BAD_REQUEST_EXIT, stderr: `this driver speaks ${PROTOCOL}, not ${request?.protocol}` } };
+  }
+  return { scenario: request.scenario };
+}
+
+/** Runs a scenario in this process: its records (as lines) and what a one-shot run would exit with. */
+async function answerHere(scenario) {
+  try {
+    return { lines: asLines(await runScenario(scenario)), status: 0, stderr: '' };
+  } catch (error) {
+    recording = false;
+    if (error instanceof Unsupported) return { lines: '', status: UNSUPPORTED_EXIT, stderr: `unsupported: ${error.message}` };
+    return { lines: '', status: FAILED_EXIT, stderr: `the js driver failed: ${error?.stack ?? error}` };
+  }
+}
+
+/**
+ * The variables the SDK reads once, when the process starts using it: `OPENAI_AGENTS_DISABLE_TRACING`
+ * and `NODE_ENV` when its trace provider is created (`tracing.disabled` in agents-core's
+ * config.js, read by the TraceProvider constructor), `DEBUG` when `debug` loads. Every other
+ * variable it reads when it uses it (the `logging` getters of config.js call `loadEnv()`).
+ */
+const LOAD_TIME_VARIABLES = new Set(['OPENAI_AGENTS_DISABLE_TRACING', 'NODE_ENV', 'DEBUG']);
+
+/** Runs `body` with the scenario's variables set, then puts the previous values back. */
+async function withEnv(env, body) {
+  const saved = new Map(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
+  try {
+    return await body();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/**
+ * Runs a scenario in a one-shot child process (one whose `[env]` sets a load-time variable):
+ * its stdout and how it exited. Only a fresh process gives the SDK those variables.
+ */
+function answerInChild(line) {
+  return new Promise((done) => {
+    const env = { ...process.env };
+    delete env.PARITY_EXEC_MODE;
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (chunk) => out.push(chunk));
+    child.stderr.on('data', (chunk) => {
+      err = (err + chunk.toString('utf8')).slice(-4096);
+    });
+    child.on('close', (code, signal) => {
+      // A child killed by a signal: 128 + its number, as a shell reports it.
+      const status = code ?? 128 + (osConstants.signals[signal] ?? 0);
+      done({ lines: Buffer.concat(out).toString('utf8'), status, stderr: err.trimEnd() });
+    });
+    child.stdin.end(line);
+  });
+}
+
+/** Serve mode: a hello line, then one answer per request line, in order. */
+async function serve() {
+  clearInheritedEnv();
+  process.stdout.write(`${JSON.stringify({ serve: PROTOCOL })}\n`);
+  const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of input) {
+    if (!line.trim()) continue;
+    let answer;
+    let request;
+    try {
+      request = JSON.parse(line);
+    } catch (error) {
+      request = { protocol: `not JSON (${error.message})` };
+    }
+    const { scenario, refused } = scenarioOf(request);
+    if (refused) answer = { lines: '', ...refused };
+    else if (Object.keys(scenario.env ?? {}).some((name) => LOAD_TIME_VARIABLES.has(name))) answer = await answerInChild(line);
+    else answer = await withEnv(scenario.env ?? {}, () => answerHere(scenario));
+    // Callbacks the run left queued finish before the next scenario records anything.
+    await new Promise((next) => setImmediate(next));
+    process.stdout.write(`${answer.lines}${JSON.stringify({ end: { status: answer.status, stderr: answer.stderr } })}\n`);
+  }
+}
+
+/** One-shot mode: one document on stdin, its records on stdout, the status as the exit code. */
+async function once() {
+  let request;
+  try {
+    request = JSON.parse(await readStdin());
+  } catch (error) {
+    request = { protocol: `not JSON (${error.message})` };
+  }
+  const { scenario, refused } = scenarioOf(request);
+  if (refused) {
+    process.stderr.write(`${refused.stderr}\n`);
+    process.exit(refused.status);
+  }
+  // Only the scenario's variables, set before the SDK reads them.
+  clearInheritedEnv();
+  Object.assign(process.env, scenario.env ?? {});
+  const answer = await answerHere(scenario);
+  process.stdout.write(answer.lines);
+  if (answer.stderr) process.stderr.write(`${answer.stderr}\n`);
+  process.exitCode = answer.status;
+}
+
+(process.env.PARITY_EXEC_MODE === 'serve' ? serve() : once()).catch((error) => {
   process.stderr.write(`the js driver failed: ${error?.stack ?? error}\n`);
-  process.exit(1);
+  process.exit(FAILED_EXIT);
 });

@@ -200,9 +200,67 @@ pub fn execute(
     plan: &Plan,
     mut on_event: impl FnMut(ParityEvent<'_>),
 ) -> RunReport {
-    let mut results = Vec::new();
     let skipped = skipped_subjects(plan);
-    let mut exec_transcripts = exec_transcripts(workspace, plan, &skipped);
+    let exec_jobs = exec_jobs(plan, &skipped);
+    let exec_results = ExecResults::default();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(exec_jobs.len());
+    let queue = std::sync::Mutex::new(exec_jobs.into_iter());
+    // The exec subjects run in worker processes while this thread runs the in-process subjects
+    // (the embedded Python holds one interpreter; the rust subject is cheap): the two overlap.
+    let results = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some((s, i)) = next else { break };
+                    // A panic still answers the cell: the judging thread waits for every one.
+                    let transcript = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        plan.subjects[s]
+                            .transcript(workspace, &plan.scenarios[i])
+                            .map_err(|e| e.to_string())
+                    }))
+                    .unwrap_or_else(|_| Err("the harness panicked running this cell".into()));
+                    exec_results.put((s, i), transcript);
+                }
+            });
+        }
+        judge_cells(workspace, plan, &skipped, &exec_results, &mut on_event)
+    });
+
+    let mut summary: BTreeMap<&'static str, usize> =
+        Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for result in &results {
+        *summary.entry(result.status.as_str()).or_default() += 1;
+    }
+    RunReport {
+        python_client: ClientInfo {
+            package: CLIENT_PACKAGE.into(),
+            // Only if the python subject ran, as a subject or as the reference of another one.
+            version: PythonSubject::started_client_version(),
+        },
+        normalizer_version: crate::normalize::NORMALIZER_VERSION,
+        subjects: plan.subjects.iter().map(|s| s.name().to_owned()).collect(),
+        matrix: plan
+            .matrix
+            .as_ref()
+            .map(|matrix| feature_verdicts(matrix, &results)),
+        results,
+        summary,
+    }
+}
+
+/// Judges every cell in plan order, passing each to `on_event`; the exec subjects' transcripts
+/// come from `exec_results` as their workers finish them.
+fn judge_cells(
+    workspace: &Workspace,
+    plan: &Plan,
+    skipped: &BTreeMap<usize, String>,
+    exec_results: &ExecResults,
+    on_event: &mut impl FnMut(ParityEvent<'_>),
+) -> Vec<CellResult> {
+    let mut results = Vec::new();
     for (scenario_index, scenario) in plan.scenarios.iter().enumerate() {
         let path = plan.goldens.path(&scenario.name);
         let shown = workspace.display(&path);
@@ -241,9 +299,7 @@ pub fn execute(
             }
             let transcript = match subject {
                 SubjectKind::Python => python_transcript(),
-                SubjectKind::Exec(_) => exec_transcripts
-                    .remove(&(subject_index, scenario_index))
-                    .unwrap_or_else(|| Err("the exec subject did not run this scenario".into())),
+                SubjectKind::Exec(_) => exec_results.take((subject_index, scenario_index)),
                 _ => subject
                     .transcript(workspace, scenario)
                     .map_err(|e| e.to_string()),
@@ -275,26 +331,7 @@ pub fn execute(
             results.push(result);
         }
     }
-    let mut summary: BTreeMap<&'static str, usize> =
-        Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for result in &results {
-        *summary.entry(result.status.as_str()).or_default() += 1;
-    }
-    RunReport {
-        python_client: ClientInfo {
-            package: CLIENT_PACKAGE.into(),
-            // Only if the python subject ran, as a subject or as the reference of another one.
-            version: PythonSubject::started_client_version(),
-        },
-        normalizer_version: crate::normalize::NORMALIZER_VERSION,
-        subjects: plan.subjects.iter().map(|s| s.name().to_owned()).collect(),
-        matrix: plan
-            .matrix
-            .as_ref()
-            .map(|matrix| feature_verdicts(matrix, &results)),
-        results,
-        summary,
-    }
+    results
 }
 
 /// The optional subjects this machine cannot run, by index, with the reason.
@@ -307,48 +344,54 @@ fn skipped_subjects(plan: &Plan) -> BTreeMap<usize, String> {
         .collect()
 }
 
-/// The transcripts of the exec subjects, by (subject, scenario) index: each scenario is its own
-/// process, so they run side by side, at most as many at once as the machine has cores.
-fn exec_transcripts(
-    workspace: &Workspace,
-    plan: &Plan,
-    skipped: &BTreeMap<usize, String>,
-) -> std::collections::HashMap<(usize, usize), Result<String, String>> {
-    let jobs: Vec<(usize, usize)> = plan
+/// The (subject, scenario) cells of the exec subjects that run, in plan order: each is a
+/// request to a driver process, so they run on worker threads, as many as the machine has cores.
+fn exec_jobs(plan: &Plan, skipped: &BTreeMap<usize, String>) -> Vec<(usize, usize)> {
+    let exec_subjects: Vec<usize> = plan
         .subjects
         .iter()
         .enumerate()
         .filter(|(index, subject)| {
             matches!(subject, SubjectKind::Exec(_)) && !skipped.contains_key(index)
         })
-        .flat_map(|(s, _)| (0..plan.scenarios.len()).map(move |i| (s, i)))
+        .map(|(index, _)| index)
         .collect();
-    if jobs.is_empty() {
-        return Default::default();
+    (0..plan.scenarios.len())
+        .flat_map(|scenario| {
+            exec_subjects
+                .iter()
+                .map(move |&subject| (subject, scenario))
+        })
+        .collect()
+}
+
+/// The exec subjects' transcripts, by (subject, scenario) index, handed from the workers to
+/// the thread that judges the cells in plan order.
+#[derive(Default)]
+struct ExecResults {
+    done: std::sync::Mutex<std::collections::HashMap<(usize, usize), Result<String, String>>>,
+    changed: std::sync::Condvar,
+}
+
+impl ExecResults {
+    fn put(&self, cell: (usize, usize), transcript: Result<String, String>) {
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cell, transcript);
+        self.changed.notify_all();
     }
-    let workers = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZero::get)
-        .min(jobs.len());
-    let queue = std::sync::Mutex::new(jobs);
-    let done = std::sync::Mutex::new(std::collections::HashMap::new());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let Some((s, i)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
-                        break;
-                    };
-                    let transcript = plan.subjects[s]
-                        .transcript(workspace, &plan.scenarios[i])
-                        .map_err(|e| e.to_string());
-                    done.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert((s, i), transcript);
-                }
-            });
+
+    /// Waits for the cell's transcript. Every exec cell of the plan is a job, so it comes.
+    fn take(&self, cell: (usize, usize)) -> Result<String, String> {
+        let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(transcript) = done.remove(&cell) {
+                return transcript;
+            }
+            done = self.changed.wait(done).unwrap_or_else(|p| p.into_inner());
         }
-    });
-    done.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// The verdict of one cell whose transcript is already known, against its golden only (never

@@ -41,7 +41,9 @@ pub enum FindWorkspaceError {
     )]
     NotFound(PathBuf),
     /// The current directory cannot be read.
-    #[error("cannot read the current directory ({0}); cd somewhere that exists, or set PARITY_ROOT")]
+    #[error(
+        "cannot read the current directory ({0}); cd somewhere that exists, or set PARITY_ROOT"
+    )]
     NoCurrentDir(String),
 }
 

@@ -4,9 +4,11 @@
 //! raw records in the common schema; the normalizer does everything else.
 
 pub mod exec;
-pub mod js_env;
 pub mod python;
 pub mod rust;
+
+/// The js subject's environment, which lives with the exec subjects (kept at its old path).
+pub use exec::js_env;
 
 use std::fmt;
 use std::str::FromStr;
@@ -102,11 +104,11 @@ impl FromStr for SubjectKind {
             "python" => Ok(SubjectKind::Python),
             "rust" => Ok(SubjectKind::Rust),
             "js" => Ok(SubjectKind::Exec(exec::ExecSubject::js())),
-            other if other.starts_with("exec:") => {
+            other if other.starts_with("exec:") || other.starts_with("exec-serve:") => {
                 exec::ExecSubject::parse(other).map(SubjectKind::Exec)
             }
             other => Err(format!(
-                "unknown subject {other:?}; expected `python`, `rust`, `js`, `all` or `exec:CMD`"
+                "unknown subject {other:?}; expected `python`, `rust`, `js`, `all`, `exec:CMD` or `exec-serve:CMD`"
             )),
         }
     }

@@ -235,7 +235,6 @@ fn pinned_packages(requirements: &str) -> Vec<&str> {
         .collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -192,7 +192,6 @@ fn package_version(dir: &Path, package: &str) -> Option<String> {
     json["version"].as_str().map(str::to_owned)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,15 @@
-//! `exec:CMD` subjects: any implementation that reads a scenario and writes raw records
-//! (docs/exec-protocol.md). The command runs under `sh -c` in the workspace root, in a process
-//! group of its own; it gets one JSON document on stdin (`{"protocol": "parity-exec/1",
-//! "scenario": …}`) and writes DESIGN §4 raw records as JSON lines on stdout; stderr is kept
-//! (its tail) for the report. A crash, a non-zero exit, a hang past the timeout, output that is
-//! not raw records, or more output than the bounds allow is an error for that scenario, quoting
-//! the offending line and the stderr tail.
+//! [`ExecSubject`]: what the harness knows of an exec subject (its command, timeout and mode),
+//! and how a finished command becomes the scenario's raw records or its error.
 
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt as _;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::errors::RunSubjectError;
 use crate::record::RawLog;
 use crate::scenario::Scenario;
 use crate::workspace::Workspace;
+
+use super::process::{Ending, Finished, run_once};
+use super::serve::run_served;
 
 /// The protocol version the command is given (and documented in docs/exec-protocol.md).
 pub const EXEC_PROTOCOL: &str = "parity-exec/1";
@@ -25,8 +19,6 @@ pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
 /// How much of stderr the report keeps (the end of it).
 pub const STDERR_TAIL_BYTES: usize = 4096;
-/// How long the pipes may stay open after the command exited or was killed.
-const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// An `exec:CMD` subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +30,18 @@ pub struct ExecSubject {
     timeout: Duration,
     /// A built-in driver whose environment is installed on first use.
     builtin: Option<Builtin>,
+    /// One process per scenario, or one serving many.
+    mode: Mode,
+}
+
+/// How the command is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Mode {
+    /// `exec:CMD`: one process per scenario.
+    OneShot,
+    /// `exec-serve:CMD` and the js subject: a long-lived process answers scenario after
+    /// scenario (docs/exec-protocol.md, "Serve mode").
+    Serve,
 }
 
 /// Drivers that ship with the harness.
@@ -48,19 +52,27 @@ pub enum Builtin {
 }
 
 impl ExecSubject {
-    /// The subject of `spec` (`exec:CMD`), or why it is not one.
+    /// The subject of `spec` (`exec:CMD`, or `exec-serve:CMD` for a driver that speaks the
+    /// serve mode), or why it is not one.
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let command = spec
-            .strip_prefix("exec:")
-            .ok_or_else(|| format!("{spec:?} is not exec:CMD"))?;
+        let (prefix, mode, command) = if let Some(command) = spec.strip_prefix("exec:") {
+            ("exec:", Mode::OneShot, command)
+        } else if let Some(command) = spec.strip_prefix("exec-serve:") {
+            ("exec-serve:", Mode::Serve, command)
+        } else {
+            return Err(format!("{spec:?} is not exec:CMD or exec-serve:CMD"));
+        };
         if command.trim().is_empty() {
-            return Err("exec: needs a command, e.g. exec:'node driver.js'".into());
+            return Err(format!(
+                "{prefix} needs a command, e.g. {prefix}'node driver.js'"
+            ));
         }
         Ok(Self {
             name: spec.to_owned(),
             command: command.to_owned(),
             timeout: DEFAULT_EXEC_TIMEOUT,
             builtin: None,
+            mode,
         })
     }
 
@@ -73,6 +85,7 @@ impl ExecSubject {
                     .into(),
             timeout: DEFAULT_EXEC_TIMEOUT,
             builtin: Some(Builtin::Js),
+            mode: Mode::Serve,
         }
     }
 
@@ -115,49 +128,71 @@ impl ExecSubject {
             prepare_js(workspace).map_err(fail)?;
         }
         let input = serde_json::json!({"protocol": EXEC_PROTOCOL, "scenario": scenario});
-        let output = run_command(
-            self.command(),
-            workspace,
-            input.to_string().into_bytes(),
-            self.timeout,
-        )
+        let finished = match self.mode {
+            Mode::OneShot => run_once(
+                self.command(),
+                workspace,
+                input.to_string().into_bytes(),
+                self.timeout,
+            ),
+            Mode::Serve => run_served(self.command(), workspace, &input.to_string(), self.timeout),
+        }
         .map_err(|e| fail(e.to_string()))?;
-        let stderr_note = output.stderr_note();
-        match output.status {
-            Ended::Exited(status) if status.success() => {}
-            Ended::Exited(status) => {
-                let how = match status.code() {
-                    Some(code) => format!("exited with status {code}"),
-                    None => format!("was killed by signal {}", signal_of(status)),
-                };
-                return Err(fail(format!("the command {how}{stderr_note}")));
+        self.records(finished).map_err(fail)
+    }
+
+    /// The raw records a finished command wrote, or why there are none.
+    fn records(&self, finished: Finished) -> Result<RawLog, String> {
+        let stderr_note = stderr_note(&finished.stderr_tail);
+        match finished.ending {
+            Ending::Code(0) => {}
+            Ending::Code(code) => {
+                return Err(format!(
+                    "the command exited with status {code}{stderr_note}"
+                ));
             }
-            Ended::TimedOut => {
-                return Err(fail(format!(
+            Ending::Signal(signal) => {
+                return Err(format!(
+                    "the command was killed by signal {signal}{stderr_note}"
+                ));
+            }
+            Ending::TimedOut => {
+                return Err(format!(
                     "the command did not finish within {} s and was killed (raise --exec-timeout if it is only slow){stderr_note}",
                     self.timeout.as_secs_f64()
-                )));
+                ));
+            }
+            Ending::Overflow => {
+                return Err(format!(
+                    "the command wrote more than {} MiB on stdout and was killed{stderr_note}",
+                    MAX_STDOUT_BYTES / (1024 * 1024)
+                ));
             }
         }
-        if output.stdout_overflow {
-            return Err(fail(format!(
-                "the command wrote more than {} MiB on stdout{stderr_note}",
-                MAX_STDOUT_BYTES / (1024 * 1024)
-            )));
-        }
-        let text = String::from_utf8(output.stdout).map_err(|e| {
-            fail(format!(
+        let text = String::from_utf8(finished.stdout).map_err(|e| {
+            format!(
                 "stdout is not UTF-8 (at byte {}){stderr_note}",
                 e.utf8_error().valid_up_to()
-            ))
+            )
         })?;
         RawLog::from_json_lines(&text).map_err(|(line, error)| {
             let offending = text.lines().nth(line - 1).unwrap_or_default();
-            fail(format!(
+            format!(
                 "stdout line {line} is not a raw record ({{\"seq\", \"kind\", \"data\"}}, DESIGN §4): {error}: {}{stderr_note}",
                 quote(offending)
-            ))
+            )
         })
+    }
+}
+
+/// The stderr tail as the end of an error message.
+fn stderr_note(tail: &[u8]) -> String {
+    let tail = String::from_utf8_lossy(tail);
+    let tail = tail.trim_end();
+    if tail.is_empty() {
+        "; stderr was empty".into()
+    } else {
+        format!("; stderr ends with:\n{tail}")
     }
 }
 
@@ -202,140 +237,6 @@ fn prepare_js(workspace: &Workspace) -> Result<(), String> {
         *ready = true;
     }
     Ok(())
-}
-
-enum Ended {
-    Exited(ExitStatus),
-    TimedOut,
-}
-
-struct Output {
-    status: Ended,
-    stdout: Vec<u8>,
-    stdout_overflow: bool,
-    stderr_tail: Vec<u8>,
-}
-
-impl Output {
-    fn stderr_note(&self) -> String {
-        let tail = String::from_utf8_lossy(&self.stderr_tail);
-        let tail = tail.trim_end();
-        if tail.is_empty() {
-            "; stderr was empty".into()
-        } else {
-            format!("; stderr ends with:\n{tail}")
-        }
-    }
-}
-
-/// Why the command could not be run at all.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot run the command: {0}")]
-struct SpawnError(String);
-
-fn run_command(
-    command: &str,
-    workspace: &Workspace,
-    input: Vec<u8>,
-    timeout: Duration,
-) -> Result<Output, SpawnError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(workspace.root())
-        .env("PARITY_EXEC_PROTOCOL", EXEC_PROTOCOL)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group, so a timeout kills whatever it started too.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| SpawnError(format!("sh -c {command:?}: {e}")))?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    // A command that does not read its input must not block us: write from a thread.
-    std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let (out_tx, out_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut overflow = false;
-        let mut buffer = [0u8; 64 * 1024];
-        while let Ok(n) = stdout.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            if kept.len() + n > MAX_STDOUT_BYTES {
-                overflow = true;
-            } else {
-                kept.extend_from_slice(&buffer[..n]);
-            }
-        }
-        let _ = out_tx.send((kept, overflow));
-    });
-    let (err_tx, err_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut tail = Vec::new();
-        let mut buffer = [0u8; 16 * 1024];
-        while let Ok(n) = stderr.read(&mut buffer) {
-            if n == 0 {
-                break;
-            }
-            tail.extend_from_slice(&buffer[..n]);
-            if tail.len() > STDERR_TAIL_BYTES {
-                tail.drain(..tail.len() - STDERR_TAIL_BYTES);
-            }
-        }
-        let _ = err_tx.send(tail);
-    });
-
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ended::Exited(status),
-            Ok(None) if Instant::now() >= deadline => {
-                kill_group(&child);
-                let _ = child.wait();
-                break Ended::TimedOut;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => {
-                kill_group(&child);
-                return Err(SpawnError(format!("waiting for {command:?}: {e}")));
-            }
-        }
-    };
-    // Whatever the command left running still holds the pipes: give it a moment, then stop it.
-    let (stdout, stdout_overflow) = match out_rx.recv_timeout(PIPE_GRACE) {
-        Ok(result) => result,
-        Err(_) => {
-            kill_group(&child);
-            out_rx.recv_timeout(PIPE_GRACE).unwrap_or_default()
-        }
-    };
-    let stderr_tail = err_rx.recv_timeout(PIPE_GRACE).unwrap_or_default();
-    Ok(Output {
-        status,
-        stdout,
-        stdout_overflow,
-        stderr_tail,
-    })
-}
-
-fn kill_group(child: &std::process::Child) {
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: killpg only sends a signal; the group is the one the child leads.
-        unsafe {
-            libc::killpg(pid, libc::SIGKILL);
-        }
-    }
-}
-
-fn signal_of(status: ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt as _;
-    status.signal().unwrap_or(0)
 }
 
 /// A line as quoted in a message: at most 200 characters.
