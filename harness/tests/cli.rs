@@ -250,7 +250,7 @@ fn unknown_subject_and_unmatched_filter_exit_2() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains(
-            "unknown subject \"perl\"; expected `python`, `rust`, `js`, `all` or `exec:CMD`"
+            "unknown subject \"perl\"; expected `python`, `rust`, `js`, `all`, `exec:CMD` or `exec-serve:CMD`"
         ),
         "{stderr}"
     );

@@ -263,7 +263,7 @@ fn fails_gracefully(endpoint: String, protocol: Protocol, expect_in_warning: &st
     let export = export(
         settings(&endpoint, protocol),
         &warnings,
-        Duration::from_millis(500),
+        Duration::from_millis(100),
     );
     let provider = TraceProvider::builder()
         .with_processor(export.processor())
