@@ -42,6 +42,11 @@ pub enum LoadScenarioErrorKind {
         /// Byte offset of the first invalid byte.
         offset: usize,
     },
+    /// The file is empty, or only whitespace.
+    #[error(
+        "the file is empty: a scenario starts with a `# description` line (e.g. `# One agent answers with text.`), then its tables `[run]`, `[[agents]]` and `[[model.steps]]` (see docs/scenarios.md)"
+    )]
+    Empty,
     /// The first line is not a `# description` comment.
     #[error(
         "the first line must be a comment saying what the scenario exercises, e.g. `# One agent answers with text.`"

@@ -714,7 +714,11 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "failure_message =",
         "failure_error_function = \"none\"\nfailure_message =",
     );
+    let approval = real_scenario("approval_approve")
+        .replace("needs_approval = true", "needs_approval = \"yes\"");
     let dir = scenario_dir(&[
+        ("empty.toml", " \n"),
+        ("approval.toml", &approval),
         ("stop_at.toml", &stop_at),
         ("behavior.toml", &behavior),
         ("failure.toml", &failure),
@@ -755,7 +759,10 @@ fn every_loader_rule_is_bad_input_naming_file_field_and_fix() {
         "stop_at.toml: field `agents[0].stop_at_tool_names`: `stop_at_tool_names` is a `tool_use_behavior` of its own",
         "field `agents[0].stop_at_tool_names[1]`: tool \"get_clock\" is not one of agent \"assistant\"'s tools",
         "behavior.toml: TOML parse error at line 11",
-        "unknown variant `stop_on_last_tool`, expected `run_llm_again` or `stop_on_first_tool`",
+        "unknown variant `stop_on_last_tool`, did you mean `stop_on_first_tool`? expected `run_llm_again` or `stop_on_first_tool`",
+        "empty.toml: the file is empty: a scenario starts with a `# description` line",
+        "approval.toml: TOML parse error at line 18",
+        "invalid type: string \"yes\", expected `needs_approval = true|false`, or a list of call ids (non-empty strings)",
         "failure.toml: field `tools[0].failure_message`: `failure_message` is a `failure_error_function` of its own",
         "field `run.repeat`: `repeat` (runs one after another) and `copies` (runs at once) do not combine",
         "field `run.trace_id`: every repeated run would make a trace with this id",

@@ -514,4 +514,66 @@ output = [{ message = "Done." }]
             "{problems:?}"
         );
     }
+
+    #[test]
+    fn a_malformed_needs_approval_says_what_to_write_at_its_value() {
+        let fix = r#"`needs_approval = true|false`, or a list of call ids (non-empty strings) such as `needs_approval = ["call_1"]`"#;
+        let cases = [
+            // The first wrong item is pointed at.
+            (
+                r#"[1, "", {x=1}]"#,
+                19,
+                "invalid type: integer `1`, expected a call id (a non-empty string); write ",
+            ),
+            (
+                r#"["call_1", ""]"#,
+                29,
+                "invalid value: string \"\", expected a call id (a non-empty string); write ",
+            ),
+            (r#""yes""#, 18, "invalid type: string \"yes\", expected "),
+            ("{ x = 1 }", 18, "invalid type: a table, expected "),
+        ];
+        for (value, column, found) in cases {
+            let text = APPROVAL.replace(
+                "needs_approval = true",
+                &format!("needs_approval = {value}"),
+            );
+            let err = parse_scenario("t", &text).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("at line 17, column {column}\n")),
+                "{err}"
+            );
+            assert!(err.ends_with(&format!("{found}{fix}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn call_ids_are_names_with_their_limit() {
+        let long = "c".repeat(257);
+        let policy = APPROVAL.replace(
+            "needs_approval = true",
+            &format!("needs_approval = [\"{long}\"]"),
+        );
+        assert_eq!(
+            problems(&policy),
+            [
+                "tools[0].needs_approval[0]: the name is 257 bytes long, over the limit of 256 bytes for names"
+            ]
+        );
+        let decision = APPROVAL.replace(
+            r#"approve = ["call_1"]"#,
+            &format!("approve = [\"{long}\"]"),
+        );
+        assert_eq!(
+            problems(&decision),
+            [
+                "run.resume[0].approve[0]: the name is 257 bytes long, over the limit of 256 bytes for names"
+            ]
+        );
+        let at_limit = APPROVAL.replace(
+            "needs_approval = true",
+            &format!("needs_approval = [\"{}\"]", &long[1..]),
+        );
+        assert!(!problems(&at_limit).iter().any(|p| p.contains("limit")));
+    }
 }

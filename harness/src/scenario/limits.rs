@@ -160,6 +160,11 @@ fn is_name_key(key: &str) -> bool {
             | "missing_tool_call"
             | "call_id"
             | "custom_span"
+            // Call ids: a tool's per-call approval policy, and the decisions of a resume.
+            | "needs_approval"
+            | "approve"
+            | "reject"
+            | "always"
     )
 }
 

@@ -48,6 +48,10 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, LoadScenarioEr
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(LoadScenarioErrorKind::TooLarge);
     }
+    // Said as such: "the first line must be a comment" would not tell that the file is empty.
+    if text.trim().is_empty() {
+        return Err(LoadScenarioErrorKind::Empty);
+    }
     let description = description_line(text).ok_or(LoadScenarioErrorKind::MissingDescription)?;
     if let Some(line) = nesting_exceeded(text) {
         return Err(LoadScenarioErrorKind::TooDeep { line });
@@ -75,12 +79,9 @@ fn description_line(text: &str) -> Option<String> {
 /// Where the TOML parser stopped, with a short excerpt of that line: quoting a whole line (or a
 /// parser message that quotes a value) could print megabytes.
 fn parse_problem(text: &str, error: &toml::de::Error) -> ParseProblem {
-    let message = error
-        .message()
-        .lines()
-        .map(|line| truncate_chars(line, 3 * MAX_EXCERPT_CHARS))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // The text the parser points at tells a date (which serde calls a map) from a table.
+    let spanned = error.span().and_then(|span| text.get(span)).unwrap_or("");
+    let message = plain_message(error.message(), spanned);
     let Some(span) = error.span() else {
         return ParseProblem {
             location: None,
@@ -114,6 +115,146 @@ fn parse_problem(text: &str, error: &toml::de::Error) -> ParseProblem {
     ParseProblem {
         location: Some((line, column, excerpt, caret_column, width)),
         message,
+    }
+}
+
+/// serde's message in the words of the scenario format: an unknown key or value lists every
+/// valid one (after the nearest, when the name looks misspelled), and a type is named as TOML
+/// writes it, not as Rust does (`u32`). The parts the file wrote (a key, a value) are cut to
+/// short excerpts; the lists come from the schema and are short.
+fn plain_message(raw: &str, spanned: &str) -> String {
+    if let Some(message) = unknown_name(raw).or_else(|| wrong_type(raw, spanned)) {
+        return message;
+    }
+    // toml's words for a number or a list where a named value (an enum) belongs.
+    if raw == "wanted string or table" {
+        return "wrong type: expected a string naming one of the values docs/scenarios.md lists for this key".into();
+    }
+    raw.lines()
+        .map(|line| truncate_chars(line, 3 * MAX_EXCERPT_CHARS))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// serde's `unknown field `x`, expected one of `a`, `b`` (or `unknown variant`), with the
+/// valid name nearest to `x` suggested first.
+fn unknown_name(raw: &str) -> Option<String> {
+    let (what, rest) = ["field", "variant"].into_iter().find_map(|what| {
+        raw.strip_prefix("unknown ")?
+            .strip_prefix(what)?
+            .strip_prefix(" `")
+            .map(|rest| (what, rest))
+    })?;
+    // The valid names (Rust identifiers) never hold this separator; the written name may.
+    let at = rest.rfind("`, expected ")?;
+    let (name, expected) = (&rest[..at], &rest[at + "`, expected ".len()..]);
+    let valid: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    // A quoted key may hold a line break or other control character: shown escaped.
+    let printable: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let shown = truncate_chars(&printable, MAX_EXCERPT_CHARS);
+    Some(match closest(name, &valid) {
+        Some(near) => {
+            format!("unknown {what} `{shown}`, did you mean `{near}`? expected {expected}")
+        }
+        None => format!("unknown {what} `{shown}`, expected {expected}"),
+    })
+}
+
+/// The valid name a misspelling most likely meant: the nearest by edit distance, if it is near.
+fn closest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
+    // Long written names are not misspellings of short keys (and cost quadratic time).
+    if name.chars().count() > 64 {
+        return None;
+    }
+    valid
+        .iter()
+        .map(|candidate| (edit_distance(name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance where swapping two neighbouring characters counts one edit (`inptu`
+/// is one edit from `input`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // rows[i][j]: distance between a[..i] and b[..j]; only three rows are kept.
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut current = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            current[j] = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                current[j] = current[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut previous, current);
+    }
+    previous[b.len()]
+}
+
+/// serde's `invalid type: <found>, expected <Rust type>` (or `invalid value`), in the format's
+/// words: `expected u32` becomes `expected a non-negative whole number`. `spanned` is the text
+/// the parser points at.
+fn wrong_type(raw: &str, spanned: &str) -> Option<String> {
+    let (kind, rest) = ["type", "value"].into_iter().find_map(|kind| {
+        raw.strip_prefix("invalid ")?
+            .strip_prefix(kind)?
+            .strip_prefix(": ")
+            .map(|rest| (kind, rest))
+    })?;
+    // The expected part comes from the schema and never holds the separator; a found string may.
+    let at = rest.rfind(", expected ")?;
+    let (found, expected) = (&rest[..at], &rest[at + ", expected ".len()..]);
+    let found = match found {
+        // toml hands a date or time to serde as a map.
+        "map" if spanned.starts_with(|c: char| c.is_ascii_digit()) => "a date or time".to_owned(),
+        "map" => "a table".to_owned(),
+        "sequence" => "a list".to_owned(),
+        _ => match found.strip_prefix("floating point ") {
+            Some(number) => format!("number {number}"),
+            None => truncate_chars(found, MAX_EXCERPT_CHARS),
+        },
+    };
+    let expected = match expected {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" if kind == "value" => {
+            // An integer out of range: say the range.
+            format!("a whole number from 0 to {}", unsigned_max(expected))
+        }
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative whole number".into(),
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" => "true or false".into(),
+        "a string" | "a borrowed string" | "a character" => "a string".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "a table".into(),
+        _ if expected.starts_with("struct ") => "a table".into(),
+        _ => expected.to_owned(),
+    };
+    Some(format!("invalid {kind}: {found}, expected {expected}"))
+}
+
+/// The largest value of an unsigned Rust type named by serde; TOML integers stop at `i64::MAX`.
+fn unsigned_max(rust_type: &str) -> u64 {
+    match rust_type {
+        "u8" => u8::MAX.into(),
+        "u16" => u16::MAX.into(),
+        "u32" => u32::MAX.into(),
+        _ => i64::MAX as u64,
     }
 }
 
@@ -432,6 +573,203 @@ body = [{ run = true }, { run = true }]
         assert!(
             found[0].starts_with("tools[0].parameters.class: \"class\" is a Python keyword"),
             "{found:?}"
+        );
+    }
+
+    /// Every key of `[run]`, in the schema's order.
+    const RUN_KEYS: &str = "`agent`, `input`, `streamed`, `drain`, `copies`, `repeat`, `trace_id`, `session`, `max_turns`, `workflow_name`, `group_id`, `trace_metadata`, `trace_include_sensitive_data`, `tracing_disabled`, `include_task_and_turn_spans`, `resume`";
+
+    #[test]
+    fn an_unknown_key_lists_every_valid_key_after_the_nearest() {
+        let err = parse_scenario("t", &TOOL_CALL.replace("input =", "inptu ="))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at line 4, column 1"), "{err}");
+        assert!(
+            err.ends_with(&format!(
+                "unknown field `inptu`, did you mean `input`? expected one of {RUN_KEYS}"
+            )),
+            "{err}"
+        );
+        let err = parse_scenario("t", &TOOL_CALL.replace("[run]\n", "[run]\nresum = []\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `resume`?"), "{err}");
+        // Far from every key: no guess, the whole list still.
+        let err = parse_scenario("t", &TOOL_CALL.replace("[run]\n", "[run]\nzzz = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(&format!("unknown field `zzz`, expected one of {RUN_KEYS}")),
+            "{err}"
+        );
+        // A huge key is cut, the list is not.
+        let long = TOOL_CALL.replace("[run]\n", &format!("[run]\n{} = 1\n", "k".repeat(100_000)));
+        let err = parse_scenario("t", &long).unwrap_err().to_string();
+        assert!(err.len() < 1500, "{} bytes", err.len());
+        assert!(err.contains("k…`, expected one of `agent`"), "{err}");
+        assert!(err.ends_with("`resume`"), "{err}");
+        // A quoted key keeps its quotes, and shows a line break escaped.
+        let quoted = TOOL_CALL.replace("[run]\n", "[run]\n\"it's\\nx\" = 1\n");
+        let err = parse_scenario("t", &quoted).unwrap_err().to_string();
+        assert!(err.contains("unknown field `it's\\nx`, expected"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_value_suggests_the_nearest() {
+        let text = TOOL_CALL.replace(
+            "tools = [\"get_weather\"]",
+            "tools = [\"get_weather\"]\ntool_use_behavior = \"stop_on_last_tool\"",
+        );
+        let err = parse_scenario("t", &text).unwrap_err().to_string();
+        assert!(err.contains("at line 9,"), "{err}");
+        assert!(
+            err.ends_with("unknown variant `stop_on_last_tool`, did you mean `stop_on_first_tool`? expected `run_llm_again` or `stop_on_first_tool`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one_edit() {
+        assert_eq!(edit_distance("inptu", "input"), 1);
+        assert_eq!(edit_distance("resum", "resume"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+        assert_eq!(closest("agnet", &["agent", "input"]), Some("agent"));
+        assert_eq!(closest("xyz", &["agent", "input"]), None);
+    }
+
+    #[test]
+    fn type_errors_name_the_types_as_the_format_writes_them() {
+        let cases = [
+            (
+                "[run]\n",
+                "[run]\ncopies = \"2\"\n",
+                3,
+                "invalid type: string \"2\", expected a non-negative whole number",
+            ),
+            (
+                "[run]\n",
+                "[run]\ncopies = -1\n",
+                3,
+                "invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "[run]\n",
+                "[run]\nmax_turns = 2.5\n",
+                3,
+                "invalid type: number `2.5`, expected a non-negative whole number",
+            ),
+            (
+                "[run]\n",
+                "[run]\nstreamed = \"yes\"\n",
+                3,
+                "invalid type: string \"yes\", expected true or false",
+            ),
+            (
+                "input = \"Weather in Paris?\"",
+                "input = 5",
+                4,
+                "invalid type: integer `5`, expected a string",
+            ),
+            (
+                "input = \"Weather in Paris?\"",
+                "input = 2024-01-01",
+                4,
+                "invalid type: a date or time, expected a string",
+            ),
+            (
+                "tools = [\"get_weather\"]",
+                "tools = \"get_weather\"",
+                8,
+                "invalid type: string \"get_weather\", expected a list",
+            ),
+            (
+                "tools = [\"get_weather\"]",
+                "tools = [{ name = \"get_weather\" }]",
+                8,
+                "invalid type: a table, expected a string",
+            ),
+            (
+                "{ city = \"string\" }",
+                "{ city = 5 }",
+                12,
+                "wrong type: expected a string naming one of the values docs/scenarios.md lists for this key",
+            ),
+            (
+                "output = [{ message = \"It is sunny.\" }]",
+                "output = [{ message = \"It is sunny.\" }]\nusage = 3",
+                20,
+                "invalid type: integer `3`, expected a table",
+            ),
+            (
+                "output = [{ message = \"It is sunny.\" }]",
+                "output = [{ message = \"It is sunny.\" }]\nusage = { input_tokens = 1.5 }",
+                20,
+                "invalid type: number `1.5`, expected a non-negative whole number",
+            ),
+        ];
+        for (from, to, line, message) in cases {
+            let text = TOOL_CALL.replace(from, to);
+            let err = parse_scenario("t", &text).unwrap_err().to_string();
+            assert!(err.contains(&format!("at line {line},")), "{err}");
+            assert!(err.ends_with(message), "{to}: {err}");
+        }
+        // A long found string is cut, so the expected type stays in view.
+        let text = TOOL_CALL.replace(
+            "[run]\n",
+            &format!("[run]\ncopies = \"{}\"\n", "9".repeat(10_000)),
+        );
+        let err = parse_scenario("t", &text).unwrap_err().to_string();
+        assert!(err.len() < 1000, "{} bytes", err.len());
+        assert!(
+            err.ends_with("…, expected a non-negative whole number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_said_to_be_empty() {
+        for text in ["", " \n\t\r\n", "\u{feff}", "\u{feff}\n\n"] {
+            let err = parse_scenario("t", text).unwrap_err();
+            assert!(
+                matches!(err, LoadScenarioErrorKind::Empty),
+                "{text:?}: {err:?}"
+            );
+            assert!(
+                err.to_string().starts_with(
+                    "the file is empty: a scenario starts with a `# description` line"
+                ),
+                "{err}"
+            );
+        }
+        // Text without a description line is told so.
+        assert!(matches!(
+            parse_scenario("t", "\n[run]\n"),
+            Err(LoadScenarioErrorKind::MissingDescription)
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blank.toml");
+        std::fs::write(&path, "\n").unwrap();
+        let err = load_scenario(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}: the file is empty:", path.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_guardrail_of_another_kind_is_named_as_the_file_spells_its_kind() {
+        let text = TOOL_CALL.replace(
+            "tools = [\"get_weather\"]",
+            "tools = [\"get_weather\"]\ninput_guardrails = [\"check\"]",
+        ) + "\n[[guardrails]]\nname = \"check\"\nkind = \"tool_input\"\nbehavior = \"allow\"\n";
+        assert_eq!(
+            problems(&text),
+            [
+                r#"agents[0].input_guardrails[0]: guardrail "check" has kind = "tool_input"; use it in a tool's input_guardrails"#
+            ]
         );
     }
 }

@@ -1,8 +1,9 @@
 //! The serde model of a scenario file (format v1), documented in `docs/scenarios.md`.
 //!
 //! Keys are snake_case so that run settings read like the Python client's `RunConfig` fields they
-//! map to (`workflow_name`, `trace_include_sensitive_data`). Every struct denies unknown keys, and no
-//! `untagged`/`flatten` is used, so a typo is reported with the key and the line by the TOML parser.
+//! map to (`workflow_name`, `trace_include_sensitive_data`). Every struct denies unknown keys, and
+//! nothing is deserialized `untagged` or `flatten`, so a typo is reported with the key and the line
+//! by the TOML parser.
 //! Choices between alternatives (a step's output item is a message, a tool call or a handoff) are
 //! optional fields checked by `validate`, which names the field that is wrong.
 //!
@@ -267,7 +268,11 @@ pub struct ToolSpec {
 }
 
 /// A tool's `needs_approval`: a constant, or a per-call policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized untagged (`true`, or `["call_1"]`: what the python driver reads); deserialized by
+/// hand, so a wrong value is reported where it is, with what to write instead of serde's
+/// "did not match any variant".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum NeedsApproval {
     /// `needs_approval=True` / `False`.
@@ -283,6 +288,70 @@ impl NeedsApproval {
             NeedsApproval::Always(always) => *always,
             NeedsApproval::CallIds(_) => true,
         }
+    }
+}
+
+/// What `needs_approval` accepts, as the error says it.
+const NEEDS_APPROVAL_EXPECTED: &str = "`needs_approval = true|false`, or a list of call ids (non-empty strings) such as `needs_approval = [\"call_1\"]`";
+
+impl<'de> Deserialize<'de> for NeedsApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NeedsApprovalVisitor)
+    }
+}
+
+struct NeedsApprovalVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NeedsApprovalVisitor {
+    type Value = NeedsApproval;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(NEEDS_APPROVAL_EXPECTED)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, always: bool) -> Result<NeedsApproval, E> {
+        Ok(NeedsApproval::Always(always))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<NeedsApproval, A::Error> {
+        let mut ids = Vec::new();
+        // Each id is read on its own, so a bad one is reported at its own position.
+        while let Some(CallId(id)) = items.next_element()? {
+            ids.push(id);
+        }
+        Ok(NeedsApproval::CallIds(ids))
+    }
+}
+
+/// One call id of a `needs_approval` list: a non-empty string.
+struct CallId(String);
+
+impl<'de> Deserialize<'de> for CallId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CallIdVisitor)
+    }
+}
+
+struct CallIdVisitor;
+
+impl serde::de::Visitor<'_> for CallIdVisitor {
+    type Value = CallId;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a call id (a non-empty string); write {NEEDS_APPROVAL_EXPECTED}"
+        )
+    }
+
+    fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<CallId, E> {
+        if id.is_empty() {
+            return Err(E::invalid_value(serde::de::Unexpected::Str(id), &self));
+        }
+        Ok(CallId(id.to_owned()))
     }
 }
 
@@ -376,6 +445,18 @@ pub enum GuardrailKind {
     /// Checks a tool's result (a tool's `output_guardrails`).
     #[serde(rename = "tool_output")]
     ToolOutput,
+}
+
+impl std::fmt::Display for GuardrailKind {
+    /// The kind as the file spells it (its serde name), for messages.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GuardrailKind::Input => "input",
+            GuardrailKind::Output => "output",
+            GuardrailKind::ToolInput => "tool_input",
+            GuardrailKind::ToolOutput => "tool_output",
+        })
+    }
 }
 
 /// What a tool guardrail decides (`ToolGuardrailFunctionOutput`).
@@ -584,4 +665,38 @@ pub struct Scenario {
     /// The validated content.
     #[serde(flatten)]
     pub spec: ScenarioFile,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guardrail_kinds_display_as_the_file_spells_them() {
+        use GuardrailKind::*;
+        for kind in [Input, Output, ToolInput, ToolOutput] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                Value::String(kind.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn needs_approval_serializes_as_the_driver_reads_it() {
+        // The python driver receives `true`/`false`, or the list of ids.
+        let cases = [
+            (NeedsApproval::Always(true), "true"),
+            (NeedsApproval::Always(false), "false"),
+            (
+                NeedsApproval::CallIds(vec!["call_1".into(), "c2".into()]),
+                r#"["call_1","c2"]"#,
+            ),
+            (NeedsApproval::CallIds(Vec::new()), "[]"),
+        ];
+        for (value, json) in cases {
+            assert_eq!(serde_json::to_string(&value).unwrap(), json);
+            assert_eq!(serde_json::from_str::<NeedsApproval>(json).unwrap(), value);
+        }
+    }
 }

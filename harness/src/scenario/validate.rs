@@ -553,7 +553,7 @@ fn check_guardrail_list(
             Some(g) if g.kind != kind => problem(
                 format!("{field}[{j}]"),
                 format!(
-                    "guardrail {name:?} has kind = {:?}; use it in {}",
+                    "guardrail {name:?} has kind = \"{}\"; use it in {}",
                     g.kind,
                     guardrail_home(g.kind)
                 ),
