@@ -1441,3 +1441,239 @@ fn the_workspace_is_found_from_any_folder_inside_it() {
         "{stderr}"
     );
 }
+
+/// How a documented command is checked when it is not simply run and expected to exit 0.
+struct DocumentedRule {
+    /// The command's first words (after `parity` or `cargo`), as documented.
+    prefix: &'static str,
+    /// The exit code it is documented to give here, or why it is only parsed, not run.
+    check: DocumentedCheck,
+}
+
+enum DocumentedCheck {
+    /// Parsed by the command line (a renamed flag fails), not run, for this reason.
+    ParseOnly(&'static str),
+}
+
+/// The documented commands that are only parsed, each with why. A rule no command uses fails
+/// the test, so this list cannot outlive the docs.
+const DOCUMENTED_RULES: &[DocumentedRule] = &[
+    DocumentedRule {
+        prefix: "cargo test",
+        check: DocumentedCheck::ParseOnly("the test command itself: this test runs inside it"),
+    },
+    DocumentedRule {
+        prefix: "cargo insta review",
+        check: DocumentedCheck::ParseOnly(
+            "interactive; the goldens' insta format is tested by the golden tests",
+        ),
+    },
+    DocumentedRule {
+        prefix: "parity matrix check",
+        check: DocumentedCheck::ParseOnly(
+            "a full run of every cell; the golden tests and .ci/run's front door check the same matrix",
+        ),
+    },
+    DocumentedRule {
+        prefix: "parity matrix fix",
+        check: DocumentedCheck::ParseOnly(
+            "a full run of every cell; `the_matrix_is_checked_on_every_run` covers fix on a scratch copy",
+        ),
+    },
+    DocumentedRule {
+        prefix: "parity drift",
+        check: DocumentedCheck::ParseOnly(
+            "installs another client release from PyPI; the nightly job runs it",
+        ),
+    },
+    DocumentedRule {
+        prefix: "parity bisect",
+        check: DocumentedCheck::ParseOnly(
+            "installs every release of a range from PyPI; the nightly job runs it",
+        ),
+    },
+    DocumentedRule {
+        prefix: "parity setup --force",
+        check: DocumentedCheck::ParseOnly("rebuilds the venv from PyPI (minutes)"),
+    },
+    DocumentedRule {
+        prefix: "PARITY_VENV=",
+        check: DocumentedCheck::ParseOnly(
+            "needs the 0.23.1 environment that `parity drift --python-client 0.23.1` installs",
+        ),
+    },
+];
+
+/// The shell commands of a markdown file's ```sh blocks: comments dropped, `\` continuations
+/// joined, one entry per command.
+fn documented_commands(markdown: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut in_block = false;
+    let mut pending = String::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block && line.trim() == "```sh";
+            continue;
+        }
+        if !in_block {
+            continue;
+        }
+        let (text, continued) = match line.trim_end().strip_suffix('\\') {
+            Some(text) => (text, true),
+            None => (line, false),
+        };
+        pending.push_str(text);
+        pending.push(' ');
+        if !continued {
+            let words =
+                shlex::split(&pending).unwrap_or_else(|| panic!("cannot split {pending:?}"));
+            if !words.is_empty() {
+                commands.push(shlex::try_join(words.iter().map(String::as_str)).unwrap());
+            }
+            pending.clear();
+        }
+    }
+    commands
+}
+
+/// The `parity` arguments of a documented command (`parity …` or the README's `cargo run …
+/// --bin parity -- …`), with its leading `VAR=value` assignments; `None` for other programs.
+fn parity_arguments(words: &[String]) -> Option<(Vec<(String, String)>, Vec<String>)> {
+    let assignments = words
+        .iter()
+        .take_while(|w| w.contains('=') && !w.starts_with('-'))
+        .map(|w| {
+            let (name, value) = w.split_once('=').unwrap();
+            (name.to_owned(), value.to_owned())
+        })
+        .collect::<Vec<_>>();
+    let rest = &words[assignments.len()..];
+    let cargo_run = [
+        "cargo",
+        "run",
+        "--release",
+        "-p",
+        "parity-harness",
+        "--bin",
+        "parity",
+        "--",
+    ];
+    let args = if rest.first().is_some_and(|w| w == "parity") {
+        rest[1..].to_vec()
+    } else if rest.starts_with(&cargo_run.map(String::from)) {
+        rest[cargo_run.len()..].to_vec()
+    } else {
+        return None;
+    };
+    Some((assignments, args))
+}
+
+/// The README's and the runbook's command blocks, run as documented: every `parity` command is
+/// parsed by the command line, and run (in a scratch copy of the workspace, so what it writes
+/// lands there) unless a rule above says why not; it must exit 0. A `run` of the project's
+/// scenarios that selects none is narrowed to `--scenario 'handoff*'` (its flags and exit code are what is checked;
+/// every cell is run by the golden tests). Other programs must have a rule.
+#[test]
+fn documented_commands_run_as_documented() {
+    python_ready();
+    let scratch = Scratch::new();
+    copy_dir(&root().join("harness/js"), &scratch.path("harness/js"));
+    // The checkout's installed JS SDK, so `setup --js` finds it ready instead of installing.
+    std::fs::create_dir_all(scratch.path(".parity")).unwrap();
+    if root().join(".parity/js").is_dir() {
+        std::os::unix::fs::symlink(root().join(".parity/js"), scratch.path(".parity/js")).unwrap();
+    }
+    // `--scenarios path/to/dir`: a folder from elsewhere, with one scenario.
+    std::fs::create_dir_all(scratch.path("path/to/dir")).unwrap();
+    std::fs::write(
+        scratch.path("path/to/dir/greeting.toml"),
+        real_scenario("one_turn_text"),
+    )
+    .unwrap();
+    // `exec:parity …` finds the built binary on PATH, as it finds an installed one.
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_parity")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let mut used_rules = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for doc in ["README.md", "docs/runbook.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        for command in documented_commands(&text) {
+            let words = shlex::split(&command).unwrap();
+            let rule = DOCUMENTED_RULES.iter().find(|rule| {
+                let shown = parity_arguments(&words)
+                    .filter(|(env, _)| env.is_empty())
+                    .map(|(_, args)| format!("parity {}", args.join(" ")))
+                    .unwrap_or_else(|| words.join(" "));
+                shown.starts_with(rule.prefix)
+            });
+            let parsed = parity_arguments(&words);
+            match (rule, &parsed) {
+                (Some(rule), _) => {
+                    used_rules.insert(rule.prefix);
+                    let DocumentedCheck::ParseOnly(_why) = rule.check;
+                    if let Some((_, args)) = &parsed {
+                        let argv = std::iter::once("parity".to_owned()).chain(args.iter().cloned());
+                        Cli::try_parse_from(argv)
+                            .unwrap_or_else(|e| panic!("{doc}: `{command}` does not parse:\n{e}"));
+                    }
+                    continue;
+                }
+                (None, None) => panic!(
+                    "{doc}: `{command}` is neither a parity command nor covered by a rule in DOCUMENTED_RULES"
+                ),
+                (None, Some(_)) => {}
+            }
+            let (env, mut args) = parsed.unwrap();
+            assert!(
+                env.is_empty(),
+                "{doc}: `{command}`: add a rule for its environment"
+            );
+            if args.first().is_some_and(|a| a == "run")
+                && !args.iter().any(|a| a == "--scenario" || a == "--scenarios")
+            {
+                args.extend(["--scenario".to_owned(), "handoff*".to_owned()]);
+            }
+            // Paths in the commands are relative to the checkout's root: here, the scratch copy.
+            for i in 1..args.len() {
+                if ["--out", "--transcripts", "--scenarios"].contains(&args[i - 1].as_str()) {
+                    args[i] = scratch.path(&args[i]).display().to_string();
+                }
+            }
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, stdout, stderr) = if args.iter().any(|a| a.starts_with("exec:")) {
+                // The exec command runs from PATH: the binary, with PATH set for it alone.
+                let mut command = scratch.binary(&argv);
+                command
+                    .current_dir(scratch.dir.path())
+                    .env("PATH", &path)
+                    .env_remove("CI");
+                run_binary(command)
+            } else {
+                run(scratch.parity(&argv).ci(false))
+            };
+            assert_eq!(
+                code, 0,
+                "{doc}: `{command}` exited {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} documented commands ran");
+    for rule in DOCUMENTED_RULES {
+        assert!(
+            used_rules.contains(rule.prefix),
+            "DOCUMENTED_RULES has `{}`, which no documented command uses: remove it",
+            rule.prefix
+        );
+    }
+    // What the commands wrote landed in the scratch copy.
+    assert!(scratch.path("parity.xml").is_file());
+    assert!(scratch.path("report.json").is_file());
+    assert!(scratch.path("out/python").is_dir());
+    assert!(scratch.path("path/to/dir/golden/greeting.snap").is_file());
+}
