@@ -1337,19 +1337,47 @@ fn the_js_subject_is_skipped_with_the_reason_where_node_cannot_run_it() {
 /// stderr sent to files, in a workspace whose `.parity/` is empty, so the js subject installs
 /// its SDK on first use (from an exec worker thread) while the run goes on. It must finish:
 /// `main` once held stderr's lock for the whole run, and the install's progress line waited for
-/// it forever (issue 20). The Python venv is shared with the checkout (a pip install per test
-/// run would take a minute); `.ci/run` runs the same command on a clean checkout, venv included.
+/// it forever (issue 20). Two stand-ins keep it fast: the Python venv is shared with the
+/// checkout (a pip install takes a minute), and `npm` is a shim that links the checkout's
+/// installed SDK (`npm ci` copies 85 MB); `.ci/run` runs the same command on a clean checkout
+/// with the real installs.
 #[test]
 fn the_first_run_finishes_with_its_output_sent_to_files_and_an_empty_state_dir() {
     python_ready();
     let scratch = Scratch::new();
     copy_dir(&root().join("harness/js"), &scratch.path("harness/js"));
     std::fs::create_dir_all(scratch.path(".parity")).unwrap();
+    if node_present() {
+        // What the shim links: the checkout's own install (made here if this is its first use).
+        parity::subject::js_env::ensure(&Workspace::current(), false).unwrap();
+    }
+    let shims = scratch.path("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let installed = root().join(".parity/js/node_modules");
+    std::fs::write(
+        shims.join("npm"),
+        format!(
+            "#!/bin/sh\n# `npm ci` in .parity/js: hard links to the checkout's installed SDK.\necho 'npm (shim): linking {0}' >&2\nexec cp -al '{0}' node_modules\n",
+            installed.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        shims.join("npm"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = scratch.path("run.stdout");
     let err = scratch.path("run.stderr");
     let mut child = scratch
         .binary(&["run", "--scenario", "tool_call", "--scenario", "handoff"])
         .env_remove("CI")
+        .env("PATH", &path)
         .stdin(std::process::Stdio::null())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
@@ -1383,6 +1411,7 @@ fn the_first_run_finishes_with_its_output_sent_to_files_and_an_empty_state_dir()
             stderr.contains("parity: installing the JS Agents SDK into .parity/js with npm ci"),
             "{stderr}"
         );
+        assert!(stderr.contains("npm (shim): linking"), "{stderr}");
         assert!(stderr.contains("parity: JS Agents SDK ready"), "{stderr}");
     }
 }
