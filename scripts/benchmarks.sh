@@ -3,6 +3,7 @@
 #   bash scripts/benchmarks.sh            # full measurement (a few minutes)
 #   bash scripts/benchmarks.sh --quick    # smoke run (criterion --quick; CI never gates on it)
 #   bash scripts/benchmarks.sh --report-only   # rewrite docs/benchmarks.md from the last full run
+# The "Harness throughput" section at the end is scripts/throughput.sh's; this keeps it.
 # Figures are medians with criterion's 95% confidence interval, taken on the machine it runs on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -177,6 +178,13 @@ out.append("`span/json_lines_to_sink` writes every event as a JSON line (`JsonLi
 out.append("`io::sink()`; `span/batch_slow_exporter` enqueues span ends for a `BatchProcessor` whose")
 out.append("exporter sleeps 1 ms per batch (the hot path only enqueues or drops);")
 out.append("`tests/batch_memory.rs` runs a million spans through it and checks that the heap stays flat.")
-open("docs/benchmarks.md", "w").write("\n".join(out) + "\n")
+# The harness throughput section (scripts/throughput.sh) is kept as it is.
+marker = "<!-- harness-throughput"
+kept = ""
+if os.path.exists("docs/benchmarks.md"):
+    previous = open("docs/benchmarks.md").read()
+    if marker in previous:
+        kept = "\n" + marker + previous.split(marker, 1)[1]
+open("docs/benchmarks.md", "w").write("\n".join(out) + "\n" + kept)
 print("wrote docs/benchmarks.md", file=sys.stderr)
 PY
