@@ -69,18 +69,14 @@ fn binary(args: &[&str]) -> Command {
 }
 
 /// Sets up the Python environment once, with its progress shown (the tests below capture the
-/// output of the runs they check, which would hide a first-use install).
+/// output of the runs they check, which would hide a first-use install). In this process and
+/// without starting the interpreter: a binary run of `parity setup` would import the client.
 fn python_ready() {
     static READY: std::sync::Once = std::sync::Once::new();
     READY.call_once(|| {
-        let status = binary(&["setup"])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("parity setup runs");
-        assert!(
-            status.success(),
-            "parity setup failed (its output is above)"
-        );
+        if let Err(e) = parity::subject::python::venv::ensure(&Workspace::current(), false) {
+            panic!("the Python environment cannot be set up: {e}");
+        }
     });
 }
 
@@ -540,9 +536,17 @@ fn expected_exceptions_are_outcomes_in_the_transcript() {
 #[test]
 fn doctor_reports_a_consistent_setup() {
     python_ready();
-    // A fresh process: doctor loads libpython itself.
+    // A fresh process: doctor loads libpython itself. Run from the package folder, as cargo
+    // runs tests, it finds the checkout above it and says so first.
     let (code, stdout, _) = run_binary(binary(&["doctor"]));
     assert_eq!(code, 0, "{stdout}");
+    let root = root().canonicalize().unwrap().display().to_string();
+    assert!(
+        stdout.starts_with(&format!(
+            "workspace  {root} (found from the current directory {root}/harness (parity-matrix.toml above it))\n"
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("openai-agents"), "{stdout}");
     assert!(stdout.contains("loaded libpython"), "{stdout}");
     assert!(stdout.contains("no problems found"), "{stdout}");
@@ -1201,7 +1205,10 @@ fn broken_exec_commands_are_errors_of_their_scenario_and_the_run_finishes() {
 #[test]
 fn setup_js_installs_the_pinned_sdk_and_doctor_reports_node_and_it() {
     let node = Command::new("node").arg("--version").output();
-    let (code, stdout, stderr) = run_binary(binary(&["setup", "--js"]));
+    // In this process: the commands' output is what is checked (the binary's own behaviour is
+    // the front-door and doctor tests').
+    python_ready();
+    let (code, stdout, stderr) = run(parity(&["setup", "--js"]));
     match node {
         Ok(output) if output.status.success() => {
             assert_eq!(code, 0, "{stderr}");
@@ -1209,7 +1216,7 @@ fn setup_js_installs_the_pinned_sdk_and_doctor_reports_node_and_it() {
                 stdout.contains("JS environment ready: .parity/js with @openai/agents 0.20.0"),
                 "{stdout}"
             );
-            let (_, doctor, _) = run_binary(binary(&["doctor"]));
+            let (_, doctor, _) = run(parity(&["doctor"]));
             let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
             assert!(doctor.contains(&format!("node: {version}\n")), "{doctor}");
             assert!(
@@ -1420,31 +1427,17 @@ fn the_first_run_finishes_with_its_output_sent_to_files_and_an_empty_state_dir()
 /// installed binary works in any checkout and any folder of it; outside one it says so.
 #[test]
 fn the_workspace_is_found_from_any_folder_inside_it() {
-    python_ready();
     let scratch = Scratch::new();
-    let deep = scratch.path("golden");
+    // A command that needs the workspace's files but no interpreter, from a folder inside it.
     let (code, stdout, stderr) = run_binary({
-        let mut command = binary(&["doctor"]);
+        let mut command = binary(&["matrix", "render", "--check"]);
         command
-            .current_dir(&deep)
-            .env_remove("PARITY_ROOT")
-            .env("PARITY_VENV", Workspace::current().venv_dir());
+            .current_dir(scratch.path("golden"))
+            .env_remove("PARITY_ROOT");
         command
     });
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let root = scratch
-        .dir
-        .path()
-        .canonicalize()
-        .unwrap()
-        .display()
-        .to_string();
-    assert!(
-        stdout.starts_with(&format!(
-            "workspace  {root} (found from the current directory {root}/golden"
-        )),
-        "{stdout}"
-    );
+    assert!(stdout.contains("docs/parity.md is fresh"), "{stdout}");
 
     let outside = tempfile::tempdir().unwrap();
     let (code, _, stderr) = run_binary({
