@@ -81,12 +81,16 @@ out.append("|---|---|---|")
 current = None
 accounted = 0.0
 for line in log.splitlines():
+    m = re.match(r"\s*Running unittests \S+ \(.*/deps/(\w+?)-[0-9a-f]+\)", line)
+    if m:
+        current = f"{m.group(1)} (unit tests)"
+        continue
     m = re.match(r"\s*(Running|Doc-tests) (\S+)", line)
     if m:
-        current = m.group(2) if m.group(1) == "Running" else f"doc-tests {m.group(2)}"
+        current = m.group(2) if m.group(1) == "Running" else f"{m.group(2)} (doc-tests)"
         continue
     m = re.match(r"test result: \w+\. (\d+) passed; .* finished in ([\d.]+)s", line)
-    if m and current:
+    if m and current and m.group(1) != "0":
         accounted += float(m.group(2))
         out.append(f"| `{current}` | {m.group(1)} | {float(m.group(2)):.1f} |")
 out.append(f"| cargo (freshness checks, compiling the doc-tests) | | {max(total - accounted, 0):.1f} |")
