@@ -1558,9 +1558,12 @@ fn documented_commands(markdown: &str) -> Vec<String> {
     commands
 }
 
+/// A command's leading `VAR=value` assignments.
+type Assignments = Vec<(String, String)>;
+
 /// The `parity` arguments of a documented command (`parity …` or the README's `cargo run …
 /// --bin parity -- …`), with its leading `VAR=value` assignments; `None` for other programs.
-fn parity_arguments(words: &[String]) -> Option<(Vec<(String, String)>, Vec<String>)> {
+fn parity_arguments(words: &[String]) -> Option<(Assignments, Vec<String>)> {
     let assignments = words
         .iter()
         .take_while(|w| w.contains('=') && !w.starts_with('-'))

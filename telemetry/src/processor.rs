@@ -294,8 +294,11 @@ pub struct RecordedEvent {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryProcessor {
-    events: Arc<Mutex<Vec<(EventKind, Box<[u8]>)>>>,
+    events: Arc<Mutex<Vec<KeptEvent>>>,
 }
+
+/// One event as the in-memory processor keeps it: its kind and its export, serialized.
+type KeptEvent = (EventKind, Box<[u8]>);
 
 impl InMemoryProcessor {
     /// An empty record.

@@ -275,13 +275,11 @@ impl Scrubber {
         if !escaped && !any.1.is_match(bytes) {
             return;
         }
-        if escaped {
-            if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
-                self.scrub_value(&mut value);
-                if let Ok(text) = serde_json::to_vec(&value) {
-                    *bytes = text;
-                    return;
-                }
+        if escaped && let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
+            self.scrub_value(&mut value);
+            if let Ok(text) = serde_json::to_vec(&value) {
+                *bytes = text;
+                return;
             }
         }
         // Values under secret-naming keys (`"authorization":"Basic …"`) are scrubbed as text

@@ -90,6 +90,9 @@ pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
     runs_within_traces(index, order, &all_ids)
 }
 
+/// A trace and the parent of its task spans (`None`: the trace's root).
+type TaskParent<'a> = (&'a str, Option<&'a str>);
+
 /// Concurrent runs inside one trace (since v4): task spans with the same parent whose records
 /// interleave form a *run cluster*, rewritten as trace clusters are: the loose records (the
 /// parent's and untraced logs and hooks in its range, e.g. each run's `Creating span` line),
@@ -97,7 +100,7 @@ pub(crate) fn canonical_order(index: &Index<'_>) -> Vec<usize> {
 /// Other concurrency inside a trace (parallel tool calls of one turn) keeps emission order.
 fn runs_within_traces(index: &Index<'_>, mut order: Vec<usize>, all_ids: &Renamer) -> Vec<usize> {
     // Task spans by parent (`None`: the trace's root), parents in order of first appearance.
-    let mut groups: Vec<((&str, Option<&str>), Vec<&str>)> = Vec::new();
+    let mut groups: Vec<(TaskParent<'_>, Vec<&str>)> = Vec::new();
     for &i in &order {
         let view = index.view(i);
         if view.kind != RecordKind::SpanStart || !is_task_span(view.data) {
@@ -202,11 +205,11 @@ fn rewrite_run_clusters<'a>(
             start -= 1;
         }
         let mut end = last;
-        for position in last + 1..order.len() {
-            if index.trace_key(order[position]).is_some() {
+        for (position, &record) in order.iter().enumerate().skip(last + 1) {
+            if index.trace_key(record).is_some() {
                 break;
             }
-            if index.view(order[position]).kind == RecordKind::Outcome {
+            if index.view(record).kind == RecordKind::Outcome {
                 end = position;
             }
         }
@@ -266,7 +269,7 @@ fn ranges<'k>(keys: impl Iterator<Item = Option<&'k str>>) -> Vec<(&'k str, usiz
 
 /// Ranges merged where they overlap (transitively): each cluster's first and last position
 /// and its keys in order of first appearance. `ranges` is sorted by first position.
-fn overlapping<'k>(ranges: Vec<(&'k str, usize, usize)>) -> Vec<(usize, usize, Vec<&'k str>)> {
+fn overlapping(ranges: Vec<(&str, usize, usize)>) -> Vec<(usize, usize, Vec<&str>)> {
     let mut clusters: Vec<(usize, usize, Vec<&str>)> = Vec::new();
     for (key, first, last) in ranges {
         match clusters.last_mut() {

@@ -84,7 +84,7 @@ thread_local! {
 impl Stack {
     #[inline]
     fn take_id(&mut self) -> EntryId {
-        if self.next_id % ID_BLOCK == 0 {
+        if self.next_id.is_multiple_of(ID_BLOCK) {
             self.next_id = NEXT_ID_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
         }
         let id = self.next_id;
