@@ -56,6 +56,11 @@ enum Command {
     /// Run every release from --from to --to and name, per scenario, the release at which its
     /// transcript changed, with the diff.
     Bisect(BisectArgs),
+    /// Move the reference client to another release: re-record every golden from it as a
+    /// pending snapshot (golden/*.snap.new, for `cargo insta review`), move the pins, and say
+    /// what changed, grouped by kind, with the rust cells that will fail. `--check` writes
+    /// nothing.
+    Upgrade(UpgradeArgs),
     /// Prepare the Python environment (a venv with the pinned client); also done on first use.
     Setup {
         /// Rebuild the venv even if it looks ready.
@@ -169,6 +174,22 @@ struct BisectArgs {
 }
 
 #[derive(Debug, Args)]
+struct UpgradeArgs {
+    /// The release to move to: a version such as 0.25.0, or `latest`.
+    #[arg(long = "python-client", value_name = "VERSION|latest")]
+    python_client: String,
+    /// Say what it would do, and write nothing.
+    #[arg(long)]
+    check: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: DriftFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct ShowArgs {
     /// Scenario name (in the scenarios directory) or path to a scenario file.
     scenario: String,
@@ -265,6 +286,7 @@ pub fn run_in(env: &Environment, cli: Cli, stdout: &mut dyn Write, stderr: &mut 
         Command::Matrix(command) => matrix_command(env, command, stdout),
         Command::Drift(args) => drift_command(workspace, args, stdout),
         Command::Bisect(args) => bisect_command(workspace, args, stdout),
+        Command::Upgrade(args) => upgrade_command(workspace, args, stdout),
         Command::Setup { force, js } => setup_command(workspace, force, js, stdout),
         Command::Doctor => doctor_command(workspace, stdout),
         Command::ExecSubject { subject } => exec_subject_command(&subject, stdout),
@@ -626,6 +648,21 @@ fn bisect_command(
     } else {
         EXIT_OK
     })
+}
+
+fn upgrade_command(
+    workspace: &Workspace,
+    args: UpgradeArgs,
+    stdout: &mut dyn Write,
+) -> Result<i32, Stop> {
+    let version = drift::resolve_known_version(workspace, &args.python_client)
+        .map_err(|e| Stop::bad_input(e.0))?;
+    let report =
+        drift::upgrade(workspace, &version, args.check).map_err(|e| Stop::bad_input(e.0))?;
+    with_out(args.out.as_deref(), stdout, |out| {
+        drift::write_upgrade(out, &report, args.format)
+    })?;
+    Ok(EXIT_OK)
 }
 
 /// The subjects to run, in order, and those of them that may be skipped on this machine: the

@@ -7,6 +7,7 @@
 //! * `child.rs`: running one version in a child `parity run`.
 //! * `classify.rs`: drift per scenario (clean, upstream drift, parity break, both).
 //! * `bisect.rs`: histories over a range of releases.
+//! * `upgrade.rs`: moving the reference client (pending goldens, pins, what changed).
 //! * `report.rs`: text, JSON and markdown.
 
 mod bisect;
@@ -14,6 +15,7 @@ mod child;
 mod classify;
 mod client;
 mod report;
+mod upgrade;
 mod versions;
 
 use std::path::PathBuf;
@@ -21,7 +23,8 @@ use std::path::PathBuf;
 pub use bisect::{BisectReport, ScenarioHistory, VersionOutcome};
 pub use classify::{Classification, DriftReport, ScenarioDrift};
 pub use client::MovedPin;
-pub use report::{DriftFormat, write_bisect, write_drift};
+pub use report::{DriftFormat, write_bisect, write_drift, write_upgrade};
+pub use upgrade::{ChangeGroup, ScenarioUpgrade, UpgradeReport, upgrade};
 pub use versions::{Version, pinned_version, released_versions};
 
 use crate::workspace::Workspace;
@@ -52,6 +55,28 @@ pub fn resolve_version(spec: &str) -> Result<Version, DriftError> {
         )));
     }
     Ok(version)
+}
+
+/// Like [`resolve_version`], without asking the package index when it need not: the pinned
+/// version, and a version whose environment `.parity/clients/` already holds, are known
+/// releases (so an upgrade to an installed client works offline).
+pub fn resolve_known_version(workspace: &Workspace, spec: &str) -> Result<Version, DriftError> {
+    if let Some(version) = Version::parse(spec) {
+        let pinned = pinned_version(workspace).ok();
+        let prepared = workspace
+            .state_dir()
+            .join("clients")
+            .join(format!(
+                "{}-{version}",
+                crate::subject::python::CLIENT_PACKAGE
+            ))
+            .join("requirements.txt")
+            .is_file();
+        if pinned.as_ref() == Some(&version) || prepared {
+            return Ok(version);
+        }
+    }
+    resolve_version(spec)
 }
 
 /// `parity drift`: runs `version` (python and rust) against the goldens.

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::bisect::BisectReport;
 use super::classify::{Classification, DriftReport};
+use super::upgrade::UpgradeReport;
 use serde::Serialize;
 
 /// The formats of `parity drift` and `parity bisect`.
@@ -204,4 +205,128 @@ pub fn write_bisect(
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+/// Writes an upgrade report in `format` (markdown: the text in a fenced block is not useful;
+/// it is the text with headings).
+pub fn write_upgrade(
+    mut out: impl Write,
+    report: &UpgradeReport,
+    format: DriftFormat,
+) -> io::Result<()> {
+    if format == DriftFormat::Json {
+        return write_json(out, report);
+    }
+    let heading = if format == DriftFormat::Markdown {
+        "## "
+    } else {
+        ""
+    };
+    let changed: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.change == "changed")
+        .collect();
+    let errors: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.change == "error")
+        .collect();
+    writeln!(
+        out,
+        "{heading}{} {} -> {}: {} of {} transcripts change, {} unchanged, {} could not run",
+        report.package,
+        report.from,
+        report.to,
+        changed.len(),
+        report.scenarios.len(),
+        report.scenarios.len() - changed.len() - errors.len(),
+        errors.len()
+    )?;
+    for pin in &report.moved_pins {
+        writeln!(
+            out,
+            "moved pin: {} {} -> {}",
+            pin.package,
+            pin.pinned,
+            pin.installed.as_deref().unwrap_or("?")
+        )?;
+    }
+    for (index, group) in report.groups.iter().enumerate() {
+        writeln!(
+            out,
+            "\n{heading}CHANGE {}: {} scenario(s) change {}",
+            index + 1,
+            group.scenarios.len(),
+            group.kinds.join(", ")
+        )?;
+        writeln!(out, "  {}", group.scenarios.join(", "))?;
+        // One diff per group: the others change the same kinds of lines.
+        if let Some(example) = report
+            .scenarios
+            .iter()
+            .find(|s| s.scenario == group.scenarios[0])
+        {
+            writeln!(
+                out,
+                "  e.g. {}: {}",
+                example.scenario,
+                example.detail.as_deref().unwrap_or_default()
+            )?;
+            for line in example.diff.as_deref().unwrap_or_default().lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+    }
+    for error in &errors {
+        writeln!(
+            out,
+            "\nERROR {}: {}",
+            error.scenario,
+            error.detail.as_deref().unwrap_or_default()
+        )?;
+    }
+    let rust: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter_map(|s| Some((s, s.rust_differs.as_deref()?)))
+        .collect();
+    writeln!(
+        out,
+        "\n{heading}rust: {} cell(s) will differ from the new goldens{}",
+        rust.len(),
+        if rust.is_empty() {
+            ""
+        } else {
+            " (fix codex-telemetry, or declare them in the matrix):"
+        }
+    )?;
+    for (scenario, first) in rust {
+        writeln!(out, "  {}: {first}", scenario.scenario)?;
+    }
+    let verb = if report.check { "would write" } else { "wrote" };
+    if report.written.is_empty() {
+        writeln!(out, "\nnothing to write: already upgraded to {}", report.to)?;
+    } else {
+        let pending = report
+            .written
+            .iter()
+            .filter(|p| p.ends_with(".snap.new"))
+            .count();
+        writeln!(
+            out,
+            "\n{verb} {pending} pending golden(s) (golden/*.snap.new) and {}",
+            report
+                .written
+                .iter()
+                .filter(|p| !p.ends_with(".snap.new"))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "next: `cargo insta review` (or `cargo insta accept`), `cargo test --workspace` (re-records the OTLP goldens as pending too), bring codex-telemetry along, `parity matrix fix`, `parity matrix render` (docs/drift.md, \"Upgrading the reference client\")"
+    )
 }
