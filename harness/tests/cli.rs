@@ -20,6 +20,13 @@ fn root() -> PathBuf {
     Workspace::current().root().to_path_buf()
 }
 
+/// The pinned client's version (`harness/python/requirements.txt`), which reports name.
+fn pinned() -> String {
+    parity::drift::pinned_version(&Workspace::current())
+        .unwrap()
+        .to_string()
+}
+
 /// One `parity` command line and the environment it runs in.
 struct Invocation {
     args: Vec<OsString>,
@@ -273,7 +280,7 @@ fn json_report_of_a_passing_subset() {
     ]));
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["python_client"]["package"], "openai-agents");
-    assert_eq!(report["python_client"]["version"], "0.24.0");
+    assert_eq!(report["python_client"]["version"], pinned());
     assert_eq!(
         report["normalizer_version"],
         parity::normalize::NORMALIZER_VERSION
@@ -479,7 +486,10 @@ fn outside_folders_keep_their_own_goldens_and_new_ones_wait_for_review() {
     assert_eq!(report["results"][0]["status"], "new");
     let text = std::fs::read_to_string(&pending).expect("a pending .snap.new is written");
     assert!(text.starts_with("---\n"), "{text}");
-    assert!(text.contains("  client_version: \"0.24.0\"\n"), "{text}");
+    assert!(
+        text.contains(&format!("  client_version: \"{}\"\n", pinned())),
+        "{text}"
+    );
     assert!(!golden.exists(), "nothing is accepted without a request");
 
     // On request: recorded as the golden, the pending file gone; then the folder passes, in CI.
@@ -1409,7 +1419,10 @@ fn the_first_run_finishes_with_its_output_sent_to_files_and_an_empty_state_dir()
     let stderr = std::fs::read_to_string(&err).unwrap();
     assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("6 cells (openai-agents client 0.24.0): 4 pass, 0 fail, 2 deviation"),
+        stdout.contains(&format!(
+            "6 cells (openai-agents client {}): 4 pass, 0 fail, 2 deviation",
+            pinned()
+        )),
         "{stdout}"
     );
     if node_present() {
@@ -1701,4 +1714,123 @@ fn documented_commands_run_as_documented() {
     assert!(scratch.path("report.json").is_file());
     assert!(scratch.path("out/python").is_dir());
     assert!(scratch.path("path/to/dir/golden/greeting.snap").is_file());
+}
+
+/// A scratch workspace of two scenarios, their goldens and a matrix of one feature: small
+/// enough for commands that always run every scenario (`parity upgrade`).
+fn small_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root().join("harness/python"),
+        &dir.path().join("harness/python"),
+    );
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    std::fs::create_dir_all(dir.path().join("golden")).unwrap();
+    for name in ["tool_call", "handoff"] {
+        for (folder, ext) in [("scenarios", "toml"), ("golden", "snap")] {
+            std::fs::copy(
+                root().join(folder).join(format!("{name}.{ext}")),
+                dir.path().join(folder).join(format!("{name}.{ext}")),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(
+        dir.path().join("parity-matrix.toml"),
+        "[subjects]\npython = \"reference\"\nrust = \"library\"\njs = \"JS SDK\"\n\n[features.\"span.agent\"]\ntitle = \"Agent spans\"\nscenarios = [\"tool_call\", \"handoff\"]\npython = \"match\"\nrust = \"match\"\njs = \"match\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// `parity upgrade` re-records goldens only as pending snapshots and moves only the pins, and
+/// running it again changes nothing. Offline: it upgrades to the release already installed
+/// (the pin), in a workspace where one golden's transcript and another's header are stale.
+#[test]
+fn upgrade_writes_pending_goldens_and_pins_never_an_accepted_golden() {
+    python_ready();
+    let dir = small_workspace();
+    let golden = |name: &str| dir.path().join(format!("golden/{name}.snap"));
+    // A stale transcript (a line the release no longer logs) and a stale header.
+    let stale_body = std::fs::read_to_string(golden("tool_call"))
+        .unwrap()
+        .replacen(
+            "log DEBUG \"Creating trace\"",
+            "log DEBUG \"Creating the trace\"",
+            1,
+        );
+    std::fs::write(golden("tool_call"), &stale_body).unwrap();
+    let stale_header = std::fs::read_to_string(golden("handoff"))
+        .unwrap()
+        .replacen(
+            &format!("client_version: {}", pinned()),
+            "client_version: 0.0.1",
+            1,
+        );
+    std::fs::write(golden("handoff"), &stale_header).unwrap();
+    let upgrade = |extra: &[&str]| {
+        let mut args = vec!["upgrade", "--python-client"];
+        let version = pinned();
+        args.push(&version);
+        args.extend(extra);
+        let mut command = binary(&args);
+        command
+            .env("PARITY_ROOT", dir.path())
+            .env("PARITY_VENV", Workspace::current().venv_dir());
+        run_binary(command)
+    };
+    let pins = || {
+        ["requirements.txt", "constraints.txt"]
+            .map(|f| std::fs::read_to_string(dir.path().join("harness/python").join(f)).unwrap())
+    };
+    let before = pins();
+
+    // --check: says what it would write, writes nothing.
+    let (code, stdout, stderr) = upgrade(&["--check"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 of 2 transcripts change, 1 unchanged"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("would write 2 pending golden(s)"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("golden/tool_call.snap.new").exists());
+
+    let (code, stdout, stderr) = upgrade(&[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "CHANGE 1: 1 scenario(s) change -log \"Creating the trace\", +log \"Creating trace\"\n  tool_call\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wrote 2 pending golden(s)"), "{stdout}");
+    // The goldens are as they were; the release's transcripts wait for review beside them.
+    assert_eq!(
+        std::fs::read_to_string(golden("tool_call")).unwrap(),
+        stale_body
+    );
+    assert_eq!(
+        std::fs::read_to_string(golden("handoff")).unwrap(),
+        stale_header
+    );
+    let pending = std::fs::read_to_string(dir.path().join("golden/tool_call.snap.new")).unwrap();
+    assert_eq!(
+        pending,
+        std::fs::read_to_string(root().join("golden/tool_call.snap")).unwrap()
+    );
+    let pending = std::fs::read_to_string(dir.path().join("golden/handoff.snap.new")).unwrap();
+    assert_eq!(
+        pending,
+        std::fs::read_to_string(root().join("golden/handoff.snap")).unwrap()
+    );
+    // The pins were already this release's (and the shared venv stays as it is).
+    assert_eq!(pins(), before);
+
+    // Again: the same files with the same contents, so nothing to write.
+    let (code, stdout, _) = upgrade(&[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("nothing new to write"), "{stdout}");
 }

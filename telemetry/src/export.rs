@@ -1,6 +1,6 @@
 //! The export wire format: what [`Trace::export`](crate::Trace::export) and
 //! [`Span::export`](crate::Span::export) produce, identical to `export()` of the Python
-//! client (openai-agents 0.24.0, `agents/tracing/traces.py` and `spans.py`).
+//! client (openai-agents 0.25.0, `agents/tracing/traces.py` and `spans.py`).
 //!
 //! # Trace
 //!

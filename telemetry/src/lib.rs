@@ -1,5 +1,5 @@
 //! Agent telemetry that reproduces the tracing output of the OpenAI Agents SDK for Python
-//! (`openai-agents` 0.24.0): the same traces and spans, exported with the same JSON keys in
+//! (`openai-agents` 0.25.0, [`PYTHON_CLIENT_VERSION`]): the same traces and spans, exported with the same JSON keys in
 //! the same order, the same event order, and the same `openai.agents` log lines.
 //!
 //! # The model
@@ -118,6 +118,17 @@ pub use span_data::{
     TaskSpanData, TurnSpanData,
 };
 pub use trace::{Trace, TraceGuard, TraceOptions};
+
+/// The release of the Python client (`openai-agents`) whose observable output this crate
+/// follows: its traces, spans, log lines and hooks are held to that release's by the parity
+/// harness, whose pinned client a test ties to this constant.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(codex_telemetry::PYTHON_CLIENT_VERSION, "0.25.0");
+/// ```
+pub const PYTHON_CLIENT_VERSION: &str = "0.25.0";
 
 /// The target of every log event of this crate: the Python client's logger name.
 ///

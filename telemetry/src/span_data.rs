@@ -1,6 +1,6 @@
 //! Typed span data, exported exactly as the Python client's `SpanData.export()`.
 //!
-//! Each type mirrors one class of `agents/tracing/span_data.py` (openai-agents 0.24.0):
+//! Each type mirrors one class of `agents/tracing/span_data.py` (openai-agents 0.25.0):
 //! same fields, same JSON keys, same key order (`serde_json` is built with
 //! `preserve_order`, so the order survives into [`Value`]s).
 //!
@@ -8,7 +8,7 @@
 //! |---|---|
 //! | [`AgentSpanData`] | `{"type":"agent","name","handoffs","tools","output_type"}` |
 //! | [`FunctionSpanData`] | `{"type":"function","name","input","output","mcp_data"}` |
-//! | [`GenerationSpanData`] | `{"type":"generation","input","output","model","model_config","usage"}` |
+//! | [`GenerationSpanData`] | `{"type":"generation","input","output","model","model_config","usage"}`, then `"tools"` when set |
 //! | [`ResponseSpanData`] | `{"type":"response","response_id","usage"}` |
 //! | [`HandoffSpanData`] | `{"type":"handoff","from_agent","to_agent"}` |
 //! | [`GuardrailSpanData`] | `{"type":"guardrail","name","triggered"}` |
@@ -183,6 +183,10 @@ pub struct GenerationSpanData {
     pub model_config: Option<JsonMap>,
     /// Token usage.
     pub usage: Option<JsonMap>,
+    /// The tool definitions offered to the model (handoffs included), as the SDK converted
+    /// them; exported as `tools` only when set (the Python client since 0.25.0, whose models
+    /// record them only when the run includes sensitive data).
+    pub tools: Option<Vec<JsonMap>>,
 }
 
 impl GenerationSpanData {
@@ -195,6 +199,24 @@ impl GenerationSpanData {
     /// ```
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The same data with the tool definitions offered to the model: exported last, as
+    /// `tools` (Python 0.25.0's `GenerationSpanData(tools=…)`).
+    ///
+    /// ```
+    /// use codex_telemetry::{GenerationSpanData, JsonMap, SpanData};
+    /// use serde_json::json;
+    ///
+    /// let tool: JsonMap = serde_json::from_value(json!({"type": "function", "name": "get_weather"})).unwrap();
+    /// let data = GenerationSpanData::new().with_tools(vec![tool]);
+    /// let export = SpanData::from(data).export();
+    /// assert_eq!(export["tools"], json!([{"type": "function", "name": "get_weather"}]));
+    /// assert_eq!(export.as_object().unwrap().keys().last().unwrap(), "tools");
+    /// ```
+    pub fn with_tools(mut self, tools: Vec<JsonMap>) -> Self {
+        self.tools = Some(tools);
+        self
     }
 }
 
@@ -640,13 +662,17 @@ impl Serialize for FunctionSpanData {
 
 impl Serialize for GenerationSpanData {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(6))?;
+        let mut map = serializer.serialize_map(Some(6 + usize::from(self.tools.is_some())))?;
         map.serialize_entry("type", "generation")?;
         map.serialize_entry("input", &self.input)?;
         map.serialize_entry("output", &self.output)?;
         map.serialize_entry("model", &self.model)?;
         map.serialize_entry("model_config", &self.model_config)?;
         map.serialize_entry("usage", &self.usage)?;
+        // Python: `**({"tools": self.tools} if self.tools is not None else {})`.
+        if let Some(tools) = &self.tools {
+            map.serialize_entry("tools", tools)?;
+        }
         map.end()
     }
 }

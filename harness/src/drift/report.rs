@@ -306,7 +306,11 @@ pub fn write_upgrade(
     }
     let verb = if report.check { "would write" } else { "wrote" };
     if report.written.is_empty() {
-        writeln!(out, "\nnothing to write: already upgraded to {}", report.to)?;
+        writeln!(
+            out,
+            "\nnothing new to write: the pending goldens and the pins are already what {} gives",
+            report.to
+        )?;
     } else {
         let pending = report
             .written

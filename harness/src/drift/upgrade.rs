@@ -150,7 +150,10 @@ pub fn upgrade(
             .map_err(|e| DriftError(format!("cannot read {}: {e}", workspace.display(path))))
     };
     let new_requirements = repinned_requirements(&read(&requirements)?, version);
-    let installed = freeze(&env.venv)?;
+    let mut installed = freeze(&env.venv)?;
+    // What requirements.txt pins itself (the OTLP layer's packages) is not a constraint.
+    let required = pinned_names(&new_requirements);
+    installed.retain(|name, _| !required.contains(&name.to_lowercase().replace('_', "-")));
     let new_constraints = repinned_constraints(&read(&constraints)?, &env.moved_pins, &installed);
     let mut written = Vec::new();
     for (path, text) in pending.iter().map(|(p, t)| (p.as_path(), t)).chain([
@@ -234,9 +237,19 @@ pub(crate) fn repinned_requirements(text: &str, version: &Version) -> String {
         .collect()
 }
 
-/// `constraints.txt` for the new release: every pin kept, except those it does not allow (set
-/// to what it installs), plus the packages it installs that nothing pinned before (sorted into
-/// place). Comments are kept.
+/// The (normalized) names of the packages a requirements file pins with `==`.
+fn pinned_names(requirements: &str) -> BTreeSet<String> {
+    requirements
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter_map(|line| line.split_once("=="))
+        .map(|(name, _)| name.trim().to_lowercase().replace('_', "-"))
+        .collect()
+}
+
+/// `constraints.txt` for the new release: every line kept in its place, the pins it does not
+/// allow set to what it installs, and the packages it installs that nothing pinned before
+/// appended (sorted), so the file's diff shows only what moved.
 pub(crate) fn repinned_constraints(
     text: &str,
     moved: &[MovedPin],
@@ -247,30 +260,29 @@ pub(crate) fn repinned_constraints(
         .iter()
         .filter_map(|pin| Some((key(&pin.package), pin.installed.as_deref()?)))
         .collect();
-    let mut comments = String::new();
-    let mut pins: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut pinned = BTreeSet::new();
+    let mut out = String::new();
     for line in text.lines() {
         match line.split_once("==") {
             Some((name, version)) if !line.trim_start().starts_with('#') => {
                 let name = name.trim();
+                pinned.insert(key(name));
                 let version = moved.get(&key(name)).map_or(version.trim(), |v| v);
-                pins.insert(key(name), (name.to_owned(), version.to_owned()));
+                out.push_str(&format!("{name}=={version}\n"));
             }
             _ => {
-                comments.push_str(line);
-                comments.push('\n');
+                out.push_str(line);
+                out.push('\n');
             }
         }
     }
     let skip = [CLIENT_PACKAGE, "pip", "setuptools", "wheel"];
-    for (name, version) in installed {
-        if !skip.contains(&key(name).as_str()) {
-            pins.entry(key(name))
-                .or_insert_with(|| (name.clone(), version.clone()));
-        }
-    }
-    let mut out = comments;
-    for (name, version) in pins.values() {
+    let mut new: Vec<(&String, &String)> = installed
+        .iter()
+        .filter(|(name, _)| !skip.contains(&key(name).as_str()) && !pinned.contains(&key(name)))
+        .collect();
+    new.sort_by_key(|(name, _)| key(name));
+    for (name, version) in new {
         out.push_str(&format!("{name}=={version}\n"));
     }
     out

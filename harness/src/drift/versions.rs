@@ -120,6 +120,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn codex_telemetry_follows_the_pinned_client() {
+        // The library says which release its output follows; the goldens are recorded with the
+        // harness's pin. Moving one without the other (an upgrade half done) fails here.
+        let pinned = pinned_version(&Workspace::current()).unwrap();
+        assert_eq!(
+            codex_telemetry::PYTHON_CLIENT_VERSION,
+            pinned.as_str(),
+            "codex_telemetry::PYTHON_CLIENT_VERSION and harness/python/requirements.txt disagree: after `parity upgrade`, bring the library along and move the constant (docs/drift.md, \"Upgrading the reference client\")"
+        );
+    }
+
+    #[test]
     fn versions_compare_numerically() {
         let v = |s| Version::parse(s).unwrap();
         assert!(v("0.10.0") > v("0.9.3"));

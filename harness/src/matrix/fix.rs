@@ -71,6 +71,12 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
                     }
                 }
             }
+            let slot = &mut document["features"][feature.id.as_str()][subject.as_str()];
+            // A cell whose status, reason and pins are already these stays as it is written
+            // (quoting, spacing): an unchanged matrix gives an unchanged file.
+            if same_cell(slot, &cell.declared, cell.reason.as_deref(), &fingerprints) {
+                continue;
+            }
             let item = if fingerprints.is_empty() {
                 Item::Value(Value::from("match"))
             } else {
@@ -87,7 +93,13 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
                 };
                 let mut table = InlineTable::new();
                 table.insert("status", Value::from(status.as_str()));
-                table.insert("reason", Value::from(reason));
+                // The reason as it was written, when it is the same text.
+                let written = slot
+                    .as_inline_table()
+                    .and_then(|t| t.get("reason"))
+                    .filter(|v| v.as_str() == Some(reason.as_str()))
+                    .cloned();
+                table.insert("reason", written.unwrap_or_else(|| Value::from(reason)));
                 let mut pins = InlineTable::new();
                 for (scenario, fp) in fingerprints {
                     pins.insert(&scenario, Value::from(fp));
@@ -95,7 +107,6 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
                 table.insert("fingerprints", Value::InlineTable(pins));
                 Item::Value(Value::InlineTable(table))
             };
-            let slot = &mut document["features"][feature.id.as_str()][subject.as_str()];
             // Keep the comment and spacing around the value; replace only the value.
             let decor = slot.as_value().map(|v| v.decor().clone());
             *slot = item;
@@ -105,6 +116,35 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
         }
     }
     Ok(document.to_string())
+}
+
+/// Whether the written cell `slot` already says `declared` (a plain `"match"` when there are no
+/// pins), with `reason` and exactly `fingerprints`.
+fn same_cell(
+    slot: &Item,
+    declared: &Declared,
+    reason: Option<&str>,
+    fingerprints: &BTreeMap<String, String>,
+) -> bool {
+    if fingerprints.is_empty() {
+        return *declared == Declared::Match && slot.as_str() == Some("match");
+    }
+    let Some(table) = slot.as_inline_table() else {
+        return false;
+    };
+    let written: BTreeMap<String, String> = table
+        .get("fingerprints")
+        .and_then(Value::as_inline_table)
+        .map(|pins| {
+            pins.iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    *declared != Declared::Match
+        && table.get("status").and_then(Value::as_str) == Some(declared.as_str())
+        && table.get("reason").and_then(Value::as_str) == reason
+        && &written == fingerprints
 }
 
 /// What an errored cell's subject said it does not support: the last `unsupported: <feature>`

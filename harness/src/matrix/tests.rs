@@ -223,6 +223,31 @@ fn fix_pins_new_differences_and_keeps_comments() {
 }
 
 #[test]
+fn fix_of_an_unchanged_matrix_changes_nothing_not_even_quoting() {
+    // A reason with quotes, written the way a person writes it (escaped, not a literal
+    // string): fix used to re-encode every such reason, so a read-only checkout failed.
+    let fp = fingerprint_of_diff();
+    let text = FILE.replacen(
+        "rust = \"match\"",
+        &format!(
+            "rust = {{ status = \"deviates\", reason = \"says \\\"hi\\\" \", fingerprints = {{ handoff = \"{fp}\" }} }}"
+        ),
+        1,
+    );
+    assert_ne!(text, FILE, "the fixture changed: {FILE}");
+    let matrix = parse(&text).unwrap();
+    let results = vec![
+        cell("handoff", "python", Status::Pass, None),
+        cell("tool_call", "python", Status::Pass, None),
+        cell("max_turns", "python", Status::Pass, None),
+        cell("handoff", "rust", Status::Fail, Some(DIFF)),
+        cell("tool_call", "rust", Status::Pass, None),
+        cell("max_turns", "rust", Status::Pass, None),
+    ];
+    assert_eq!(fix_matrix(&matrix, &text, &results).unwrap(), text);
+}
+
+#[test]
 fn fix_declares_what_a_subject_says_it_does_not_support() {
     let matrix = parse(FILE).unwrap();
     let mut unsupported = cell("handoff", "rust", Status::Error, None);

@@ -18,9 +18,9 @@ use crate::span::SpanError;
 use crate::span::TypedSpan;
 use crate::span_data::{FunctionSpanData, JsonMap};
 
-/// What the default failure handler tells the model when a tool fails.
-pub const DEFAULT_TOOL_ERROR_OUTPUT: &str =
-    "An error occurred while running the tool. Please try again.";
+/// What the default failure handler tells the model when a tool fails (the Python client's
+/// `default_tool_error_function`; until 0.24.0 it added " Please try again.").
+pub const DEFAULT_TOOL_ERROR_OUTPUT: &str = "An error occurred while running the tool.";
 
 /// A call a guardrail objected to: its message as the result (`reject_content`), or the
 /// tripwire that ends the run, with `Error running tool` on the call's span

@@ -310,6 +310,15 @@ impl<'run> Turn<'run> {
             |hooks, context, agent| hooks.on_llm_start(context, agent, system_prompt, input_items),
         );
         agents_debug!("No conversation_id available for request");
+        // A streamed run whose input guardrail has already tripped skips the model request:
+        // no generation span, no response (the Python client since 0.25.0).
+        if run.streamed && run.stored_error.is_some() {
+            return ModelCall {
+                run,
+                generation: None,
+                skipped: true,
+            };
+        }
         let span = run.runner.provider().create_span(
             GenerationSpanData::new(),
             SpanOptions::new().with_disabled(!options.generation_span),
@@ -324,6 +333,7 @@ impl<'run> Turn<'run> {
         ModelCall {
             run,
             generation: Some((span, frame)),
+            skipped: false,
         }
     }
 
@@ -685,9 +695,36 @@ impl ModelCallOptions {
 pub struct ModelCall<'turn> {
     run: &'turn mut Run,
     generation: Option<(TypedSpan<GenerationSpanData>, Option<FrameId>)>,
+    /// The request is not made: a streamed run's input guardrail tripped first.
+    skipped: bool,
 }
 
 impl ModelCall<'_> {
+    /// Whether the model request is skipped: in a streamed run whose input guardrail has
+    /// already tripped, Python (since 0.25.0) does not request the model at all. Such a call
+    /// has no generation span, and [`finish`](ModelCall::finish) and
+    /// [`fail`](ModelCall::fail) only return the tripwire: no usage, items, log lines or
+    /// `on_llm_end` hooks.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, ModelResponse, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default())
+    ///     .start_run(RunOptions::new().with_streamed(true));
+    /// run.start_agent(&AgentInfo::new("assistant"));
+    /// let mut turn = run.start_turn().unwrap();
+    /// turn.run_input_guardrails(["no_homework"], |_| true).unwrap();
+    /// let call = turn.start_model_call(Default::default());
+    /// assert!(call.is_skipped());
+    /// let error = call.finish(ModelResponse::new(vec![])).unwrap_err();
+    /// assert_eq!(error.name(), "InputGuardrailTripwireTriggered");
+    /// ```
+    pub fn is_skipped(&self) -> bool {
+        self.skipped
+    }
+
     /// The context to run the model request in (its generation span current). For an
     /// async request, give it to the future with
     /// [`in_context`](crate::context::InContextExt::in_context).
@@ -736,6 +773,9 @@ impl ModelCall<'_> {
     /// assert_eq!(error.message(), "Tool book_flight not found in agent assistant");
     /// ```
     pub fn finish(mut self, response: ModelResponse) -> Result<ProcessedResponse, RunAgentError> {
+        if let Some(tripwire) = self.skipped_error() {
+            return Err(tripwire);
+        }
         let _attached = self.run.scope.attach();
         self.end_span();
         let run = &mut *self.run;
@@ -854,6 +894,9 @@ impl ModelCall<'_> {
     /// assert_eq!(error.name(), "ModelUnavailable");
     /// ```
     pub fn fail(mut self, error: CallModelError) -> RunAgentError {
+        if let Some(tripwire) = self.skipped_error() {
+            return tripwire;
+        }
         let _attached = self.run.scope.attach();
         if let Some((span, _)) = &self.generation {
             let message = self.run.error_detail(error.message());
@@ -869,6 +912,15 @@ impl ModelCall<'_> {
     fn end_span(&mut self) {
         if let Some((span, frame)) = self.generation.take() {
             self.run.scope.end_span(&span, frame);
+        }
+    }
+
+    /// For a skipped call, the stored tripwire it ends the run with.
+    fn skipped_error(&self) -> Option<RunAgentError> {
+        if self.skipped {
+            self.run.stored_error.clone()
+        } else {
+            None
         }
     }
 }
