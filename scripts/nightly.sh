@@ -4,7 +4,8 @@
 # 1. build; 2. `parity run`, python, rust and js (JSON, JUnit, markdown and the transcripts into OUTDIR);
 # 3. `parity drift --python-client latest --bisect` (JSON, markdown; drifted scenarios get their
 # first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
-# the latest release (JSON, markdown, with every change and diff); 5. the property tests
+# the latest release (JSON, markdown, with every change and diff), and what `parity upgrade
+# --check` to it would do (markdown); 5. the property tests
 # with a raised case count (PROPTEST_CASES, default 500); 6. the benchmarks in quick mode
 # (OUTDIR/benchmarks.md); 7. OUTDIR/summary.md (also appended to
 # $GITHUB_STEP_SUMMARY when set).
@@ -55,6 +56,9 @@ PY
     echo "== parity bisect --from $pinned --to $latest" >&2
     "$parity" bisect --from "$pinned" --to "$latest" --format json --out "$out/bisect.json"
     "$parity" bisect --from "$pinned" --to "$latest" --format markdown --out "$out/bisect.md" >/dev/null
+    # What moving the reference to it would do (writes nothing): docs/drift.md, "Upgrading".
+    echo "== parity upgrade --python-client $latest --check" >&2
+    "$parity" upgrade --python-client "$latest" --check --format markdown --out "$out/upgrade.md" || status=1
   fi
 fi
 
@@ -78,7 +82,7 @@ fi
 cp "$out/.benchmarks.committed.md" docs/benchmarks.md && rm "$out/.benchmarks.committed.md"
 
 {
-  for part in parity.md drift.md bisect.md; do
+  for part in parity.md drift.md upgrade.md bisect.md; do
     if [ -f "$out/$part" ]; then cat "$out/$part"; echo; fi
   done
 } >"$out/summary.md"

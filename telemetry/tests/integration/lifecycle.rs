@@ -495,7 +495,8 @@ fn input_guardrail_trips_on_the_turn_and_streamed_on_the_agent() {
         [json!(false), json!(true)]
     );
 
-    // Streamed: the golden `streamed_input_guardrail_tripwire`.
+    // Streamed: the golden `streamed_input_guardrail_tripwire`. Since 0.25.0 the tripwire,
+    // found before the model is asked, skips the request: no generation span, no response.
     let setup = Setup::new(EnvConfig::default());
     let agent = setup.agent("assistant");
     let lines = setup.capture(|runner| {
@@ -504,9 +505,10 @@ fn input_guardrail_trips_on_the_turn_and_streamed_on_the_agent() {
         let outcome = (|| -> Result<Value, RunAgentError> {
             let mut turn = run.start_turn()?;
             turn.run_input_guardrails(["no_homework"], |_| true)?;
-            turn.start_model_call(ModelCallOptions::new())
-                .finish(ModelResponse::new(vec![Item::assistant_message("x = 2.")]))?;
-            unreachable!("the stored tripwire is raised after the model call")
+            let call = turn.start_model_call(ModelCallOptions::new());
+            assert!(call.is_skipped());
+            call.finish(ModelResponse::new(vec![Item::assistant_message("x = 2.")]))?;
+            unreachable!("the stored tripwire is raised instead of the model call")
         })();
         assert_eq!(
             run.finish(outcome).unwrap_err().name(),
@@ -528,13 +530,6 @@ fn input_guardrail_trips_on_the_turn_and_streamed_on_the_agent() {
             "hook run.on_llm_start(assistant, None, [message]) @turn#1",
             "hook agent.on_llm_start(assistant, None, [message]) @turn#1",
             "log DEBUG No conversation_id available for request @turn#1",
-            "log DEBUG Creating span with id None @turn#1",
-            "+gen",
-            "-gen",
-            "log DEBUG Processing output item type=message class=ResponseOutputMessage @turn#1",
-            "log DEBUG Breaking due to stored exception @-",
-            "hook agent.on_llm_end(assistant, [message]) @turn#1",
-            "hook run.on_llm_end(assistant, [message]) @turn#1",
             "-turn#1",
             "log DEBUG Error finalizing streamed result @agent(assistant)",
             "-agent(assistant) !{\"message\":\"Guardrail tripwire triggered\",\"data\":{\"guardrail\":\"no_homework\",\"type\":\"input_guardrail\"}}",
@@ -605,7 +600,7 @@ fn response_problems_land_on_turn_function_and_handoff_spans() {
     );
     assert_eq!(
         function["span_data"]["output"],
-        "An error occurred while running the tool. Please try again."
+        "An error occurred while running the tool."
     );
     let handoff = &ends(&exports, "handoff")[0];
     assert_eq!(handoff["span_data"]["to_agent"], "billing");
@@ -762,8 +757,8 @@ fn parallel_tool_calls_run_in_python_phases_with_data_logs() {
             "log ERROR Tool get_time failed: {\"city\":\"Tokyo\"} clock down @fn(get_time)",
             "hook run.on_tool_end(travel, get_weather, rain in Tokyo) @fn(get_weather)",
             "hook agent.on_tool_end(travel, get_weather, rain in Tokyo) @fn(get_weather)",
-            "hook run.on_tool_end(travel, get_time, An error occurred while running the tool. Please try again.) @fn(get_time)",
-            "hook agent.on_tool_end(travel, get_time, An error occurred while running the tool. Please try again.) @fn(get_time)",
+            "hook run.on_tool_end(travel, get_time, An error occurred while running the tool.) @fn(get_time)",
+            "hook agent.on_tool_end(travel, get_time, An error occurred while running the tool.) @fn(get_time)",
         ]
     );
     assert_eq!(lines[start + 17], "-fn(get_weather)");
