@@ -1529,7 +1529,9 @@ const DOCUMENTED_RULES: &[DocumentedRule] = &[
     },
     DocumentedRule {
         prefix: "parity upgrade",
-        check: DocumentedCheck::ParseOnly("asks the package index for the latest release; `upgrade_writes_pending_goldens_and_pins_never_an_accepted_golden` runs the command offline"),
+        check: DocumentedCheck::ParseOnly(
+            "asks the package index for the latest release; `upgrade_writes_pending_goldens_and_pins_never_an_accepted_golden` runs the command offline",
+        ),
     },
     DocumentedRule {
         prefix: "parity setup --force",

@@ -33,6 +33,19 @@ pub struct MovedPin {
     pub installed: Option<String>,
 }
 
+impl std::fmt::Display for MovedPin {
+    /// `certifi 2026.10.18 -> 2026.10.19.post1`, as reports print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} -> {}",
+            self.package,
+            self.pinned,
+            self.installed.as_deref().unwrap_or("?")
+        )
+    }
+}
+
 /// A client version ready to be run by a child `parity` process.
 #[derive(Debug, Clone)]
 pub(super) struct ClientEnv {

@@ -172,7 +172,7 @@ pub fn bisect(
                 outcomes.push(VersionOutcome {
                     version: version.to_string(),
                     skipped: None,
-                    moved_pins: moved.iter().map(describe_pin).collect(),
+                    moved_pins: moved.iter().map(ToString::to_string).collect(),
                 });
             }
             Err(reason) => outcomes.push(VersionOutcome {
@@ -189,13 +189,4 @@ pub fn bisect(
         versions: outcomes,
         scenarios: bisect::histories(&runs),
     })
-}
-
-fn describe_pin(pin: &MovedPin) -> String {
-    format!(
-        "{} {} -> {}",
-        pin.package,
-        pin.pinned,
-        pin.installed.as_deref().unwrap_or("?")
-    )
 }

@@ -96,13 +96,7 @@ pub fn write_drift(
                 }
             }
             for pin in &report.moved_pins {
-                writeln!(
-                    out,
-                    "moved pin: {} {} -> {}",
-                    pin.package,
-                    pin.pinned,
-                    pin.installed.as_deref().unwrap_or("?")
-                )?;
+                writeln!(out, "moved pin: {pin}")?;
             }
             writeln!(out, "\n{}", summary(report))
         }
@@ -244,13 +238,7 @@ pub fn write_upgrade(
         errors.len()
     )?;
     for pin in &report.moved_pins {
-        writeln!(
-            out,
-            "moved pin: {} {} -> {}",
-            pin.package,
-            pin.pinned,
-            pin.installed.as_deref().unwrap_or("?")
-        )?;
+        writeln!(out, "moved pin: {pin}")?;
     }
     for (index, group) in report.groups.iter().enumerate() {
         writeln!(
