@@ -336,7 +336,7 @@ fn group_changes(scenarios: &[ScenarioUpgrade]) -> Vec<ChangeGroup> {
         .map(|(kinds, scenarios)| ChangeGroup { kinds, scenarios })
         .collect();
     // The largest first: what most scenarios have in common is what to read first.
-    groups.sort_by(|a, b| b.scenarios.len().cmp(&a.scenarios.len()));
+    groups.sort_by_key(|group| std::cmp::Reverse(group.scenarios.len()));
     groups
 }
 
