@@ -9,10 +9,11 @@
 
 pub mod js_env;
 mod process;
+mod protocol;
 mod serve;
 mod subject;
 
-pub use subject::{
-    Builtin, DEFAULT_EXEC_TIMEOUT, EXEC_PROTOCOL, ExecSubject, MAX_STDOUT_BYTES, STDERR_TAIL_BYTES,
-    read_request,
+pub use protocol::{
+    DEFAULT_EXEC_TIMEOUT, EXEC_PROTOCOL, MAX_STDOUT_BYTES, STDERR_TAIL_BYTES, read_request,
 };
+pub use subject::{Builtin, ExecSubject};

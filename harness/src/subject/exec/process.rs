@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::workspace::Workspace;
 
-use super::subject::{EXEC_PROTOCOL, MAX_STDOUT_BYTES, STDERR_TAIL_BYTES};
+use super::protocol::{EXEC_PROTOCOL, MAX_STDOUT_BYTES, STDERR_TAIL_BYTES};
 
 /// How long the pipes may stay open after the command exited or was killed.
 const PIPE_GRACE: Duration = Duration::from_secs(2);

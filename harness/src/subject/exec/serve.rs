@@ -24,7 +24,7 @@ use serde::Deserialize;
 use crate::workspace::Workspace;
 
 use super::process::{Ending, Finished, SpawnError, keep_stderr_tail, kill_group, spawn, tail_of};
-use super::subject::{EXEC_PROTOCOL, MAX_STDOUT_BYTES};
+use super::protocol::{EXEC_PROTOCOL, MAX_STDOUT_BYTES};
 
 /// The value of `PARITY_EXEC_MODE` that asks a driver to serve.
 const SERVE_MODE: &str = "serve";

@@ -9,16 +9,8 @@ use crate::scenario::Scenario;
 use crate::workspace::Workspace;
 
 use super::process::{Ending, Finished, run_once};
+use super::protocol::{DEFAULT_EXEC_TIMEOUT, EXEC_PROTOCOL, MAX_STDOUT_BYTES};
 use super::serve::run_served;
-
-/// The protocol version the command is given (and documented in docs/exec-protocol.md).
-pub const EXEC_PROTOCOL: &str = "parity-exec/1";
-/// How long one scenario may take by default (`--exec-timeout` changes it).
-pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
-/// The most stdout a scenario may produce.
-pub const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
-/// How much of stderr the report keeps (the end of it).
-pub const STDERR_TAIL_BYTES: usize = 4096;
 
 /// An `exec:CMD` subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -196,36 +188,6 @@ fn stderr_note(tail: &[u8]) -> String {
     }
 }
 
-/// The scenario of a protocol document (what an adapter reads on stdin), or why it is not one.
-pub fn read_request(text: &str) -> Result<Scenario, String> {
-    let mut request: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("the scenario document is not JSON: {e}"))?;
-    let protocol = request.get("protocol").and_then(serde_json::Value::as_str);
-    if protocol != Some(EXEC_PROTOCOL) {
-        return Err(format!(
-            "the document's protocol is {protocol:?}; this adapter speaks {EXEC_PROTOCOL:?}"
-        ));
-    }
-    let Some(serde_json::Value::Object(mut fields)) =
-        request.get_mut("scenario").map(serde_json::Value::take)
-    else {
-        return Err("the document has no `scenario` object".into());
-    };
-    let mut text_field = |key: &str| match fields.remove(key) {
-        Some(serde_json::Value::String(text)) => Ok(text),
-        _ => Err(format!("the scenario has no `{key}` string")),
-    };
-    let name = text_field("name")?;
-    let description = text_field("description")?;
-    let spec = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| format!("the scenario {name:?} does not match the scenario schema: {e}"))?;
-    Ok(Scenario {
-        name,
-        description,
-        spec,
-    })
-}
-
 /// Installs the JS SDK on first use, once per process.
 fn prepare_js(workspace: &Workspace) -> Result<(), String> {
     static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
@@ -251,7 +213,6 @@ fn quote(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::load_scenario;
 
     #[test]
     fn specs_name_a_command() {
@@ -267,26 +228,6 @@ mod tests {
                 .contains("needs a command")
         );
         assert!(ExecSubject::parse("node").is_err());
-    }
-
-    #[test]
-    fn a_request_round_trips_the_scenario_and_checks_the_protocol() {
-        // A scenario with handoffs, tools and an approval resume: much of the schema.
-        let path = Workspace::current()
-            .scenarios_dir()
-            .join("approval_approve.toml");
-        let scenario = load_scenario(&path).unwrap();
-        let request =
-            serde_json::json!({"protocol": EXEC_PROTOCOL, "scenario": scenario}).to_string();
-        assert_eq!(read_request(&request).unwrap(), scenario);
-        let other = request.replace(EXEC_PROTOCOL, "parity-exec/9");
-        assert!(
-            read_request(&other)
-                .unwrap_err()
-                .contains("this adapter speaks")
-        );
-        assert!(read_request("{}").unwrap_err().contains("protocol"));
-        assert!(read_request("not json").unwrap_err().contains("not JSON"));
     }
 
     #[test]
