@@ -9,6 +9,7 @@
 //! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
 //! * [`golden`] reads and compares insta-format golden snapshots.
 //! * [`matrix`] checks results against `parity-matrix.toml`.
+//! * [`result`] is the verdict of one cell, below the runner and the matrix.
 //! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
 //! * [`report`] renders results as text, JSON, markdown or JUnit.
 //! * [`cli`] is the `parity` command line.
@@ -26,6 +27,7 @@ pub mod notice;
 pub mod otlp;
 pub mod record;
 pub mod report;
+pub mod result;
 pub mod runner;
 pub mod scenario;
 pub mod subject;

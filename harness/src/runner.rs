@@ -9,7 +9,9 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+pub use crate::result::{CellResult, Status};
+
+use serde::Serialize;
 
 use crate::compare::{diff, first_difference};
 use crate::errors::ReadGoldenError;
@@ -38,77 +40,6 @@ pub struct Plan {
     /// Where to keep every cell's transcript (`<dir>/<subject>/<scenario>.txt`, or
     /// `<scenario>.error` with the reason when there is none), for bisecting and artifacts.
     pub transcripts: Option<std::path::PathBuf>,
-}
-
-/// The verdict of one cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// The transcript equals the reference.
-    Pass,
-    /// The transcript differs from the reference.
-    Fail,
-    /// The transcript differs in a way the parity matrix declares.
-    Deviation,
-    /// No verdict: the subject crashed, or the golden is unreadable.
-    Error,
-    /// No golden yet: the python transcript is a new golden candidate.
-    New,
-    /// Not run: a subject of the default set that this machine cannot run (the js subject
-    /// without Node.js); the message says why. Never counted as a pass.
-    Skipped,
-}
-
-impl Status {
-    /// Every status, in report order.
-    pub const ALL: [Status; 6] = [
-        Status::Pass,
-        Status::Fail,
-        Status::Deviation,
-        Status::Error,
-        Status::New,
-        Status::Skipped,
-    ];
-
-    /// Lowercase name, as in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Deviation => "deviation",
-            Status::Error => "error",
-            Status::New => "new",
-            Status::Skipped => "skipped",
-        }
-    }
-}
-
-/// The result of one (scenario, subject) cell.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CellResult {
-    /// Scenario name.
-    pub scenario: String,
-    /// Subject name.
-    pub subject: String,
-    /// Verdict.
-    pub status: Status,
-    /// The golden compared with (workspace-relative), or, for `new`, where it goes; null when
-    /// there is none.
-    #[serde(default)]
-    pub golden: Option<String>,
-    /// One-paragraph explanation (empty for a pass).
-    pub message: String,
-    /// For failures: the path of the first differing span, field or log line, e.g.
-    /// `trace#1 > span#3 (turn) > span#5 (function) > output`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_difference: Option<String>,
-    /// For failures and errors: the fingerprint that pins this difference in
-    /// `parity-matrix.toml` (`fingerprints = { <scenario> = "…" }`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<String>,
-    /// Unified diff from the reference to this subject's transcript, for failures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
 }
 
 /// What the runner reports while it works.

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use serde::Deserialize;
 
 use super::client::ClientEnv;
-use crate::runner::CellResult;
+use crate::result::CellResult;
 use crate::workspace::Workspace;
 
 /// The part of a child's JSON report that drift and bisect read.

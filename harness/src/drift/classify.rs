@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::client::MovedPin;
 use super::versions::Version;
-use crate::runner::{CellResult, Status};
+use crate::result::{CellResult, Status};
 
 /// What changed for one scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,7 +7,7 @@ use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
 use super::model::{Declared, Matrix};
 use super::verdict::fingerprint;
-use crate::runner::{CellResult, Status};
+use crate::result::{CellResult, Status};
 
 /// The reason written for a deviation that `fix` finds and the file did not declare: a person
 /// replaces it with the real reason (`docs/matrix.md`).

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::*;
-use crate::runner::{CellResult, Status};
+use crate::result::{CellResult, Status};
 
 const FILE: &str = r#"# The matrix.
 [subjects]

@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::model::{Declared, Matrix};
-use crate::runner::{CellResult, Status};
+use crate::result::{CellResult, Status};
 
 /// The fingerprint of a cell's difference: FNV-1a (64 bit, stable across Rust versions and
 /// platforms, unlike `std`'s hasher) over the diff's changed lines, or over an error's message.

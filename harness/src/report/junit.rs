@@ -6,7 +6,8 @@ use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::runner::{RunReport, Status};
+use crate::result::Status;
+use crate::runner::RunReport;
 
 /// Writes `report` as JUnit XML.
 pub fn write_junit(mut out: impl Write, report: &RunReport) -> io::Result<()> {

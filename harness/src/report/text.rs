@@ -2,7 +2,8 @@
 
 use std::io::{self, Write};
 
-use crate::runner::{CellResult, ParityEvent, RunReport, Status};
+use crate::result::{CellResult, Status};
+use crate::runner::{ParityEvent, RunReport};
 
 /// Streams cells to a writer as they finish.
 #[derive(Debug)]
