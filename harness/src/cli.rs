@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::compare::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::drift::{self, DriftFormat};
-use crate::golden::{GoldenStore, NewGoldens, is_ci};
 use crate::matrix::{Matrix, fix_matrix, rendered_docs};
 use crate::normalize::{normalize, normalize_codex_events};
 use crate::report::Progress;

@@ -32,10 +32,12 @@ pub enum LoadScenarioErrorKind {
     NonUtf8Name,
     /// The file is larger than the limit.
     #[error(
-        "the file is larger than the limit of {} bytes for scenario files; split it into several scenarios",
-        crate::scenario::limits::MAX_FILE_BYTES
+        "the file is larger than the limit of {max_bytes} bytes for scenario files; split it into several scenarios"
     )]
-    TooLarge,
+    TooLarge {
+        /// The limit (`scenario::limits::MAX_FILE_BYTES`).
+        max_bytes: u64,
+    },
     /// The file is not UTF-8 text.
     #[error("the file is not UTF-8 text (invalid byte at offset {offset}); save it as UTF-8")]
     NotUtf8 {
@@ -54,12 +56,13 @@ pub enum LoadScenarioErrorKind {
     MissingDescription,
     /// Arrays or tables are nested deeper than the limit.
     #[error(
-        "line {line}: arrays and tables are nested deeper than the limit of {} levels; flatten them",
-        crate::scenario::limits::MAX_DEPTH
+        "line {line}: arrays and tables are nested deeper than the limit of {max_depth} levels; flatten them"
     )]
     TooDeep {
         /// The 1-based line where the limit is exceeded.
         line: usize,
+        /// The limit (`scenario::limits::MAX_DEPTH`).
+        max_depth: usize,
     },
     /// The TOML did not parse into the scenario schema (with the line and the key).
     #[error("{0}")]

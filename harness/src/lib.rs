@@ -7,7 +7,8 @@
 //! * [`scenario`] loads and validates declarative scenario files.
 //! * [`subject`] runs a scenario on an implementation and captures its [`record::RawLog`].
 //! * [`normalize`] turns a raw log into a canonical [`transcript::Transcript`].
-//! * [`golden`] reads and compares insta-format golden snapshots.
+//! * [`compare`] compares transcripts, and reads and compares insta-format golden snapshots
+//!   ([`golden`]).
 //! * [`matrix`] checks results against `parity-matrix.toml`.
 //! * [`result`] is the verdict of one cell, below the runner and the matrix.
 //! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
@@ -20,7 +21,6 @@ pub mod cli;
 pub mod compare;
 pub mod drift;
 pub mod errors;
-pub mod golden;
 pub mod matrix;
 pub mod normalize;
 pub mod notice;
@@ -33,3 +33,6 @@ pub mod scenario;
 pub mod subject;
 pub mod transcript;
 pub mod workspace;
+
+/// The golden store, at its old path (it lives in [`compare`]).
+pub use compare::golden;

@@ -13,9 +13,9 @@ pub use crate::result::{CellResult, Status};
 
 use serde::Serialize;
 
+use crate::compare::golden::{Golden, GoldenInfo, GoldenStore, NewGoldens, read_golden};
 use crate::compare::{diff, first_difference};
 use crate::errors::ReadGoldenError;
-use crate::golden::{Golden, GoldenInfo, GoldenStore, NewGoldens, read_golden};
 use crate::matrix::{FeatureVerdict, Matrix, feature_verdicts, fingerprint, judge_cell};
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;

@@ -1,6 +1,7 @@
 //! The canonical transcript: what a subject did, independent of run-to-run randomness.
 //!
-//! A [`Transcript`] is built by [`crate::normalize::normalize`] and is a plain value. Its
+//! A [`Transcript`] is a plain value, built by the normalizer (`normalize/`, the layer above
+//! this one: it imports this module, never the other way). Its
 //! [`Display`](fmt::Display) form is the golden text, the thing that goldens store and that
 //! subjects are compared on:
 //!

@@ -2,8 +2,6 @@
 
 use similar::TextDiff;
 
-use crate::golden::normalize_for_compare;
-
 /// `None` when `expected` and `actual` are equal (as insta compares snapshots), otherwise a unified
 /// diff from `expected` to `actual` with three lines of context.
 pub fn diff(
@@ -24,6 +22,11 @@ pub fn diff(
             .header(expected_label, actual_label)
             .to_string(),
     )
+}
+
+/// Text as insta compares snapshot contents: trailing whitespace trimmed, CRLF as LF.
+pub fn normalize_for_compare(text: &str) -> String {
+    text.trim_end().replace("\r\n", "\n")
 }
 
 #[cfg(test)]

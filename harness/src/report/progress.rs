@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::golden::is_ci;
+use crate::compare::golden::is_ci;
 use crate::runner::{ParityEvent, Plan};
 
 /// The progress of one run; a no-op when hidden.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::errors::{LoadScenarioError, LoadScenarioErrorKind, ParseProblem};
 
-use super::limits::{MAX_FILE_BYTES, nesting_exceeded};
+use super::limits::{MAX_DEPTH, MAX_FILE_BYTES, nesting_exceeded};
 use super::schema::{Scenario, ScenarioFile};
 use super::validate::validate;
 
@@ -34,7 +34,9 @@ fn read_bounded(path: &Path) -> Result<String, LoadScenarioErrorKind> {
         .read_to_end(&mut bytes)
         .map_err(LoadScenarioErrorKind::Read)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(LoadScenarioErrorKind::TooLarge);
+        return Err(LoadScenarioErrorKind::TooLarge {
+            max_bytes: MAX_FILE_BYTES,
+        });
     }
     String::from_utf8(bytes).map_err(|e| LoadScenarioErrorKind::NotUtf8 {
         offset: e.utf8_error().valid_up_to(),
@@ -46,7 +48,9 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, LoadScenarioEr
     // Editors on some systems save UTF-8 with a byte-order mark; it is not part of the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(LoadScenarioErrorKind::TooLarge);
+        return Err(LoadScenarioErrorKind::TooLarge {
+            max_bytes: MAX_FILE_BYTES,
+        });
     }
     // Said as such: "the first line must be a comment" would not tell that the file is empty.
     if text.trim().is_empty() {
@@ -54,7 +58,10 @@ pub fn parse_scenario(name: &str, text: &str) -> Result<Scenario, LoadScenarioEr
     }
     let description = description_line(text).ok_or(LoadScenarioErrorKind::MissingDescription)?;
     if let Some(line) = nesting_exceeded(text) {
-        return Err(LoadScenarioErrorKind::TooDeep { line });
+        return Err(LoadScenarioErrorKind::TooDeep {
+            line,
+            max_depth: MAX_DEPTH,
+        });
     }
     let spec: ScenarioFile =
         toml::from_str(text).map_err(|e| LoadScenarioErrorKind::Parse(parse_problem(text, &e)))?;

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::golden::{check_against_golden, golden_path};
+use crate::compare::golden::{check_against_golden, golden_path};
 use crate::matrix::{Declared, Matrix};
 use crate::normalize::normalize;
 use crate::scenario::{ScenarioPaths, schema::Scenario};

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::diff::diff;
+pub use super::diff::normalize_for_compare;
 use crate::errors::ReadGoldenError;
 use crate::normalize::NORMALIZER_VERSION;
 
@@ -268,18 +270,13 @@ pub fn check_against_golden(
     let golden = read_golden(path)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no golden at {shown}: record the python transcript first"))?;
-    match crate::compare::diff(&golden.body, shown, transcript, subject) {
+    match diff(&golden.body, shown, transcript, subject) {
         None => Ok(()),
         Some(diff) => Err(format!(
             "the {subject} transcript differs from {shown}{}:\n{diff}",
             golden.version_hint()
         )),
     }
-}
-
-/// Text as insta compares snapshot contents: trailing whitespace trimmed, CRLF as LF.
-pub fn normalize_for_compare(text: &str) -> String {
-    text.trim_end().replace("\r\n", "\n")
 }
 
 #[cfg(test)]
