@@ -1,7 +1,7 @@
 //! Human-in-the-loop approvals in a scenario: which tool calls wait for a decision
 //! (`[[tools]] needs_approval`), and the `[[run.resume]]` entries that decide and resume.
 //!
-//! The script walk (`validate.rs`) asks [`Approvals`] at every step that calls tools: which
+//! The script walk (`walk.rs`) asks [`Approvals`] at every step that calls tools: which
 //! calls interrupt the run, and what the next resume entries do with them. Call ids named by
 //! an entry must be pending at that interruption, so a typo is an error rather than a call
 //! silently left undecided.
@@ -11,11 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::limits::MAX_RESUMES;
-use super::schema::{
-    FailureErrorFunction, FieldType, ModelStepSpec, NeedsApproval, ResumeSpec, ScenarioFile,
-    ToolSpec,
-};
-use super::validate::tool_guardrails_raise;
+use super::schema::{FieldType, ModelStepSpec, NeedsApproval, ResumeSpec, ScenarioFile, ToolSpec};
 
 /// Rules of `needs_approval` and `[[run.resume]]` that do not need the walk.
 pub(crate) fn check_rules(
@@ -306,10 +302,8 @@ impl<'a> Approvals<'a> {
                     .or_else(|| standing.get(&(agent, call.tool.name.as_str())).copied())
             };
             for call in &pending {
-                let unhandled = call.tool.raises.is_some()
-                    && call.tool.failure_error_function == Some(FailureErrorFunction::None);
                 if decided(call) == Some(true)
-                    && (unhandled || tool_guardrails_raise(spec, call.tool))
+                    && (call.tool.raises_unhandled() || spec.tool_guardrails_raise(call.tool))
                 {
                     raises = true;
                 }

@@ -5,6 +5,8 @@
 //! * `validate.rs`: what serde cannot check, each problem with its field; `approvals.rs`: the
 //!   rules of tools that need approval and of `[[run.resume]]`, and their part of the walk;
 //!   `mcp.rs`: the rules of `[[mcp_servers]]` and which MCP tools an agent sees.
+//! * `walk.rs`: the script walk, run after run, that finds steps which can never be used
+//!   (it uses `approvals.rs` and `mcp.rs`; `validate.rs` calls it last).
 //! * [`limits`], [`exceptions`] and `names.rs`: the bounds, the scriptable exception classes and
 //!   the name rules the validation applies.
 
@@ -17,6 +19,7 @@ pub(crate) mod mcp;
 pub(crate) mod names;
 pub mod schema;
 mod validate;
+mod walk;
 
 pub use discover::ScenarioPaths;
 pub use load::{load_scenario, parse_scenario};

@@ -42,6 +42,27 @@ pub struct ScenarioFile {
     pub trace: Option<UserTraceSpec>,
 }
 
+impl ScenarioFile {
+    /// Whether a call of `tool` raises through its guardrails: the first input guardrail that
+    /// does not allow decides (rejecting skips the tool and its output guardrails), then the
+    /// first output guardrail that does not allow.
+    pub fn tool_guardrails_raise(&self, tool: &ToolSpec) -> bool {
+        let decision = |names: &[String]| {
+            names
+                .iter()
+                .filter_map(|name| self.guardrails.iter().find(|g| &g.name == name))
+                .filter_map(|g| g.behavior)
+                .find(|b| *b != ToolGuardrailBehavior::Allow)
+        };
+        match decision(&tool.input_guardrails) {
+            Some(behavior) => behavior == ToolGuardrailBehavior::RaiseException,
+            None => {
+                decision(&tool.output_guardrails) == Some(ToolGuardrailBehavior::RaiseException)
+            }
+        }
+    }
+}
+
 /// `[run]`: which agent starts, with what input, and the RunConfig fields that shape telemetry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +286,14 @@ pub struct ToolSpec {
     /// `function_tool(needs_approval=…)`: whether a call waits for a human decision.
     #[serde(default)]
     pub needs_approval: Option<NeedsApproval>,
+}
+
+impl ToolSpec {
+    /// Whether a failure of the tool ends the run: it raises, and has no failure handler
+    /// (`failure_error_function = "none"`).
+    pub fn raises_unhandled(&self) -> bool {
+        self.raises.is_some() && self.failure_error_function == Some(FailureErrorFunction::None)
+    }
 }
 
 /// A tool's `needs_approval`: a constant, or a per-call policy.

@@ -1,21 +1,25 @@
 //! Semantic validation of a parsed scenario: everything serde cannot check. References,
 //! exclusive alternatives, names the client can build, scripted exceptions, resource limits, and
-//! a script whose every step can be consumed. Each problem names its field.
+//! (through `walk.rs`) a script whose every step can be consumed. Each problem names its field.
+//!
+//! [`validate`] runs the field checks section by section, in file order (names, `[run]`,
+//! `[env]`, `[[agents]]`, `[[guardrails]]`, `[[tools]]`, `[[model.steps]]`, repeats, the user
+//! trace's actions), then the approval rules, then, once every reference is valid, the walk.
 
 use std::collections::BTreeSet;
 
 use crate::errors::Problem;
 
-use super::approvals::{AfterInterruption, Approvals, check_rules as check_approval_rules};
+use super::approvals::check_rules as check_approval_rules;
 use super::exceptions::resolve_exception;
 use super::limits::{MAX_COPIES, MAX_REPEAT, MAX_STEPS, check_values};
 use super::mcp;
 use super::names::{field_name_problem, parameter_name_problem};
 use super::quoted;
 use super::schema::{
-    ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, ModelStepSpec, OnError,
-    OutputItemSpec, ScenarioFile, ToolGuardrailBehavior,
+    ActionSpec, GuardrailKind, OnError, OutputItemSpec, ScenarioFile, ToolGuardrailBehavior,
 };
+use super::walk::check_script_is_consumable;
 
 /// Checks everything serde cannot: references, exclusive alternatives, and a consumable script.
 pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
@@ -29,30 +33,65 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
         return problems;
     }
     let mut problem = |field: String, message: String| problems.push(Problem { field, message });
-
-    let agent_names = unique_names(
-        spec.agents.iter().map(|a| a.name.as_str()),
-        "agents",
-        &mut problem,
-    );
-    let tool_names = unique_names(
-        spec.tools.iter().map(|t| t.name.as_str()),
-        "tools",
-        &mut problem,
-    );
-    unique_names(
-        spec.guardrails.iter().map(|g| g.name.as_str()),
-        "guardrails",
-        &mut problem,
-    );
-    // What a `tool_call` may name: a function tool or a tool of an MCP server.
-    let callable_names: BTreeSet<&str> = tool_names
-        .iter()
-        .copied()
-        .chain(mcp::all_tool_names(spec))
-        .collect();
+    let names = Names::check(spec, &mut problem);
     mcp::check_rules(spec, &mut problem);
+    check_run(spec, &names, &mut problem);
+    check_env(spec, &mut problem);
+    check_agents(spec, &names, &mut problem);
+    check_guardrails(spec, &mut problem);
+    check_tools(spec, &mut problem);
+    check_steps(spec, &names, &mut problem);
+    check_repeat(spec, &mut problem);
+    let runs = runs(spec, &mut problem);
+    check_approval_rules(spec, runs.len(), &mut problem);
+    // The walk follows references, so it only means something once they are all valid.
+    let broken = !problems.is_empty();
+    if !broken {
+        check_script_is_consumable(spec, &runs, &mut |field, message| {
+            problems.push(Problem { field, message })
+        });
+    }
+    problems
+}
 
+/// The names a scenario defines, each unique.
+struct Names<'a> {
+    agents: BTreeSet<&'a str>,
+    tools: BTreeSet<&'a str>,
+    /// What a `tool_call` may name: a function tool or a tool of an MCP server.
+    callable: BTreeSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    /// The defined names; a name defined twice (or empty) is a problem.
+    fn check(spec: &'a ScenarioFile, problem: &mut impl FnMut(String, String)) -> Self {
+        let agents = unique_names(
+            spec.agents.iter().map(|a| a.name.as_str()),
+            "agents",
+            problem,
+        );
+        let tools = unique_names(spec.tools.iter().map(|t| t.name.as_str()), "tools", problem);
+        unique_names(
+            spec.guardrails.iter().map(|g| g.name.as_str()),
+            "guardrails",
+            problem,
+        );
+        let callable: BTreeSet<&str> = tools
+            .iter()
+            .copied()
+            .chain(mcp::all_tool_names(spec))
+            .collect();
+        Names {
+            agents,
+            tools,
+            callable,
+        }
+    }
+}
+
+/// `[run]`: the starting agent, streaming, copies, max turns.
+fn check_run(spec: &ScenarioFile, names: &Names<'_>, problem: &mut impl FnMut(String, String)) {
+    let agent_names = &names.agents;
     if spec.agents.is_empty() {
         problem(
             "agents".into(),
@@ -65,7 +104,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             format!(
                 "agent {:?} is not defined in [[agents]] (defined: {})",
                 spec.run.agent,
-                list(&agent_names)
+                list(agent_names)
             ),
         );
     }
@@ -110,6 +149,10 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
     if spec.run.max_turns == Some(0) {
         problem("run.max_turns".into(), "must be at least 1".into());
     }
+}
+
+/// `[env]`: variable names.
+fn check_env(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
     for key in spec.env.keys() {
         let valid = !key.is_empty()
             && !key.starts_with(|c: char| c.is_ascii_digit())
@@ -121,7 +164,11 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             );
         }
     }
+}
 
+/// `[[agents]]`: references to tools, agents and guardrails; tool-use behaviour; output types.
+fn check_agents(spec: &ScenarioFile, names: &Names<'_>, problem: &mut impl FnMut(String, String)) {
+    let (agent_names, tool_names) = (&names.agents, &names.tools);
     for (i, agent) in spec.agents.iter().enumerate() {
         for (j, tool) in agent.tools.iter().enumerate() {
             if !tool_names.contains(tool.as_str()) {
@@ -129,7 +176,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                     format!("agents[{i}].tools[{j}]"),
                     format!(
                         "tool {tool:?} is not defined in [[tools]] (defined: {})",
-                        list(&tool_names)
+                        list(tool_names)
                     ),
                 );
             }
@@ -172,7 +219,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
                         format!("agents[{i}].{key}[{j}]"),
                         format!(
                             "agent {target:?} is not defined in [[agents]] (defined: {})",
-                            list(&agent_names)
+                            list(agent_names)
                         ),
                     );
                 }
@@ -191,13 +238,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         ];
         for (field, names, kind) in guardrail_lists {
-            check_guardrail_list(
-                spec,
-                &format!("agents[{i}].{field}"),
-                names,
-                kind,
-                &mut problem,
-            );
+            check_guardrail_list(spec, &format!("agents[{i}].{field}"), names, kind, problem);
         }
         if let Some(output_type) = &agent.output_type {
             if output_type.fields.is_empty() {
@@ -213,7 +254,10 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             }
         }
     }
+}
 
+/// `[[guardrails]]`: what belongs to agent guardrails and what to tool guardrails.
+fn check_guardrails(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
     for (i, guardrail) in spec.guardrails.iter().enumerate() {
         if guardrail.run_in_parallel.is_some() && guardrail.kind != GuardrailKind::Input {
             problem(
@@ -251,6 +295,10 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             );
         }
     }
+}
+
+/// `[[tools]]`: guardrail lists, failure handlers, parameter names, `returns` or `raises`.
+fn check_tools(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
     for (i, tool) in spec.tools.iter().enumerate() {
         let lists = [
             (
@@ -265,13 +313,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             ),
         ];
         for (field, names, kind) in lists {
-            check_guardrail_list(
-                spec,
-                &format!("tools[{i}].{field}"),
-                names,
-                kind,
-                &mut problem,
-            );
+            check_guardrail_list(spec, &format!("tools[{i}].{field}"), names, kind, problem);
         }
         if tool.failure_message.is_some() && tool.failure_error_function.is_some() {
             problem(
@@ -296,7 +338,10 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             _ => {}
         }
     }
+}
 
+/// `[[model.steps]]`: their number, and each step's output items or error.
+fn check_steps(spec: &ScenarioFile, names: &Names<'_>, problem: &mut impl FnMut(String, String)) {
     if spec.model.steps.len() > MAX_STEPS {
         problem(
             "model.steps".into(),
@@ -363,13 +408,16 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             validate_item(
                 item,
                 &format!("{field}.output[{j}]"),
-                &callable_names,
-                &agent_names,
-                &mut problem,
+                &names.callable,
+                &names.agents,
+                problem,
             );
         }
     }
+}
 
+/// `run.repeat`, and what does not combine with it (or with copies).
+fn check_repeat(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
     if spec.run.repeat == 0 || spec.run.repeat > MAX_REPEAT {
         problem(
             "run.repeat".into(),
@@ -403,12 +451,16 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             "every concurrent copy would make a trace with this id, and a transcript cannot tell them apart; use copies = 1".into(),
         );
     }
-    // What each run, in order, does when it raises.
+}
+
+/// What each run, in order, does when it raises: `repeat` runs, or the user trace's
+/// `{ run = true }` actions (checked here).
+fn runs(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) -> Vec<OnError> {
     let runs: Vec<OnError> = match &spec.trace {
         None => vec![OnError::Stop; spec.run.repeat as usize],
         Some(trace) => {
             let mut runs = Vec::new();
-            validate_actions(&trace.body, "trace.body", &mut runs, &mut problem);
+            validate_actions(&trace.body, "trace.body", &mut runs, problem);
             if runs.is_empty() && !spec.model.steps.is_empty() {
                 problem(
                     "model.steps".into(),
@@ -424,15 +476,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
             "with concurrent copies, the trace's body performs the run once (one `{ run = true }` action): each copy keeps its own script".into(),
         );
     }
-    check_approval_rules(spec, runs.len(), &mut problem);
-    // The walk follows references, so it only means something once they are all valid.
-    let broken = !problems.is_empty();
-    if !broken {
-        check_script_is_consumable(spec, &runs, &mut |field, message| {
-            problems.push(Problem { field, message })
-        });
-    }
-    problems
+    runs
 }
 
 fn validate_item(
@@ -513,26 +557,6 @@ fn validate_item(
                 "tool {tool:?} is defined (in [[tools]] or by an MCP server); use `tool_call` to call it"
             ),
         );
-    }
-}
-
-/// Whether a call of `tool` raises through its guardrails: the first input guardrail that
-/// does not allow decides (rejecting skips the tool and its output guardrails), then the
-/// first output guardrail that does not allow.
-pub(crate) fn tool_guardrails_raise(
-    spec: &ScenarioFile,
-    tool: &crate::scenario::schema::ToolSpec,
-) -> bool {
-    let decision = |names: &[String]| {
-        names
-            .iter()
-            .filter_map(|name| spec.guardrails.iter().find(|g| &g.name == name))
-            .filter_map(|g| g.behavior)
-            .find(|b| *b != ToolGuardrailBehavior::Allow)
-    };
-    match decision(&tool.input_guardrails) {
-        Some(behavior) => behavior == ToolGuardrailBehavior::RaiseException,
-        None => decision(&tool.output_guardrails) == Some(ToolGuardrailBehavior::RaiseException),
     }
 }
 
@@ -619,222 +643,6 @@ fn validate_actions(
             ),
         }
     }
-}
-
-/// Steps after the point where the last run has certainly ended can never be used: the script
-/// is walked as the client consumes it (see [`step_effect`]), run after run. A run that raises
-/// ends the scenario (later actions of a user trace are skipped), and a run that runs out of
-/// steps raises. Runs can also end earlier than this walk assumes (max turns, tripwires), but
-/// only ever by raising, which consumes fewer steps: a step reported here is never used.
-fn check_script_is_consumable(
-    spec: &ScenarioFile,
-    runs: &[OnError],
-    problem: &mut impl FnMut(String, String),
-) {
-    let steps = &spec.model.steps;
-    let mut approvals = Approvals::new(spec);
-    let mut next = 0;
-    let mut last_end = None;
-    'runs: for on_error in runs {
-        let mut agent = spec.run.agent.as_str();
-        loop {
-            let Some(step) = steps.get(next) else {
-                // The scripted model raises UnexpectedModelCall: the scenario ends here.
-                return;
-            };
-            next += 1;
-            let (pending, held) = approvals.held(next - 1, agent, step);
-            let mut effect = step_effect(spec, agent, step, &held);
-            if !pending.is_empty() {
-                // The calls that need approval interrupt the run once the others ran; each
-                // resume entry decides some and resumes (the model is not called for that).
-                if !matches!(effect, StepEffect::Continues { ref nested, .. } if nested.is_empty())
-                    || step.output.iter().any(|item| item.handoff.is_some())
-                {
-                    problem(
-                        format!("model.steps[{}]", next - 1),
-                        "a step with calls that need approval may not also hand off, call an agent as a tool, stop at a tool, or end the run: only a step of plain tool calls can be interrupted and resumed in a scenario".into(),
-                    );
-                    return;
-                }
-                match approvals.resume(agent, pending, problem) {
-                    AfterInterruption::Resumed => {}
-                    AfterInterruption::Raises => effect = StepEffect::Raises,
-                    AfterInterruption::EndsInterrupted => effect = StepEffect::Completes,
-                }
-            }
-            match effect {
-                StepEffect::Continues {
-                    agent: next_agent,
-                    nested,
-                } => {
-                    for nested_agent in nested {
-                        if !consume_nested_run(spec, nested_agent, &mut next) {
-                            return;
-                        }
-                    }
-                    agent = next_agent;
-                }
-                StepEffect::Completes => {
-                    last_end = Some(next - 1);
-                    continue 'runs;
-                }
-                StepEffect::Raises => {
-                    last_end = Some(next - 1);
-                    match on_error {
-                        OnError::Continue => continue 'runs,
-                        OnError::Stop => break 'runs,
-                    }
-                }
-            }
-        }
-    }
-    approvals.check_all_used(problem);
-    if let Some(end) = last_end
-        && next < steps.len()
-    {
-        problem(
-            format!("model.steps[{next}]"),
-            format!(
-                "this step can never be used: the last run already ended at model.steps[{end}] (a final answer, an error, or a call the agent cannot make); remove it"
-            ),
-        );
-    }
-}
-
-/// What one model step does to its run, as the client processes the response.
-/// The run of an agent called as a tool (`agent_tool_call`): it takes the next steps until it
-/// ends (a raise becomes the tool's failure output; the calling run goes on). `false` when the
-/// script runs out first.
-fn consume_nested_run(spec: &ScenarioFile, agent: &str, next: &mut usize) -> bool {
-    let mut agent = agent;
-    loop {
-        let Some(step) = spec.model.steps.get(*next) else {
-            return false;
-        };
-        *next += 1;
-        match step_effect(spec, agent, step, &BTreeSet::new()) {
-            StepEffect::Continues {
-                agent: next_agent,
-                nested,
-            } => {
-                for nested_agent in nested {
-                    if !consume_nested_run(spec, nested_agent, next) {
-                        return false;
-                    }
-                }
-                agent = next_agent;
-            }
-            StepEffect::Completes | StepEffect::Raises => return true,
-        }
-    }
-}
-
-enum StepEffect<'a> {
-    /// The run goes on, with this agent (after a handoff, the first one's target), once the
-    /// agents this step calls as tools (`nested`) have run.
-    Continues {
-        agent: &'a str,
-        nested: Vec<&'a str>,
-    },
-    /// The run ends with a final output.
-    Completes,
-    /// The run raises (the step's error, or a call the current agent has no tool or handoff for).
-    Raises,
-}
-
-fn step_effect<'a>(
-    spec: &'a ScenarioFile,
-    agent: &'a str,
-    step: &'a ModelStepSpec,
-    held: &BTreeSet<usize>,
-) -> StepEffect<'a> {
-    if step.error.is_some() {
-        return StepEffect::Raises;
-    }
-    let Some(current) = spec.agents.iter().find(|a| a.name == agent) else {
-        return StepEffect::Raises;
-    };
-    let mut handoff = None;
-    let mut calls_tools = false;
-    let mut stops = false;
-    let mut nested = Vec::new();
-    for (j, item) in step.output.iter().enumerate() {
-        if let Some(target) = &item.handoff {
-            // The handoff tool exists only if the current agent lists the target.
-            if !current.handoffs.contains(target) {
-                return StepEffect::Raises;
-            }
-            handoff.get_or_insert(target.as_str());
-        } else if let Some(tool) = &item.tool_call {
-            if let Some((server, mcp_tool)) = mcp::visible_tool(spec, current, tool) {
-                // An MCP tool: it fails only by an error answer, and the agent's
-                // `tool_use_behavior` applies to it as to any tool.
-                calls_tools = true;
-                stops |= current.stops_at(tool);
-                if mcp::call_raises(server, mcp_tool) {
-                    return StepEffect::Raises;
-                }
-                continue;
-            }
-            if !current.tools.contains(tool) {
-                return StepEffect::Raises;
-            }
-            calls_tools = true;
-            stops |= current.stops_at(tool);
-            // A call waiting for approval (or rejected by a standing decision) does not run.
-            if held.contains(&j) {
-                continue;
-            }
-            // A tool guardrail that raises ends the run.
-            if let Some(t) = spec.tools.iter().find(|t| &t.name == tool)
-                && tool_guardrails_raise(spec, t)
-            {
-                return StepEffect::Raises;
-            }
-            // A failing tool without a failure handler ends the run.
-            if spec.tools.iter().any(|t| {
-                &t.name == tool
-                    && t.raises.is_some()
-                    && t.failure_error_function == Some(FailureErrorFunction::None)
-            }) {
-                return StepEffect::Raises;
-            }
-        } else if let Some(target) = &item.agent_tool_call {
-            if !current.agent_tools.contains(target) {
-                return StepEffect::Raises;
-            }
-            calls_tools = true;
-            nested.push(target.as_str());
-        } else if item.missing_tool_call.is_some() {
-            return StepEffect::Raises;
-        }
-    }
-    if let Some(target) = handoff {
-        return StepEffect::Continues {
-            agent: target,
-            nested,
-        };
-    }
-    if calls_tools {
-        // The agent's `tool_use_behavior` may make a tool result the final output.
-        return if stops {
-            StepEffect::Completes
-        } else {
-            StepEffect::Continues { agent, nested }
-        };
-    }
-    // Only messages: a final output, except that a structured-output agent whose last message
-    // is empty has none, and the client runs it again.
-    let last_text = step.output.last().and_then(|item| item.message.as_deref());
-    if is_structured(current) && last_text.is_none_or(str::is_empty) {
-        return StepEffect::Continues { agent, nested };
-    }
-    StepEffect::Completes
-}
-
-fn is_structured(agent: &AgentSpec) -> bool {
-    agent.output_type.is_some()
 }
 
 fn unique_names<'a>(
