@@ -15,20 +15,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tracing::instrument::WithSubscriber;
 
 use codex_telemetry::config::RunConfig;
-use codex_telemetry::context::InContextExt;
+use codex_telemetry::context::{Context, InContextExt};
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, FailureHandler, HandoffInfo,
-    Item, ModelCallOptions, Run, RunOptions, RunState, Runner, ToolCallRequest, ToolInfo, Turn,
+    Item, ModelCallOptions, ProcessedResponse, Run, RunOptions, RunState, Runner, ToolBatch,
+    ToolCallRequest, ToolInfo, Turn,
 };
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
 use serde_json::{Value, json};
 
+use super::capabilities::Unsupported;
 use super::record::{HookRecorder, Recorder, RecordingProcessor};
-use super::run_copies;
 use super::script::{ScriptedModel, ScriptedTool, agent_tool_name, validate_output};
 use crate::scenario::Scenario;
 use crate::scenario::mcp;
@@ -36,10 +38,6 @@ use crate::scenario::schema::{
     ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, NeedsApproval, OnError, ResumeFrom,
     ResumeSpec, RunSpec, ToolSpec, UserTraceSpec,
 };
-
-/// Something the scenario does that this subject cannot reproduce faithfully.
-#[derive(Debug)]
-pub(crate) struct Unsupported(pub(crate) String);
 
 /// The built scenario: agents, tools, guardrails and the scripted model.
 pub(crate) struct Driver<'a> {
@@ -209,7 +207,7 @@ impl<'a> Driver<'a> {
     /// `asyncio.gather` runs each in a copy of the context. True when every run completed.
     fn run_copies_here(&mut self) -> bool {
         let copies = self.run_spec.copies as usize;
-        let context = codex_telemetry::context::Context::current();
+        let context = Context::current();
         let dispatch = tracing::dispatcher::get_default(|dispatch| dispatch.clone());
         let results = run_copies(
             self.full,
@@ -443,101 +441,16 @@ impl<'a> Driver<'a> {
             }
             turn.run_input_guardrails(&parallel, |name| self.tripwires[name])?;
             self.step().await;
-
-            let mut call_options =
-                ModelCallOptions::new().with_generation_span(self.model.generation_spans());
-            if let Some(instructions) = &agent_spec.instructions {
-                call_options = call_options.with_system_prompt(instructions.clone());
-            }
-            // Each of the agent's MCP servers lists its tools for the model call.
-            for server in mcp::servers_of(self.scenario, agent_spec) {
-                let listed = mcp::listed_tools(server).map(|t| t.name.clone()).collect();
-                turn.list_mcp_tools(&server.name, Some(listed));
-            }
-            let call = turn.start_model_call(call_options);
-            // The model request, in the call's context (the scripted model records nothing).
-            self.step().in_context(call.context()).await;
-            let response = match self.model.call(streamed) {
-                Ok(response) => response,
-                Err(error) => return Err(call.fail(error)),
-            };
-            let processed = call.finish(response)?;
-            self.step().await;
+            let processed = self.call_model(&mut turn, agent_spec, streamed).await?;
 
             // The output of the first tool (in call order) the agent's `tool_use_behavior`
             // stops at: what Python's `check_for_final_output_from_tools` returns.
-            let mut tool_final_output = None;
-            let mut interrupted = false;
-            if !processed.tool_calls().is_empty() {
-                // Calls that need approval wait (their spans come first); a standing decision
-                // of a resumed run runs or rejects a call without asking.
-                let calls = self.plan_approvals(&turn, processed.tool_calls());
-                interrupted = calls.iter().any(ToolCallRequest::is_awaiting_approval);
-                let mut tools = turn.start_tools(&calls);
-                self.step().await;
-                for (index, call) in calls.iter().enumerate() {
-                    if call.is_awaiting_approval() {
-                        // Its span has ended; the tool runs only once approved.
-                        continue;
-                    }
-                    let mut returned = None;
-                    let text = if call.tool().is_agent_tool() {
-                        // An agent as a tool: its own run, nested in the call's context.
-                        let target = agent_spec
-                            .agent_tools
-                            .iter()
-                            .find(|t| agent_tool_name(t) == call.tool().name())
-                            .cloned()
-                            .unwrap_or_default();
-                        let context = tools.context(index);
-                        let mut nested_usage = Usage::default();
-                        let text = tools
-                            .invoke_async(index, |arguments| {
-                                let input = arguments
-                                    .get("input")
-                                    .and_then(Value::as_str)
-                                    .unwrap_or_default()
-                                    .to_owned();
-                                let nested =
-                                    Box::pin(self.nested_run(target, input, &mut nested_usage));
-                                nested.in_context(context)
-                            })
-                            .await?;
-                        tools.add_usage(&nested_usage);
-                        text
-                    } else if call.tool().mcp_server().is_some() {
-                        let result = self.mcp_call(agent_spec, call.tool().name());
-                        tools.invoke(index, |_| result)?
-                    } else {
-                        let tool = &self.tools[call.tool().name()];
-                        // A tool without a failure handler that fails ends the run here.
-                        tools.invoke(index, |_| {
-                            let result = tool.call();
-                            returned = result.as_ref().ok().cloned();
-                            result
-                        })?
-                    };
-                    if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
-                        // Python: `str(output)` for a text agent; the returned value itself
-                        // (or the failure message) for a structured one; a custom function's
-                        // own output.
-                        tool_final_output = Some(
-                            match (
-                                &agent_spec.tools_final_output,
-                                &agent_spec.output_type,
-                                returned,
-                            ) {
-                                (Some(output), _, _) => json!(output),
-                                (None, Some(_), Some(value)) => value,
-                                _ => json!(text),
-                            },
-                        );
-                    }
-                    self.step().await;
-                }
-                tools.finish();
-                self.step().await;
-            }
+            let (tool_final_output, interrupted) = if processed.tool_calls().is_empty() {
+                (None, false)
+            } else {
+                self.run_tools(&mut turn, agent_spec, processed.tool_calls())
+                    .await?
+            };
             if interrupted {
                 // The run ends with the interruption (no final output); the caller resumes it.
                 turn.end();
@@ -563,31 +476,161 @@ impl<'a> Driver<'a> {
                 self.step().await;
                 continue;
             }
-
-            let output = match &agent_spec.output_type {
-                None => json!(processed.final_text().unwrap_or_default()),
-                Some(output_type) => match processed.final_text().filter(|t| !t.is_empty()) {
-                    // Python: no final output for a structured type runs the agent again.
-                    None => {
-                        turn.end();
-                        continue;
-                    }
-                    Some(text) => match validate_output(output_type, text) {
-                        Ok(output) => output,
-                        Err(problem) => {
-                            if !self.runner.env().dont_log_model_data() {
-                                self.unsupported = Some(Unsupported(format!(
-                                    "a final output that fails validation ({problem}) while model data is logged: the error message would be pydantic's"
-                                )));
-                            }
-                            return Err(turn.invalid_final_output(problem));
-                        }
-                    },
-                },
+            let output = match self.final_output(agent_spec, &processed) {
+                // Python: no final output for a structured type runs the agent again.
+                None => {
+                    turn.end();
+                    continue;
+                }
+                Some(Err(problem)) => return Err(turn.invalid_final_output(problem)),
+                Some(Ok(output)) => output,
             };
             self.end_with_final_output(turn, &output).await;
             return self.check_output(run, &agent_name, output);
         }
+    }
+
+    /// One model call of a turn: the agent's instructions and MCP tool listings, then the
+    /// scripted model's response, processed by the library.
+    async fn call_model(
+        &mut self,
+        turn: &mut Turn<'_>,
+        agent_spec: &AgentSpec,
+        streamed: bool,
+    ) -> Result<ProcessedResponse, RunAgentError> {
+        let mut call_options =
+            ModelCallOptions::new().with_generation_span(self.model.generation_spans());
+        if let Some(instructions) = &agent_spec.instructions {
+            call_options = call_options.with_system_prompt(instructions.clone());
+        }
+        // Each of the agent's MCP servers lists its tools for the model call.
+        for server in mcp::servers_of(self.scenario, agent_spec) {
+            let listed = mcp::listed_tools(server).map(|t| t.name.clone()).collect();
+            turn.list_mcp_tools(&server.name, Some(listed));
+        }
+        let call = turn.start_model_call(call_options);
+        // The model request, in the call's context (the scripted model records nothing).
+        self.step().in_context(call.context()).await;
+        let response = match self.model.call(streamed) {
+            Ok(response) => response,
+            Err(error) => return Err(call.fail(error)),
+        };
+        let processed = call.finish(response)?;
+        self.step().await;
+        Ok(processed)
+    }
+
+    /// A response's tool calls, as one batch. Calls that need approval wait (their spans come
+    /// first); a standing decision of a resumed run runs or rejects a call without asking.
+    /// Returns the output of the first tool (in call order) the agent's `tool_use_behavior`
+    /// stops at, and whether a call waits for approval.
+    async fn run_tools(
+        &mut self,
+        turn: &mut Turn<'_>,
+        agent_spec: &AgentSpec,
+        requested: &[ToolCallRequest],
+    ) -> Result<(Option<Value>, bool), RunAgentError> {
+        let calls = self.plan_approvals(turn, requested);
+        let interrupted = calls.iter().any(ToolCallRequest::is_awaiting_approval);
+        let mut tools = turn.start_tools(&calls);
+        self.step().await;
+        let mut tool_final_output = None;
+        for (index, call) in calls.iter().enumerate() {
+            if call.is_awaiting_approval() {
+                // Its span has ended; the tool runs only once approved.
+                continue;
+            }
+            let (text, returned) = self.invoke(&mut tools, index, call, agent_spec).await?;
+            if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
+                // Python: `str(output)` for a text agent; the returned value itself (or the
+                // failure message) for a structured one; a custom function's own output.
+                tool_final_output = Some(
+                    match (
+                        &agent_spec.tools_final_output,
+                        &agent_spec.output_type,
+                        returned,
+                    ) {
+                        (Some(output), _, _) => json!(output),
+                        (None, Some(_), Some(value)) => value,
+                        _ => json!(text),
+                    },
+                );
+            }
+            self.step().await;
+        }
+        tools.finish();
+        self.step().await;
+        Ok((tool_final_output, interrupted))
+    }
+
+    /// Runs call `index` of the batch: an agent as a tool (a nested run), an MCP tool or a
+    /// function tool. Returns the result's text and, for a function tool that returned, its
+    /// value.
+    async fn invoke(
+        &mut self,
+        tools: &mut ToolBatch<'_>,
+        index: usize,
+        call: &ToolCallRequest,
+        agent_spec: &AgentSpec,
+    ) -> Result<(String, Option<Value>), RunAgentError> {
+        if call.tool().is_agent_tool() {
+            // An agent as a tool: its own run, nested in the call's context.
+            let target = agent_spec
+                .agent_tools
+                .iter()
+                .find(|t| agent_tool_name(t) == call.tool().name())
+                .cloned()
+                .unwrap_or_default();
+            let context = tools.context(index);
+            let mut nested_usage = Usage::default();
+            let text = tools
+                .invoke_async(index, |arguments| {
+                    let input = arguments
+                        .get("input")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let nested = Box::pin(self.nested_run(target, input, &mut nested_usage));
+                    nested.in_context(context)
+                })
+                .await?;
+            tools.add_usage(&nested_usage);
+            return Ok((text, None));
+        }
+        if call.tool().mcp_server().is_some() {
+            let result = self.mcp_call(agent_spec, call.tool().name());
+            return Ok((tools.invoke(index, |_| result)?, None));
+        }
+        let tool = &self.tools[call.tool().name()];
+        let mut returned = None;
+        // A tool without a failure handler that fails ends the run here.
+        let text = tools.invoke(index, |_| {
+            let result = tool.call();
+            returned = result.as_ref().ok().cloned();
+            result
+        })?;
+        Ok((text, returned))
+    }
+
+    /// The final output of a response of messages only: the text, or for a structured
+    /// output type the validated value (`Err`: the problem), or `None` when a structured
+    /// agent's last message is empty (Python runs it again).
+    fn final_output(
+        &mut self,
+        agent_spec: &AgentSpec,
+        processed: &ProcessedResponse,
+    ) -> Option<Result<Value, String>> {
+        let Some(output_type) = &agent_spec.output_type else {
+            return Some(Ok(json!(processed.final_text().unwrap_or_default())));
+        };
+        let text = processed.final_text().filter(|t| !t.is_empty())?;
+        Some(validate_output(output_type, text).inspect_err(|problem| {
+            if !self.runner.env().dont_log_model_data() {
+                self.unsupported = Some(Unsupported(format!(
+                    "a final output that fails validation ({problem}) while model data is logged: the error message would be pydantic's"
+                )));
+            }
+        }))
     }
 
     /// The run of `agent` called as a tool with `input`: Python's `Agent.as_tool` runs it
@@ -724,6 +767,57 @@ impl Drop for Driver<'_> {
             gate.leave();
         }
     }
+}
+
+/// Runs `copies` copies of the scenario's run at once, each a task on a multi-thread runtime
+/// started in `context` (empty: each makes its own trace; a user trace's: all run inside it).
+/// All record into the same log through the same subscriber. Returns whether every run
+/// completed.
+pub(crate) fn run_copies(
+    scenario: &Scenario,
+    copies: usize,
+    runner: &Runner,
+    recorder: &Recorder,
+    dispatch: &tracing::Dispatch,
+    context: &Context,
+) -> Result<bool, Unsupported> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(copies.clamp(2, 4))
+        .thread_name("rust-subject-copy")
+        .build()
+        .map_err(|e| Unsupported(format!("cannot start a tokio runtime: {e}")))?;
+    // Tasks are `'static`: each owns the scenario (its driver borrows from it).
+    let scenario = Arc::new(scenario.clone());
+    let gate = StartGate::new(copies);
+    let tasks: Vec<_> = (0..copies)
+        .map(|_| {
+            let (scenario, runner, recorder) = (scenario.clone(), runner.clone(), recorder.clone());
+            let gate = gate.clone();
+            let copy = async move {
+                Driver::new(&scenario, runner, recorder)
+                    .with_start_gate(gate)
+                    .run_copy()
+                    .await
+            };
+            runtime.spawn(
+                copy.in_context(context.clone())
+                    .with_subscriber(dispatch.clone()),
+            )
+        })
+        .collect();
+    runtime.block_on(async {
+        let mut results = Vec::with_capacity(copies);
+        for task in tasks {
+            results.push(task.await.unwrap_or_else(|_| {
+                Err(Unsupported(
+                    "a concurrent copy of the run panicked (a bug of the rust subject or codex-telemetry)".into(),
+                ))
+            }));
+        }
+        results
+            .into_iter()
+            .try_fold(true, |all, completed| completed.map(|c| all && c))
+    })
 }
 
 /// An async barrier for concurrent copies that a copy can also leave without waiting.

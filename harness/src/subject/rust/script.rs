@@ -40,12 +40,14 @@ pub(crate) struct ScriptedModel {
 
 impl ScriptedModel {
     pub(crate) fn new(spec: &ModelSpec) -> Self {
-        // Default call ids number every call item of the script, from 1.
-        let mut call_number = 0;
+        // Default call ids number every call item of the script, from 1 (one numbering, the
+        // scenario's).
+        let call_ids = spec.call_ids();
         let steps = spec
             .steps
             .iter()
-            .map(|step| {
+            .zip(&call_ids)
+            .map(|(step, call_ids)| {
                 if let Some(error) = &step.error {
                     // The real classes the python driver raises behave alike except for the
                     // client's ModelBehaviorError (scenario/exceptions.rs).
@@ -58,7 +60,8 @@ impl ScriptedModel {
                 let output = step
                     .output
                     .iter()
-                    .map(|item| output_item(item, &mut call_number))
+                    .zip(call_ids)
+                    .map(|(item, call_id)| output_item(item, call_id.as_deref()))
                     .collect();
                 Step::Respond(
                     ModelResponse::new(output).with_usage(step_usage(step.usage.as_ref())),
@@ -134,16 +137,13 @@ pub(crate) fn agent_tool_name(agent: &str) -> String {
 }
 
 /// `assistant_message(text)` or `function_call(name, arguments, call_id=…)`; a handoff is a
-/// call of the SDK's handoff tool for the target.
-fn output_item(item: &OutputItemSpec, call_number: &mut usize) -> Item {
+/// call of the SDK's handoff tool for the target. `call_id` is the item's, from
+/// [`ModelSpec::call_ids`] (`None` for a message).
+fn output_item(item: &OutputItemSpec, call_id: Option<&str>) -> Item {
     if let Some(text) = &item.message {
         return Item::assistant_message(text.clone());
     }
-    *call_number += 1;
-    let call_id = item
-        .call_id
-        .clone()
-        .unwrap_or_else(|| format!("call_{call_number}"));
+    let call_id = call_id.unwrap_or_default().to_owned();
     let name = if let Some(target) = &item.handoff {
         default_handoff_tool_name(target)
     } else if let Some(target) = &item.agent_tool_call {

@@ -1,0 +1,223 @@
+//! What the rust subject can express, declared once, from the scenario alone.
+//!
+//! [`check`] is the subject's declaration of its capabilities: a scenario that uses something
+//! the subject knows it cannot reproduce faithfully is refused before anything runs, with the
+//! reason ([`Unsupported`]). The runner asks once per cell, when it plans the run
+//! (`SubjectKind::supports`); the subject's own entry points ask once before they run. Nothing
+//! inside a run re-validates the scenario: the driver reports only what depends on how the run
+//! went (`drive.rs`).
+
+use std::collections::BTreeMap;
+
+use codex_telemetry::JsonMap;
+use codex_telemetry::config::EnvConfig;
+use serde_json::Value;
+
+use super::script::ScriptedTool;
+use crate::scenario::Scenario;
+use crate::scenario::mcp;
+use crate::scenario::schema::{FailureErrorFunction, ScenarioFile};
+
+/// Something the scenario does that this subject cannot reproduce faithfully.
+#[derive(Debug)]
+pub(crate) struct Unsupported(pub(crate) String);
+
+/// Rejects, before running, what the subject knows it cannot reproduce; `env` is the
+/// scenario's environment (its `[env]` over the process environment).
+pub(crate) fn check(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupported> {
+    let spec = &scenario.spec;
+    check_data_logging(spec, env)?;
+    check_mcp_arguments(spec)?;
+    check_approval_guardrails(spec)?;
+    check_copies(spec, env)?;
+    check_call_ids(spec)?;
+    check_agent_tools(spec, env)?;
+    check_tool_calls(scenario, env)
+}
+
+/// What Python logs of its own objects when data logging is on.
+fn check_data_logging(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsupported> {
+    if !env.dont_log_model_data() && !env.dont_log_tool_data() {
+        // With both switches off, Python's tracing layer logs `Creating span <…SpanData object
+        // at 0x7f…> with id None` and similar reprs of live objects.
+        return Err(Unsupported(
+            "OPENAI_AGENTS_DONT_LOG_MODEL_DATA and OPENAI_AGENTS_DONT_LOG_TOOL_DATA both off: Python then logs reprs of its objects, with memory addresses".into(),
+        ));
+    }
+    if !spec.mcp_servers.is_empty() && !env.dont_log_tool_data() {
+        return Err(Unsupported(
+            "MCP servers with tool data logged: the client logs the server's result object (an `mcp` pydantic repr with the server's info), which the scripted server has no counterpart of".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Raw arguments go to function tools only.
+fn check_mcp_arguments(spec: &ScenarioFile) -> Result<(), Unsupported> {
+    let mcp_names = mcp::all_tool_names(spec);
+    if let Some((i, _)) = spec.model.steps.iter().enumerate().find(|(_, step)| {
+        step.output.iter().any(|item| {
+            item.raw_arguments.is_some()
+                && item
+                    .tool_call
+                    .as_deref()
+                    .is_some_and(|t| mcp_names.contains(t))
+        })
+    }) {
+        return Err(Unsupported(format!(
+            "model.steps[{i}]: raw arguments for an MCP tool: how the client's MCP invoker reports them is not modelled"
+        )));
+    }
+    Ok(())
+}
+
+/// A tool that needs approval may not have tool guardrails.
+fn check_approval_guardrails(spec: &ScenarioFile) -> Result<(), Unsupported> {
+    if let Some(tool) = spec.tools.iter().find(|tool| {
+        tool.needs_approval.as_ref().is_some_and(|n| n.may_ask())
+            && !(tool.input_guardrails.is_empty() && tool.output_guardrails.is_empty())
+    }) {
+        return Err(Unsupported(format!(
+            "tool {:?} needs approval and has tool guardrails: where the client checks them around the approval is not modelled",
+            tool.name
+        )));
+    }
+    Ok(())
+}
+
+/// Concurrent copies need traces.
+fn check_copies(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsupported> {
+    if spec.run.copies > 1 && (spec.run.tracing_disabled == Some(true) || env.tracing_disabled()) {
+        // Without traces the normalizer cannot group the copies' records, and the order in
+        // which concurrent threads log is not Python's asyncio interleaving.
+        return Err(Unsupported(
+            "concurrent copies of a run with tracing disabled: their untraced log lines interleave by thread scheduling".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Call ids as the python driver numbers them ([`ModelSpec::call_ids`]); one reused in a later
+/// step meets Python's record of completed invocations, which the library does not model.
+///
+/// [`ModelSpec::call_ids`]: crate::scenario::schema::ModelSpec::call_ids
+fn check_call_ids(spec: &ScenarioFile) -> Result<(), Unsupported> {
+    let mut step_of_id: BTreeMap<&str, usize> = BTreeMap::new();
+    let call_ids = spec.model.call_ids();
+    for (i, ids) in call_ids.iter().enumerate() {
+        for id in ids.iter().flatten() {
+            if let Some(first) = step_of_id.insert(id, i)
+                && first != i
+            {
+                return Err(Unsupported(format!(
+                    "model.steps[{i}]: call id {id:?} was already used in model.steps[{first}]; a call id reused across turns meets Python's record of completed tool calls, which the library does not model"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An agent called as a tool is the step's only item, and runs with tool data unlogged.
+fn check_agent_tools(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsupported> {
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        let agent_tool_calls = step
+            .output
+            .iter()
+            .filter(|item| item.agent_tool_call.is_some())
+            .count();
+        if agent_tool_calls > 0 && step.output.len() > 1 {
+            // Python runs a response's calls as concurrent tasks: nested runs would interleave.
+            return Err(Unsupported(format!(
+                "model.steps[{i}]: an agent tool called beside other output items"
+            )));
+        }
+        if agent_tool_calls > 0 && !env.dont_log_tool_data() {
+            return Err(Unsupported(format!(
+                "model.steps[{i}]: an agent tool with tool data logging on: its data log lines are not mapped"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Each call of a function tool: what runs beside it, and arguments the library's tools can
+/// take as pydantic would.
+fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupported> {
+    let spec = &scenario.spec;
+    let tools: BTreeMap<&str, ScriptedTool> = spec
+        .tools
+        .iter()
+        .map(|tool| {
+            (
+                tool.name.as_str(),
+                ScriptedTool::new(tool, &spec.guardrails),
+            )
+        })
+        .collect();
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        for (j, item) in step.output.iter().enumerate() {
+            let Some(tool) = item.tool_call.as_deref().and_then(|name| tools.get(name)) else {
+                continue;
+            };
+            let tool_spec = spec
+                .tools
+                .iter()
+                .find(|t| Some(&t.name) == item.tool_call.as_ref());
+            let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
+            let guarded = tool_spec
+                .is_some_and(|t| !t.input_guardrails.is_empty() || !t.output_guardrails.is_empty());
+            if step.output.len() > 1 && guarded {
+                // Python checks each concurrent call's guardrails inside its own task; how
+                // their hooks interleave with the other calls' is not modelled here.
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: a tool with tool guardrails called beside other output items"
+                )));
+            }
+            if step.output.len() > 1
+                && matches!(handler, Some((Some(FailureErrorFunction::None), _)))
+            {
+                // Python runs a response's calls as concurrent tasks; how the others end
+                // when one raises is asyncio's cancellation, not modelled here.
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: a tool without a failure handler called beside other output items"
+                )));
+            }
+            // Raw arguments that are not a JSON object take the library's invalid-input path;
+            // an empty text counts as `{}`, as in Python.
+            let arguments = match (&item.raw_arguments, &item.arguments) {
+                (Some(raw), _) if raw.is_empty() => JsonMap::new(),
+                (Some(raw), _) => match serde_json::from_str::<Value>(raw) {
+                    Ok(Value::Object(arguments)) => arguments,
+                    _ if matches!(handler, Some((None, Some(_))))
+                        && spec_sensitive(scenario, env) =>
+                    {
+                        // The span's error detail would be the text of Python's `json`
+                        // decode error, which the library does not reproduce.
+                        return Err(Unsupported(format!(
+                            "model.steps[{i}].output[{j}]: arguments that are not JSON for a tool with a custom failure handler, with sensitive data on: the span shows Python's json decode error text"
+                        )));
+                    }
+                    _ => continue,
+                },
+                (None, arguments) => arguments.clone().unwrap_or_default().into_iter().collect(),
+            };
+            if let Some(problem) = tool.unsupported_arguments(&arguments, !env.dont_log_tool_data())
+            {
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: {problem}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the run traces sensitive data (its setting, else the environment's).
+fn spec_sensitive(scenario: &Scenario, env: &EnvConfig) -> bool {
+    scenario
+        .spec
+        .run
+        .trace_include_sensitive_data
+        .unwrap_or_else(|| env.trace_include_sensitive_data())
+}
