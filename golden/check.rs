@@ -137,7 +137,7 @@ fn main() {
     trials.push(Trial::test(
         "golden_store::every_otlp_golden_has_an_otlp_scenario",
         move || {
-            otlp.as_ref().map_err(|e| e.clone())?;
+            otlp.as_ref().map_err(|e| e.to_string())?;
             every_golden_has_a_scenario(&store.golden_dir().join("otlp"), "golden/otlp", &listed)
         },
     ));

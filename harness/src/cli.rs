@@ -761,7 +761,7 @@ fn show_command(
         return Ok(EXIT_OK);
     }
     if args.otlp {
-        let text = crate::otlp::otlp_transcript(&subject, workspace, &scenario)
+        let text = crate::runner::otlp::otlp_transcript(&subject, workspace, &scenario)
             .map_err(|e| Stop::failure(e.to_string()))?;
         stdout
             .write_all(text.as_bytes())

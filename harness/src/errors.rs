@@ -194,6 +194,35 @@ pub struct RunSubjectError {
     pub message: String,
 }
 
+/// The OTLP layer's scenario list (`otlp-scenarios.toml`) cannot be used.
+#[derive(Debug, Error)]
+#[error("{shown}: {kind}")]
+pub struct LoadOtlpScenariosError {
+    /// The list's file, as shown in messages.
+    pub shown: String,
+    /// What is wrong with it.
+    #[source]
+    pub kind: LoadOtlpScenariosErrorKind,
+}
+
+/// What is wrong with the OTLP layer's scenario list.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LoadOtlpScenariosErrorKind {
+    /// The file could not be read.
+    #[error("cannot read the OTLP scenario list: {0}")]
+    Read(#[source] std::io::Error),
+    /// The file is not `scenarios = ["name", …]`.
+    #[error("not a scenario list (`scenarios = [\"name\", …]`): {0}")]
+    Parse(#[source] toml::de::Error),
+    /// A listed name is not a scenario.
+    #[error("{0:?} is not a scenario in scenarios/: fix the name or remove it")]
+    Unknown(String),
+    /// A name is listed twice.
+    #[error("{0:?} is listed twice: remove one")]
+    Twice(String),
+}
+
 /// A golden snapshot file exists but cannot be used.
 #[derive(Debug, Error)]
 #[error("{}: {message}", path.display())]

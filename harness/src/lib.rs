@@ -24,7 +24,6 @@ pub mod errors;
 pub mod matrix;
 pub mod normalize;
 pub mod notice;
-pub mod otlp;
 pub mod record;
 pub mod report;
 pub mod result;
@@ -36,3 +35,5 @@ pub mod workspace;
 
 /// The golden store, at its old path (it lives in [`compare`]).
 pub use compare::golden;
+/// The OTLP parity layer, at its old path (a stage of the [`runner`]).
+pub use runner::otlp;

@@ -1,7 +1,11 @@
 //! Subjects: implementations that run a scenario and produce a [`RawLog`](crate::record::RawLog).
 //!
 //! The set is closed, so dispatch is an enum ([`SubjectKind`]). A subject's only job is to produce
-//! raw records in the common schema; the normalizer does everything else.
+//! raw records in the common schema; the normalizer does everything else, and the runner joins
+//! the two (`runner/stages.rs`: a subject's transcript, and its OTLP transcript).
+//!
+//! What a subject can run is declared, per scenario, before it runs ([`SubjectKind::supports`]):
+//! the runner decides every cell once, when it plans.
 
 pub mod exec;
 pub mod python;
@@ -14,7 +18,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::errors::RunSubjectError;
-use crate::normalize::normalize;
 use crate::record::RawLog;
 use crate::scenario::Scenario;
 use crate::workspace::Workspace;
@@ -57,27 +60,61 @@ impl SubjectKind {
         }
     }
 
-    /// Runs `scenario` on this subject and returns its raw records.
+    /// What this subject declares it cannot run, from the scenario alone: `Err` says what (the
+    /// rust subject's capabilities); the python and exec subjects take every valid scenario
+    /// (an exec driver says itself what it cannot build, when it runs).
+    pub fn supports(&self, scenario: &Scenario) -> Result<(), RunSubjectError> {
+        match self {
+            SubjectKind::Rust => rust::RustSubject::new().supports(scenario),
+            SubjectKind::Python | SubjectKind::Exec(_) => Ok(()),
+        }
+    }
+
+    /// Runs `scenario` on this subject and returns its raw records, if the subject supports it
+    /// ([`SubjectKind::supports`]).
     pub fn run(
+        &self,
+        workspace: &Workspace,
+        scenario: &Scenario,
+    ) -> Result<RawLog, RunSubjectError> {
+        self.supports(scenario)?;
+        self.run_supported(workspace, scenario)
+    }
+
+    /// [`SubjectKind::run`] for a scenario the subject was found to support (the runner's plan).
+    pub(crate) fn run_supported(
         &self,
         workspace: &Workspace,
         scenario: &Scenario,
     ) -> Result<RawLog, RunSubjectError> {
         match self {
             SubjectKind::Python => python::PythonSubject::new(workspace.clone()).run(scenario),
-            SubjectKind::Rust => rust::RustSubject::new().run(scenario),
+            SubjectKind::Rust => rust::RustSubject::new().run_supported(scenario),
             SubjectKind::Exec(exec) => exec.run(workspace, scenario),
         }
     }
 
-    /// Runs `scenario` on this subject and renders its normalized transcript.
-    pub fn transcript(
+    /// Runs `scenario` with the subject's OTLP export sending to the OTLP/HTTP receiver at
+    /// `endpoint`, and returns once the export is done. Only the python subject (the client's
+    /// contrib instrumentation) and the rust subject (codex-telemetry's `otlp` feature) have
+    /// one.
+    pub fn run_otlp(
         &self,
         workspace: &Workspace,
         scenario: &Scenario,
-    ) -> Result<String, RunSubjectError> {
-        self.run(workspace, scenario)
-            .map(|log| normalize(&log).to_string())
+        endpoint: &str,
+    ) -> Result<(), RunSubjectError> {
+        match self {
+            SubjectKind::Python => python::PythonSubject::new(workspace.clone())
+                .run_otlp(scenario, endpoint)
+                .map(drop),
+            SubjectKind::Rust => rust::RustSubject::new().run_otlp(scenario, endpoint),
+            SubjectKind::Exec(_) => Err(RunSubjectError {
+                subject: self.name().to_owned(),
+                scenario: scenario.name.clone(),
+                message: "the OTLP layer runs the python and rust subjects only (an exec subject has no OTLP export to compare)".into(),
+            }),
+        }
     }
 
     /// The subject's name as written on the command line and in reports.

@@ -6,18 +6,20 @@
 //! `golden/otlp/<scenario>.snap` and across subjects.
 //!
 //! The scenarios of the layer are listed in `otlp-scenarios.toml` ([`OtlpScenarios`]).
+//!
+//! A stage of the runner, beside the transcript stage (`stages.rs`): the subject's own OTLP
+//! export runs through [`SubjectKind::run_otlp`] (the one dispatch over subjects), and the
+//! stage owns only the receiver and the normalization. Re-exported as `parity::otlp`.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use codex_telemetry::otel::receiver::{Behaviour, LoopbackReceiver};
 
-use crate::errors::RunSubjectError;
+use crate::errors::{LoadOtlpScenariosError, LoadOtlpScenariosErrorKind, RunSubjectError};
 use crate::normalize::normalize_otlp;
 use crate::scenario::Scenario;
 use crate::subject::SubjectKind;
-use crate::subject::python::PythonSubject;
-use crate::subject::rust::RustSubject;
 use crate::workspace::Workspace;
 
 /// The scenarios of the OTLP layer, from `otlp-scenarios.toml`.
@@ -30,26 +32,31 @@ pub struct OtlpScenarios {
 impl OtlpScenarios {
     /// Reads `path`, checking every name against `known` scenarios. Errors name the file, the
     /// entry and the fix.
-    pub fn load(path: &Path, shown_as: &str, known: &BTreeSet<String>) -> Result<Self, String> {
+    pub fn load(
+        path: &Path,
+        shown_as: &str,
+        known: &BTreeSet<String>,
+    ) -> Result<Self, LoadOtlpScenariosError> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct File {
             scenarios: Vec<String>,
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("{shown_as}: cannot read the OTLP scenario list: {e}"))?;
-        let file: File = toml::from_str(&text).map_err(|e| {
-            format!("{shown_as}: not a scenario list (`scenarios = [\"name\", …]`): {e}")
-        })?;
+        let fail = |kind| LoadOtlpScenariosError {
+            shown: shown_as.to_owned(),
+            kind,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| fail(LoadOtlpScenariosErrorKind::Read(e)))?;
+        let file: File =
+            toml::from_str(&text).map_err(|e| fail(LoadOtlpScenariosErrorKind::Parse(e)))?;
         let mut names = BTreeSet::new();
         for name in file.scenarios {
             if !known.contains(&name) {
-                return Err(format!(
-                    "{shown_as}: {name:?} is not a scenario in scenarios/: fix the name or remove it"
-                ));
+                return Err(fail(LoadOtlpScenariosErrorKind::Unknown(name)));
             }
             if !names.insert(name.clone()) {
-                return Err(format!("{shown_as}: {name:?} is listed twice: remove one"));
+                return Err(fail(LoadOtlpScenariosErrorKind::Twice(name)));
             }
         }
         Ok(Self { names })
@@ -69,17 +76,7 @@ pub fn otlp_transcript(
     };
     let receiver = LoopbackReceiver::http(Behaviour::Accept)
         .map_err(|e| fail(format!("cannot start the loopback OTLP receiver: {e}")))?;
-    match subject {
-        SubjectKind::Python => {
-            PythonSubject::new(workspace.clone()).run_otlp(scenario, &receiver.endpoint())?;
-        }
-        SubjectKind::Rust => RustSubject::new().run_otlp(scenario, &receiver.endpoint())?,
-        SubjectKind::Exec(_) => {
-            return Err(fail(
-                "the OTLP layer runs the python and rust subjects only (an exec subject has no OTLP export to compare)".into(),
-            ));
-        }
-    }
+    subject.run_otlp(workspace, scenario, &receiver.endpoint())?;
     if receiver.overflow() > 0 {
         return Err(fail(format!(
             "the scenario sent more than {} OTLP requests",
@@ -100,7 +97,7 @@ mod tests {
         let path = dir.path().join("otlp-scenarios.toml");
         std::fs::write(&path, text).unwrap();
         let known = BTreeSet::from(["tool_call".to_owned(), "handoff".to_owned()]);
-        OtlpScenarios::load(&path, "otlp-scenarios.toml", &known)
+        OtlpScenarios::load(&path, "otlp-scenarios.toml", &known).map_err(|e| e.to_string())
     }
 
     #[test]
