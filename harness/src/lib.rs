@@ -33,6 +33,9 @@ pub mod subject;
 pub mod transcript;
 pub mod workspace;
 
+#[cfg(test)]
+mod import_cycles_tests;
+
 /// The golden store, at its old path (it lives in [`compare`]).
 pub use compare::golden;
 /// The OTLP parity layer, at its old path (a stage of the [`runner`]).
