@@ -42,8 +42,6 @@ use parity::workspace::Workspace;
 fn main() {
     let args = Arguments::from_args();
     let workspace = Workspace::current();
-    let mut trials = Vec::new();
-
     let paths = ScenarioPaths::discover(&workspace.scenarios_dir())
         .unwrap_or_else(|e| panic!("cannot list scenarios: {e}"));
     let names: BTreeSet<String> = paths.names().map(str::to_owned).collect();
@@ -58,6 +56,23 @@ fn main() {
         )
         .map_err(|e| e.to_string()),
     );
+    let mut trials = scenario_trials(&workspace, &paths, &matrix);
+    if let Ok(matrix) = matrix.as_ref() {
+        trials.extend(extension_trials(&workspace, &paths, matrix));
+    }
+    trials.extend(otlp_trials(&workspace, &paths, &names));
+    trials.extend(store_trials(&workspace, &paths, &matrix));
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// One trial per scenario and subject: python against its golden (insta), rust and js against
+/// the same golden, read-only, with the matrix applied.
+fn scenario_trials(
+    workspace: &Workspace,
+    paths: &ScenarioPaths,
+    matrix: &Arc<Result<Matrix, String>>,
+) -> Vec<Trial> {
+    let mut trials = Vec::new();
     // The js subject runs where Node.js does; elsewhere its trials are ignored, saying why.
     let js = SubjectKind::Exec(ExecSubject::js());
     let js_unavailable = js.unavailable();
@@ -86,48 +101,58 @@ fn main() {
             trials.push(trial.with_ignored_flag(ignored));
         }
     }
+    trials
+}
 
-    // Extension transcripts: the rust subject's Codex events, for the scenarios of the
-    // features whose rust cell is `extension`; every extension golden belongs to one.
-    if let Ok(matrix) = matrix.as_ref() {
-        let extension_scenarios: BTreeSet<String> = matrix
-            .features
-            .iter()
-            .filter(|f| {
-                f.cells
-                    .get("rust")
-                    .is_some_and(|c| c.declared == Declared::Extension)
-            })
-            .flat_map(|f| f.scenarios.iter().cloned())
-            .collect();
-        let store = workspace.clone();
-        let listed: Vec<String> = extension_scenarios.iter().cloned().collect();
-        trials.push(Trial::test(
-            "golden_store::every_extension_golden_has_an_extension_scenario",
-            move || {
-                every_golden_has_a_scenario(
-                    &store.golden_dir().join("extensions"),
-                    "golden/extensions",
-                    &listed,
-                )
-            },
-        ));
-        for name in extension_scenarios {
-            let Some(path) = paths.get(&name).map(Path::to_path_buf) else {
-                continue;
-            };
-            let workspace = workspace.clone();
-            trials.push(Trial::test(format!("codex_events::{name}"), move || {
-                let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
-                check_codex_events_golden(&workspace, &scenario)
-            }));
-        }
+/// Extension transcripts: the rust subject's Codex events, for the scenarios of the features
+/// whose rust cell is `extension`; every extension golden belongs to one.
+fn extension_trials(workspace: &Workspace, paths: &ScenarioPaths, matrix: &Matrix) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    let extension_scenarios: BTreeSet<String> = matrix
+        .features
+        .iter()
+        .filter(|f| {
+            f.cells
+                .get("rust")
+                .is_some_and(|c| c.declared == Declared::Extension)
+        })
+        .flat_map(|f| f.scenarios.iter().cloned())
+        .collect();
+    let store = workspace.clone();
+    let listed: Vec<String> = extension_scenarios.iter().cloned().collect();
+    trials.push(Trial::test(
+        "golden_store::every_extension_golden_has_an_extension_scenario",
+        move || {
+            every_golden_has_a_scenario(
+                &store.golden_dir().join("extensions"),
+                "golden/extensions",
+                &listed,
+            )
+        },
+    ));
+    for name in extension_scenarios {
+        let Some(path) = paths.get(&name).map(Path::to_path_buf) else {
+            continue;
+        };
+        let workspace = workspace.clone();
+        trials.push(Trial::test(format!("codex_events::{name}"), move || {
+            let scenario = load_scenario(&path).map_err(|e| e.to_string())?;
+            check_codex_events_golden(&workspace, &scenario)
+        }));
     }
+    trials
+}
 
-    // The OTLP layer: the python subject's OTLP transcript is the golden (insta), the rust
-    // subject's is compared with it read-only.
+/// The OTLP layer: the python subject's OTLP transcript is the golden (insta), the rust
+/// subject's is compared with it read-only.
+fn otlp_trials(
+    workspace: &Workspace,
+    paths: &ScenarioPaths,
+    names: &BTreeSet<String>,
+) -> Vec<Trial> {
+    let mut trials = Vec::new();
     let otlp_list = workspace.root().join("otlp-scenarios.toml");
-    let otlp = OtlpScenarios::load(&otlp_list, "otlp-scenarios.toml", &names);
+    let otlp = OtlpScenarios::load(&otlp_list, "otlp-scenarios.toml", names);
     let otlp_names: Vec<String> = otlp
         .as_ref()
         .map(|o| o.names.iter().cloned().collect())
@@ -164,7 +189,17 @@ fn main() {
                 .map_err(Failed::from)
         }));
     }
+    trials
+}
 
+/// The store itself: every golden belongs to a scenario, the matrix is well formed and
+/// rendered, no secret is recorded, and in CI no pending snapshot is left.
+fn store_trials(
+    workspace: &Workspace,
+    paths: &ScenarioPaths,
+    matrix: &Arc<Result<Matrix, String>>,
+) -> Vec<Trial> {
+    let mut trials = Vec::new();
     let store = workspace.clone();
     let names: Vec<String> = paths.names().map(str::to_owned).collect();
     trials.push(Trial::test(
@@ -172,6 +207,7 @@ fn main() {
         move || every_golden_has_a_scenario(&store.golden_dir(), "golden", &names),
     ));
     let store = workspace.clone();
+    let matrix = matrix.clone();
     trials.push(Trial::test("matrix::well_formed_and_rendered", move || {
         matrix_is_well_formed_and_rendered(&store, &matrix)
     }));
@@ -185,8 +221,7 @@ fn main() {
         "golden_store::no_pending_snapshots_in_ci",
         move || no_pending_snapshots_in_ci(&store.golden_dir()),
     ));
-
-    libtest_mimic::run(&args, trials).exit();
+    trials
 }
 
 fn check_python_golden(workspace: &Workspace, scenario: &Scenario) -> Result<(), Failed> {

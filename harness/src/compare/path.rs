@@ -126,6 +126,17 @@ fn label(payload: Option<Value>) -> String {
     }
 }
 
+/// Where a span's or trace's JSON payload starts on a transcript line.
+const PAYLOAD_START: char = '{';
+
+/// The JSON payload of a transcript line, if it has one.
+fn line_payload(line: &str) -> Option<Value> {
+    line.find(PAYLOAD_START).and_then(|at| payload(&line[at..]))
+}
+
+/// A line of the `--- events` section: a log line by its ordinal and message, a hook by its
+/// name, a span or trace event by its span's ancestors (and the first differing field), the
+/// outcome by its first differing field; each with the span it happened in.
 fn event_path(
     lines: &[&str],
     index: usize,
@@ -134,11 +145,13 @@ fn event_path(
     new: Option<&str>,
     tree: &SpanTree,
 ) -> String {
-    let word = |l: &str, n: usize| l.split_whitespace().nth(n).map(str::to_owned);
-    let context = line
-        .rsplit_once(" @")
-        .map(|(_, id)| id.to_owned())
-        .filter(|id| id.starts_with("span#") || id.starts_with("trace#"));
+    let place = || {
+        line.rsplit_once(" @")
+            .map(|(_, id)| id)
+            .filter(|id| id.starts_with("span#") || id.starts_with("trace#"))
+            .map(|id| format!(" at {}", tree.path(id)))
+            .unwrap_or_default()
+    };
     match line.split_whitespace().next().unwrap_or_default() {
         "log" => {
             let ordinal = lines[..=index]
@@ -150,42 +163,42 @@ fn event_path(
                 .and_then(|(_, rest)| rest.split_once(' '))
                 .map(|(_, rest)| rest.rsplit_once(" @").map_or(rest, |(m, _)| m))
                 .unwrap_or_default();
-            let place = context
-                .map(|id| format!(" at {}", tree.path(&id)))
-                .unwrap_or_default();
-            format!("log #{ordinal} {message}{place}")
+            format!("log #{ordinal} {message}{}", place())
         }
         "hook" => {
             let name = word(line, 1).unwrap_or_default();
-            let place = context
-                .map(|id| format!(" at {}", tree.path(&id)))
-                .unwrap_or_default();
-            format!("hook {name}{place}")
+            format!("hook {name}{}", place())
         }
         "span_start" | "span_end" | "trace_start" | "trace_end" => {
-            let kind = word(line, 0).unwrap_or_default();
-            let id = word(line, 1).unwrap_or_default();
-            let field = match (old, new) {
-                (Some(old), Some(new)) if word(old, 1) == word(new, 1) => {
-                    let payload_of = |l: &str| l.find('{').and_then(|at| payload(&l[at..]));
-                    first_field(&payload_of(old), &payload_of(new))
-                        .map(|f| format!(" > {f}"))
-                        .unwrap_or_default()
-                }
-                _ => String::new(),
-            };
-            format!("{} {kind}{field}", tree.path(&id))
+            span_event_path(line, old, new, tree)
         }
-        "outcome" => {
-            let payload_of =
-                |l: Option<&str>| l.and_then(|l| l.find('{').and_then(|at| payload(&l[at..])));
-            match first_field(&payload_of(old), &payload_of(new)) {
-                Some(field) => format!("outcome > {field}"),
-                None => "outcome".into(),
-            }
-        }
+        "outcome" => match first_field(&old.and_then(line_payload), &new.and_then(line_payload)) {
+            Some(field) => format!("outcome > {field}"),
+            None => "outcome".into(),
+        },
         other => format!("event {other}"),
     }
+}
+
+/// The `n`th word of a line.
+fn word(line: &str, n: usize) -> Option<String> {
+    line.split_whitespace().nth(n).map(str::to_owned)
+}
+
+/// A span or trace event: the span's ancestors, and the first differing field when both
+/// lines are about the same span.
+fn span_event_path(line: &str, old: Option<&str>, new: Option<&str>, tree: &SpanTree) -> String {
+    let kind = word(line, 0).unwrap_or_default();
+    let id = word(line, 1).unwrap_or_default();
+    let field = match (old, new) {
+        (Some(old), Some(new)) if word(old, 1) == word(new, 1) => {
+            first_field(&line_payload(old), &line_payload(new))
+                .map(|f| format!(" > {f}"))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
+    };
+    format!("{} {kind}{field}", tree.path(&id))
 }
 
 fn span_line_path(line: &str, old: Option<&str>, new: Option<&str>, tree: &SpanTree) -> String {

@@ -21,6 +21,11 @@ use super::embed;
 use crate::normalize::normalize_otlp;
 use crate::workspace::Workspace;
 
+/// A model's base URL: the server address and port come from it.
+const BASE_URL: &str = "https://Example.com:8443/v1";
+/// A model endpoint that is not a base URL.
+const ENDPOINT: &str = "http://localhost";
+
 /// Spans to open, nested: `{"type", "data", "error", "children"}`, in one trace each.
 fn programs() -> Value {
     let message = json!({"role": "user", "content": "hi"});
@@ -30,14 +35,14 @@ fn programs() -> Value {
             "output": [{"type": "message", "finish_reason": "stop"}, {"type": "message", "stop_reason": "length"}],
             "usage": {"input_tokens": 12, "output_tokens": 7, "total_tokens": 19},
             "model_config": {"temperature": 0.5, "max_tokens": 100, "top_p": null,
-                             "base_url": "https://Example.com:8443/v1"}}},
+                             "base_url": BASE_URL}}},
         {"type": "generation", "data": {
             "output": [{"role": "assistant", "content": "hi"}],
             "usage": {"prompt_tokens": 0, "input_tokens": 4, "completion_tokens": 2}}},
         {"type": "generation", "data": {
             "input": [{"type": "function_call_output"}], "model": "",
             "output": [{"type": "function_call"}], "usage": {"prompt_tokens": 0},
-            "model_config": {"stop": ["a", "b"], "seed": 3, "n": 2, "endpoint": "http://localhost"}}},
+            "model_config": {"stop": ["a", "b"], "seed": 3, "n": 2, "endpoint": ENDPOINT}}},
         {"type": "generation", "data": {
             "input": [message], "model": "m",
             "output": [{"role": "assistant", "parts": [{"type": "text"}, {"type": "image_url"}]}]}},
