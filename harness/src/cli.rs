@@ -567,7 +567,8 @@ fn matrix_command(
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 Stop::failure(format!("cannot read {}: {e}", workspace.display(&path)))
             })?;
-            let fixed = fix_matrix(&matrix, &text, &report.results).map_err(Stop::failure)?;
+            let fixed = fix_matrix(&matrix, &text, &report.results)
+                .map_err(|e| Stop::failure(e.to_string()))?;
             let changed = fixed != text;
             if changed {
                 std::fs::write(&path, &fixed).map_err(|e| {
@@ -720,7 +721,8 @@ fn exec_subject_command(subject: &str, stdout: &mut dyn Write) -> Result<i32, St
     let mut input = String::new();
     io::Read::read_to_string(&mut io::stdin().lock(), &mut input)
         .map_err(|e| Stop::bad_input(format!("cannot read the scenario document on stdin: {e}")))?;
-    let scenario = crate::subject::exec::read_request(&input).map_err(Stop::bad_input)?;
+    let scenario =
+        crate::subject::exec::read_request(&input).map_err(|e| Stop::bad_input(e.to_string()))?;
     let log = RustSubject::new()
         .run(&scenario)
         .map_err(|e| Stop::failure(e.to_string()))?;

@@ -223,6 +223,92 @@ pub enum LoadOtlpScenariosErrorKind {
     Twice(String),
 }
 
+/// A `--subject` value names no subject.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ParseSubjectError {
+    /// Not one of the built-in names, nor an exec subject.
+    #[error(
+        "unknown subject {name:?}; expected `python`, `rust`, `js`, `all`, `exec:CMD` or `exec-serve:CMD`"
+    )]
+    Unknown {
+        /// The value as given.
+        name: String,
+    },
+    /// Not `exec:CMD` nor `exec-serve:CMD`.
+    #[error("{spec:?} is not exec:CMD or exec-serve:CMD")]
+    NotExec {
+        /// The value as given.
+        spec: String,
+    },
+    /// `exec:` or `exec-serve:` without a command.
+    #[error("{prefix} needs a command, e.g. {prefix}'node driver.js'")]
+    NoCommand {
+        /// `exec:` or `exec-serve:`.
+        prefix: &'static str,
+    },
+}
+
+/// A document on an exec adapter's stdin is not a scenario request of the protocol
+/// (docs/exec-protocol.md).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReadRequestError {
+    /// Not JSON at all.
+    #[error("the scenario document is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// Another protocol (or none).
+    #[error("the document's protocol is {found:?}; this adapter speaks {expected:?}")]
+    Protocol {
+        /// The document's `protocol`, if it has one.
+        found: Option<String>,
+        /// The protocol this adapter speaks.
+        expected: &'static str,
+    },
+    /// No `scenario` object.
+    #[error("the document has no `scenario` object")]
+    NoScenario,
+    /// The scenario lacks one of its text fields (`name`, `description`).
+    #[error("the scenario has no `{0}` string")]
+    MissingText(String),
+    /// The scenario does not match the scenario schema.
+    #[error("the scenario {name:?} does not match the scenario schema: {source}")]
+    Schema {
+        /// The scenario's name.
+        name: String,
+        /// The schema's complaint.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A transcript checked against a golden, read-only, is not equal to it.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CheckGoldenError {
+    /// The golden exists but cannot be used.
+    #[error(transparent)]
+    Unreadable(#[from] ReadGoldenError),
+    /// There is no golden.
+    #[error("no golden at {shown}: record the python transcript first")]
+    Missing {
+        /// The golden, as shown in messages.
+        shown: String,
+    },
+    /// The transcript differs from the golden.
+    #[error("the {subject} transcript differs from {shown}{version_hint}:\n{diff}")]
+    Differs {
+        /// The subject whose transcript it is.
+        subject: String,
+        /// The golden, as shown in messages.
+        shown: String,
+        /// What the golden's metadata says about its versions (may be empty).
+        version_hint: String,
+        /// Unified diff from the golden to the transcript.
+        diff: String,
+    },
+}
+
 /// A golden snapshot file exists but cannot be used.
 #[derive(Debug, Error)]
 #[error("{}: {message}", path.display())]
@@ -231,6 +317,43 @@ pub struct ReadGoldenError {
     pub path: PathBuf,
     /// What is wrong and how to fix it.
     pub message: String,
+}
+
+/// `parity matrix fix` cannot use the results of the run, or the matrix file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum FixMatrixError {
+    /// A scenario has no golden: its cells have no verdict.
+    #[error("{scenario} has no golden yet: record the goldens first, then fix the matrix")]
+    NoGolden {
+        /// The scenario.
+        scenario: String,
+    },
+    /// The python subject differs from its golden: the reference itself moved.
+    #[error(
+        "the python subject differs from its golden on {scenario}: the goldens are the reference, so re-record them (docs/runbook.md) before fixing the matrix"
+    )]
+    PythonDiffers {
+        /// The first such scenario.
+        scenario: String,
+    },
+    /// The matrix file is not TOML.
+    #[error("{}: not valid TOML: {source}", path.display())]
+    Toml {
+        /// The matrix file.
+        path: PathBuf,
+        /// The parser's complaint.
+        #[source]
+        source: toml_edit::TomlError,
+    },
+    /// A cell of the matrix has no result: the run was filtered.
+    #[error("no result for {scenario} / {subject}: fix needs a full run")]
+    MissingResult {
+        /// The scenario.
+        scenario: String,
+        /// The subject.
+        subject: String,
+    },
 }
 
 /// `parity-matrix.toml` cannot be used: every problem, each with its line and entry.

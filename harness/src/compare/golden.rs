@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::diff::diff;
 pub use super::diff::normalize_for_compare;
-use crate::errors::ReadGoldenError;
+use crate::errors::{CheckGoldenError, ReadGoldenError};
 use crate::normalize::NORMALIZER_VERSION;
 
 /// The metadata a golden records about how it was produced (insta's `info:` header).
@@ -266,16 +266,18 @@ pub fn check_against_golden(
     shown: &str,
     transcript: &str,
     subject: &str,
-) -> Result<(), String> {
-    let golden = read_golden(path)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no golden at {shown}: record the python transcript first"))?;
+) -> Result<(), CheckGoldenError> {
+    let golden = read_golden(path)?.ok_or_else(|| CheckGoldenError::Missing {
+        shown: shown.to_owned(),
+    })?;
     match diff(&golden.body, shown, transcript, subject) {
         None => Ok(()),
-        Some(diff) => Err(format!(
-            "the {subject} transcript differs from {shown}{}:\n{diff}",
-            golden.version_hint()
-        )),
+        Some(diff) => Err(CheckGoldenError::Differs {
+            subject: subject.to_owned(),
+            shown: shown.to_owned(),
+            version_hint: golden.version_hint(),
+            diff,
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ use toml_edit::{DocumentMut, InlineTable, Item, Value};
 
 use super::model::{Declared, Matrix};
 use super::verdict::fingerprint;
+use crate::errors::FixMatrixError;
 use crate::result::{CellResult, Status};
 
 /// The reason written for a deviation that `fix` finds and the file did not declare: a person
@@ -22,25 +23,28 @@ pub const UNEXPLAINED: &str =
 /// features as the reason, and `deviates` with [`UNEXPLAINED`] otherwise. Extension cells, and
 /// the cells of a subject that was skipped on this machine, are left alone. `Err` says why the
 /// results cannot be used.
-pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result<String, String> {
+pub fn fix_matrix(
+    matrix: &Matrix,
+    text: &str,
+    results: &[CellResult],
+) -> Result<String, FixMatrixError> {
     if let Some(new) = results.iter().find(|r| r.status == Status::New) {
-        return Err(format!(
-            "{} has no golden yet: record the goldens first, then fix the matrix",
-            new.scenario
-        ));
+        return Err(FixMatrixError::NoGolden {
+            scenario: new.scenario.clone(),
+        });
     }
     if let Some(python) = results
         .iter()
         .find(|r| r.subject == "python" && r.status != Status::Pass)
     {
-        return Err(format!(
-            "the python subject differs from its golden on {}: the goldens are the reference, so re-record them (docs/runbook.md) before fixing the matrix",
-            python.scenario
-        ));
+        return Err(FixMatrixError::PythonDiffers {
+            scenario: python.scenario.clone(),
+        });
     }
-    let mut document: DocumentMut = text
-        .parse()
-        .map_err(|e| format!("{}: not valid TOML: {e}", matrix.path.display()))?;
+    let mut document: DocumentMut = text.parse().map_err(|source| FixMatrixError::Toml {
+        path: matrix.path.clone(),
+        source,
+    })?;
     let skipped: BTreeSet<&str> = results
         .iter()
         .filter(|r| r.status == Status::Skipped)
@@ -58,8 +62,9 @@ pub fn fix_matrix(matrix: &Matrix, text: &str, results: &[CellResult]) -> Result
                 let result = results
                     .iter()
                     .find(|r| &r.scenario == scenario && &r.subject == subject)
-                    .ok_or_else(|| {
-                        format!("no result for {scenario} / {subject}: fix needs a full run")
+                    .ok_or_else(|| FixMatrixError::MissingResult {
+                        scenario: scenario.clone(),
+                        subject: subject.clone(),
                     })?;
                 if let Some(fp) = fingerprint(result) {
                     fingerprints.insert(scenario.clone(), fp);

@@ -318,12 +318,14 @@ fn fix_refuses_results_it_cannot_use() {
     assert!(
         fix_matrix(&matrix, FILE, &partial)
             .unwrap_err()
+            .to_string()
             .contains("fix needs a full run")
     );
     let python_fails = vec![cell("handoff", "python", Status::Fail, Some(DIFF))];
     assert!(
         fix_matrix(&matrix, FILE, &python_fails)
             .unwrap_err()
+            .to_string()
             .contains("re-record")
     );
 }

@@ -17,7 +17,7 @@ pub use exec::js_env;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::errors::RunSubjectError;
+use crate::errors::{ParseSubjectError, RunSubjectError};
 use crate::record::RawLog;
 use crate::scenario::Scenario;
 use crate::workspace::Workspace;
@@ -134,7 +134,7 @@ impl fmt::Display for SubjectKind {
 }
 
 impl FromStr for SubjectKind {
-    type Err = String;
+    type Err = ParseSubjectError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -144,9 +144,9 @@ impl FromStr for SubjectKind {
             other if other.starts_with("exec:") || other.starts_with("exec-serve:") => {
                 exec::ExecSubject::parse(other).map(SubjectKind::Exec)
             }
-            other => Err(format!(
-                "unknown subject {other:?}; expected `python`, `rust`, `js`, `all`, `exec:CMD` or `exec-serve:CMD`"
-            )),
+            other => Err(ParseSubjectError::Unknown {
+                name: other.to_owned(),
+            }),
         }
     }
 }

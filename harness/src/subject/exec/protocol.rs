@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::errors::ReadRequestError;
 use crate::scenario::Scenario;
 
 /// The protocol version the command is given (and documented in docs/exec-protocol.md).
@@ -15,28 +16,33 @@ pub const MAX_STDOUT_BYTES: usize = 64 * 1024 * 1024;
 pub const STDERR_TAIL_BYTES: usize = 4096;
 
 /// The scenario of a protocol document (what an adapter reads on stdin), or why it is not one.
-pub fn read_request(text: &str) -> Result<Scenario, String> {
-    let mut request: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("the scenario document is not JSON: {e}"))?;
+pub fn read_request(text: &str) -> Result<Scenario, ReadRequestError> {
+    let mut request: serde_json::Value =
+        serde_json::from_str(text).map_err(ReadRequestError::NotJson)?;
     let protocol = request.get("protocol").and_then(serde_json::Value::as_str);
     if protocol != Some(EXEC_PROTOCOL) {
-        return Err(format!(
-            "the document's protocol is {protocol:?}; this adapter speaks {EXEC_PROTOCOL:?}"
-        ));
+        return Err(ReadRequestError::Protocol {
+            found: protocol.map(str::to_owned),
+            expected: EXEC_PROTOCOL,
+        });
     }
     let Some(serde_json::Value::Object(mut fields)) =
         request.get_mut("scenario").map(serde_json::Value::take)
     else {
-        return Err("the document has no `scenario` object".into());
+        return Err(ReadRequestError::NoScenario);
     };
     let mut text_field = |key: &str| match fields.remove(key) {
         Some(serde_json::Value::String(text)) => Ok(text),
-        _ => Err(format!("the scenario has no `{key}` string")),
+        _ => Err(ReadRequestError::MissingText(key.to_owned())),
     };
     let name = text_field("name")?;
     let description = text_field("description")?;
-    let spec = serde_json::from_value(serde_json::Value::Object(fields))
-        .map_err(|e| format!("the scenario {name:?} does not match the scenario schema: {e}"))?;
+    let spec = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|source| {
+        ReadRequestError::Schema {
+            name: name.clone(),
+            source,
+        }
+    })?;
     Ok(Scenario {
         name,
         description,
@@ -64,9 +70,11 @@ mod tests {
         assert!(
             read_request(&other)
                 .unwrap_err()
+                .to_string()
                 .contains("this adapter speaks")
         );
-        assert!(read_request("{}").unwrap_err().contains("protocol"));
-        assert!(read_request("not json").unwrap_err().contains("not JSON"));
+        let error = |text: &str| read_request(text).unwrap_err().to_string();
+        assert!(error("{}").contains("protocol"));
+        assert!(error("not json").contains("not JSON"));
     }
 }

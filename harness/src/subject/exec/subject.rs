@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::errors::RunSubjectError;
+use crate::errors::{ParseSubjectError, RunSubjectError};
 use crate::record::RawLog;
 use crate::scenario::Scenario;
 use crate::workspace::Workspace;
@@ -46,18 +46,18 @@ pub enum Builtin {
 impl ExecSubject {
     /// The subject of `spec` (`exec:CMD`, or `exec-serve:CMD` for a driver that speaks the
     /// serve mode), or why it is not one.
-    pub fn parse(spec: &str) -> Result<Self, String> {
+    pub fn parse(spec: &str) -> Result<Self, ParseSubjectError> {
         let (prefix, mode, command) = if let Some(command) = spec.strip_prefix("exec:") {
             ("exec:", Mode::OneShot, command)
         } else if let Some(command) = spec.strip_prefix("exec-serve:") {
             ("exec-serve:", Mode::Serve, command)
         } else {
-            return Err(format!("{spec:?} is not exec:CMD or exec-serve:CMD"));
+            return Err(ParseSubjectError::NotExec {
+                spec: spec.to_owned(),
+            });
         };
         if command.trim().is_empty() {
-            return Err(format!(
-                "{prefix} needs a command, e.g. {prefix}'node driver.js'"
-            ));
+            return Err(ParseSubjectError::NoCommand { prefix });
         }
         Ok(Self {
             name: spec.to_owned(),
@@ -225,6 +225,7 @@ mod tests {
         assert!(
             ExecSubject::parse("exec:  ")
                 .unwrap_err()
+                .to_string()
                 .contains("needs a command")
         );
         assert!(ExecSubject::parse("node").is_err());
