@@ -485,7 +485,8 @@ fn matrix_command(
                 .map_err(|e| Stop::bad_input(e.to_string()))?;
             let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
             let matrix = load_matrix(workspace, &names)?;
-            let docs = rendered_docs(workspace, &matrix).map_err(Stop::bad_input)?;
+            let docs =
+                rendered_docs(workspace, &matrix).map_err(|e| Stop::bad_input(e.to_string()))?;
             let mut stale = false;
             for (path, rendered) in docs {
                 let shown = workspace.display(&path);

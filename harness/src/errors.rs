@@ -356,6 +356,39 @@ pub enum FixMatrixError {
     },
 }
 
+/// `coverage.toml` cannot be used.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LoadCoverageError {
+    /// The file could not be read.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Read {
+        /// The file, as shown in messages.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not TOML.
+    #[error("{}: {line}not valid TOML: {message}", path.display())]
+    Toml {
+        /// The file, as shown in messages.
+        path: PathBuf,
+        /// `line N: `, or empty when the parser does not say.
+        line: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The file parsed, and these are its problems (each naming its line, behaviour and fix).
+    #[error("{}:\n  {}", path.display(), problems.join("\n  "))]
+    Problems {
+        /// The file, as shown in messages.
+        path: PathBuf,
+        /// The problems, in file order.
+        problems: Vec<String>,
+    },
+}
+
 /// `parity-matrix.toml` cannot be used: every problem, each with its line and entry.
 #[derive(Debug, Error)]
 #[error("{}", DisplayMatrixProblems(self))]

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::Item;
 
 use super::model::Matrix;
+use crate::errors::LoadCoverageError;
 
 /// One behaviour and what covers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub struct Coverage {
 impl Coverage {
     /// Reads `text` (the file `path`) and checks it against `matrix`. Each problem names the
     /// line, the behaviour and the fix.
-    pub fn parse(path: &Path, text: &str, matrix: &Matrix) -> Result<Coverage, String> {
+    pub fn parse(path: &Path, text: &str, matrix: &Matrix) -> Result<Coverage, LoadCoverageError> {
         let line_of = |span: Option<std::ops::Range<usize>>| {
             span.map_or(String::new(), |s| {
                 format!(
@@ -59,13 +60,10 @@ impl Coverage {
                 )
             })
         };
-        let document = toml_edit::Document::parse(text).map_err(|e| {
-            format!(
-                "{}: {}not valid TOML: {}",
-                path.display(),
-                line_of(e.span()),
-                e.message()
-            )
+        let document = toml_edit::Document::parse(text).map_err(|e| LoadCoverageError::Toml {
+            path: path.to_path_buf(),
+            line: line_of(e.span()),
+            message: e.message().to_owned(),
         })?;
         let mut problems = Vec::new();
         let root = document.as_table();
@@ -140,7 +138,10 @@ impl Coverage {
                 behaviors,
             })
         } else {
-            Err(format!("{}:\n  {}", path.display(), problems.join("\n  ")))
+            Err(LoadCoverageError::Problems {
+                path: path.to_path_buf(),
+                problems,
+            })
         }
     }
 }

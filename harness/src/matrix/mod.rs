@@ -12,6 +12,8 @@ mod model;
 mod render;
 mod verdict;
 
+use crate::errors::LoadCoverageError;
+
 pub use coverage::{Behavior, Coverage, render_coverage};
 pub use fix::{UNEXPLAINED, fix_matrix};
 pub use model::{Cell, Declared, FEATURE_KINDS, Feature, Matrix};
@@ -24,12 +26,14 @@ pub use verdict::{FeatureVerdict, Verdict, feature_verdicts, fingerprint, judge_
 pub fn rendered_docs(
     workspace: &crate::workspace::Workspace,
     matrix: &Matrix,
-) -> Result<Vec<(std::path::PathBuf, String)>, String> {
+) -> Result<Vec<(std::path::PathBuf, String)>, LoadCoverageError> {
     let path = workspace.coverage_path();
     // Messages name the file as the workspace shows it (no machine path).
     let shown = std::path::PathBuf::from(workspace.display(&path));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: cannot read the file: {e}", shown.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|source| LoadCoverageError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     let coverage = Coverage::parse(&shown, &text, matrix)?;
     Ok(vec![
         (workspace.parity_doc(), render_markdown(matrix)),

@@ -383,7 +383,7 @@ fn a_subject_table_lists_its_main_differences_first_in_the_rendering() {
 
 fn coverage(text: &str) -> Result<Coverage, String> {
     let matrix = parse(FILE).unwrap();
-    Coverage::parse(Path::new("coverage.toml"), text, &matrix)
+    Coverage::parse(Path::new("coverage.toml"), text, &matrix).map_err(|e| e.to_string())
 }
 
 #[test]
