@@ -246,7 +246,66 @@ fn argument(field: FieldType, seed: usize) -> Value {
 /// The scenario a shape describes: the script follows the moves for whichever agent is
 /// current, so that every step is one the client consumes.
 fn scenario(shape: &Shape) -> ScenarioFile {
-    let tools: Vec<ToolSpec> = shape
+    let tools = tools(shape);
+    let guardrails = guardrails(shape);
+    let agents = agents(shape);
+    let steps = steps(shape);
+    let trace = user_trace(shape);
+    let (workflow_name, group_id, trace_metadata) = match &shape.workflow {
+        Some((name, group, metadata)) => (
+            Some(name.clone()),
+            group.clone(),
+            metadata.then(|| BTreeMap::from([("tenant".to_owned(), json!("acme"))])),
+        ),
+        None => (None, None, None),
+    };
+    ScenarioFile {
+        run: RunSpec {
+            agent: agent_name(0),
+            input: "Hello there.".into(),
+            streamed: shape.streamed,
+            drain: true,
+            copies: 1,
+            repeat: 1,
+            trace_id: None,
+            session: false,
+            max_turns: shape.max_turns,
+            workflow_name,
+            group_id,
+            trace_metadata,
+            trace_include_sensitive_data: shape.sensitive,
+            tracing_disabled: shape.tracing_disabled,
+            include_task_and_turn_spans: shape.task_and_turn_spans,
+            resume: Vec::new(),
+        },
+        env: {
+            let mut env = BTreeMap::new();
+            if shape.log_tool_data {
+                env.insert(
+                    "OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(),
+                    "0".to_owned(),
+                );
+            }
+            if shape.harness_id {
+                env.insert("OPENAI_AGENT_HARNESS_ID".to_owned(), "generated".to_owned());
+            }
+            env
+        },
+        agents,
+        tools,
+        guardrails,
+        mcp_servers: Vec::new(),
+        model: ModelSpec {
+            generation_spans: true,
+            steps,
+        },
+        trace,
+    }
+}
+
+/// The shape's function tools, `tool_0`….
+fn tools(shape: &Shape) -> Vec<ToolSpec> {
+    shape
         .tools
         .iter()
         .enumerate()
@@ -271,7 +330,11 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             output_guardrails: Vec::new(),
             needs_approval: None,
         })
-        .collect();
+        .collect()
+}
+
+/// The input and output guardrails the shape asks for.
+fn guardrails(shape: &Shape) -> Vec<GuardrailSpec> {
     let mut guardrails = Vec::new();
     if let Some(trips) = shape.input_guardrail {
         guardrails.push(GuardrailSpec {
@@ -293,7 +356,12 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             message: None,
         });
     }
-    let agents: Vec<AgentSpec> = (0..shape.agents)
+    guardrails
+}
+
+/// The shape's agents, `agent_0`… (the first starts the run).
+fn agents(shape: &Shape) -> Vec<AgentSpec> {
+    (0..shape.agents)
         .map(|i| AgentSpec {
             name: agent_name(i),
             instructions: (i % 2 == 0).then(|| format!("You are {}.", agent_name(i))),
@@ -326,8 +394,11 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             stop_at_tool_names: None,
             tools_final_output: None,
         })
-        .collect();
+        .collect()
+}
 
+/// The model script: the moves, each made feasible for the agent current at that point.
+fn steps(shape: &Shape) -> Vec<ModelStepSpec> {
     let mut steps = Vec::new();
     let mut current = 0usize;
     let mut call = 0usize;
@@ -410,8 +481,12 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             steps.push(step(vec![answer(shape.structured[current])], None, None));
         }
     }
+    steps
+}
 
-    let trace = shape.user_trace.map(|(around, after)| UserTraceSpec {
+/// The user trace around the run, if the shape has one.
+fn user_trace(shape: &Shape) -> Option<UserTraceSpec> {
+    shape.user_trace.map(|(around, after)| UserTraceSpec {
         workflow_name: "Generated workflow".into(),
         group_id: Some("group-1".into()),
         metadata: Some(BTreeMap::from([("case".to_owned(), json!("generated"))])),
@@ -439,57 +514,7 @@ fn scenario(shape: &Shape) -> ScenarioFile {
             }
             body
         },
-    });
-    let (workflow_name, group_id, trace_metadata) = match &shape.workflow {
-        Some((name, group, metadata)) => (
-            Some(name.clone()),
-            group.clone(),
-            metadata.then(|| BTreeMap::from([("tenant".to_owned(), json!("acme"))])),
-        ),
-        None => (None, None, None),
-    };
-    ScenarioFile {
-        run: RunSpec {
-            agent: agent_name(0),
-            input: "Hello there.".into(),
-            streamed: shape.streamed,
-            drain: true,
-            copies: 1,
-            repeat: 1,
-            trace_id: None,
-            session: false,
-            max_turns: shape.max_turns,
-            workflow_name,
-            group_id,
-            trace_metadata,
-            trace_include_sensitive_data: shape.sensitive,
-            tracing_disabled: shape.tracing_disabled,
-            include_task_and_turn_spans: shape.task_and_turn_spans,
-            resume: Vec::new(),
-        },
-        env: {
-            let mut env = BTreeMap::new();
-            if shape.log_tool_data {
-                env.insert(
-                    "OPENAI_AGENTS_DONT_LOG_TOOL_DATA".to_owned(),
-                    "0".to_owned(),
-                );
-            }
-            if shape.harness_id {
-                env.insert("OPENAI_AGENT_HARNESS_ID".to_owned(), "generated".to_owned());
-            }
-            env
-        },
-        agents,
-        tools,
-        guardrails,
-        mcp_servers: Vec::new(),
-        model: ModelSpec {
-            generation_spans: true,
-            steps,
-        },
-        trace,
-    }
+    })
 }
 
 fn item() -> OutputItemSpec {
