@@ -2,7 +2,9 @@
 //! Python client (`openai-agents`).
 //!
 //! Data flows one way (DESIGN §3):
-//! scenario → subject → raw records → normalizer → transcript → comparison → report.
+//! scenario → subject → raw records → normalizer → transcript → comparison → report,
+//! and so do the imports: each module below names only modules listed before it (the layer
+//! picture is `harness/README.md`; `import_cycles_tests.rs` fails on a cycle).
 //!
 //! * [`scenario`] loads and validates declarative scenario files.
 //! * [`subject`] runs a scenario on an implementation and captures its [`record::RawLog`].
@@ -11,7 +13,9 @@
 //!   ([`golden`]).
 //! * [`matrix`] checks results against `parity-matrix.toml`.
 //! * [`result`] is the verdict of one cell, below the runner and the matrix.
-//! * [`runner`] executes a plan of (scenario, subject) cells and emits results.
+//! * [`runner`] plans (scenario, subject) cells, deciding what each subject can run before any
+//!   runs, executes their stages (subject → normalizer → transcript, and the OTLP layer's), and
+//!   emits results.
 //! * [`report`] renders results as text, JSON, markdown or JUnit.
 //! * [`cli`] is the `parity` command line.
 #![warn(missing_docs, unreachable_pub)]
