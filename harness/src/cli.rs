@@ -473,121 +473,133 @@ fn matrix_command(
     command: MatrixCommand,
     stdout: &mut dyn Write,
 ) -> Result<i32, Stop> {
-    let workspace = &env.workspace;
-    let write = |stdout: &mut dyn Write, text: &str| {
-        stdout
-            .write_all(text.as_bytes())
-            .map_err(|e| Stop::failure(format!("cannot write: {e}")))
-    };
     match command {
-        MatrixCommand::Render { check } => {
-            let names = ScenarioPaths::discover(&workspace.scenarios_dir())
-                .map_err(|e| Stop::bad_input(e.to_string()))?;
-            let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
-            let matrix = load_matrix(workspace, &names)?;
-            let docs =
-                rendered_docs(workspace, &matrix).map_err(|e| Stop::bad_input(e.to_string()))?;
-            let mut stale = false;
-            for (path, rendered) in docs {
-                let shown = workspace.display(&path);
-                if check {
-                    let current = std::fs::read_to_string(&path).unwrap_or_default();
-                    if current == rendered {
-                        write(stdout, &format!("{shown} is fresh\n"))?;
-                    } else {
-                        stale = true;
-                        write(
-                            stdout,
-                            &format!("{shown} is stale: run `parity matrix render`\n"),
-                        )?;
-                    }
-                    continue;
-                }
-                std::fs::write(&path, rendered)
-                    .map_err(|e| Stop::failure(format!("cannot write {shown}: {e}")))?;
-                write(stdout, &format!("wrote {shown}\n"))?;
-            }
-            Ok(if stale { EXIT_FAILURE } else { EXIT_OK })
-        }
-        MatrixCommand::Check => {
-            let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
-            let mut progress = Progress::new(&plan, env.progress);
-            let report = execute(workspace, &plan, |event| progress.on_event(&event));
-            progress.finish();
-            let mut text = String::new();
-            for verdict in report.matrix.iter().flatten() {
-                if !verdict.ok {
-                    text.push_str(&format!(
-                        "MISMATCH {} / {}: declared {}, {}\n",
-                        verdict.feature, verdict.subject, verdict.declared, verdict.message
-                    ));
-                }
-            }
-            for result in report
-                .results
-                .iter()
-                .filter(|r| !matches!(r.status, Status::Pass | Status::Deviation))
-            {
-                text.push_str(&format!(
-                    "{} {} / {}: {}\n",
-                    result.status.as_str().to_uppercase(),
-                    result.scenario,
-                    result.subject,
-                    result.message
-                ));
-            }
-            let cells = report.matrix.as_ref().map_or(0, Vec::len);
-            text.push_str(&format!(
-                "{} matrix cells checked against {} results ({})\n",
-                cells,
-                report.results.len(),
-                report.summary_counts()
-            ));
-            write(stdout, &text)?;
-            Ok(if report.all_passed() {
-                EXIT_OK
+        MatrixCommand::Render { check } => matrix_render(env, check, stdout),
+        MatrixCommand::Check => matrix_check(env, stdout),
+        MatrixCommand::Fix => matrix_fix(env, stdout),
+    }
+}
+
+/// Writes `text` to `stdout`; failing to is a failure (exit 1).
+fn write_out(stdout: &mut dyn Write, text: &str) -> Result<(), Stop> {
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| Stop::failure(format!("cannot write: {e}")))
+}
+
+/// `parity matrix render [--check]`: the documents rendered from the matrix, written or checked.
+fn matrix_render(env: &Environment, check: bool, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    let workspace = &env.workspace;
+    let names = ScenarioPaths::discover(&workspace.scenarios_dir())
+        .map_err(|e| Stop::bad_input(e.to_string()))?;
+    let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
+    let matrix = load_matrix(workspace, &names)?;
+    let docs = rendered_docs(workspace, &matrix).map_err(|e| Stop::bad_input(e.to_string()))?;
+    let mut stale = false;
+    for (path, rendered) in docs {
+        let shown = workspace.display(&path);
+        if check {
+            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            if current == rendered {
+                write_out(stdout, &format!("{shown} is fresh\n"))?;
             } else {
-                EXIT_FAILURE
-            })
-        }
-        MatrixCommand::Fix => {
-            // A full run, without the matrix applied: the raw verdicts are what fix records.
-            let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
-            let matrix = plan
-                .matrix
-                .clone()
-                .expect("the project's scenarios have a matrix");
-            let unjudged = Plan {
-                matrix: None,
-                ..plan
-            };
-            let mut progress = Progress::new(&unjudged, env.progress);
-            let report = execute(workspace, &unjudged, |event| progress.on_event(&event));
-            progress.finish();
-            let path = workspace.matrix_path();
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Stop::failure(format!("cannot read {}: {e}", workspace.display(&path)))
-            })?;
-            let fixed = fix_matrix(&matrix, &text, &report.results)
-                .map_err(|e| Stop::failure(e.to_string()))?;
-            let changed = fixed != text;
-            if changed {
-                std::fs::write(&path, &fixed).map_err(|e| {
-                    Stop::failure(format!("cannot write {}: {e}", workspace.display(&path)))
-                })?;
+                stale = true;
+                write_out(
+                    stdout,
+                    &format!("{shown} is stale: run `parity matrix render`\n"),
+                )?;
             }
-            write(
-                stdout,
-                &format!(
-                    "{} {} from {} results; then run `parity matrix render`\n",
-                    if changed { "rewrote" } else { "unchanged:" },
-                    workspace.display(&path),
-                    report.results.len()
-                ),
-            )?;
-            Ok(EXIT_OK)
+            continue;
+        }
+        std::fs::write(&path, rendered)
+            .map_err(|e| Stop::failure(format!("cannot write {shown}: {e}")))?;
+        write_out(stdout, &format!("wrote {shown}\n"))?;
+    }
+    Ok(if stale { EXIT_FAILURE } else { EXIT_OK })
+}
+
+/// `parity matrix check`: a full run against the matrix, its mismatches and non-passing cells.
+fn matrix_check(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    let workspace = &env.workspace;
+    let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+    let mut progress = Progress::new(&plan, env.progress);
+    let report = execute(workspace, &plan, |event| progress.on_event(&event));
+    progress.finish();
+    let mut text = String::new();
+    for verdict in report.matrix.iter().flatten() {
+        if !verdict.ok {
+            text.push_str(&format!(
+                "MISMATCH {} / {}: declared {}, {}\n",
+                verdict.feature, verdict.subject, verdict.declared, verdict.message
+            ));
         }
     }
+    for result in report
+        .results
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Pass | Status::Deviation))
+    {
+        text.push_str(&format!(
+            "{} {} / {}: {}\n",
+            result.status.as_str().to_uppercase(),
+            result.scenario,
+            result.subject,
+            result.message
+        ));
+    }
+    let cells = report.matrix.as_ref().map_or(0, Vec::len);
+    text.push_str(&format!(
+        "{} matrix cells checked against {} results ({})\n",
+        cells,
+        report.results.len(),
+        report.summary_counts()
+    ));
+    write_out(stdout, &text)?;
+    Ok(if report.all_passed() {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    })
+}
+
+/// `parity matrix fix`: a full run without the matrix applied, its raw verdicts written into
+/// the matrix file.
+fn matrix_fix(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> {
+    let workspace = &env.workspace;
+    // A full run, without the matrix applied: the raw verdicts are what fix records.
+    let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+    let matrix = plan
+        .matrix
+        .clone()
+        .expect("the project's scenarios have a matrix");
+    let unjudged = Plan {
+        matrix: None,
+        ..plan
+    };
+    let mut progress = Progress::new(&unjudged, env.progress);
+    let report = execute(workspace, &unjudged, |event| progress.on_event(&event));
+    progress.finish();
+    let path = workspace.matrix_path();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Stop::failure(format!("cannot read {}: {e}", workspace.display(&path))))?;
+    let fixed =
+        fix_matrix(&matrix, &text, &report.results).map_err(|e| Stop::failure(e.to_string()))?;
+    let changed = fixed != text;
+    if changed {
+        std::fs::write(&path, &fixed).map_err(|e| {
+            Stop::failure(format!("cannot write {}: {e}", workspace.display(&path)))
+        })?;
+    }
+    write_out(
+        stdout,
+        &format!(
+            "{} {} from {} results; then run `parity matrix render`\n",
+            if changed { "rewrote" } else { "unchanged:" },
+            workspace.display(&path),
+            report.results.len()
+        ),
+    )?;
+    Ok(EXIT_OK)
 }
 
 /// Checks `--scenario` filters against the project's scenarios before anything is installed.
