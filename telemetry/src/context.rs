@@ -641,8 +641,8 @@ pub use tokio_helpers::{spawn_blocking, spawn_task};
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::span_data::CustomSpanData;
     use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
     use std::sync::{Arc, Barrier};
 
     fn span_id() -> Option<String> {

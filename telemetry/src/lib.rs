@@ -75,15 +75,13 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod model;
+
 pub mod batch;
-mod clock;
-pub mod config;
 pub mod context;
 mod errors;
 pub mod events;
-pub mod export;
 pub mod hooks;
-mod ids;
 mod json_lines;
 pub mod lifecycle;
 pub mod logger;
@@ -93,30 +91,30 @@ pub mod otel;
 mod processor;
 pub mod propagation;
 mod provider;
-pub mod pyrepr;
-pub mod scrub;
 mod span;
-pub mod span_data;
 mod started_traces;
 pub mod testing;
 mod trace;
 pub mod usage;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use model::{config, export, pyrepr, scrub, span_data};
+
 pub use context::{current_span, current_trace};
-pub use errors::{CallModelError, CallToolError, ConvertTimestampError, RunAgentError};
-pub use ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
+pub use errors::{CallModelError, CallToolError, RunAgentError};
 pub use json_lines::JsonLinesProcessor;
-pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
-pub use provider::{
-    TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,
-};
-pub use span::{Span, SpanError, SpanGuard, SpanOptions, TypedSpan};
-pub use span_data::{
+pub use model::clock::{Clock, ConvertTimestampError, ManualClock, SystemClock, Timestamp};
+pub use model::ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
+pub use model::span_data::{
     AgentSpanData, CustomSpanData, FunctionSpanData, GenerationSpanData, GuardrailSpanData,
     HandoffSpanData, JsonMap, McpListToolsSpanData, ResponseSpanData, SpanData, SpanDataKind,
     TaskSpanData, TurnSpanData,
 };
+pub use model::span_error::SpanError;
+pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
+pub use provider::{
+    TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,
+};
+pub use span::{Span, SpanGuard, SpanOptions, TypedSpan};
 pub use trace::{Trace, TraceGuard, TraceOptions};
 
 /// The release of the Python client (`openai-agents`) whose observable output this crate

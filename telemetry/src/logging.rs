@@ -67,8 +67,8 @@
 //! ```
 
 use crate::context;
+use crate::model::span_data::JsonMap;
 use crate::span::Span;
-use crate::span_data::JsonMap;
 use crate::trace::Trace;
 
 /// The name of the field holding the current trace's id on every `openai.agents` event.
@@ -165,9 +165,9 @@ macro_rules! agents_event {
             // checked where it is (no allocation on the no-op paths).
             let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+) {
                 args => match args.as_str() {
-                    ::std::option::Option::Some(text) => $crate::scrub::scrub_str(text),
+                    ::std::option::Option::Some(text) => $crate::model::scrub::scrub_str(text),
                     ::std::option::Option::None => ::std::borrow::Cow::Owned(
-                        $crate::scrub::scrub_text(::std::fmt::format(args)),
+                        $crate::model::scrub::scrub_text(::std::fmt::format(args)),
                     ),
                 },
             };
@@ -203,8 +203,8 @@ pub(crate) use {agents_debug, agents_error, agents_event, agents_warn};
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::span_data::CustomSpanData;
     use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
 
     #[test]
     fn noop_handles_report_no_ids() {

@@ -535,8 +535,8 @@ impl ProcessorSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::span_data::CustomSpanData;
     use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[derive(Default)]

@@ -35,7 +35,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
-use crate::span_data::JsonMap;
+use crate::model::span_data::JsonMap;
 
 /// The environment variable (and header name) this crate's examples use to hand a
 /// [`PropagatedContext`] to a child process.
@@ -167,8 +167,8 @@ fn check_shape(id: &str, field: &str, prefix: &str, hex: usize) -> Result<(), Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::span_data::CustomSpanData;
     use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
     use crate::trace::TraceOptions;
 
     #[test]

@@ -50,14 +50,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::clock::{Clock, SystemClock};
 use crate::context::{self, Context};
-use crate::ids::{IdGenerator, RandomIdGenerator};
 use crate::logging::{agents_debug, agents_warn};
+use crate::model::clock::{Clock, SystemClock};
+use crate::model::ids::{IdGenerator, RandomIdGenerator};
+use crate::model::span_data::{CustomSpanData, SpanDataKind};
 use crate::processor::{ProcessorSet, TracingProcessor};
 use crate::propagation::PropagatedContext;
 use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
-use crate::span_data::{CustomSpanData, SpanDataKind};
 use crate::started_traces::StartedTraces;
 use crate::trace::{NO_OP_ID, Trace, TraceOptions};
 
@@ -725,8 +725,8 @@ pub fn span<D: SpanDataKind>(data: D) -> TypedSpan<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::span_data::CustomSpanData;
     use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::span_data::CustomSpanData;
 
     #[test]
     fn explicit_parents_ignore_the_current_context() {

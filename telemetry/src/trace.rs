@@ -36,11 +36,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value;
 
 use crate::context::{self, ContextGuard};
-use crate::export::TraceEnvelope;
 use crate::logging::{agents_debug, agents_error};
+use crate::model::export::TraceEnvelope;
+use crate::model::span_data::JsonMap;
 use crate::provider::Shared;
 use crate::span::{Span, SpanPlacement};
-use crate::span_data::JsonMap;
 
 /// The id that marks no-op traces and spans, as in Python.
 pub(crate) const NO_OP_ID: &str = "no-op";
@@ -340,7 +340,7 @@ impl Trace {
         // Strings and JSON maps always serialize.
         serde_json::to_value(self.envelope()?)
             .ok()
-            .map(crate::scrub::scrubbed_value)
+            .map(crate::model::scrub::scrubbed_value)
     }
 
     /// Writes the export as JSON without building a [`Value`] first (the same bytes as

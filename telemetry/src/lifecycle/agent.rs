@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::pyrepr::python_repr;
+use crate::model::pyrepr::python_repr;
 
 use crate::hooks::AgentHooks;
 

@@ -26,10 +26,10 @@ use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::{Run, RunOptions, Runner};
 use super::tools::ToolBatch;
 use super::turn::Turn;
-use crate::config::DEFAULT_WORKFLOW_NAME;
 use crate::events::{EventFields, Namespace, Phase};
 use crate::logging::agents_debug;
-use crate::span_data::JsonMap;
+use crate::model::config::DEFAULT_WORKFLOW_NAME;
+use crate::model::span_data::JsonMap;
 use crate::usage::Usage;
 
 /// Python's `DEFAULT_APPROVAL_REJECTION_MESSAGE`: what the model gets for a rejected call
@@ -416,8 +416,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::{EnvConfig, RunConfig};
     use crate::lifecycle::{AgentInfo, ModelCallOptions, ModelResponse, ToolInfo};
+    use crate::model::config::{EnvConfig, RunConfig};
     use crate::processor::{EventKind, InMemoryProcessor};
     use crate::provider::TraceProvider;
 

@@ -4,9 +4,9 @@ use serde_json::json;
 
 use super::run::Run;
 use crate::errors::RunAgentError;
+use crate::model::span_data::{GuardrailSpanData, JsonMap};
+use crate::model::span_error::SpanError;
 use crate::provider::TraceProvider;
-use crate::span::SpanError;
-use crate::span_data::{GuardrailSpanData, JsonMap};
 
 /// Runs each guardrail inside its own `guardrail` span, current and under the current
 /// span, in order (Python starts them as concurrent tasks that, not suspending, run one

@@ -1,6 +1,6 @@
 //! Conversation items, model responses and what a response asks the runner to do.
 
-use crate::clock::Timestamp;
+use crate::model::clock::Timestamp;
 use crate::usage::Usage;
 
 /// One conversation item, as the Responses API types it: the model's input (the user

@@ -13,10 +13,10 @@ use crate::context::{Context, InContextExt};
 use crate::errors::{CallToolError, RunAgentError};
 use crate::events::{EventFields, EventTimer, Namespace};
 use crate::logging::{agents_debug, agents_error, agents_warn};
-use crate::pyrepr::{python_repr, python_str};
-use crate::span::SpanError;
+use crate::model::pyrepr::{python_repr, python_str};
+use crate::model::span_data::{FunctionSpanData, JsonMap};
+use crate::model::span_error::SpanError;
 use crate::span::TypedSpan;
-use crate::span_data::{FunctionSpanData, JsonMap};
 
 /// What the default failure handler tells the model when a tool fails (the Python client's
 /// `default_tool_error_function`; until 0.24.0 it added " Please try again.").

@@ -13,10 +13,11 @@ use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
 use crate::events::{EventFields, EventTimer, Namespace};
 use crate::logging::{agents_debug, agents_warn};
-use crate::span::{SpanError, SpanOptions, TypedSpan};
-use crate::span_data::{
+use crate::model::span_data::{
     GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
 };
+use crate::model::span_error::SpanError;
+use crate::span::{SpanOptions, TypedSpan};
 use crate::usage::Usage;
 
 /// What the run does after a turn; streamed runs log it as `next_step type=…`.
@@ -580,7 +581,7 @@ impl<'run> Turn<'run> {
             .map(|t| Value::String(t.to_owned()))
             .collect();
         if !types.is_empty() {
-            let types = crate::pyrepr::python_repr(&Value::Array(types));
+            let types = crate::model::pyrepr::python_repr(&Value::Array(types));
             agents_debug!("Persisting turn items (types={types})");
         }
     }
