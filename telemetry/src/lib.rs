@@ -76,32 +76,25 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod model;
+mod processors;
+mod sdk;
 
-pub mod batch;
-pub mod context;
 mod errors;
 pub mod events;
 pub mod hooks;
-mod json_lines;
 pub mod lifecycle;
 pub mod logger;
-pub mod logging;
 #[cfg(feature = "otlp")]
 pub mod otel;
-mod processor;
-pub mod propagation;
-mod provider;
-mod span;
-mod started_traces;
 pub mod testing;
-mod trace;
 pub mod usage;
 
 pub use model::{config, export, pyrepr, scrub, span_data};
+pub use processors::batch;
+pub use sdk::log as logging;
+pub use sdk::{context, propagation};
 
-pub use context::{current_span, current_trace};
 pub use errors::{CallModelError, CallToolError, RunAgentError};
-pub use json_lines::JsonLinesProcessor;
 pub use model::clock::{Clock, ConvertTimestampError, ManualClock, SystemClock, Timestamp};
 pub use model::ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
 pub use model::span_data::{
@@ -110,12 +103,15 @@ pub use model::span_data::{
     TaskSpanData, TurnSpanData,
 };
 pub use model::span_error::SpanError;
-pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
-pub use provider::{
+pub use processors::json_lines::JsonLinesProcessor;
+pub use processors::memory::{InMemoryProcessor, RecordedEvent};
+pub use sdk::context::{current_span, current_trace};
+pub use sdk::processor::{EventKind, TracingProcessor};
+pub use sdk::provider::{
     TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,
 };
-pub use span::{Span, SpanGuard, SpanOptions, TypedSpan};
-pub use trace::{Trace, TraceGuard, TraceOptions};
+pub use sdk::span::{Span, SpanGuard, SpanOptions, TypedSpan};
+pub use sdk::trace::{Trace, TraceGuard, TraceOptions};
 
 /// The release of the Python client (`openai-agents`) whose observable output this crate
 /// follows: its traces, spans, log lines and hooks are held to that release's by the parity

@@ -37,12 +37,12 @@ use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::LOG_TARGET;
 use crate::events::EVENT_TARGET;
-use crate::logging::JsonFields;
 use crate::model::clock::{ManualClock, Timestamp};
 use crate::model::ids::SequentialIdGenerator;
 use crate::model::span_data::JsonMap;
-use crate::processor::{InMemoryProcessor, RecordedEvent};
-use crate::provider::TraceProvider;
+use crate::processors::memory::{InMemoryProcessor, RecordedEvent};
+use crate::sdk::log::JsonFields;
+use crate::sdk::provider::TraceProvider;
 
 /// One captured `tracing` event: its target, level and fields (as JSON values).
 #[derive(Debug, Clone, PartialEq)]

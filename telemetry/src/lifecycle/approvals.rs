@@ -27,9 +27,9 @@ use super::run::{Run, RunOptions, Runner};
 use super::tools::ToolBatch;
 use super::turn::Turn;
 use crate::events::{EventFields, Namespace, Phase};
-use crate::logging::agents_debug;
 use crate::model::config::DEFAULT_WORKFLOW_NAME;
 use crate::model::span_data::JsonMap;
+use crate::sdk::log::agents_debug;
 use crate::usage::Usage;
 
 /// Python's `DEFAULT_APPROVAL_REJECTION_MESSAGE`: what the model gets for a rejected call
@@ -418,8 +418,9 @@ mod tests {
     use super::*;
     use crate::lifecycle::{AgentInfo, ModelCallOptions, ModelResponse, ToolInfo};
     use crate::model::config::{EnvConfig, RunConfig};
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::provider::TraceProvider;
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::processor::EventKind;
+    use crate::sdk::provider::TraceProvider;
 
     fn runner(memory: &InMemoryProcessor) -> Runner {
         let provider = TraceProvider::builder()

@@ -6,7 +6,7 @@ use super::run::Run;
 use crate::errors::RunAgentError;
 use crate::model::span_data::{GuardrailSpanData, JsonMap};
 use crate::model::span_error::SpanError;
-use crate::provider::TraceProvider;
+use crate::sdk::provider::TraceProvider;
 
 /// Runs each guardrail inside its own `guardrail` span, current and under the current
 /// span, in order (Python starts them as concurrent tasks that, not suspending, run one

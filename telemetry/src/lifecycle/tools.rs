@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use super::agent::{FailureHandler, ToolGuardrailDecision, first_objection};
 use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::Run;
-use crate::context::{Context, InContextExt};
 use crate::errors::{CallToolError, RunAgentError};
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::logging::{agents_debug, agents_error, agents_warn};
 use crate::model::pyrepr::{python_repr, python_str};
 use crate::model::span_data::{FunctionSpanData, JsonMap};
 use crate::model::span_error::SpanError;
-use crate::span::TypedSpan;
+use crate::sdk::context::{Context, InContextExt};
+use crate::sdk::log::{agents_debug, agents_error, agents_warn};
+use crate::sdk::span::TypedSpan;
 
 /// What the default failure handler tells the model when a tool fails (the Python client's
 /// `default_tool_error_function`; until 0.24.0 it added " Please try again.").

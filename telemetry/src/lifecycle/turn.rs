@@ -9,15 +9,15 @@ use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 use super::run::Run;
 use super::tools::ToolBatch;
-use crate::context::{Context, FrameId};
 use crate::errors::{CallModelError, RunAgentError};
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::logging::{agents_debug, agents_warn};
 use crate::model::span_data::{
     GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
 };
 use crate::model::span_error::SpanError;
-use crate::span::{SpanOptions, TypedSpan};
+use crate::sdk::context::{Context, FrameId};
+use crate::sdk::log::{agents_debug, agents_warn};
+use crate::sdk::span::{SpanOptions, TypedSpan};
 use crate::usage::Usage;
 
 /// What the run does after a turn; streamed runs log it as `next_step type=…`.

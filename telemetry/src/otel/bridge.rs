@@ -16,9 +16,9 @@ use super::ids::{
 };
 use crate::model::scrub::scrub_str;
 use crate::model::span_data::SpanData;
-use crate::processor::TracingProcessor;
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::processor::TracingProcessor;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// Open spans the bridge keeps at most (a span that never ends must not grow memory without
 /// bound); spans started beyond it are not exported and are counted.

@@ -38,7 +38,7 @@ pub use pipeline::{
 pub use warning::{WARNING_TARGET, WarningSink};
 pub use watch::ExportStats;
 
-use crate::provider::{TraceProvider, global_provider};
+use crate::sdk::provider::{TraceProvider, global_provider};
 
 /// Exports the global provider's traces when the environment enables it
 /// (`CODEX_OTLP_ENABLE`); `None` when it does not, or when the settings cannot be used (then

@@ -253,7 +253,7 @@ impl OtlpExport {
     /// shutdown timeout. Calling it again does nothing.
     pub fn shutdown(&self) -> ExportStats {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
-            crate::processor::TracingProcessor::shutdown(&*self.bridge);
+            crate::sdk::processor::TracingProcessor::shutdown(&*self.bridge);
             // One deadline for both signals: spans first, metrics with what is left.
             let deadline = std::time::Instant::now() + self.shutdown_timeout;
             let _ = self.provider.shutdown_with_timeout(self.shutdown_timeout);

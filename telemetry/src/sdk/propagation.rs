@@ -34,8 +34,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::Context;
 use crate::model::span_data::JsonMap;
+use crate::sdk::context::Context;
 
 /// The environment variable (and header name) this crate's examples use to hand a
 /// [`PropagatedContext`] to a child process.
@@ -168,8 +168,8 @@ fn check_shape(id: &str, field: &str, prefix: &str, hex: usize) -> Result<(), Pa
 mod tests {
     use super::*;
     use crate::model::span_data::CustomSpanData;
-    use crate::provider::TraceProvider;
-    use crate::trace::TraceOptions;
+    use crate::sdk::provider::TraceProvider;
+    use crate::sdk::trace::TraceOptions;
 
     #[test]
     fn a_header_round_trips_with_group_and_metadata() {

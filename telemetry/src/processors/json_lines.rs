@@ -31,9 +31,9 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::processor::{EventKind, TracingProcessor};
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::processor::{EventKind, TracingProcessor};
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// Writes every event as a JSON line (see the [module docs](self)).
 #[derive(Debug)]

@@ -15,11 +15,11 @@
 //!   and enter it there, or use the helpers: [`spawn`] for threads, [`Context::wrap`]
 //!   for thread pools, [`InContextExt::in_context`] for futures and, with the `tokio`
 //!   feature, `spawn_task` and `spawn_blocking`.
-//! * A [`Run`](crate::lifecycle::Run) of the lifecycle API holds no guard: it keeps its
+//! * A `Run` of the lifecycle API (module `lifecycle`) holds no guard: it keeps its
 //!   own context (its trace and open spans over its caller's context) and makes it current
 //!   only while one of its calls runs, so it can be held across `.await`s and move between
 //!   threads. Its handles give out the contexts to attach for the SDK's own work
-//!   (see [Threads and async](crate::lifecycle#threads-and-async)).
+//!   (see the lifecycle module's *Threads and async*).
 //!
 //! Trace and span are independent, as in Python: entering a trace keeps the current span,
 //! entering a span keeps the current trace.
@@ -73,8 +73,8 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::thread::JoinHandle;
 
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 use stack::Entry;
 pub(crate) use stack::with_current;
 
@@ -642,7 +642,7 @@ pub use tokio_helpers::{spawn_blocking, spawn_task};
 mod tests {
     use super::*;
     use crate::model::span_data::CustomSpanData;
-    use crate::provider::TraceProvider;
+    use crate::sdk::provider::TraceProvider;
     use std::sync::{Arc, Barrier};
 
     fn span_id() -> Option<String> {

@@ -41,14 +41,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::context::{self, ContextGuard};
-use crate::logging::agents_warn;
 use crate::model::clock::Timestamp;
 use crate::model::export::SpanEnvelope;
 use crate::model::span_data::{JsonMap, SpanData, SpanDataKind};
 use crate::model::span_error::SpanError;
-use crate::provider::Shared;
-use crate::trace::{NO_OP_ID, Trace};
+use crate::sdk::context::{self, ContextGuard};
+use crate::sdk::log::agents_warn;
+use crate::sdk::shared::Shared;
+use crate::sdk::trace::{NO_OP_ID, Trace};
 
 /// Where a span created by [`TraceProvider::create_span`](crate::TraceProvider::create_span)
 /// hangs, under which id, and whether it records: Python's `parent`, `span_id` and
@@ -747,7 +747,7 @@ impl<D> From<TypedSpan<D>> for Span {
 /// A guard is an entry on this thread's context stack, so it is not `Send`: it cannot be
 /// held across an `.await` in a spawned task or moved to another thread. Async code attaches
 /// contexts to futures instead ([`InContextExt`](crate::context::InContextExt)), and the
-/// [lifecycle](crate::lifecycle) handles keep their spans without guards.
+/// lifecycle API's handles (module `lifecycle`) keep their spans without guards.
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>() {}
@@ -786,13 +786,14 @@ impl Drop for SpanGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::current_span;
     use crate::model::clock::ManualClock;
     use crate::model::ids::SequentialIdGenerator;
     use crate::model::span_data::{AgentSpanData, CustomSpanData};
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::provider::TraceProvider;
-    use crate::trace::TraceOptions;
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::context::current_span;
+    use crate::sdk::processor::EventKind;
+    use crate::sdk::provider::TraceProvider;
+    use crate::sdk::trace::TraceOptions;
     use serde_json::json;
     use std::time::Duration;
 
@@ -953,7 +954,7 @@ mod tests {
     #[test]
     fn processors_see_live_spans() {
         struct Mutates;
-        impl crate::processor::TracingProcessor for Mutates {
+        impl crate::sdk::processor::TracingProcessor for Mutates {
             fn on_span_start(&self, span: &Span) {
                 span.set_error(SpanError::new("set by processor"));
             }

@@ -16,8 +16,8 @@ use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Context;
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// The current trace and span, borrowed from the stack.
 #[derive(Debug, Clone, Copy, Default)]
