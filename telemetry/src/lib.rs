@@ -79,22 +79,21 @@ mod model;
 mod processors;
 mod sdk;
 
-mod errors;
 pub mod events;
-pub mod hooks;
 pub mod lifecycle;
-pub mod logger;
 #[cfg(feature = "otlp")]
 pub mod otel;
-pub mod testing;
-pub mod usage;
+mod subscriber;
 
+pub use lifecycle::{hooks, usage};
 pub use model::{config, export, pyrepr, scrub, span_data};
 pub use processors::batch;
 pub use sdk::log as logging;
 pub use sdk::{context, propagation};
+pub use subscriber::capture as testing;
+pub use subscriber::logger;
 
-pub use errors::{CallModelError, CallToolError, RunAgentError};
+pub use lifecycle::errors::{CallModelError, CallToolError, RunAgentError};
 pub use model::clock::{Clock, ConvertTimestampError, ManualClock, SystemClock, Timestamp};
 pub use model::ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
 pub use model::span_data::{

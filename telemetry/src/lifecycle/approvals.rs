@@ -27,10 +27,10 @@ use super::run::{Run, RunOptions, Runner};
 use super::tools::ToolBatch;
 use super::turn::Turn;
 use crate::events::{EventFields, Namespace, Phase};
+use crate::lifecycle::usage::Usage;
 use crate::model::config::DEFAULT_WORKFLOW_NAME;
 use crate::model::span_data::JsonMap;
 use crate::sdk::log::agents_debug;
-use crate::usage::Usage;
 
 /// Python's `DEFAULT_APPROVAL_REJECTION_MESSAGE`: what the model gets for a rejected call
 /// without a message of its own.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::run::Run;
-use crate::errors::RunAgentError;
+use crate::lifecycle::errors::RunAgentError;
 use crate::model::span_data::{GuardrailSpanData, JsonMap};
 use crate::model::span_error::SpanError;
 use crate::sdk::provider::TraceProvider;

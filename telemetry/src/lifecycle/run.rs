@@ -11,9 +11,10 @@ use super::approvals::{Approval, StandingDecision};
 use super::guardrails;
 use super::items::{Item, ToolApproval};
 use super::turn::Turn;
-use crate::errors::RunAgentError;
 use crate::events::{EventFields, EventTimer, Events, Namespace, Originator};
-use crate::hooks::{AgentHooks, RunContext, RunHooks};
+use crate::lifecycle::errors::RunAgentError;
+use crate::lifecycle::hooks::{AgentHooks, RunContext, RunHooks};
+use crate::lifecycle::usage::Usage;
 use crate::model::config::{EnvConfig, RunConfig};
 use crate::model::pyrepr::python_repr;
 use crate::model::span_data::{AgentSpanData, CustomSpanData, JsonMap, TaskSpanData};
@@ -23,7 +24,6 @@ use crate::sdk::log::{agents_debug, agents_warn};
 use crate::sdk::provider::TraceProvider;
 use crate::sdk::span::{Span, SpanOptions, TypedSpan};
 use crate::sdk::trace::{Trace, TraceOptions};
-use crate::usage::Usage;
 use crate::{current_span, current_trace};
 
 /// Python's `DEFAULT_MAX_TURNS`.

@@ -6,21 +6,17 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
-use super::agent::{FailureHandler, ToolGuardrailDecision, first_objection};
 use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::Run;
-use crate::errors::{CallToolError, RunAgentError};
+use super::tool_info::{FailureHandler, ToolGuardrailDecision, first_objection};
 use crate::events::{EventFields, EventTimer, Namespace};
+use crate::lifecycle::errors::{CallToolError, RunAgentError};
 use crate::model::pyrepr::{python_repr, python_str};
 use crate::model::span_data::{FunctionSpanData, JsonMap};
 use crate::model::span_error::SpanError;
 use crate::sdk::context::{Context, InContextExt};
 use crate::sdk::log::{agents_debug, agents_error, agents_warn};
 use crate::sdk::span::TypedSpan;
-
-/// What the default failure handler tells the model when a tool fails (the Python client's
-/// `default_tool_error_function`; until 0.24.0 it added " Please try again.").
-pub const DEFAULT_TOOL_ERROR_OUTPUT: &str = "An error occurred while running the tool.";
 
 /// A call a guardrail objected to: its message as the result (`reject_content`), or the
 /// tripwire that ends the run, with `Error running tool` on the call's span
@@ -79,7 +75,7 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 ///    function span current, `Tool X completed.` — or, when it fails or its arguments are
 ///    not a JSON object, the default failure handler: `Tool X failed`, the span error
 ///    `Error running tool (non-fatal)` `{"tool_name", "error": "Tool execution failed. Error
-///    details are redacted."}`, and [`DEFAULT_TOOL_ERROR_OUTPUT`] as the result.
+///    details are redacted."}`, and [`DEFAULT_TOOL_ERROR_OUTPUT`](super::DEFAULT_TOOL_ERROR_OUTPUT) as the result.
 /// 3. [`finish`](ToolBatch::finish): for each call `run.on_tool_end`, `agent.on_tool_end`
 ///    with Python's `str()` of the result, then the spans end with `input` (the raw
 ///    arguments) and `output` (`str()` of the result) when sensitive data is on, and the
@@ -453,7 +449,7 @@ impl<'turn> ToolBatch<'turn> {
     /// turn.end();
     /// assert_eq!(run.usage().requests, 1);
     /// ```
-    pub fn add_usage(&mut self, usage: &crate::usage::Usage) {
+    pub fn add_usage(&mut self, usage: &crate::lifecycle::usage::Usage) {
         self.run.usage.add(usage);
     }
 

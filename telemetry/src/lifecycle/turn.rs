@@ -9,8 +9,9 @@ use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 use super::run::Run;
 use super::tools::ToolBatch;
-use crate::errors::{CallModelError, RunAgentError};
 use crate::events::{EventFields, EventTimer, Namespace};
+use crate::lifecycle::errors::{CallModelError, RunAgentError};
+use crate::lifecycle::usage::Usage;
 use crate::model::span_data::{
     GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
 };
@@ -18,7 +19,6 @@ use crate::model::span_error::SpanError;
 use crate::sdk::context::{Context, FrameId};
 use crate::sdk::log::{agents_debug, agents_warn};
 use crate::sdk::span::{SpanOptions, TypedSpan};
-use crate::usage::Usage;
 
 /// What the run does after a turn; streamed runs log it as `next_step type=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
