@@ -151,19 +151,22 @@
 
 mod agent;
 mod approvals;
+mod decisions;
 pub(crate) mod errors;
 mod guardrails;
 pub mod hooks;
 mod items;
 mod run;
 mod run_context;
+mod state;
 mod tool_info;
 mod tools;
 mod turn;
 pub mod usage;
 
 pub use agent::{AgentInfo, HandoffInfo, TEXT_OUTPUT_TYPE, default_handoff_tool_name};
-pub use approvals::{Approval, DEFAULT_REJECTION_MESSAGE, RunState};
+pub use approvals::RunState;
+pub use decisions::{Approval, DEFAULT_REJECTION_MESSAGE};
 pub use items::{
     HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolApproval, ToolCallRequest,
 };
