@@ -12,8 +12,8 @@ use super::metrics::EventMetrics;
 use super::model::{EVENT_TARGET, EventFields, Namespace, Originator, Phase, event_name};
 use super::throttle::{ThrottleCounts, ThrottlePolicy, Throttles, policies_from_env};
 use crate::model::clock::Timestamp;
+use crate::sdk::context::{current_span, current_trace};
 use crate::sdk::provider::TraceProvider;
-use crate::{current_span, current_trace};
 
 /// The process's originator: 0 unset (read `CODEX_ORIGINATOR` at first use), else 1 + index.
 static DEFAULT_ORIGINATOR: AtomicU8 = AtomicU8::new(0);
