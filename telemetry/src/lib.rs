@@ -75,11 +75,19 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+// The layers of `src/`, lowest first (README, "Layers"): a folder imports only from the
+// folders of the groups before its own. Below them, every public path, re-exported where users
+// have always imported it.
+
+// 0, 1: the model, which depends on nothing, and the SDK core over it.
 mod model;
-mod processors;
 mod sdk;
 
+// 2: the Codex events and the concrete processors.
 pub mod events;
+mod processors;
+
+// 3: the agent-run API, the OTLP export, the subscribers.
 pub mod lifecycle;
 #[cfg(feature = "otlp")]
 pub mod otel;
