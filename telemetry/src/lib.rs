@@ -75,49 +75,50 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod batch;
-mod clock;
-pub mod config;
-pub mod context;
-mod errors;
+// The layers of `src/`, lowest first (README, "Layers"): a folder imports only from the
+// folders of the groups before its own. Below them, every public path, re-exported where users
+// have always imported it.
+
+// 0, 1: the model, which depends on nothing, and the SDK core over it.
+mod model;
+mod sdk;
+
+// 2: the Codex events and the concrete processors.
 pub mod events;
-pub mod export;
-pub mod hooks;
-mod ids;
-mod json_lines;
+mod processors;
+
+// 3: the agent-run API, the OTLP export, the subscribers.
 pub mod lifecycle;
-pub mod logger;
-pub mod logging;
 #[cfg(feature = "otlp")]
 pub mod otel;
-mod processor;
-pub mod propagation;
-mod provider;
-pub mod pyrepr;
-pub mod scrub;
-mod span;
-pub mod span_data;
-mod started_traces;
-pub mod testing;
-mod trace;
-pub mod usage;
+mod subscriber;
 
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use context::{current_span, current_trace};
-pub use errors::{CallModelError, CallToolError, ConvertTimestampError, RunAgentError};
-pub use ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
-pub use json_lines::JsonLinesProcessor;
-pub use processor::{EventKind, InMemoryProcessor, RecordedEvent, TracingProcessor};
-pub use provider::{
-    TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,
-};
-pub use span::{Span, SpanError, SpanGuard, SpanOptions, TypedSpan};
-pub use span_data::{
+pub use lifecycle::{hooks, usage};
+pub use model::{config, export, pyrepr, scrub, span_data};
+pub use processors::batch;
+pub use sdk::log as logging;
+pub use sdk::{context, propagation};
+pub use subscriber::capture as testing;
+pub use subscriber::logger;
+
+pub use lifecycle::errors::{CallModelError, CallToolError, RunAgentError};
+pub use model::clock::{Clock, ConvertTimestampError, ManualClock, SystemClock, Timestamp};
+pub use model::ids::{IdGenerator, RandomIdGenerator, SequentialIdGenerator};
+pub use model::span_data::{
     AgentSpanData, CustomSpanData, FunctionSpanData, GenerationSpanData, GuardrailSpanData,
     HandoffSpanData, JsonMap, McpListToolsSpanData, ResponseSpanData, SpanData, SpanDataKind,
     TaskSpanData, TurnSpanData,
 };
-pub use trace::{Trace, TraceGuard, TraceOptions};
+pub use model::span_error::SpanError;
+pub use processors::json_lines::JsonLinesProcessor;
+pub use processors::memory::{InMemoryProcessor, RecordedEvent};
+pub use sdk::context::{current_span, current_trace};
+pub use sdk::processor::{EventKind, TracingProcessor};
+pub use sdk::provider::{
+    TraceProvider, TraceProviderBuilder, global_provider, set_global_provider, span, trace,
+};
+pub use sdk::span::{Span, SpanGuard, SpanOptions, TypedSpan};
+pub use sdk::trace::{Trace, TraceGuard, TraceOptions};
 
 /// The release of the Python client (`openai-agents`) whose observable output this crate
 /// follows: its traces, spans, log lines and hooks are held to that release's by the parity

@@ -11,9 +11,9 @@ use tracing::Level;
 use super::metrics::EventMetrics;
 use super::model::{EVENT_TARGET, EventFields, Namespace, Originator, Phase, event_name};
 use super::throttle::{ThrottleCounts, ThrottlePolicy, Throttles, policies_from_env};
-use crate::clock::Timestamp;
-use crate::provider::TraceProvider;
-use crate::{current_span, current_trace};
+use crate::model::clock::Timestamp;
+use crate::sdk::context::{current_span, current_trace};
+use crate::sdk::provider::TraceProvider;
 
 /// The process's originator: 0 unset (read `CODEX_ORIGINATOR` at first use), else 1 + index.
 static DEFAULT_ORIGINATOR: AtomicU8 = AtomicU8::new(0);
@@ -359,7 +359,7 @@ impl Events {
         let duration_ms = duration.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         // Names, ids and messages may quote user data: scrubbed before they leave.
         fn scrub(text: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
-            text.as_deref().map(crate::scrub::scrub_str)
+            text.as_deref().map(crate::model::scrub::scrub_str)
         }
         let (agent, workflow, tool) = (
             scrub(&fields.agent),

@@ -11,7 +11,7 @@
 //! `duration_ms` from the clock's monotonic reading. The fields of each event are listed in
 //! `docs/telemetry-events.md`.
 //!
-//! The [lifecycle API](crate::lifecycle) emits them on its own; [`Events`] emits them for an
+//! The lifecycle API (module `lifecycle`) emits them on its own; [`Events`] emits them for an
 //! SDK's other work (attachment cleanup). They are emitted on the calling thread in order, and
 //! cost a callsite check when no subscriber enables the target.
 //!

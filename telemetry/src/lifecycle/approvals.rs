@@ -22,43 +22,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::decisions::{Approval, Decisions, StandingDecision};
 use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::{Run, RunOptions, Runner};
+use super::state::RunCore;
 use super::tools::ToolBatch;
 use super::turn::Turn;
-use crate::config::DEFAULT_WORKFLOW_NAME;
+use super::usage::Usage;
 use crate::events::{EventFields, Namespace, Phase};
-use crate::logging::agents_debug;
-use crate::span_data::JsonMap;
-use crate::usage::Usage;
-
-/// Python's `DEFAULT_APPROVAL_REJECTION_MESSAGE`: what the model gets for a rejected call
-/// without a message of its own.
-pub const DEFAULT_REJECTION_MESSAGE: &str = "Tool execution was not approved.";
-
-/// A decision on a call that needed approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Approval {
-    /// The call runs.
-    Approved,
-    /// The call does not run; the model gets `message` (or [`DEFAULT_REJECTION_MESSAGE`]).
-    Rejected {
-        /// Python's `rejection_message`.
-        message: Option<String>,
-    },
-}
-
-impl Approval {
-    fn rejection_text(&self) -> Option<&str> {
-        match self {
-            Approval::Approved => None,
-            Approval::Rejected { message } => {
-                Some(message.as_deref().unwrap_or(DEFAULT_REJECTION_MESSAGE))
-            }
-        }
-    }
-}
+use crate::model::config::DEFAULT_WORKFLOW_NAME;
+use crate::model::span_data::JsonMap;
+use crate::sdk::log::agents_debug;
 
 /// The trace a state belongs to (Python's `RunState._trace_state`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,15 +41,6 @@ struct SavedTrace {
     workflow_name: String,
     group_id: Option<String>,
     metadata: Option<JsonMap>,
-}
-
-/// A decision that also covers the tool's later calls by the same agent
-/// (`always_approve` / `always_reject`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct StandingDecision {
-    agent: String,
-    tool: String,
-    approval: Approval,
 }
 
 /// What an interrupted run leaves to resume from (Python's `RunState`): the trace, the turn
@@ -173,11 +138,11 @@ impl RunState {
             return false;
         };
         if always {
-            self.standing.push(StandingDecision {
-                agent: call.agent().to_owned(),
-                tool: call.tool().to_owned(),
-                approval: approval.clone(),
-            });
+            self.standing.push(StandingDecision::new(
+                call.agent().to_owned(),
+                call.tool().to_owned(),
+                approval.clone(),
+            ));
         }
         self.decisions.insert(call_id.to_owned(), approval);
         true
@@ -208,10 +173,10 @@ impl Turn<'_> {
 
 /// # Interruptions and resuming
 impl Run {
-    /// Whether calls are waiting for a decision ([`Turn::await_approval`], or calls left
-    /// undecided when resumed): end the run with [`interrupt`](Run::interrupt).
+    /// Whether calls are waiting for a decision ([`ToolCallRequest::awaiting_approval`], or
+    /// calls left undecided when resumed): end the run with [`interrupt`](Run::interrupt).
     pub fn is_interrupted(&self) -> bool {
-        !self.pending_approvals.is_empty()
+        self.core().is_interrupted()
     }
 
     /// The decision on a call of `tool` with `call_id`, when this run was resumed with one:
@@ -220,15 +185,7 @@ impl Run {
     /// ([`ToolCallRequest::with_rejection`]), and otherwise asks for approval if the tool
     /// needs it.
     pub fn approval(&self, tool: &str, call_id: &str) -> Option<Approval> {
-        if let Some(approval) = self.decisions.get(call_id) {
-            return Some(approval.clone());
-        }
-        let agent = self.agent.as_ref()?.info.name();
-        self.standing
-            .iter()
-            .rev()
-            .find(|decision| decision.agent == agent && decision.tool == tool)
-            .map(|decision| decision.approval.clone())
+        self.core().approval(tool, call_id)
     }
 
     /// Ends the run at an interruption: the agent span (without agent-end hooks), the task
@@ -239,7 +196,7 @@ impl Run {
     ///
     /// If no agent was started.
     pub fn interrupt(mut self) -> RunState {
-        let _attached = self.scope.attach();
+        let _attached = self.core_mut().attach();
         // The trace the state belongs to: the run's, or the user's trace around it.
         let trace = self
             .context()
@@ -252,16 +209,17 @@ impl Run {
                 metadata: trace.metadata().cloned(),
             });
         self.end_thread_interrupted();
+        let core = self.core_mut();
         let state = RunState {
             trace,
-            thread_id: self.events.thread_id().map(str::to_owned),
-            current_turn: self.current_turn,
-            agent: self.stint().info.name().to_owned(),
-            usage: self.usage,
-            items: std::mem::take(&mut self.items),
-            pending: std::mem::take(&mut self.pending_approvals),
+            thread_id: core.events().thread_id().map(str::to_owned),
+            current_turn: core.current_turn(),
+            agent: core.stint().agent().name().to_owned(),
+            usage: *core.usage(),
+            items: core.take_items(),
+            pending: core.take_pending_approvals(),
             decisions: BTreeMap::new(),
-            standing: std::mem::take(&mut self.standing),
+            standing: core.take_standing_decisions(),
         };
         self.close();
         state
@@ -278,81 +236,79 @@ impl Run {
     ///
     /// If no agent was started.
     pub fn continue_from_interruption(&mut self) -> Vec<ToolCallRequest> {
-        let _attached = self.scope.attach();
-        if !self.streamed {
+        let core = self.core_mut();
+        let _attached = core.attach();
+        if !core.is_streamed() {
             agents_debug!("Continuing from interruption");
         }
         // Python rebuilds the interrupted turn from its pending calls: it processes each
         // call again, and the agent span gets the agent's tools and handoffs.
-        let pending = std::mem::take(&mut self.pending_approvals);
+        let pending = core.take_pending_approvals();
         for _ in &pending {
             agents_debug!(
                 "Processing output item type=function_call class=ResponseFunctionToolCall"
             );
         }
-        let stint = self.stint();
-        stint.show_routing(&stint.info.routing(true));
+        let stint = core.stint();
+        stint.show_routing(&stint.agent().routing(true));
         let mut approved = Vec::new();
         for call in pending {
             // A call's own decision, or a standing one (`always`) taken on another call of
             // the same tool in this interruption.
-            let decision = self.decisions.get(call.call_id()).cloned().or_else(|| {
-                self.standing
-                    .iter()
-                    .rev()
-                    .find(|d| d.agent == call.agent() && d.tool == call.tool())
-                    .map(|d| d.approval.clone())
-            });
+            let decision = core
+                .decisions()
+                .for_call(call.agent(), call.tool(), call.call_id())
+                .cloned();
             if let Some(decision) = &decision {
-                self.end_approval_event(&call, decision);
+                end_approval_event(core, &call, decision);
             }
             match decision {
                 Some(Approval::Approved) => {
-                    let tool = self.stint().info.tool(call.tool()).cloned();
+                    let tool = core.stint().agent().tool(call.tool()).cloned();
                     if let Some(tool) = tool {
                         approved.push(ToolCallRequest::new(tool, call.call_id(), call.arguments()));
                     }
                 }
                 Some(rejected @ Approval::Rejected { .. }) => {
                     let text = rejected.rejection_text().unwrap_or_default().to_owned();
-                    self.items
-                        .push(Item::function_call_output(call.call_id(), text));
+                    core.push_item(Item::function_call_output(call.call_id(), text));
                 }
-                None => self.pending_approvals.push(call),
+                None => core.push_pending_approval(call),
             }
         }
         approved
-    }
-
-    /// `codex.approval.stop` of a decided call, with the token of its start (possibly
-    /// emitted by another process: the wait is measured on the wall clock).
-    fn end_approval_event(&self, call: &ToolApproval, decision: &Approval) {
-        let Some(token) = call.event_token() else {
-            return;
-        };
-        let waited = call
-            .requested_at()
-            .map(|at| self.events.now().duration_since(at));
-        let fields = EventFields {
-            decision: Some(match decision {
-                Approval::Approved => "approved",
-                Approval::Rejected { .. } => "rejected",
-            }),
-            ..EventFields::new()
-                .agent(call.agent())
-                .call(call.tool(), call.call_id())
-        };
-        self.events
-            .emit(Namespace::Approval, Phase::Stop, token, waited, &fields);
     }
 
     /// Runs the approved calls of a resumed run (see [`ToolBatch`]): their function spans
     /// are children of the agent span, as no turn is open, and the agent-start hooks wait
     /// for the next turn.
     pub fn start_resumed_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
-        let _attached = self.scope.attach();
-        ToolBatch::start(self, calls)
+        let core = self.core_mut();
+        let _attached = core.attach();
+        ToolBatch::start(core, calls)
     }
+}
+
+/// `codex.approval.stop` of a decided call, with the token of its start (possibly emitted by
+/// another process: the wait is measured on the wall clock).
+fn end_approval_event(core: &RunCore, call: &ToolApproval, decision: &Approval) {
+    let Some(token) = call.event_token() else {
+        return;
+    };
+    let waited = call
+        .requested_at()
+        .map(|at| core.events().now().duration_since(at));
+    let fields = EventFields {
+        decision: Some(match decision {
+            Approval::Approved => "approved",
+            Approval::Rejected { .. } => "rejected",
+        }),
+        ..EventFields::new()
+            .agent(call.agent())
+            .call(call.tool(), call.call_id())
+    };
+    core.events()
+        .emit(Namespace::Approval, Phase::Stop, token, waited, &fields);
 }
 
 impl Runner {
@@ -400,13 +356,13 @@ impl Runner {
                 .get_or_insert_with(|| thread_id.clone());
         }
         let mut run = Run::start_with(self.clone(), options, reattach, true);
-        run.current_turn = state.current_turn;
-        run.usage = state.usage;
-        run.usage_start = state.usage;
-        run.items = state.items;
-        run.pending_approvals = state.pending;
-        run.decisions = state.decisions;
-        run.standing = state.standing;
+        run.core_mut().restore(
+            state.current_turn,
+            state.usage,
+            state.items,
+            state.pending,
+            Decisions::new(state.decisions, state.standing),
+        );
         run
     }
 }
@@ -416,10 +372,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::config::{EnvConfig, RunConfig};
     use crate::lifecycle::{AgentInfo, ModelCallOptions, ModelResponse, ToolInfo};
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::provider::TraceProvider;
+    use crate::model::config::{EnvConfig, RunConfig};
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::processor::EventKind;
+    use crate::sdk::provider::TraceProvider;
 
     fn runner(memory: &InMemoryProcessor) -> Runner {
         let provider = TraceProvider::builder()

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use super::run::Run;
-use crate::errors::RunAgentError;
-use crate::provider::TraceProvider;
-use crate::span::SpanError;
-use crate::span_data::{GuardrailSpanData, JsonMap};
+use super::errors::RunAgentError;
+use super::state::RunCore;
+use crate::model::span_data::{GuardrailSpanData, JsonMap};
+use crate::model::span_error::SpanError;
+use crate::sdk::provider::TraceProvider;
 
 /// Runs each guardrail inside its own `guardrail` span, current and under the current
 /// span, in order (Python starts them as concurrent tasks that, not suspending, run one
@@ -38,7 +38,7 @@ where
 /// first tripped guardrail puts its tripwire error on the current span (Python's
 /// `attach_error_to_current_span`) and returns the error `tripwire` makes of its name.
 pub(super) fn run_under_current_span<I, S>(
-    run: &Run,
+    run: &RunCore,
     guardrails: I,
     check: impl FnMut(&str) -> bool,
     tripwire: fn(String) -> RunAgentError,
@@ -47,7 +47,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    match run_all(run.runner.provider(), guardrails, check) {
+    match run_all(run.provider(), guardrails, check) {
         Some(name) => {
             run.attach_error_to_current_span(tripwire_error(&name, None));
             Err(tripwire(name))
@@ -60,7 +60,7 @@ where
 /// which Python runs in a task started outside the turn). The first tripped guardrail puts
 /// its tripwire error, typed `input_guardrail`, on the agent span; its name is returned.
 pub(super) fn run_under_agent_span<I, S>(
-    run: &Run,
+    run: &RunCore,
     guardrails: I,
     check: impl FnMut(&str) -> bool,
 ) -> Option<String>
@@ -68,9 +68,9 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
-    let agent_span = run.stint().span.clone();
+    let agent_span = run.stint().span().clone();
     let under_agent = run.context().with_span(agent_span.clone().into_span());
-    let tripped = under_agent.run(|| run_all(run.runner.provider(), guardrails, check));
+    let tripped = under_agent.run(|| run_all(run.provider(), guardrails, check));
     if let Some(name) = &tripped {
         agent_span.set_error(tripwire_error(name, Some("input_guardrail")));
     }

@@ -1,7 +1,8 @@
 //! Conversation items, model responses and what a response asks the runner to do.
 
-use crate::clock::Timestamp;
-use crate::usage::Usage;
+use super::tool_info::ToolInfo;
+use super::usage::Usage;
+use crate::model::clock::Timestamp;
 
 /// One conversation item, as the Responses API types it: the model's input (the user
 /// message, earlier outputs, tool results) and output (messages, function calls, …).
@@ -272,7 +273,7 @@ impl ModelResponse {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolCallRequest {
-    tool: super::ToolInfo,
+    tool: ToolInfo,
     call_id: String,
     arguments: String,
     plan: CallPlan,
@@ -298,11 +299,7 @@ impl ToolCallRequest {
     ///
     /// assert_eq!(ToolCallRequest::new(ToolInfo::new("t"), "c", "{}").call_id(), "c");
     /// ```
-    pub fn new(
-        tool: super::ToolInfo,
-        call_id: impl Into<String>,
-        arguments: impl Into<String>,
-    ) -> Self {
+    pub fn new(tool: ToolInfo, call_id: impl Into<String>, arguments: impl Into<String>) -> Self {
         Self {
             tool,
             call_id: call_id.into(),
@@ -361,7 +358,7 @@ impl ToolCallRequest {
     ///
     /// assert_eq!(ToolCallRequest::new(ToolInfo::new("t"), "c", "{}").tool().name(), "t");
     /// ```
-    pub fn tool(&self) -> &super::ToolInfo {
+    pub fn tool(&self) -> &ToolInfo {
         &self.tool
     }
 

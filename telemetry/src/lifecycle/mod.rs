@@ -5,7 +5,7 @@
 //! means for its types); at each step it tells the lifecycle API, which produces what the
 //! Python client (`openai-agents` 0.24.0) produces at that step: the spans with their start
 //! and end payloads, error placement and redaction, usage on task and turn spans, the
-//! `openai.agents` log lines at the same positions, and the [hooks](crate::hooks) in the same
+//! `openai.agents` log lines at the same positions, and the [hooks] in the same
 //! order.
 //!
 //! | SDK step | call | what it emits |
@@ -151,20 +151,28 @@
 
 mod agent;
 mod approvals;
+mod decisions;
+pub(crate) mod errors;
 mod guardrails;
+pub mod hooks;
 mod items;
 mod run;
+mod run_context;
+mod state;
+mod tool_info;
 mod tools;
 mod turn;
+pub mod usage;
 
-pub use agent::{
-    AgentInfo, FailureHandler, HandoffInfo, TEXT_OUTPUT_TYPE, ToolGuardrail, ToolGuardrailDecision,
-    ToolInfo, default_handoff_tool_name,
-};
-pub use approvals::{Approval, DEFAULT_REJECTION_MESSAGE, RunState};
+pub use agent::{AgentInfo, HandoffInfo, TEXT_OUTPUT_TYPE, default_handoff_tool_name};
+pub use approvals::RunState;
+pub use decisions::{Approval, DEFAULT_REJECTION_MESSAGE};
 pub use items::{
     HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolApproval, ToolCallRequest,
 };
 pub use run::{DEFAULT_MAX_TURNS, Run, RunOptions, Runner};
-pub use tools::{DEFAULT_TOOL_ERROR_OUTPUT, ToolBatch};
+pub use tool_info::{
+    DEFAULT_TOOL_ERROR_OUTPUT, FailureHandler, ToolGuardrail, ToolGuardrailDecision, ToolInfo,
+};
+pub use tools::ToolBatch;
 pub use turn::{ModelCall, ModelCallOptions, Turn};

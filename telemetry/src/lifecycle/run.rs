@@ -1,35 +1,30 @@
 //! The run: trace, task span, agent stints and the run's end.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::agent::{AgentInfo, Routing};
-use super::approvals::{Approval, StandingDecision};
+use super::agent::AgentInfo;
+use super::errors::RunAgentError;
 use super::guardrails;
-use super::items::{Item, ToolApproval};
+use super::hooks::RunHooks;
+use super::items::Item;
+use super::state::{RunCore, RunSetup};
 use super::turn::Turn;
-use crate::config::{EnvConfig, RunConfig};
-use crate::context::{Context, FrameId, OwnedContext};
-use crate::errors::RunAgentError;
+use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Events, Namespace, Originator};
-use crate::hooks::{AgentHooks, RunContext, RunHooks};
-use crate::logging::{agents_debug, agents_warn};
-use crate::provider::TraceProvider;
-use crate::pyrepr::python_repr;
-use crate::span::{Span, SpanError, SpanOptions, TypedSpan};
-use crate::span_data::{AgentSpanData, CustomSpanData, JsonMap, TaskSpanData};
-use crate::trace::{Trace, TraceOptions};
-use crate::usage::Usage;
-use crate::{current_span, current_trace};
+use crate::model::config::{EnvConfig, RunConfig};
+use crate::model::span_data::{CustomSpanData, JsonMap, TaskSpanData};
+use crate::model::span_error::SpanError;
+use crate::sdk::context::{Context, FrameId, OwnedContext, current_trace};
+use crate::sdk::log::agents_debug;
+use crate::sdk::provider::TraceProvider;
+use crate::sdk::span::{Span, SpanOptions, TypedSpan};
+use crate::sdk::trace::{Trace, TraceOptions};
 
 /// Python's `DEFAULT_MAX_TURNS`.
 pub const DEFAULT_MAX_TURNS: u32 = 10;
-
-/// The error detail exported instead of an error's text when sensitive data is off.
-const REDACTED_ERROR: &str = "Error details are redacted.";
 
 /// Starts runs: holds the provider their traces and spans go to and the environment
 /// snapshot that shapes their logs (Python's `Runner` together with its process state).
@@ -65,7 +60,7 @@ const REDACTED_ERROR: &str = "Error details are redacted.";
 pub struct Runner {
     provider: TraceProvider,
     env: EnvConfig,
-    pub(super) events: Events,
+    events: Events,
 }
 
 impl Runner {
@@ -375,31 +370,6 @@ impl fmt::Debug for RunOptions {
     }
 }
 
-/// One agent's stint: its span, current in the run while the stint lasts.
-pub(crate) struct Stint {
-    pub(crate) info: AgentInfo,
-    pub(crate) span: TypedSpan<AgentSpanData>,
-    frame: Option<FrameId>,
-    /// Python's `should_run_agent_start_hooks`.
-    pub(crate) start_hooks_pending: bool,
-}
-
-impl Stint {
-    /// The agent span's `handoffs` and `tools`: what the agent offers the model, as routed.
-    pub(crate) fn show_routing(&self, routing: &Routing<'_>) {
-        self.span.update(|data| {
-            data.handoffs = Some(
-                routing
-                    .handoffs
-                    .iter()
-                    .map(|h| h.agent_name().to_owned())
-                    .collect(),
-            );
-            data.tools = Some(routing.tools.iter().map(|t| t.name().to_owned()).collect());
-        });
-    }
-}
-
 /// A running agent run: owns its trace (if it made one), task span and current agent
 /// span, counts turns and usage, and keeps the conversation items.
 ///
@@ -451,44 +421,12 @@ impl Stint {
 /// run.finish(Ok(serde_json::json!("done"))).unwrap();
 /// ```
 pub struct Run {
-    pub(crate) runner: Runner,
-    pub(crate) config: RunConfig,
+    /// What the run shares with its turns, model calls, tool batches and guardrails.
+    core: RunCore,
     max_turns: Option<u32>,
-    pub(crate) streamed: bool,
-    /// Whether turns persist their items to a session (see [`RunOptions::with_session`]).
-    pub(crate) session: bool,
-    pub(crate) hooks: Option<Arc<dyn RunHooks>>,
-    /// The run's context: over the caller's (where a streamed run's consumer logs), the
-    /// run's trace and open spans.
-    pub(crate) scope: OwnedContext,
-    pub(crate) items: Vec<Item>,
-    pub(crate) usage: Usage,
-    /// The usage of the runs this one resumes: the task span shows only this run's.
-    pub(crate) usage_start: Usage,
-    pub(crate) current_turn: u32,
-    /// Calls waiting for a decision: the run ends interrupted.
-    pub(crate) pending_approvals: Vec<ToolApproval>,
-    /// Decisions on the calls of the interrupted run this one resumes, by call id.
-    pub(crate) decisions: BTreeMap<String, Approval>,
-    /// Decisions that cover a tool's later calls, carried from run to run.
-    pub(crate) standing: Vec<StandingDecision>,
-    pub(crate) agent: Option<Stint>,
     task: Option<(TypedSpan<TaskSpanData>, Option<FrameId>)>,
-    /// A streamed run's input-guardrail tripwire, raised once the turn's model call
-    /// returns.
-    pub(crate) stored_error: Option<RunAgentError>,
-    /// A streamed run raised while planning its tool calls: Python's consumer finds the
-    /// run's task failed and logs `Breaking due to stored exception` once the run is over.
-    pub(crate) breaks_after_close: bool,
-    /// Whether a consumer reads the streamed run's events (and logs what it finds).
-    pub(crate) drained: bool,
-    /// The run's Codex events (its thread id and originator).
-    pub(crate) events: Events,
     /// `codex.thread.start`'s timer, ended by `finish` or `interrupt`.
     thread_event: Option<EventTimer>,
-    /// A turn that ended by an error propagating: its `codex.turn.exception` waits for
-    /// `finish`, which knows the error.
-    pub(crate) failed_turn: Option<EventTimer>,
     mask: Option<SpanFrame>,
     trace: Option<TraceFrame>,
     closed: bool,
@@ -577,29 +515,23 @@ impl Run {
             };
             events.start(Namespace::Thread, fields)
         });
-        Self {
-            runner,
+        let core = RunCore::new(RunSetup {
+            provider,
+            env: runner.env,
             config,
-            max_turns,
             streamed,
             session,
+            drained,
             hooks,
             scope,
-            items: input,
-            usage: Usage::default(),
-            usage_start: Usage::default(),
-            current_turn: 0,
-            pending_approvals: Vec::new(),
-            decisions: BTreeMap::new(),
-            standing: Vec::new(),
-            agent: None,
-            task,
-            stored_error: None,
-            breaks_after_close: false,
-            drained,
+            input,
             events,
+        });
+        Self {
+            core,
+            max_turns,
+            task,
             thread_event,
-            failed_turn: None,
             mask,
             trace,
             closed: false,
@@ -669,20 +601,8 @@ impl Run {
     /// assert_eq!(agent["tools"], serde_json::json!([]));
     /// ```
     pub fn start_agent(&mut self, agent: &AgentInfo) {
-        let _attached = self.scope.attach();
-        self.end_agent();
-        let mut data = AgentSpanData::new(agent.name());
-        data.handoffs = Some(Vec::new());
-        data.tools = Some(Vec::new());
-        data.output_type = Some(agent.output_type().to_owned());
-        let span = self.runner.provider.span(data);
-        let frame = self.scope.start_span(&span);
-        self.agent = Some(Stint {
-            info: agent.clone(),
-            span,
-            frame,
-            start_hooks_pending: true,
-        });
+        let _attached = self.core.attach();
+        self.core.start_stint(agent);
     }
 
     /// Starts the next turn of the current agent (turn numbers count across agents).
@@ -710,22 +630,19 @@ impl Run {
     /// assert_eq!((error.name(), error.message()), ("MaxTurnsExceeded", "Max turns (1) exceeded"));
     /// ```
     pub fn start_turn(&mut self) -> Result<Turn<'_>, RunAgentError> {
-        let _attached = self.scope.attach();
+        let _attached = self.core.attach();
         assert!(
-            self.agent.is_some(),
+            self.core.current_stint().is_some(),
             "Run::start_turn called before Run::start_agent"
         );
-        self.current_turn += 1;
+        let number = self.core.next_turn();
         if let Some(max_turns) = self.max_turns
-            && self.current_turn > max_turns
+            && number > max_turns
         {
-            self.stint().span.set_error(
-                SpanError::new("Max turns exceeded")
-                    .with_data(JsonMap::from_iter([("max_turns".into(), json!(max_turns))])),
-            );
+            self.core.max_turns_exceeded(max_turns);
             return Err(RunAgentError::max_turns_exceeded(max_turns));
         }
-        Ok(Turn::start(self))
+        Ok(Turn::start(&mut self.core))
     }
 
     /// Runs blocking input guardrails (Python's `run_in_parallel=False`) of a streamed run,
@@ -760,29 +677,17 @@ impl Run {
         S: AsRef<str>,
     {
         assert!(
-            self.streamed,
+            self.core.is_streamed(),
             "Run::run_blocking_input_guardrails in a run that is not streamed: call Turn::run_blocking_input_guardrails in the first turn"
         );
         assert!(
-            self.current_turn == 0,
+            self.core.current_turn() == 0,
             "Run::run_blocking_input_guardrails after a turn started: Python runs them before the first turn"
         );
-        let _attached = self.scope.attach();
-        match guardrails::run_under_agent_span(self, guardrails, check) {
+        let _attached = self.core.attach();
+        match guardrails::run_under_agent_span(&self.core, guardrails, check) {
             Some(name) => Err(RunAgentError::input_guardrail_tripwire(name)),
             None => Ok(()),
-        }
-    }
-
-    /// Calls the stint's `on_agent_start` hooks (run hooks, then agent hooks) unless they
-    /// were called: on its first turn, at the turn's first call other than blocking input
-    /// guardrails (Python runs those before the hooks).
-    pub(super) fn agent_started(&mut self) {
-        if std::mem::take(&mut self.stint_mut().start_hooks_pending) {
-            self.run_then_agent_hooks(
-                |hooks, context, agent| hooks.on_agent_start(context, agent),
-                |hooks, context, agent| hooks.on_start(context, agent),
-            );
         }
     }
 
@@ -812,9 +717,9 @@ impl Run {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let _attached = self.scope.attach();
-        super::guardrails::run_under_current_span(
-            self,
+        let _attached = self.core.attach();
+        guardrails::run_under_current_span(
+            &self.core,
             guardrails,
             check,
             RunAgentError::output_guardrail_tripwire,
@@ -837,7 +742,7 @@ impl Run {
     /// assert_eq!(run.items().len(), 1);
     /// ```
     pub fn items(&self) -> &[Item] {
-        &self.items
+        self.core.items()
     }
 
     /// The usage of the run's model calls so far.
@@ -851,7 +756,7 @@ impl Run {
     /// assert!(run.usage().is_zero());
     /// ```
     pub fn usage(&self) -> &Usage {
-        &self.usage
+        self.core.usage()
     }
 
     /// The number of the last turn started (0 before the first).
@@ -865,7 +770,7 @@ impl Run {
     /// assert_eq!(run.current_turn(), 0);
     /// ```
     pub fn current_turn(&self) -> u32 {
-        self.current_turn
+        self.core.current_turn()
     }
 
     /// The current agent, if one was started.
@@ -880,7 +785,7 @@ impl Run {
     /// assert_eq!(run.current_agent().unwrap().name(), "a");
     /// ```
     pub fn current_agent(&self) -> Option<&AgentInfo> {
-        self.agent.as_ref().map(|stint| &stint.info)
+        self.core.current_stint().map(|stint| stint.agent())
     }
 
     /// The run's current context: its trace (or the caller's, inside a current trace)
@@ -907,78 +812,17 @@ impl Run {
     /// assert!(current_span().is_none()); // nothing is current outside the run's calls
     /// ```
     pub fn context(&self) -> Context {
-        self.scope.current().clone()
+        self.core.context()
     }
 
-    /// The hook context: the usage so far.
-    pub(crate) fn hook_context(&self) -> RunContext {
-        RunContext::new(self.usage)
+    /// The state the run shares with its handles (for the approvals' interrupt and resume).
+    pub(super) fn core(&self) -> &RunCore {
+        &self.core
     }
 
-    /// The current agent's stint.
-    ///
-    /// # Panics
-    ///
-    /// If no agent was started.
-    pub(crate) fn stint(&self) -> &Stint {
-        self.agent
-            .as_ref()
-            .expect("no agent started: call Run::start_agent first")
-    }
-
-    /// [`stint`](Run::stint), mutably.
-    pub(crate) fn stint_mut(&mut self) -> &mut Stint {
-        self.agent
-            .as_mut()
-            .expect("no agent started: call Run::start_agent first")
-    }
-
-    /// Calls a callback of the run hooks, then of the current agent's hooks (Python's order
-    /// for every callback but `on_llm_end`), each with the hook context and the agent.
-    pub(crate) fn run_then_agent_hooks(
-        &self,
-        run_hook: impl FnOnce(&dyn RunHooks, &RunContext, &AgentInfo),
-        agent_hook: impl FnOnce(&dyn AgentHooks, &RunContext, &AgentInfo),
-    ) {
-        let agent = &self.stint().info;
-        let context = self.hook_context();
-        if let Some(hooks) = &self.hooks {
-            run_hook(&**hooks, &context, agent);
-        }
-        if let Some(hooks) = agent.hooks() {
-            agent_hook(&**hooks, &context, agent);
-        }
-    }
-
-    /// The error detail spans export for `message`: the message itself with sensitive data
-    /// on, [`REDACTED_ERROR`] otherwise.
-    pub(crate) fn error_detail(&self, message: &str) -> String {
-        if self.config.trace_include_sensitive_data {
-            message.to_owned()
-        } else {
-            REDACTED_ERROR.to_owned()
-        }
-    }
-
-    /// Python's `attach_error_to_current_span`.
-    pub(crate) fn attach_error_to_current_span(&self, error: SpanError) {
-        match current_span() {
-            Some(span) => span.set_error(error),
-            None if self.runner.env.dont_log_model_data()
-                || self.runner.env.dont_log_tool_data() =>
-            {
-                agents_warn!("No active span; trace error was not attached");
-            }
-            None => agents_warn!(
-                "No span to add error {} to",
-                python_repr(&json!({"message": error.message, "data": error.data}))
-            ),
-        }
-    }
-
-    /// Logs in the caller's context, where Python's stream consumer runs.
-    pub(crate) fn log_in_caller_context(&self, log: impl FnOnce()) {
-        self.scope.base().run(log);
+    /// [`core`](Run::core), mutably.
+    pub(super) fn core_mut(&mut self) -> &mut RunCore {
+        &mut self.core
     }
 }
 
@@ -1008,19 +852,19 @@ impl Run {
     /// assert_eq!(agent_end["error"], serde_json::json!({"message": "Error in agent run", "data": {"error": "503"}}));
     /// ```
     pub fn finish(mut self, outcome: Result<Value, RunAgentError>) -> Result<Value, RunAgentError> {
-        let _attached = self.scope.attach();
-        let stored_error = self.stored_error.take();
-        let finalizing_failed = self.streamed && stored_error.is_some();
+        let _attached = self.core.attach();
+        let stored_error = self.core.take_stored_error();
+        let finalizing_failed = self.core.is_streamed() && stored_error.is_some();
         let outcome = match (outcome, stored_error) {
             (Ok(_), Some(stored)) => Err(stored),
             (outcome, _) => outcome,
         };
-        if let (Err(error), Some(stint)) = (&outcome, &self.agent)
+        if let (Err(error), Some(stint)) = (&outcome, self.core.current_stint())
             && error.is_generic_agent_error()
-            && stint.span.error().is_none()
+            && stint.span().error().is_none()
         {
-            let detail = self.error_detail(error.message());
-            stint.span.set_error(
+            let detail = self.core.error_detail(error.message());
+            stint.span().set_error(
                 SpanError::new("Error in agent run")
                     .with_data(JsonMap::from_iter([("error".into(), json!(detail))])),
             );
@@ -1030,8 +874,9 @@ impl Run {
         }
         self.end_events(&outcome);
         self.close();
-        if self.breaks_after_close {
-            self.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
+        if self.core.breaks_after_close() {
+            self.core
+                .log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
         }
         outcome
     }
@@ -1039,12 +884,12 @@ impl Run {
     /// Ends the run's Codex events: the failed turn's exception, then the thread's stop or
     /// exception.
     fn end_events(&mut self, outcome: &Result<Value, RunAgentError>) {
-        let error = |run: &Run, error: &RunAgentError| {
-            (error.name().to_owned(), run.error_detail(error.message()))
+        let error = |core: &RunCore, error: &RunAgentError| {
+            (error.name().to_owned(), core.error_detail(error.message()))
         };
-        if let Some(turn) = self.failed_turn.take() {
+        if let Some(turn) = self.core.take_failed_turn() {
             let (kind, message) = match outcome {
-                Err(e) => error(self, e),
+                Err(e) => error(&self.core, e),
                 Ok(_) => ("unknown".to_owned(), String::new()),
             };
             turn.exception(kind, message, EventFields::new());
@@ -1053,7 +898,7 @@ impl Run {
             match outcome {
                 Ok(_) => thread.stop(EventFields::new().outcome("completed")),
                 Err(e) => {
-                    let (kind, message) = error(self, e);
+                    let (kind, message) = error(&self.core, e);
                     thread.exception(kind, message, EventFields::new());
                 }
             }
@@ -1067,12 +912,6 @@ impl Run {
         }
     }
 
-    fn end_agent(&mut self) {
-        if let Some(stint) = self.agent.take() {
-            self.scope.end_span(&stint.span, stint.frame);
-        }
-    }
-
     /// Ends what is still open, innermost first (in the run's context: the caller
     /// attaches it).
     pub(super) fn close(&mut self) {
@@ -1080,19 +919,19 @@ impl Run {
             return;
         }
         self.closed = true;
-        self.end_agent();
+        self.core.end_stint();
         if let Some((span, frame)) = self.task.take() {
             // The task span's usage is this run's, not that of the runs it resumes.
-            if let Some(usage) = self.usage.delta_since(&self.usage_start).task_span_data() {
+            if let Some(usage) = self.core.own_usage().task_span_data() {
                 span.update(|task| task.usage = Some(usage));
             }
-            self.scope.end_span(&span, frame);
+            self.core.end_span(&span, frame);
         }
         if let Some((mask, frame)) = self.mask.take() {
-            self.scope.end_span(&mask, frame);
+            self.core.end_span(&mask, frame);
         }
         if let Some((trace, frame)) = self.trace.take() {
-            self.scope.end_trace(&trace, frame);
+            self.core.end_trace(&trace, frame);
         }
     }
 }
@@ -1100,7 +939,7 @@ impl Run {
 impl Drop for Run {
     fn drop(&mut self) {
         if !self.closed {
-            let _attached = self.scope.attach();
+            let _attached = self.core.attach();
             self.close();
         }
     }
@@ -1109,18 +948,18 @@ impl Drop for Run {
 impl fmt::Debug for Run {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Run")
-            .field("config", &self.config)
+            .field("config", self.core.config())
             .field("max_turns", &self.max_turns)
-            .field("streamed", &self.streamed)
-            .field("current_turn", &self.current_turn)
+            .field("streamed", &self.core.is_streamed())
+            .field("current_turn", &self.core.current_turn())
             .field(
                 "agent",
                 &self
-                    .agent
-                    .as_ref()
-                    .map(|stint| stint.info.name().to_owned()),
+                    .core
+                    .current_stint()
+                    .map(|stint| stint.agent().name().to_owned()),
             )
-            .field("usage", &self.usage)
+            .field("usage", self.core.usage())
             .finish_non_exhaustive()
     }
 }

@@ -6,21 +6,18 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
-use super::agent::{FailureHandler, ToolGuardrailDecision, first_objection};
+use super::errors::{CallToolError, RunAgentError};
 use super::items::{Item, ToolApproval, ToolCallRequest};
-use super::run::Run;
-use crate::context::{Context, InContextExt};
-use crate::errors::{CallToolError, RunAgentError};
+use super::state::RunCore;
+use super::tool_info::{FailureHandler, ToolGuardrailDecision, first_objection};
+use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::logging::{agents_debug, agents_error, agents_warn};
-use crate::pyrepr::{python_repr, python_str};
-use crate::span::SpanError;
-use crate::span::TypedSpan;
-use crate::span_data::{FunctionSpanData, JsonMap};
-
-/// What the default failure handler tells the model when a tool fails (the Python client's
-/// `default_tool_error_function`; until 0.24.0 it added " Please try again.").
-pub const DEFAULT_TOOL_ERROR_OUTPUT: &str = "An error occurred while running the tool.";
+use crate::model::pyrepr::{python_repr, python_str};
+use crate::model::span_data::{FunctionSpanData, JsonMap};
+use crate::model::span_error::SpanError;
+use crate::sdk::context::{Context, InContextExt};
+use crate::sdk::log::{agents_debug, agents_error, agents_warn};
+use crate::sdk::span::TypedSpan;
 
 /// A call a guardrail objected to: its message as the result (`reject_content`), or the
 /// tripwire that ends the run, with `Error running tool` on the call's span
@@ -79,7 +76,7 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 ///    function span current, `Tool X completed.` — or, when it fails or its arguments are
 ///    not a JSON object, the default failure handler: `Tool X failed`, the span error
 ///    `Error running tool (non-fatal)` `{"tool_name", "error": "Tool execution failed. Error
-///    details are redacted."}`, and [`DEFAULT_TOOL_ERROR_OUTPUT`] as the result.
+///    details are redacted."}`, and [`DEFAULT_TOOL_ERROR_OUTPUT`](super::DEFAULT_TOOL_ERROR_OUTPUT) as the result.
 /// 3. [`finish`](ToolBatch::finish): for each call `run.on_tool_end`, `agent.on_tool_end`
 ///    with Python's `str()` of the result, then the spans end with `input` (the raw
 ///    arguments) and `output` (`str()` of the result) when sensitive data is on, and the
@@ -119,7 +116,7 @@ pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error detai
 /// assert_eq!(ends[1].data["error"]["message"], "Error running tool (non-fatal)");
 /// ```
 pub struct ToolBatch<'turn> {
-    run: &'turn mut Run,
+    run: &'turn mut RunCore,
     /// Emptied when the batch closes.
     calls: Vec<PendingCall>,
 }
@@ -171,10 +168,10 @@ impl CallResult {
 }
 
 impl<'turn> ToolBatch<'turn> {
-    pub(super) fn start(run: &'turn mut Run, calls: &[ToolCallRequest]) -> Self {
-        let provider = run.runner.provider().clone();
-        let sensitive = run.config.trace_include_sensitive_data;
-        let agent = run.stint().info.name().to_owned();
+    pub(super) fn start(run: &'turn mut RunCore, calls: &[ToolCallRequest]) -> Self {
+        let provider = run.provider().clone();
+        let sensitive = run.config().trace_include_sensitive_data;
+        let agent = run.stint().agent().name().to_owned();
         let requests = calls;
         let mut calls: Vec<PendingCall> = Vec::with_capacity(requests.len());
         for request in requests {
@@ -207,11 +204,11 @@ impl<'turn> ToolBatch<'turn> {
                     let fields = EventFields::new()
                         .agent(agent.clone())
                         .call(request.tool().name(), request.call_id());
-                    run.events.start(Namespace::Approval, fields).into_token()
+                    run.events().start(Namespace::Approval, fields).into_token()
                 });
                 end_held_span(&call.span, request, None, sensitive);
-                let requested_at = run.events.now();
-                run.pending_approvals.push(ToolApproval::new(
+                let requested_at = run.events().now();
+                run.push_pending_approval(ToolApproval::new(
                     agent.clone(),
                     request,
                     approval,
@@ -308,7 +305,7 @@ impl<'turn> ToolBatch<'turn> {
     /// its span gets `Error running tool` `{"tool_name", "error"}` (the detail redacted
     /// unless sensitive data is on) and ends without end hooks, and the returned error
     /// (`UserError: Error running tool X: …`, or the `ModelBehaviorError` of arguments that
-    /// are not JSON) is the run's: pass it to [`Run::finish`].
+    /// are not JSON) is the run's: pass it to [`Run::finish`](super::Run::finish).
     ///
     /// # Panics
     ///
@@ -359,8 +356,8 @@ impl<'turn> ToolBatch<'turn> {
 
     fn policy(&self) -> Policy {
         Policy {
-            dont_log_tool_data: self.run.runner.env().dont_log_tool_data(),
-            sensitive: self.run.config.trace_include_sensitive_data,
+            dont_log_tool_data: self.run.env().dont_log_tool_data(),
+            sensitive: self.run.config().trace_include_sensitive_data,
         }
     }
 
@@ -453,8 +450,8 @@ impl<'turn> ToolBatch<'turn> {
     /// turn.end();
     /// assert_eq!(run.usage().requests, 1);
     /// ```
-    pub fn add_usage(&mut self, usage: &crate::usage::Usage) {
-        self.run.usage.add(usage);
+    pub fn add_usage(&mut self, usage: &Usage) {
+        self.run.add_usage(usage);
     }
 
     /// The tail of [`invoke`](ToolBatch::invoke) and
@@ -475,14 +472,14 @@ impl<'turn> ToolBatch<'turn> {
             Err(error) => {
                 // Python leaves the function span as the error propagates: no end hooks,
                 // `input` only (with sensitive data on).
-                let _attached = self.run.scope.attach();
+                let _attached = self.run.attach();
                 if let Some(event) = self.calls[index].event.take() {
                     let message = self.run.error_detail(error.message());
                     call_context(self.run, &self.calls[index])
                         .run(|| event.exception(error.name(), message, EventFields::new()));
                 }
                 let call = &self.calls[index];
-                if self.run.config.trace_include_sensitive_data {
+                if self.run.config().trace_include_sensitive_data {
                     let input = call.request.arguments().to_owned();
                     call.span.update(|data| data.input = Some(input));
                 }
@@ -507,7 +504,7 @@ impl<'turn> ToolBatch<'turn> {
     /// turn.start_tools(&[]).finish();
     /// ```
     pub fn finish(mut self) {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.close();
     }
 
@@ -530,7 +527,7 @@ impl<'turn> ToolBatch<'turn> {
                 );
             });
         }
-        let sensitive = run.config.trace_include_sensitive_data;
+        let sensitive = run.config().trace_include_sensitive_data;
         for PendingCall {
             request,
             span,
@@ -548,8 +545,7 @@ impl<'turn> ToolBatch<'turn> {
                 // Its span ended when the batch started. The model gets a rejection's text;
                 // a call waiting for approval has no output yet.
                 if let Some(result) = result {
-                    run.items
-                        .push(Item::function_call_output(request.call_id(), result.text));
+                    run.push_item(Item::function_call_output(request.call_id(), result.text));
                 }
                 continue;
             }
@@ -574,20 +570,19 @@ impl<'turn> ToolBatch<'turn> {
             }
             span.finish();
             let output = result.map(|result| result.text).unwrap_or_default();
-            run.items
-                .push(Item::function_call_output(request.call_id(), output));
+            run.push_item(Item::function_call_output(request.call_id(), output));
         }
     }
 }
 
 /// `codex.tool.start` for `request`, with its function span current.
 fn tool_event(
-    run: &Run,
+    run: &RunCore,
     agent: &str,
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
 ) -> Option<EventTimer> {
-    if !run.events.is_recording() {
+    if !run.events().is_recording() {
         return None;
     }
     let tool = request.tool();
@@ -605,11 +600,11 @@ fn tool_event(
             .call(tool.name(), request.call_id())
     };
     let context = run.context().with_span(span.clone().into_span());
-    Some(context.run(|| run.events.start(Namespace::Tool, fields)))
+    Some(context.run(|| run.events().start(Namespace::Tool, fields)))
 }
 
 /// `codex.tool.stop` of a call that does not run, with its span current.
-fn end_call_event(run: &Run, call: &mut PendingCall, outcome: &'static str) {
+fn end_call_event(run: &RunCore, call: &mut PendingCall, outcome: &'static str) {
     if let Some(event) = call.event.take() {
         call_context(run, call).run(|| event.stop(EventFields::new().outcome(outcome)));
     }
@@ -665,14 +660,14 @@ fn rejected_text(call: &PendingCall) -> Option<String> {
 }
 
 /// The context of `call`: `run`'s, with the call's function span current.
-fn call_context(run: &Run, call: &PendingCall) -> Context {
+fn call_context(run: &RunCore, call: &PendingCall) -> Context {
     run.context().with_span(call.span.clone().into_span())
 }
 
 impl Drop for ToolBatch<'_> {
     fn drop(&mut self) {
         if !self.calls.is_empty() {
-            let _attached = self.run.scope.attach();
+            let _attached = self.run.attach();
             self.close();
         }
     }

@@ -5,19 +5,20 @@ use std::fmt;
 use serde_json::{Value, json};
 
 use super::agent::{AgentInfo, HandoffInfo};
+use super::errors::{CallModelError, RunAgentError};
 use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
-use super::run::Run;
+use super::state::RunCore;
 use super::tools::ToolBatch;
-use crate::context::{Context, FrameId};
-use crate::errors::{CallModelError, RunAgentError};
+use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::logging::{agents_debug, agents_warn};
-use crate::span::{SpanError, SpanOptions, TypedSpan};
-use crate::span_data::{
+use crate::model::span_data::{
     GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
 };
-use crate::usage::Usage;
+use crate::model::span_error::SpanError;
+use crate::sdk::context::{Context, FrameId};
+use crate::sdk::log::{agents_debug, agents_warn};
+use crate::sdk::span::{SpanOptions, TypedSpan};
 
 /// What the run does after a turn; streamed runs log it as `next_step type=…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,18 +51,18 @@ impl NextStep {
 }
 
 /// One turn of the agent loop: at most one model call, then its tools, handoff or final
-/// output. Returned by [`Run::start_turn`]; its turn span (unless task and turn spans are
-/// off) is the run's current span while it lives.
+/// output. Returned by [`Run::start_turn`](super::Run::start_turn); its turn span (unless
+/// task and turn spans are off) is the run's current span while it lives.
 ///
 /// End it with [`end`](Turn::end): the turn span ends with the turn's usage (when
 /// non-zero), and a streamed run logs `Turn N complete, next_step type=…`. A turn dropped
 /// without `end` (an error is propagating) ends its span the same way but logs nothing.
 ///
-/// Like the [`Run`] it borrows, a turn is `Send` and `Sync` (it may be held across
+/// Like the [`Run`](super::Run) it borrows, a turn is `Send` and `Sync` (it may be held across
 /// `.await`s in a spawned task); [`context`](Turn::context) is the context to run the
 /// SDK's own work of the turn in.
 pub struct Turn<'run> {
-    run: &'run mut Run,
+    run: &'run mut RunCore,
     number: u32,
     span: Option<(TypedSpan<TurnSpanData>, Option<FrameId>)>,
     usage_start: Usage,
@@ -75,15 +76,15 @@ pub struct Turn<'run> {
 // === impl Turn ===
 
 impl<'run> Turn<'run> {
-    /// The run this turn belongs to.
-    pub(super) fn run(&self) -> &Run {
+    /// The state of the run this turn belongs to.
+    pub(super) fn run(&self) -> &RunCore {
         self.run
     }
 
-    pub(super) fn start(run: &'run mut Run) -> Self {
-        let number = run.current_turn;
-        let name = run.stint().info.name();
-        if run.streamed {
+    pub(super) fn start(run: &'run mut RunCore) -> Self {
+        let number = run.current_turn();
+        let name = run.stint().agent().name();
+        if run.is_streamed() {
             agents_debug!("Starting turn {number}, current_agent={name}");
         } else {
             agents_debug!("Running agent {name} (turn {number})");
@@ -93,19 +94,19 @@ impl<'run> Turn<'run> {
             ..EventFields::new().agent(name)
         };
         let data = run
-            .config
+            .config()
             .include_task_and_turn_spans
             .then(|| TurnSpanData::new(number.into(), name));
         let span = data.map(|data| {
-            let span = run.runner.provider().span(data);
-            let frame = run.scope.start_span(&span);
+            let span = run.provider().span(data);
+            let frame = run.start_span(&span);
             (span, frame)
         });
         // `on_agent_start` waits for the turn's first call other than blocking input
-        // guardrails, which Python runs before it (see `Run::agent_started`).
-        let usage_start = run.usage;
-        let items_start = run.items.len();
-        let event = Some(run.events.start(Namespace::Turn, fields));
+        // guardrails, which Python runs before it (see `RunCore::agent_started`).
+        let usage_start = *run.usage();
+        let items_start = run.items().len();
+        let event = Some(run.events().start(Namespace::Turn, fields));
         Self {
             run,
             number,
@@ -144,12 +145,12 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.start_turn().unwrap().agent().name(), "a");
     /// ```
     pub fn agent(&self) -> &AgentInfo {
-        &self.run.stint().info
+        self.run.stint().agent()
     }
 
     /// The turn's context: the run's, with the turn span current (the agent span without
     /// task and turn spans). Attach it for the SDK's own work during the turn. A snapshot,
-    /// like [`Run::context`].
+    /// like [`Run::context`](super::Run::context).
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;
@@ -197,12 +198,12 @@ impl<'run> Turn<'run> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.run.agent_started();
         if self.number > 1 {
             return Ok(());
         }
-        if !self.run.streamed {
+        if !self.run.is_streamed() {
             return guardrails::run_under_current_span(
                 self.run,
                 guardrails,
@@ -211,7 +212,8 @@ impl<'run> Turn<'run> {
             );
         }
         if let Some(name) = guardrails::run_under_agent_span(self.run, guardrails, check) {
-            self.run.stored_error = Some(RunAgentError::input_guardrail_tripwire(name));
+            self.run
+                .store_error(RunAgentError::input_guardrail_tripwire(name));
         }
         Ok(())
     }
@@ -221,13 +223,15 @@ impl<'run> Turn<'run> {
     /// `on_agent_start`, one `guardrail` span each under the turn span. The first tripped one
     /// puts `Guardrail tripwire triggered` `{"guardrail": name}` on the turn span and this
     /// returns `InputGuardrailTripwireTriggered`: the agent's start hooks never run and the
-    /// model is never called. Call it right after [`Run::start_turn`], before
+    /// model is never called. Call it right after
+    /// [`Run::start_turn`](super::Run::start_turn), before
     /// [`run_input_guardrails`](Turn::run_input_guardrails) for the parallel ones.
     ///
     /// # Panics
     ///
     /// In a streamed run, where Python runs them before the turn: call
-    /// [`Run::run_blocking_input_guardrails`] before [`Run::start_turn`] instead.
+    /// [`Run::run_blocking_input_guardrails`](super::Run::run_blocking_input_guardrails)
+    /// before [`Run::start_turn`](super::Run::start_turn) instead.
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;
@@ -250,13 +254,13 @@ impl<'run> Turn<'run> {
         S: AsRef<str>,
     {
         assert!(
-            !self.run.streamed,
+            !self.run.is_streamed(),
             "Turn::run_blocking_input_guardrails in a streamed run: call Run::run_blocking_input_guardrails before the turn"
         );
         if self.number > 1 {
             return Ok(());
         }
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         guardrails::run_under_current_span(
             self.run,
             guardrails,
@@ -285,10 +289,10 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn start_model_call(&mut self, options: ModelCallOptions) -> ModelCall<'_> {
         let run = &mut *self.run;
-        let _attached = run.scope.attach();
+        let _attached = run.attach();
         run.agent_started();
         let stint = run.stint();
-        let agent = &stint.info;
+        let agent = stint.agent();
         // Python builds the agent's handoff tools for each model call (warning about
         // rewritten default names each time), then resolves name collisions.
         for warning in agent
@@ -298,13 +302,13 @@ impl<'run> Turn<'run> {
         {
             agents_warn!("{warning}");
         }
-        let routing = agent.routing(run.runner.env().dont_log_tool_data());
+        let routing = agent.routing(run.env().dont_log_tool_data());
         for warning in &routing.warnings {
             agents_warn!("{warning}");
         }
         stint.show_routing(&routing);
         let system_prompt = options.system_prompt.as_deref();
-        let input_items = &run.items;
+        let input_items = run.items();
         run.run_then_agent_hooks(
             |hooks, context, agent| hooks.on_llm_start(context, agent, system_prompt, input_items),
             |hooks, context, agent| hooks.on_llm_start(context, agent, system_prompt, input_items),
@@ -312,23 +316,23 @@ impl<'run> Turn<'run> {
         agents_debug!("No conversation_id available for request");
         // A streamed run whose input guardrail has already tripped skips the model request:
         // no generation span, no response (the Python client since 0.25.0).
-        if run.streamed && run.stored_error.is_some() {
+        if run.is_streamed() && run.stored_error().is_some() {
             return ModelCall {
                 run,
                 generation: None,
                 skipped: true,
             };
         }
-        let span = run.runner.provider().create_span(
+        let span = run.provider().create_span(
             GenerationSpanData::new(),
             SpanOptions::new().with_disabled(!options.generation_span),
         );
         // A streamed model starts its generation span without making it current.
-        let frame = if run.streamed {
+        let frame = if run.is_streamed() {
             span.start();
             None
         } else {
-            run.scope.start_span(&span)
+            run.start_span(&span)
         };
         ModelCall {
             run,
@@ -360,10 +364,9 @@ impl<'run> Turn<'run> {
     /// ```
     pub fn list_mcp_tools(&mut self, server: &str, listed: Option<Vec<String>>) {
         let run = &mut *self.run;
-        let _attached = run.scope.attach();
+        let _attached = run.attach();
         run.agent_started();
         let span = run
-            .runner
             .provider()
             .span(McpListToolsSpanData::new(Some(server.to_owned())));
         span.start();
@@ -387,7 +390,7 @@ impl<'run> Turn<'run> {
     /// batch.finish();
     /// ```
     pub fn start_tools(&mut self, calls: &[ToolCallRequest]) -> ToolBatch<'_> {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.run.agent_started();
         if calls.iter().any(ToolCallRequest::is_awaiting_approval) {
             self.next_step = NextStep::Interruption;
@@ -402,7 +405,7 @@ impl<'run> Turn<'run> {
     /// this one.` as their outputs. Inside the span: `run.on_handoff(from_agent, to_agent)`,
     /// then the **source** agent's `on_handoff(agent = target, source = source)`.
     ///
-    /// Then end the turn and [`start_agent`](Run::start_agent) the target.
+    /// Then end the turn and [`start_agent`](super::Run::start_agent) the target.
     ///
     /// # Panics
     ///
@@ -426,16 +429,15 @@ impl<'run> Turn<'run> {
             .split_first()
             .expect("a handoff needs at least one request");
         let run = &mut *self.run;
-        let _attached = run.scope.attach();
+        let _attached = run.attach();
         for request in ignored {
-            run.items.push(Item::function_call_output(
+            run.push_item(Item::function_call_output(
                 request.call_id(),
                 "Multiple handoffs detected, ignoring this one.",
             ));
         }
-        let source = run.stint().info.name().to_owned();
+        let source = run.stint().agent().name().to_owned();
         let span = run
-            .runner
             .provider()
             .span(HandoffSpanData::new(Some(source), None));
         let guard = span.start_as_current();
@@ -446,7 +448,7 @@ impl<'run> Turn<'run> {
                 JsonMap::from_iter([("requested_agents".into(), json!(requested))]),
             ));
         }
-        run.items.push(Item::function_call_output(
+        run.push_item(Item::function_call_output(
             first.call_id(),
             json!({"assistant": target.name()}).to_string(),
         ));
@@ -477,7 +479,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.finish(Ok(json!("done"))).unwrap(), "done");
     /// ```
     pub fn final_output(&mut self, output: &Value) {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.run.agent_started();
         self.run.run_then_agent_hooks(
             |hooks, context, agent| hooks.on_agent_end(context, agent, output),
@@ -504,12 +506,12 @@ impl<'run> Turn<'run> {
     /// assert_eq!((error.name(), error.message()), ("ModelBehaviorError", "Invalid JSON when parsing model output"));
     /// ```
     pub fn invalid_final_output(&mut self, detailed_message: impl Into<String>) -> RunAgentError {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.run.agent_started();
         self.run.attach_error_to_current_span(
             SpanError::new("Invalid JSON provided").with_data(JsonMap::new()),
         );
-        if self.run.runner.env().dont_log_model_data() {
+        if self.run.env().dont_log_model_data() {
             RunAgentError::model_behavior("Invalid JSON when parsing model output")
         } else {
             RunAgentError::model_behavior(detailed_message)
@@ -529,7 +531,7 @@ impl<'run> Turn<'run> {
     /// assert_eq!(run.current_turn(), 1);
     /// ```
     pub fn end(mut self) {
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         if let Some(event) = self.event.take() {
             let next_step = self.next_step.event_name();
             event.stop(EventFields {
@@ -539,10 +541,13 @@ impl<'run> Turn<'run> {
         }
         self.close();
         // Only the non-streamed loop logs it (a streamed run persists without a line).
-        if self.run.session && !self.run.streamed && self.next_step != NextStep::FinalOutput {
+        if self.run.has_session()
+            && !self.run.is_streamed()
+            && self.next_step != NextStep::FinalOutput
+        {
             self.log_persisted_items();
         }
-        if self.run.streamed {
+        if self.run.is_streamed() {
             let (number, next_step) = (self.number, self.next_step.python_name());
             agents_debug!("Turn {number} complete, next_step type={next_step}");
         }
@@ -551,8 +556,8 @@ impl<'run> Turn<'run> {
     /// Python's `Persisting turn items (types=[…])`: the item types of what the turn added
     /// to the conversation (a handoff's call and output have types of their own).
     fn log_persisted_items(&self) {
-        let agent = &self.run.stint().info;
-        let new_items = &self.run.items[self.items_start..];
+        let agent = self.run.stint().agent();
+        let new_items = &self.run.items()[self.items_start..];
         let handoff_calls: Vec<&str> = new_items
             .iter()
             .filter_map(|item| match item {
@@ -580,7 +585,7 @@ impl<'run> Turn<'run> {
             .map(|t| Value::String(t.to_owned()))
             .collect();
         if !types.is_empty() {
-            let types = crate::pyrepr::python_repr(&Value::Array(types));
+            let types = crate::model::pyrepr::python_repr(&Value::Array(types));
             agents_debug!("Persisting turn items (types={types})");
         }
     }
@@ -590,13 +595,13 @@ impl<'run> Turn<'run> {
         if let Some((span, frame)) = self.span.take() {
             if let Some(usage) = self
                 .run
-                .usage
+                .usage()
                 .delta_since(&self.usage_start)
                 .turn_span_data()
             {
                 span.update(|turn| turn.usage = Some(usage));
             }
-            self.run.scope.end_span(&span, frame);
+            self.run.end_span(&span, frame);
         }
     }
 }
@@ -605,10 +610,10 @@ impl Drop for Turn<'_> {
     fn drop(&mut self) {
         // An error is propagating: `Run::finish` ends the turn's event with it.
         if let Some(event) = self.event.take() {
-            self.run.failed_turn = Some(event);
+            self.run.set_failed_turn(event);
         }
         if self.span.is_some() {
-            let _attached = self.run.scope.attach();
+            let _attached = self.run.attach();
             self.close();
         }
     }
@@ -693,7 +698,7 @@ impl ModelCallOptions {
 /// It is `Send` and `Sync`: an async SDK holds it across the model request's `.await`,
 /// which it runs in [`context`](ModelCall::context).
 pub struct ModelCall<'turn> {
-    run: &'turn mut Run,
+    run: &'turn mut RunCore,
     generation: Option<(TypedSpan<GenerationSpanData>, Option<FrameId>)>,
     /// The request is not made: a streamed run's input guardrail tripped first.
     skipped: bool,
@@ -776,10 +781,10 @@ impl ModelCall<'_> {
         if let Some(tripwire) = self.skipped_error() {
             return Err(tripwire);
         }
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         self.end_span();
         let run = &mut *self.run;
-        run.usage.add(response.usage());
+        run.add_usage(response.usage());
         // A call repeated with the same id, name and arguments (compared as JSON, as Python
         // normalizes them) is one invocation: Python keeps the first. The same id for another
         // invocation is the model's error, whatever else the response holds.
@@ -805,12 +810,12 @@ impl ModelCall<'_> {
             Some(earlier.0 == name && same_arguments(earlier.1, arguments))
         };
         let reused_call_id = (0..response.output().len()).any(|i| repeats(i) == Some(false));
-        run.items.extend(
+        run.extend_items(
             (response.output().iter().enumerate())
                 .filter(|(i, _)| repeats(*i) != Some(true))
                 .map(|(_, item)| item.clone()),
         );
-        let agent = &run.stint().info;
+        let agent = run.stint().agent();
         let mut processed = ProcessedResponse::default();
         let mut error = None;
         for (index, item) in response.output().iter().enumerate() {
@@ -857,22 +862,23 @@ impl ModelCall<'_> {
         if reused_call_id {
             // Raised while planning the tool calls, before the `on_llm_end` hooks; a streamed
             // run's consumer then finds the run's task failed (see `Run::finish`).
-            run.breaks_after_close = run.streamed && run.drained;
+            let breaks = run.is_streamed() && run.is_drained();
+            run.set_breaks_after_close(breaks);
             return Err(RunAgentError::model_behavior(
                 "Model reused a tool call ID for a different invocation in one response. Use a unique call ID for each tool invocation.",
             ));
         }
-        if run.streamed && run.drained && run.stored_error.is_some() {
+        if run.is_streamed() && run.is_drained() && run.stored_error().is_some() {
             run.log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
         }
         let context = run.hook_context();
         if let Some(hooks) = agent.hooks() {
             hooks.on_llm_end(&context, agent, &response);
         }
-        if let Some(hooks) = &run.hooks {
+        if let Some(hooks) = run.run_hooks() {
             hooks.on_llm_end(&context, agent, &response);
         }
-        match (error, run.stored_error.clone()) {
+        match (error, run.stored_error().cloned()) {
             (Some(error), _) | (None, Some(error)) => Err(error),
             (None, None) => Ok(processed),
         }
@@ -880,7 +886,8 @@ impl ModelCall<'_> {
 
     /// The model call failed: the generation span gets `Error` `{"name": …, "message": …}`
     /// (the message redacted without sensitive data) and ends. Returns the error to end
-    /// the run with ([`Run::finish`] then adds `Error in agent run` to the agent span).
+    /// the run with ([`Run::finish`](super::Run::finish) then adds `Error in agent run` to the
+    /// agent span).
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;
@@ -897,7 +904,7 @@ impl ModelCall<'_> {
         if let Some(tripwire) = self.skipped_error() {
             return tripwire;
         }
-        let _attached = self.run.scope.attach();
+        let _attached = self.run.attach();
         if let Some((span, _)) = &self.generation {
             let message = self.run.error_detail(error.message());
             let mut data = JsonMap::new();
@@ -911,14 +918,14 @@ impl ModelCall<'_> {
 
     fn end_span(&mut self) {
         if let Some((span, frame)) = self.generation.take() {
-            self.run.scope.end_span(&span, frame);
+            self.run.end_span(&span, frame);
         }
     }
 
     /// For a skipped call, the stored tripwire it ends the run with.
     fn skipped_error(&self) -> Option<RunAgentError> {
         if self.skipped {
-            self.run.stored_error.clone()
+            self.run.stored_error().cloned()
         } else {
             None
         }
@@ -940,7 +947,7 @@ fn same_arguments(a: &str, b: &str) -> bool {
 impl Drop for ModelCall<'_> {
     fn drop(&mut self) {
         if self.generation.is_some() {
-            let _attached = self.run.scope.attach();
+            let _attached = self.run.attach();
             self.end_span();
         }
     }

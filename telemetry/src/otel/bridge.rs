@@ -14,11 +14,11 @@ use super::ids::{
     PARENT_ID_ATTRIBUTE, SPAN_ID_ATTRIBUTE, TRACE_ID_ATTRIBUTE, otel_span_id, otel_trace_id,
     root_span_id,
 };
-use crate::processor::TracingProcessor;
-use crate::scrub::scrub_str;
-use crate::span::Span;
-use crate::span_data::SpanData;
-use crate::trace::Trace;
+use crate::model::scrub::scrub_str;
+use crate::model::span_data::SpanData;
+use crate::sdk::processor::TracingProcessor;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// Open spans the bridge keeps at most (a span that never ends must not grow memory without
 /// bound); spans started beyond it are not exported and are counted.

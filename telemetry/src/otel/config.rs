@@ -11,7 +11,9 @@
 //!
 //! A value that cannot be used (a malformed endpoint, a header without `=`, an unknown
 //! protocol, a certificate file that does not exist) is a [`problem`](OtlpSettings::problems):
-//! the caller warns once and exports nothing rather than guess.
+//! the caller warns once and exports nothing rather than guess; building an export with
+//! problems fails with [`OtlpBuildError`], which the exporters below the pipeline also
+//! return when they refuse the settings.
 
 use std::path::PathBuf;
 
@@ -237,6 +239,14 @@ fn decode(text: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|decoded| decoded.into_owned())
+}
+
+/// Why an export could not be built: the settings' problems, or the exporter's refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("OTLP export is off: {}", .problems.join("; "))]
+pub struct OtlpBuildError {
+    /// One sentence per problem, naming the variable or value.
+    pub problems: Vec<String>,
 }
 
 #[cfg(test)]

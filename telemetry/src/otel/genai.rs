@@ -8,9 +8,9 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
-use crate::pyrepr::python_str;
-use crate::span::SpanError;
-use crate::span_data::{GenerationSpanData, JsonMap, SpanData};
+use crate::model::pyrepr::python_str;
+use crate::model::span_data::{GenerationSpanData, JsonMap, SpanData};
+use crate::model::span_error::SpanError;
 
 /// The instrumentation scope the Python instrumentation reports (its module name).
 pub const SCOPE_NAME: &str = "opentelemetry.instrumentation.openai_agents";
@@ -513,7 +513,9 @@ fn array_value(items: &[Value]) -> Option<OtelValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span_data::{AgentSpanData, FunctionSpanData, GuardrailSpanData, HandoffSpanData};
+    use crate::model::span_data::{
+        AgentSpanData, FunctionSpanData, GuardrailSpanData, HandoffSpanData,
+    };
     use serde_json::json;
 
     fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a OtelValue> {

@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 
 use super::bridge::OtelBridge;
-use super::config::OtlpSettings;
+use super::config::{OtlpBuildError, OtlpSettings};
 use super::genai::{SCHEMA_URL, SCOPE_NAME};
 use super::warning::WarningSink;
 use super::watch::{Counting, ExportStats, Watch, WatchedMetrics, WatchedSpans};
@@ -38,14 +38,6 @@ pub struct OtlpExportBuilder {
     metrics_interval: Duration,
     shutdown_timeout: Duration,
     warnings: WarningSink,
-}
-
-/// Why an export could not be built: the settings' problems, or the exporter's refusal.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("OTLP export is off: {}", .problems.join("; "))]
-pub struct OtlpBuildError {
-    /// One sentence per problem, naming the variable or value.
-    pub problems: Vec<String>,
 }
 
 impl OtlpExportBuilder {
@@ -253,7 +245,7 @@ impl OtlpExport {
     /// shutdown timeout. Calling it again does nothing.
     pub fn shutdown(&self) -> ExportStats {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
-            crate::processor::TracingProcessor::shutdown(&*self.bridge);
+            crate::sdk::processor::TracingProcessor::shutdown(&*self.bridge);
             // One deadline for both signals: spans first, metrics with what is left.
             let deadline = std::time::Instant::now() + self.shutdown_timeout;
             let _ = self.provider.shutdown_with_timeout(self.shutdown_timeout);

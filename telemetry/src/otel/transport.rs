@@ -11,8 +11,7 @@ use std::time::Duration;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::config::{Endpoint, OtlpSettings, Protocol};
-use super::pipeline::OtlpBuildError;
+use super::config::{Endpoint, OtlpBuildError, OtlpSettings, Protocol};
 
 /// Where spans go.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ mod concurrency;
 mod correlation;
 mod cross_process;
 mod events;
+mod layers;
 mod lifecycle;
 mod logger;
 mod metrics;

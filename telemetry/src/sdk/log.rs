@@ -66,10 +66,10 @@
 //! assert_eq!(lines[2], ("Resetting current trace".to_owned(), Some(trace_id)));
 //! ```
 
-use crate::context;
-use crate::span::Span;
-use crate::span_data::JsonMap;
-use crate::trace::Trace;
+use crate::model::span_data::JsonMap;
+use crate::sdk::context;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// The name of the field holding the current trace's id on every `openai.agents` event.
 ///
@@ -158,16 +158,16 @@ pub(crate) fn span_id_of(span: Option<&Span>) -> Option<&str> {
 macro_rules! agents_event {
     ($level:expr, $($arg:tt)+) => {{
         if ::tracing::enabled!(target: $crate::LOG_TARGET, $level) {
-            let (trace, span) = $crate::logging::current_handles();
-            let trace_id = $crate::logging::trace_id_of(trace.as_ref());
-            let span_id = $crate::logging::span_id_of(span.as_ref());
+            let (trace, span) = $crate::sdk::log::current_handles();
+            let trace_id = $crate::sdk::log::trace_id_of(trace.as_ref());
+            let span_id = $crate::sdk::log::span_id_of(span.as_ref());
             // Scrubbed before it leaves: a log line may quote user data. A constant line is
             // checked where it is (no allocation on the no-op paths).
             let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+) {
                 args => match args.as_str() {
-                    ::std::option::Option::Some(text) => $crate::scrub::scrub_str(text),
+                    ::std::option::Option::Some(text) => $crate::model::scrub::scrub_str(text),
                     ::std::option::Option::None => ::std::borrow::Cow::Owned(
-                        $crate::scrub::scrub_text(::std::fmt::format(args)),
+                        $crate::model::scrub::scrub_text(::std::fmt::format(args)),
                     ),
                 },
             };
@@ -185,17 +185,17 @@ macro_rules! agents_event {
 
 /// A DEBUG line on `openai.agents` (Python `logger.debug`).
 macro_rules! agents_debug {
-    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::DEBUG, $($arg)+) };
+    ($($arg:tt)+) => { $crate::sdk::log::agents_event!(::tracing::Level::DEBUG, $($arg)+) };
 }
 
 /// A WARNING line on `openai.agents` (Python `logger.warning`).
 macro_rules! agents_warn {
-    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::WARN, $($arg)+) };
+    ($($arg:tt)+) => { $crate::sdk::log::agents_event!(::tracing::Level::WARN, $($arg)+) };
 }
 
 /// An ERROR line on `openai.agents` (Python `logger.error`).
 macro_rules! agents_error {
-    ($($arg:tt)+) => { $crate::logging::agents_event!(::tracing::Level::ERROR, $($arg)+) };
+    ($($arg:tt)+) => { $crate::sdk::log::agents_event!(::tracing::Level::ERROR, $($arg)+) };
 }
 
 pub(crate) use {agents_debug, agents_error, agents_event, agents_warn};
@@ -203,8 +203,8 @@ pub(crate) use {agents_debug, agents_error, agents_event, agents_warn};
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
+    use crate::model::span_data::CustomSpanData;
+    use crate::sdk::provider::TraceProvider;
 
     #[test]
     fn noop_handles_report_no_ids() {

@@ -1,9 +1,8 @@
-//! Error types of the crate.
+//! The lifecycle's errors.
 //!
-//! Recording telemetry never fails (a misbehaving processor is contained and logged, see
-//! [`crate::processor`]). The errors here are:
+//! Recording telemetry never fails (a misbehaving processor is contained and logged). The
+//! errors here are:
 //!
-//! * [`ConvertTimestampError`]: an instant the Python client could not represent.
 //! * [`RunAgentError`]: why an agent run stopped, named as the Python client names the
 //!   exception (`MaxTurnsExceeded`, `InputGuardrailTripwireTriggered`, …), produced by the
 //!   [lifecycle](crate::lifecycle) API.
@@ -16,51 +15,6 @@
 use std::borrow::Cow;
 
 use thiserror::Error;
-
-/// The instant lies outside the range of Python's `datetime` (years 1 to 9999), or the
-/// sub-second part is not below one second.
-///
-/// Returned by [`Timestamp::from_unix`](crate::Timestamp::from_unix) and by the
-/// `TryFrom<SystemTime>` conversion. The error is opaque: its message says what was wrong.
-///
-/// # Examples
-///
-/// ```
-/// use codex_telemetry::Timestamp;
-///
-/// let err = Timestamp::from_unix(i64::MAX, 0).unwrap_err();
-/// assert_eq!(
-///     err.to_string(),
-///     "timestamp out of range: only years 1 to 9999 can be formatted like Python's datetime",
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{kind}")]
-pub struct ConvertTimestampError {
-    kind: ConvertTimestampErrorKind,
-}
-
-impl ConvertTimestampError {
-    pub(crate) fn out_of_range() -> Self {
-        Self {
-            kind: ConvertTimestampErrorKind::OutOfRange,
-        }
-    }
-
-    pub(crate) fn invalid_nanos() -> Self {
-        Self {
-            kind: ConvertTimestampErrorKind::InvalidNanos,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-enum ConvertTimestampErrorKind {
-    #[error("timestamp out of range: only years 1 to 9999 can be formatted like Python's datetime")]
-    OutOfRange,
-    #[error("invalid timestamp: sub-second nanoseconds must be below 1_000_000_000")]
-    InvalidNanos,
-}
 
 /// Why an agent run stopped, as the Python client would raise it.
 ///
@@ -399,17 +353,5 @@ mod tests {
         let scripted = RunAgentError::from(CallModelError::model_behavior("bad output"));
         assert_eq!(scripted.name(), "ModelBehaviorError");
         assert!(!scripted.is_generic_agent_error());
-    }
-
-    #[test]
-    fn messages_are_lowercase_fragments() {
-        for err in [
-            ConvertTimestampError::out_of_range(),
-            ConvertTimestampError::invalid_nanos(),
-        ] {
-            let text = err.to_string();
-            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
-            assert!(!text.ends_with('.'), "{text}");
-        }
     }
 }

@@ -26,7 +26,7 @@
 
 use serde_json::json;
 
-use crate::span_data::JsonMap;
+use crate::model::span_data::JsonMap;
 
 /// Token usage of one model call or accumulated over a run (Python's `agents.Usage`,
 /// with the token details flattened).

@@ -3,11 +3,11 @@
 //! [`PropagatedContext::current`] captures the current trace and span as a plain value, which
 //! serializes to one line ([`PropagatedContext::to_header`], JSON, for an environment variable
 //! or a request header such as [`HEADER`]). A child process parses it
-//! ([`PropagatedContext::from_header`]) and enters it with [`TraceProvider::resume`]:
-//! everything it then records joins the parent's trace, its top spans hang off the span that
-//! was current in the parent, and its `openai.agents` log lines carry those ids. The child
-//! emits no `trace_start`/`trace_end` and no event for the parent's span: both belong to the
-//! parent, which starts and ends them.
+//! ([`PropagatedContext::from_header`]) and enters it with
+//! [`TraceProvider::resume`](crate::TraceProvider::resume): everything it then records joins
+//! the parent's trace, its top spans hang off the span that was current in the parent, and its
+//! `openai.agents` log lines carry those ids. The child emits no `trace_start`/`trace_end` and
+//! no event for the parent's span: both belong to the parent, which starts and ends them.
 //!
 //! The Python client has no such mechanism (its context lives in `contextvars` of one
 //! process); this is an extension, and the ids keep the client's shapes so that the parent's
@@ -34,8 +34,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::Context;
-use crate::span_data::JsonMap;
+use crate::model::span_data::JsonMap;
+use crate::sdk::context::Context;
 
 /// The environment variable (and header name) this crate's examples use to hand a
 /// [`PropagatedContext`] to a child process.
@@ -167,9 +167,9 @@ fn check_shape(id: &str, field: &str, prefix: &str, hex: usize) -> Result<(), Pa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::TraceProvider;
-    use crate::span_data::CustomSpanData;
-    use crate::trace::TraceOptions;
+    use crate::model::span_data::CustomSpanData;
+    use crate::sdk::provider::TraceProvider;
+    use crate::sdk::trace::TraceOptions;
 
     #[test]
     fn a_header_round_trips_with_group_and_metadata() {

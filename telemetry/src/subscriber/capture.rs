@@ -36,13 +36,13 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::LOG_TARGET;
-use crate::clock::{ManualClock, Timestamp};
 use crate::events::EVENT_TARGET;
-use crate::ids::SequentialIdGenerator;
-use crate::logging::JsonFields;
-use crate::processor::{InMemoryProcessor, RecordedEvent};
-use crate::provider::TraceProvider;
-use crate::span_data::JsonMap;
+use crate::model::clock::{ManualClock, Timestamp};
+use crate::model::ids::SequentialIdGenerator;
+use crate::model::span_data::JsonMap;
+use crate::processors::memory::{InMemoryProcessor, RecordedEvent};
+use crate::sdk::log::JsonFields;
+use crate::sdk::provider::TraceProvider;
 
 /// One captured `tracing` event: its target, level and fields (as JSON values).
 #[derive(Debug, Clone, PartialEq)]

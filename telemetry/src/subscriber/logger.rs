@@ -40,7 +40,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 use crate::LOG_TARGET;
 use crate::events::EVENT_TARGET;
-use crate::logging::{JsonFields, SPAN_ID_FIELD, TRACE_ID_FIELD};
+use crate::sdk::log::{JsonFields, SPAN_ID_FIELD, TRACE_ID_FIELD};
 
 /// How lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

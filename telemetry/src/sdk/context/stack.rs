@@ -15,9 +15,9 @@ use std::cell::RefCell;
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::Context;
-use crate::span::Span;
-use crate::trace::Trace;
+use super::current::Context;
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// The current trace and span, borrowed from the stack.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,10 +36,7 @@ impl<'a> Current<'a> {
     }
 
     pub(crate) fn to_context(self) -> Context {
-        Context {
-            trace: self.trace.cloned(),
-            span: self.span.cloned(),
-        }
+        Context::from_parts(self.trace.cloned(), self.span.cloned())
     }
 }
 
@@ -100,8 +97,8 @@ impl Stack {
                 Entry::Span(top) => span = span.or(Some(top)),
                 Entry::Context(cx) => {
                     return Current {
-                        trace: cx.trace.as_ref(),
-                        span: span.or(cx.span.as_ref()),
+                        trace: cx.trace(),
+                        span: span.or(cx.span()),
                     };
                 }
             }
@@ -115,7 +112,7 @@ impl Stack {
             .iter()
             .rev()
             .find_map(|(_, entry)| match entry {
-                Entry::Context(cx) => Some(cx.trace.as_ref()),
+                Entry::Context(cx) => Some(cx.trace()),
                 Entry::Span(_) => None,
             })
             .flatten()
@@ -127,10 +124,7 @@ impl Stack {
         let Some((_, Entry::Span(span))) = self.entries.get(position + 1) else {
             return;
         };
-        let whole = Context {
-            trace: self.trace_at(position).cloned(),
-            span: Some(span.clone()),
-        };
+        let whole = Context::from_parts(self.trace_at(position).cloned(), Some(span.clone()));
         self.entries[position + 1].1 = Entry::Context(whole);
     }
 

@@ -22,14 +22,14 @@
 //! when to take the snapshot:
 //!
 //! * `OPENAI_AGENTS_DONT_LOG_*`: Python reads them at import. Take one snapshot at start-up
-//!   and give it to the [`Runner`](crate::lifecycle::Runner).
+//!   and give it to the lifecycle's `Runner`.
 //! * `OPENAI_AGENTS_DISABLE_TRACING`: Python reads it once, at the provider's first trace or
 //!   span. Build the provider with
 //!   [`with_disabled(env.tracing_disabled())`](crate::TraceProviderBuilder::with_disabled).
 //! * `OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA`: Python reads it whenever a `RunConfig()`
 //!   is constructed; [`RunConfig::from_env`] is that constructor.
 //! * `OPENAI_AGENT_HARNESS_ID`: Python reads it at every run; the runner applies the
-//!   snapshot it holds at every [`start_run`](crate::lifecycle::Runner::start_run).
+//!   snapshot it holds at every `Runner::start_run`.
 //!
 //! The lookup function makes it possible to use a scenario's variables without touching the
 //! process environment:
@@ -50,7 +50,7 @@
 //! assert_eq!(env.agent_harness_id(), Some("h-1"));
 //! ```
 
-use crate::span_data::JsonMap;
+use crate::model::span_data::JsonMap;
 
 /// `OPENAI_AGENTS_DISABLE_TRACING`.
 pub const DISABLE_TRACING_VAR: &str = "OPENAI_AGENTS_DISABLE_TRACING";

@@ -22,9 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::processor::{EventKind, TracingProcessor};
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::processor::{EventKind, TracingProcessor};
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
 /// One exported event: its kind and its export as JSON bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! and the `repr()` of call arguments into `Tool call args: …`. A Rust tool that returns a
 //! JSON value therefore has to be rendered the way CPython renders the equivalent Python
 //! value (`dict`, `list`, `str`, `int`, `float`, `bool`, `None`), which is what this module
-//! does; the [lifecycle](crate::lifecycle) API calls it, so an SDK author hands over plain
+//! does; the lifecycle API calls it, so an SDK author hands over plain
 //! [`serde_json::Value`]s.
 //!
 //! | JSON | Python value | `str()` | `repr()` |

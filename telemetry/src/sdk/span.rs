@@ -41,63 +41,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::clock::Timestamp;
-use crate::context::{self, ContextGuard};
-use crate::export::SpanEnvelope;
-use crate::logging::agents_warn;
-use crate::provider::Shared;
-use crate::span_data::{JsonMap, SpanData, SpanDataKind};
-use crate::trace::{NO_OP_ID, Trace};
-
-/// An error attached to a span: exported as `{"message": …, "data": {…}|null}`.
-///
-/// # Examples
-///
-/// ```
-/// use codex_telemetry::{JsonMap, SpanError};
-/// use serde_json::json;
-///
-/// let error = SpanError::new("Max turns exceeded")
-///     .with_data(JsonMap::from_iter([("max_turns".to_string(), json!(2))]));
-/// assert_eq!(error.message, "Max turns exceeded");
-/// assert_eq!(error.data.unwrap()["max_turns"], json!(2));
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct SpanError {
-    /// A human-readable description.
-    pub message: String,
-    /// Additional context.
-    pub data: Option<JsonMap>,
-}
-
-impl SpanError {
-    /// An error with `message` and no data.
-    ///
-    /// ```
-    /// use codex_telemetry::SpanError;
-    ///
-    /// assert_eq!(SpanError::new("Tool not found").data, None);
-    /// ```
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    /// The same error carrying `data`.
-    ///
-    /// ```
-    /// use codex_telemetry::{JsonMap, SpanError};
-    ///
-    /// assert_eq!(SpanError::new("Invalid JSON provided").with_data(JsonMap::new()).data, Some(JsonMap::new()));
-    /// ```
-    pub fn with_data(mut self, data: JsonMap) -> Self {
-        self.data = Some(data);
-        self
-    }
-}
+use crate::model::clock::Timestamp;
+use crate::model::export::SpanEnvelope;
+use crate::model::span_data::{JsonMap, SpanData, SpanDataKind};
+use crate::model::span_error::SpanError;
+use crate::sdk::context::{self, ContextGuard};
+use crate::sdk::log::agents_warn;
+use crate::sdk::shared::Shared;
+use crate::sdk::trace::{NO_OP_ID, Trace};
 
 /// Where a span created by [`TraceProvider::create_span`](crate::TraceProvider::create_span)
 /// hangs, under which id, and whether it records: Python's `parent`, `span_id` and
@@ -460,7 +411,7 @@ impl Span {
         // Strings, timestamps and JSON maps always serialize.
         self.with_envelope(|envelope| serde_json::to_value(envelope).ok())
             .flatten()
-            .map(crate::scrub::scrubbed_value)
+            .map(crate::model::scrub::scrubbed_value)
     }
 
     /// Writes the export as JSON straight from the span's state, without building a
@@ -796,7 +747,7 @@ impl<D> From<TypedSpan<D>> for Span {
 /// A guard is an entry on this thread's context stack, so it is not `Send`: it cannot be
 /// held across an `.await` in a spawned task or moved to another thread. Async code attaches
 /// contexts to futures instead ([`InContextExt`](crate::context::InContextExt)), and the
-/// [lifecycle](crate::lifecycle) handles keep their spans without guards.
+/// lifecycle API's handles (module `lifecycle`) keep their spans without guards.
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>() {}
@@ -835,13 +786,14 @@ impl Drop for SpanGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
-    use crate::context::current_span;
-    use crate::ids::SequentialIdGenerator;
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::provider::TraceProvider;
-    use crate::span_data::{AgentSpanData, CustomSpanData};
-    use crate::trace::TraceOptions;
+    use crate::model::clock::ManualClock;
+    use crate::model::ids::SequentialIdGenerator;
+    use crate::model::span_data::{AgentSpanData, CustomSpanData};
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::context::current_span;
+    use crate::sdk::processor::EventKind;
+    use crate::sdk::provider::TraceProvider;
+    use crate::sdk::trace::TraceOptions;
     use serde_json::json;
     use std::time::Duration;
 
@@ -1002,7 +954,7 @@ mod tests {
     #[test]
     fn processors_see_live_spans() {
         struct Mutates;
-        impl crate::processor::TracingProcessor for Mutates {
+        impl crate::sdk::processor::TracingProcessor for Mutates {
             fn on_span_start(&self, span: &Span) {
                 span.set_error(SpanError::new("set by processor"));
             }

@@ -29,8 +29,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
-
-use crate::errors::ConvertTimestampError;
+use thiserror::Error;
 
 const NANOS_PER_SEC: u32 = 1_000_000_000;
 const SECS_PER_DAY: i64 = 86_400;
@@ -366,7 +365,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> Timestamp;
 
     /// A reading of a monotonic clock: the time since a fixed point of this clock, never
-    /// decreasing. Durations (the `duration_ms` of [Codex events](crate::events)) are
+    /// decreasing. Durations (the `duration_ms` of the Codex events, module `events`) are
     /// differences of two readings, so they do not jump with the wall clock. The default is
     /// the process's [`Instant`](std::time::Instant) since its first reading.
     ///
@@ -544,6 +543,51 @@ impl Clock for ManualClock {
     }
 }
 
+/// The instant lies outside the range of Python's `datetime` (years 1 to 9999), or the
+/// sub-second part is not below one second.
+///
+/// Returned by [`Timestamp::from_unix`](crate::Timestamp::from_unix) and by the
+/// `TryFrom<SystemTime>` conversion. The error is opaque: its message says what was wrong.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::Timestamp;
+///
+/// let err = Timestamp::from_unix(i64::MAX, 0).unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "timestamp out of range: only years 1 to 9999 can be formatted like Python's datetime",
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{kind}")]
+pub struct ConvertTimestampError {
+    kind: ConvertTimestampErrorKind,
+}
+
+impl ConvertTimestampError {
+    pub(crate) fn out_of_range() -> Self {
+        Self {
+            kind: ConvertTimestampErrorKind::OutOfRange,
+        }
+    }
+
+    pub(crate) fn invalid_nanos() -> Self {
+        Self {
+            kind: ConvertTimestampErrorKind::InvalidNanos,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+enum ConvertTimestampErrorKind {
+    #[error("timestamp out of range: only years 1 to 9999 can be formatted like Python's datetime")]
+    OutOfRange,
+    #[error("invalid timestamp: sub-second nanoseconds must be below 1_000_000_000")]
+    InvalidNanos,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,5 +725,17 @@ mod tests {
         assert_eq!(other.now(), ts(0, 1_000));
         other.advance(Duration::from_secs(1));
         assert_eq!(clock.now(), ts(1, 2_000));
+    }
+
+    #[test]
+    fn messages_are_lowercase_fragments() {
+        for err in [
+            ConvertTimestampError::out_of_range(),
+            ConvertTimestampError::invalid_nanos(),
+        ] {
+            let text = err.to_string();
+            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
     }
 }

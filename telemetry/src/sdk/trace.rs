@@ -35,12 +35,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use crate::context::{self, ContextGuard};
-use crate::export::TraceEnvelope;
-use crate::logging::{agents_debug, agents_error};
-use crate::provider::Shared;
-use crate::span::{Span, SpanPlacement};
-use crate::span_data::JsonMap;
+use crate::model::export::TraceEnvelope;
+use crate::model::span_data::JsonMap;
+use crate::sdk::context::{self, ContextGuard};
+use crate::sdk::log::{agents_debug, agents_error};
+use crate::sdk::shared::Shared;
+use crate::sdk::span::{Span, SpanPlacement};
 
 /// The id that marks no-op traces and spans, as in Python.
 pub(crate) const NO_OP_ID: &str = "no-op";
@@ -340,7 +340,7 @@ impl Trace {
         // Strings and JSON maps always serialize.
         serde_json::to_value(self.envelope()?)
             .ok()
-            .map(crate::scrub::scrubbed_value)
+            .map(crate::model::scrub::scrubbed_value)
     }
 
     /// Writes the export as JSON without building a [`Value`] first (the same bytes as
@@ -565,7 +565,7 @@ impl fmt::Debug for Trace {
 /// A guard is an entry on this thread's context stack, so it is not `Send`: it cannot be
 /// held across an `.await` in a spawned task or moved to another thread. Async code attaches
 /// contexts to futures instead ([`InContextExt`](crate::context::InContextExt)), and a
-/// [`Run`](crate::lifecycle::Run) keeps its trace without a guard.
+/// lifecycle `Run` (module `lifecycle`) keeps its trace without a guard.
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>() {}
@@ -602,9 +602,10 @@ impl Drop for TraceGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::current_trace;
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::provider::TraceProvider;
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::context::current_trace;
+    use crate::sdk::processor::EventKind;
+    use crate::sdk::provider::TraceProvider;
 
     fn recording() -> (TraceProvider, InMemoryProcessor) {
         let memory = InMemoryProcessor::new();

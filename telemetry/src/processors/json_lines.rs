@@ -1,41 +1,44 @@
-//! [`JsonLinesProcessor`]: every event as one line of JSON on a writer, serialized on the
-//! calling thread straight from the span's state ([`Span::write_export`]) into a reused buffer.
-//!
-//! Each line is `{"kind":"span_end","data":{…export…}}` (kinds as [`EventKind::as_str`]), the
-//! export exactly as [`Span::export`] / [`Trace::export`] give it. A write error is counted
-//! ([`JsonLinesProcessor::write_errors`]) and never reaches the instrumented code.
-//!
-//! ```
-//! use std::sync::{Arc, Mutex};
-//! use codex_telemetry::{CustomSpanData, JsonLinesProcessor, TraceProvider};
-//!
-//! #[derive(Clone, Default)]
-//! struct Shared(Arc<Mutex<Vec<u8>>>);
-//! impl std::io::Write for Shared {
-//!     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
-//!     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
-//! }
-//!
-//! let out = Shared::default();
-//! let provider = TraceProvider::builder().with_processor(JsonLinesProcessor::new(out.clone())).build();
-//! {
-//!     let _trace = provider.trace("wf").start_as_current();
-//!     let _span = provider.span(CustomSpanData::new("step")).start_as_current();
-//! }
-//! let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-//! let kinds: Vec<&str> = text.lines().map(|l| &l[9..l.find("\",").unwrap()]).collect();
-//! assert_eq!(kinds, ["trace_start", "span_start", "span_end", "trace_end"]);
-//! ```
+//! The JSON-lines processor ([`JsonLinesProcessor`]): every event as one line of JSON on a
+//! writer.
 
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::processor::{EventKind, TracingProcessor};
-use crate::span::Span;
-use crate::trace::Trace;
+use crate::sdk::processor::{EventKind, TracingProcessor};
+use crate::sdk::span::Span;
+use crate::sdk::trace::Trace;
 
-/// Writes every event as a JSON line (see the [module docs](self)).
+/// Writes every event as one line of JSON on a writer, serialized on the calling thread
+/// straight from the span's state ([`Span::write_export`]) into a reused buffer.
+///
+/// Each line is `{"kind":"span_end","data":{…export…}}` (kinds as [`EventKind::as_str`]), the
+/// export exactly as [`Span::export`] / [`Trace::export`] give it. A write error is counted
+/// ([`JsonLinesProcessor::write_errors`]) and never reaches the instrumented code.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use codex_telemetry::{CustomSpanData, JsonLinesProcessor, TraceProvider};
+///
+/// #[derive(Clone, Default)]
+/// struct Shared(Arc<Mutex<Vec<u8>>>);
+/// impl std::io::Write for Shared {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// let out = Shared::default();
+/// let provider = TraceProvider::builder().with_processor(JsonLinesProcessor::new(out.clone())).build();
+/// {
+///     let _trace = provider.trace("wf").start_as_current();
+///     let _span = provider.span(CustomSpanData::new("step")).start_as_current();
+/// }
+/// let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+/// let kinds: Vec<&str> = text.lines().map(|l| &l[9..l.find("\",").unwrap()]).collect();
+/// assert_eq!(kinds, ["trace_start", "span_start", "span_end", "trace_end"]);
+/// ```
 #[derive(Debug)]
 pub struct JsonLinesProcessor<W> {
     state: Mutex<State<W>>,

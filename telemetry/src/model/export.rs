@@ -55,10 +55,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::clock::Timestamp;
-use crate::config::AGENT_HARNESS_ID_KEY;
-use crate::span::SpanError;
-use crate::span_data::{JsonMap, SpanData};
+use crate::model::clock::Timestamp;
+use crate::model::config::AGENT_HARNESS_ID_KEY;
+use crate::model::span_data::{JsonMap, SpanData};
+use crate::model::span_error::SpanError;
 
 /// Trace-metadata keys that Python copies into every span's top-level `metadata`
 /// (`_SPAN_METADATA_ROUTING_KEYS` in `spans.py`).
@@ -197,7 +197,7 @@ fn write_timestamp(
 
 /// A user-data string (a name, a group), scrubbed of secrets (see [`crate::scrub`]).
 fn write_user_str(out: &mut (impl Write + ?Sized), value: &str) -> io::Result<()> {
-    write_str(out, &crate::scrub::scrub_str(value))
+    write_str(out, &crate::model::scrub::scrub_str(value))
 }
 
 /// User data (span data, errors, metadata) through a per-thread scratch buffer, scrubbed of
@@ -219,7 +219,7 @@ fn write_user_value(
         };
         bytes.clear();
         write_value(bytes, value)?;
-        crate::scrub::scrub_json_chunk(bytes);
+        crate::model::scrub::scrub_json_chunk(bytes);
         out.write_all(bytes)
     })
 }
@@ -268,7 +268,7 @@ impl Serialize for SpanError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span_data::{AgentSpanData, CustomSpanData};
+    use crate::model::span_data::{AgentSpanData, CustomSpanData};
     use serde_json::json;
 
     fn map(value: serde_json::Value) -> JsonMap {

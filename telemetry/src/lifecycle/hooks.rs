@@ -40,49 +40,11 @@
 
 use serde_json::Value;
 
-use crate::lifecycle::{AgentInfo, Item, ModelResponse, ToolInfo};
-use crate::usage::Usage;
-
-/// What every callback receives first: Python's `RunContextWrapper`, reduced to what the
-/// telemetry knows (the run's accumulated usage at the call).
-///
-/// # Examples
-///
-/// ```
-/// use codex_telemetry::hooks::RunContext;
-/// use codex_telemetry::usage::Usage;
-///
-/// let context = RunContext::new(Usage { requests: 1, ..Usage::default() });
-/// assert_eq!(context.usage().requests, 1);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunContext {
-    usage: Usage,
-}
-
-impl RunContext {
-    /// A context carrying `usage`.
-    ///
-    /// ```
-    /// use codex_telemetry::hooks::RunContext;
-    ///
-    /// assert!(RunContext::new(Default::default()).usage().is_zero());
-    /// ```
-    pub fn new(usage: Usage) -> Self {
-        Self { usage }
-    }
-
-    /// The run's usage so far.
-    ///
-    /// ```
-    /// use codex_telemetry::hooks::RunContext;
-    ///
-    /// assert!(RunContext::default().usage().is_zero());
-    /// ```
-    pub fn usage(&self) -> &Usage {
-        &self.usage
-    }
-}
+pub use super::agent::AgentHooks;
+use super::agent::AgentInfo;
+use super::items::{Item, ModelResponse};
+pub use super::run_context::RunContext;
+use super::tool_info::ToolInfo;
 
 /// Callbacks for every agent of a run (Python's `RunHooks`; parameter names as in Python).
 ///
@@ -141,66 +103,5 @@ pub trait RunHooks: Send + Sync {
     /// message the model sees).
     fn on_tool_end(&self, context: &RunContext, agent: &AgentInfo, tool: &ToolInfo, result: &str) {
         let _ = (context, agent, tool, result);
-    }
-}
-
-/// Callbacks for one agent (Python's `AgentHooks`; parameter names as in Python).
-///
-/// # Examples
-///
-/// ```
-/// use std::sync::Arc;
-/// use codex_telemetry::hooks::{AgentHooks, RunContext};
-/// use codex_telemetry::lifecycle::AgentInfo;
-///
-/// struct Greeter;
-/// impl AgentHooks for Greeter {
-///     fn on_start(&self, _: &RunContext, agent: &AgentInfo) {
-///         assert_eq!(agent.name(), "assistant");
-///     }
-/// }
-/// let agent = AgentInfo::new("assistant").with_hooks(Arc::new(Greeter));
-/// agent.hooks().unwrap().on_start(&RunContext::default(), &agent);
-/// ```
-pub trait AgentHooks: Send + Sync {
-    /// The agent starts its first turn of a stint.
-    fn on_start(&self, context: &RunContext, agent: &AgentInfo) {
-        let _ = (context, agent);
-    }
-
-    /// The agent produced the run's final output.
-    fn on_end(&self, context: &RunContext, agent: &AgentInfo, output: &Value) {
-        let _ = (context, agent, output);
-    }
-
-    /// This agent hands off: `agent` is the **target**, `source` this agent.
-    fn on_handoff(&self, context: &RunContext, agent: &AgentInfo, source: &AgentInfo) {
-        let _ = (context, agent, source);
-    }
-
-    /// One of the agent's tools is about to run.
-    fn on_tool_start(&self, context: &RunContext, agent: &AgentInfo, tool: &ToolInfo) {
-        let _ = (context, agent, tool);
-    }
-
-    /// One of the agent's tools finished; `result` as in [`RunHooks::on_tool_end`].
-    fn on_tool_end(&self, context: &RunContext, agent: &AgentInfo, tool: &ToolInfo, result: &str) {
-        let _ = (context, agent, tool, result);
-    }
-
-    /// The agent is about to call the model.
-    fn on_llm_start(
-        &self,
-        context: &RunContext,
-        agent: &AgentInfo,
-        system_prompt: Option<&str>,
-        input_items: &[Item],
-    ) {
-        let _ = (context, agent, system_prompt, input_items);
-    }
-
-    /// The agent's model call returned.
-    fn on_llm_end(&self, context: &RunContext, agent: &AgentInfo, response: &ModelResponse) {
-        let _ = (context, agent, response);
     }
 }

@@ -47,29 +47,19 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::clock::{Clock, SystemClock};
-use crate::context::{self, Context};
-use crate::ids::{IdGenerator, RandomIdGenerator};
-use crate::logging::{agents_debug, agents_warn};
-use crate::processor::{ProcessorSet, TracingProcessor};
-use crate::propagation::PropagatedContext;
-use crate::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
-use crate::span_data::{CustomSpanData, SpanDataKind};
-use crate::started_traces::StartedTraces;
-use crate::trace::{NO_OP_ID, Trace, TraceOptions};
-
-/// What traces and spans of one provider share.
-pub(crate) struct Shared {
-    pub(crate) processors: ProcessorSet,
-    pub(crate) ids: Box<dyn IdGenerator>,
-    pub(crate) clock: Box<dyn Clock>,
-    /// The trace ids started through this provider (a resumed run reattaches to those).
-    pub(crate) started_traces: StartedTraces,
-    disabled: AtomicBool,
-}
+use crate::model::clock::{Clock, SystemClock};
+use crate::model::ids::{IdGenerator, RandomIdGenerator};
+use crate::model::span_data::{CustomSpanData, SpanDataKind};
+use crate::sdk::context::{self, Context};
+use crate::sdk::log::{agents_debug, agents_warn};
+use crate::sdk::processor::{ProcessorSet, TracingProcessor};
+use crate::sdk::propagation::PropagatedContext;
+use crate::sdk::shared::Shared;
+use crate::sdk::span::{Span, SpanOptions, SpanParent, SpanPlacement, TypedSpan};
+use crate::sdk::trace::{NO_OP_ID, Trace, TraceOptions};
 
 /// Creates traces and spans and dispatches their events to processors. Cloning is cheap
 /// and clones share everything.
@@ -172,7 +162,7 @@ impl TraceProvider {
     /// assert!(!provider.trace("wf").is_noop());
     /// ```
     pub fn set_disabled(&self, disabled: bool) {
-        self.shared.disabled.store(disabled, Ordering::Relaxed);
+        self.shared.set_disabled(disabled);
     }
 
     /// Whether tracing is disabled.
@@ -183,7 +173,7 @@ impl TraceProvider {
     /// assert!(TraceProvider::builder().with_disabled(true).build().is_disabled());
     /// ```
     pub fn is_disabled(&self) -> bool {
-        self.shared.disabled.load(Ordering::Relaxed)
+        self.shared.is_disabled()
     }
 
     /// A new group id (`group_` + 24 hex) from the provider's id generator.
@@ -628,13 +618,12 @@ impl TraceProviderBuilder {
         let processors = ProcessorSet::new();
         processors.set(self.processors);
         TraceProvider {
-            shared: Arc::new(Shared {
+            shared: Arc::new(Shared::new(
                 processors,
-                ids: self.ids.unwrap_or_else(|| Box::new(RandomIdGenerator)),
-                clock: self.clock.unwrap_or_else(|| Box::new(SystemClock)),
-                started_traces: StartedTraces::default(),
-                disabled: AtomicBool::new(self.disabled),
-            }),
+                self.ids.unwrap_or_else(|| Box::new(RandomIdGenerator)),
+                self.clock.unwrap_or_else(|| Box::new(SystemClock)),
+                self.disabled,
+            )),
         }
     }
 }
@@ -725,8 +714,9 @@ pub fn span<D: SpanDataKind>(data: D) -> TypedSpan<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::processor::{EventKind, InMemoryProcessor};
-    use crate::span_data::CustomSpanData;
+    use crate::model::span_data::CustomSpanData;
+    use crate::processors::memory::InMemoryProcessor;
+    use crate::sdk::processor::EventKind;
 
     #[test]
     fn explicit_parents_ignore_the_current_context() {
