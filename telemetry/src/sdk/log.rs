@@ -67,9 +67,6 @@
 //! ```
 
 use crate::model::span_data::JsonMap;
-use crate::sdk::context;
-use crate::sdk::span::Span;
-use crate::sdk::trace::Trace;
 
 /// The name of the field holding the current trace's id on every `openai.agents` event.
 ///
@@ -138,29 +135,15 @@ impl tracing::field::Visit for JsonFields {
     }
 }
 
-/// The current trace and span, cloned (reference counts only, no allocation) so that the
-/// event is dispatched outside the context's borrow: a subscriber may enter contexts.
-pub(crate) fn current_handles() -> (Option<Trace>, Option<Span>) {
-    context::with_current(|cx| (cx.trace().cloned(), cx.span().cloned()))
-}
-
-/// The id a log line reports for `trace`: none for a missing or no-op trace.
-pub(crate) fn trace_id_of(trace: Option<&Trace>) -> Option<&str> {
-    trace.filter(|trace| !trace.is_noop()).map(Trace::id)
-}
-
-/// The id a log line reports for `span`: none for a missing or no-op span.
-pub(crate) fn span_id_of(span: Option<&Span>) -> Option<&str> {
-    span.filter(|span| !span.is_noop()).map(Span::id)
-}
-
 /// Emits an `openai.agents` event at `$level` with the current trace and span ids.
 macro_rules! agents_event {
     ($level:expr, $($arg:tt)+) => {{
         if ::tracing::enabled!(target: $crate::LOG_TARGET, $level) {
-            let (trace, span) = $crate::sdk::log::current_handles();
-            let trace_id = $crate::sdk::log::trace_id_of(trace.as_ref());
-            let span_id = $crate::sdk::log::span_id_of(span.as_ref());
+            // The ids come from the context, which the calling code already depends on: this
+            // module itself imports nothing of the SDK, so it sits below span and trace.
+            let (trace, span) = $crate::sdk::context::log_handles();
+            let trace_id = $crate::sdk::context::log_trace_id(trace.as_ref());
+            let span_id = $crate::sdk::context::log_span_id(span.as_ref());
             // Scrubbed before it leaves: a log line may quote user data. A constant line is
             // checked where it is (no allocation on the no-op paths).
             let message: ::std::borrow::Cow<'_, str> = match ::std::format_args!($($arg)+) {
@@ -199,33 +182,3 @@ macro_rules! agents_error {
 }
 
 pub(crate) use {agents_debug, agents_error, agents_event, agents_warn};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::span_data::CustomSpanData;
-    use crate::sdk::provider::TraceProvider;
-
-    #[test]
-    fn noop_handles_report_no_ids() {
-        let provider = TraceProvider::builder().with_disabled(true).build();
-        let _trace = provider.trace("wf").start_as_current();
-        let span = provider.span(CustomSpanData::new("x"));
-        let _span = span.start_as_current();
-        let (trace, span) = current_handles();
-        assert!(trace.is_some() && span.is_some());
-        assert_eq!(trace_id_of(trace.as_ref()), None);
-        assert_eq!(span_id_of(span.as_ref()), None);
-    }
-
-    #[test]
-    fn recording_handles_report_their_ids() {
-        let provider = TraceProvider::new();
-        let trace = provider.trace("wf").start_as_current();
-        let span = provider.span(CustomSpanData::new("x"));
-        let _span = span.start_as_current();
-        let (t, s) = current_handles();
-        assert_eq!(trace_id_of(t.as_ref()), Some(trace.trace().id()));
-        assert_eq!(span_id_of(s.as_ref()), Some(span.id()));
-    }
-}

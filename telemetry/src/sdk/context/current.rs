@@ -274,6 +274,22 @@ pub(crate) fn enter_span(span: Span) -> ContextGuard {
     }
 }
 
+/// The current trace and span, cloned (reference counts only, no allocation) so that the
+/// event is dispatched outside the context's borrow: a subscriber may enter contexts.
+pub(crate) fn log_handles() -> (Option<Trace>, Option<Span>) {
+    with_current(|cx| (cx.trace().cloned(), cx.span().cloned()))
+}
+
+/// The id a log line reports for `trace`: none for a missing or no-op trace.
+pub(crate) fn log_trace_id(trace: Option<&Trace>) -> Option<&str> {
+    trace.filter(|trace| !trace.is_noop()).map(Trace::id)
+}
+
+/// The id a log line reports for `span`: none for a missing or no-op span.
+pub(crate) fn log_span_id(span: Option<&Span>) -> Option<&str> {
+    span.filter(|span| !span.is_noop()).map(Span::id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +406,35 @@ mod tests {
         let _guard = Context::default().with_span(Span::noop()).attach();
         let nested = with_current(|outer| (outer.span().is_some(), current_span().is_some()));
         assert_eq!(nested, (true, true));
+    }
+}
+
+#[cfg(test)]
+mod log_id_tests {
+    use super::*;
+    use crate::model::span_data::CustomSpanData;
+    use crate::sdk::provider::TraceProvider;
+
+    #[test]
+    fn noop_handles_report_no_ids() {
+        let provider = TraceProvider::builder().with_disabled(true).build();
+        let _trace = provider.trace("wf").start_as_current();
+        let span = provider.span(CustomSpanData::new("x"));
+        let _span = span.start_as_current();
+        let (trace, span) = log_handles();
+        assert!(trace.is_some() && span.is_some());
+        assert_eq!(log_trace_id(trace.as_ref()), None);
+        assert_eq!(log_span_id(span.as_ref()), None);
+    }
+
+    #[test]
+    fn recording_handles_report_their_ids() {
+        let provider = TraceProvider::new();
+        let trace = provider.trace("wf").start_as_current();
+        let span = provider.span(CustomSpanData::new("x"));
+        let _span = span.start_as_current();
+        let (t, s) = log_handles();
+        assert_eq!(log_trace_id(t.as_ref()), Some(trace.trace().id()));
+        assert_eq!(log_span_id(s.as_ref()), Some(span.id()));
     }
 }

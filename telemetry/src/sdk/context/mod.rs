@@ -73,7 +73,7 @@ mod owned;
 mod stack;
 
 pub use current::{Context, ContextGuard, current_span, current_trace, spawn};
-pub(crate) use current::{enter_span, enter_trace};
+pub(crate) use current::{enter_span, enter_trace, log_handles, log_span_id, log_trace_id};
 pub use future::{InContext, InContextExt};
 #[cfg(feature = "tokio")]
 pub use future::{spawn_blocking, spawn_task};
