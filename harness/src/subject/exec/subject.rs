@@ -188,17 +188,43 @@ fn stderr_note(tail: &[u8]) -> String {
     }
 }
 
-/// Installs the JS SDK on first use, once per process.
+/// Installs the JS SDK on first use, once per process and workspace.
 fn prepare_js(workspace: &Workspace) -> Result<(), String> {
-    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut ready = READY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !*ready {
-        super::js_env::ensure(workspace, false).map_err(|e| e.to_string())?;
-        *ready = true;
+    static READY: Ready = Ready::new();
+    READY.once_for(workspace.root(), || {
+        super::js_env::ensure(workspace, false)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// The workspaces whose environment is known ready in this process. Keyed by workspace: one
+/// process may run several (the CLI tests run scratch copies beside the checkout), and a
+/// copy's install says nothing about the checkout's (a shared flag once let the js driver
+/// start on a checkout whose `npm ci` was still running).
+struct Ready(std::sync::Mutex<std::collections::BTreeSet<std::path::PathBuf>>);
+
+impl Ready {
+    const fn new() -> Self {
+        Self(std::sync::Mutex::new(std::collections::BTreeSet::new()))
     }
-    Ok(())
+
+    /// Runs `prepare` unless it already succeeded for `root`; one preparation at a time.
+    fn once_for(
+        &self,
+        root: &std::path::Path,
+        prepare: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut ready = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !ready.contains(root) {
+            prepare()?;
+            ready.insert(root.to_path_buf());
+        }
+        Ok(())
+    }
 }
 
 /// A line as quoted in a message: at most 200 characters.
@@ -229,6 +255,26 @@ mod tests {
                 .contains("needs a command")
         );
         assert!(ExecSubject::parse("node").is_err());
+    }
+
+    #[test]
+    fn an_environment_is_prepared_once_per_workspace() {
+        let ready = Ready::new();
+        let calls = std::cell::Cell::new(0);
+        let prepare = || {
+            calls.set(calls.get() + 1);
+            Ok(())
+        };
+        for root in ["/a", "/b", "/a", "/b"] {
+            ready.once_for(std::path::Path::new(root), prepare).unwrap();
+        }
+        assert_eq!(calls.get(), 2, "one preparation for each workspace");
+        // A failed preparation is tried again.
+        let failing = Ready::new();
+        let root = std::path::Path::new("/c");
+        assert!(failing.once_for(root, || Err("npm failed".into())).is_err());
+        assert!(failing.once_for(root, prepare).is_ok());
+        assert_eq!(calls.get(), 3);
     }
 
     #[test]
