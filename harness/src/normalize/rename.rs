@@ -113,7 +113,10 @@ impl Renamer {
         static ID_SHAPED: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"\b(?:trace_[0-9a-f]{32}|span_[0-9a-f]{24})\b").expect("the regex is valid")
         });
-        if let Some(placeholder) = self.any(text) {
+        // An empty "id" (a finding of its own) must not turn every empty string into it.
+        if !text.is_empty()
+            && let Some(placeholder) = self.any(text)
+        {
             return Cow::Owned(placeholder);
         }
         ID_SHAPED.replace_all(text, |found: &Captures<'_>| {
@@ -191,6 +194,17 @@ mod tests {
         assert_eq!(
             renamer.value(&value),
             json!({"links": ["span#1", "trace#1", "other"], "span#1": {"nested": "span#1"}, "n": 1})
+        );
+    }
+
+    #[test]
+    fn an_empty_id_leaves_empty_strings_alone() {
+        let mut renamer = Renamer::default();
+        renamer.traces.insert(String::new(), 1);
+        assert_eq!(renamer.text(""), "");
+        assert_eq!(
+            renamer.value(&serde_json::json!({"group_id": "", "metadata": {"tenant": ""}})),
+            serde_json::json!({"group_id": "", "metadata": {"tenant": ""}})
         );
     }
 

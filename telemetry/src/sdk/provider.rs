@@ -230,9 +230,11 @@ impl TraceProvider {
             agents_debug!("Tracing is disabled. Not creating trace");
             return Trace::noop();
         }
+        // Python: `trace_id = trace_id or self.gen_trace_id()`: an empty id is no id.
         let id = options
             .trace_id
             .take()
+            .filter(|id| !id.is_empty())
             .unwrap_or_else(|| self.shared.ids.trace_id());
         agents_debug!("Creating trace");
         Trace::recording(self.shared.clone(), id, options)
@@ -361,7 +363,12 @@ impl TraceProvider {
             Some(id) => agents_debug!("Creating span with id {id}"),
             None => agents_debug!("Creating span with id None"),
         }
-        let id = options.span_id.unwrap_or_else(|| self.shared.ids.span_id());
+        // Python: `span_id=span_id or self.gen_span_id()`: an empty id is no id (the line
+        // above still names it as given).
+        let id = options
+            .span_id
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| self.shared.ids.span_id());
         TypedSpan::new(Span::recording(
             self.shared.clone(),
             id,
@@ -794,6 +801,24 @@ mod tests {
             .map(|e| e.data["span_data"]["name"].clone())
             .collect();
         assert_eq!(names, ["after"]);
+    }
+
+    #[test]
+    fn empty_ids_are_no_ids_as_python_s_or_says() {
+        let provider = TraceProvider::new();
+        let trace = provider
+            .trace(TraceOptions::new("wf").with_trace_id(""))
+            .start_as_current();
+        assert!(
+            trace.trace().id().starts_with("trace_"),
+            "{}",
+            trace.trace().id()
+        );
+        let span = provider.create_span(
+            CustomSpanData::new("x"),
+            SpanOptions::new().with_span_id(""),
+        );
+        assert!(span.id().starts_with("span_"), "{}", span.id());
     }
 
     #[test]
