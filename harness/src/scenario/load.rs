@@ -311,6 +311,24 @@ output = [{ message = "It is sunny." }]
     }
 
     #[test]
+    fn a_run_trace_id_is_shared_by_copies_only_inside_a_user_trace() {
+        // Outside a user trace each copy would make a trace with that id: refused.
+        let copies = TOOL_CALL.replace(
+            "input = \"Weather in Paris?\"",
+            "input = \"Weather in Paris?\"\ncopies = 2\ntrace_id = \"trace_0123456789abcdef0123456789abcdef\"",
+        );
+        let err = parse_scenario("t", &copies).unwrap_err().to_string();
+        assert!(
+            err.contains("every concurrent copy would make a trace"),
+            "{err}"
+        );
+        // Inside one the client ignores the id (the runs use the user's trace): it loads.
+        let in_trace =
+            format!("{copies}\n[trace]\nworkflow_name = \"Outer\"\nbody = [{{ run = true }}]\n");
+        parse_scenario("t", &in_trace).unwrap();
+    }
+
+    #[test]
     fn misspelled_key_is_a_parse_error_with_line_and_key() {
         let text = TOOL_CALL.replace("input =", "inptu =");
         let err = parse_scenario("t", &text).unwrap_err().to_string();

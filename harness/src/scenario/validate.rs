@@ -445,7 +445,9 @@ fn check_repeat(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
             );
         }
     }
-    if spec.run.copies > 1 && spec.run.trace_id.is_some() {
+    // Inside a user [trace] the runs make no trace of their own: the id is not used (the
+    // client ignores it), so copies may share it.
+    if spec.run.copies > 1 && spec.run.trace_id.is_some() && spec.trace.is_none() {
         problem(
             "run.trace_id".into(),
             "every concurrent copy would make a trace with this id, and a transcript cannot tell them apart; use copies = 1".into(),
