@@ -270,11 +270,11 @@ impl<'a> Driver<'a> {
         true
     }
 
-    /// One run and its outcome record; true when it completed.
-    async fn run_once(&mut self) -> bool {
+    /// The run's `RunConfig`, as the scenario's `[run]` sets it. An agent called as a tool
+    /// runs with the same one (Python's `as_tool` passes the caller's `context.run_config`).
+    fn run_config(&self) -> RunConfig {
         let spec = self.run_spec;
-        let env = self.runner.env();
-        let mut config = RunConfig::from_env(env);
+        let mut config = RunConfig::from_env(self.runner.env());
         if let Some(workflow_name) = &spec.workflow_name {
             config = config.with_workflow_name(workflow_name.clone());
         }
@@ -296,8 +296,14 @@ impl<'a> Driver<'a> {
         if let Some(include) = spec.include_task_and_turn_spans {
             config = config.with_include_task_and_turn_spans(include);
         }
+        config
+    }
+
+    /// One run and its outcome record; true when it completed.
+    async fn run_once(&mut self) -> bool {
+        let spec = self.run_spec;
         let options = RunOptions::new()
-            .with_config(config)
+            .with_config(self.run_config())
             .with_input(
                 self.session
                     .iter()
@@ -634,8 +640,9 @@ impl<'a> Driver<'a> {
     }
 
     /// The run of `agent` called as a tool with `input`: Python's `Agent.as_tool` runs it
-    /// with the default `RunConfig` and no run hooks, in the current context (the call's
-    /// function span), so it makes no trace of its own. Its usage goes to `usage`; its final
+    /// with the caller's `RunConfig` (so sensitive data off reaches its spans) and no run
+    /// hooks, in the current context (the call's function span), so it makes no trace of
+    /// its own. Its usage goes to `usage`; its final
     /// output is the tool's result.
     async fn nested_run(
         &mut self,
@@ -644,7 +651,7 @@ impl<'a> Driver<'a> {
         usage: &mut Usage,
     ) -> Result<Value, codex_telemetry::CallToolError> {
         let options = RunOptions::new()
-            .with_config(RunConfig::from_env(self.runner.env()))
+            .with_config(self.run_config())
             .with_input(vec![Item::user_message(input)])
             .with_max_turns(Some(DEFAULT_MAX_TURNS))
             .with_streamed(false);
