@@ -11,7 +11,7 @@
 //! | the run stops | [`Run::interrupt`] | the turn, agent, task and trace end normally, no agent-end hooks; returns the [`RunState`] |
 //! | decisions | [`RunState::approve`], [`RunState::reject`] | nothing (the state records them) |
 //! | resumed run | [`Runner::resume_run`] | the saved trace again: reattached (no `trace_start`/`trace_end`) when this provider started it and the settings match, else a new trace with the saved id; a new task span |
-//! | agent again | [`Run::start_agent`], then [`Run::continue_from_interruption`] | `Continuing from interruption` (not streamed), `Processing output item …` per item of the interrupted response; rejected calls answer the model silently |
+//! | agent again | [`Run::start_agent`], then [`Run::continue_from_interruption`] | `Continuing from interruption` (not streamed), an `mcp_tools` span per MCP server, `Processing output item …` per item of the interrupted response; rejected calls answer the model silently |
 //! | approved calls | [`Run::start_resumed_tools`] | function spans under the agent span (no turn), with hooks and tool log lines |
 //! | a call rejected by a standing decision | [`ToolCallRequest::with_rejection`] in a later batch | a function span with the message as output and the rejection error, no hooks |
 //!
@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decisions::{Approval, Decisions, StandingDecision};
 use super::items::{Item, ToolApproval, ToolCallRequest};
+use super::tool_info::McpListing;
 use super::run::{Run, RunOptions, Runner};
 use super::state::RunCore;
 use super::tools::ToolBatch;
@@ -75,7 +76,7 @@ struct SavedTrace {
 /// state.approve("call_1", false);
 /// let mut run = runner.resume_run(state, RunOptions::new());
 /// run.start_agent(&agent);
-/// let approved = run.continue_from_interruption();
+/// let approved = run.continue_from_interruption(&[]);
 /// let mut tools = run.start_resumed_tools(&approved);
 /// tools.invoke(0, |_| Ok(json!("restarted"))).unwrap();
 /// tools.finish();
@@ -226,7 +227,9 @@ impl Run {
     }
 
     /// After [`start_agent`](Run::start_agent) in a resumed run: logs `Continuing from
-    /// interruption` (not in a streamed run) and `Processing output item …` for each call
+    /// interruption` (not in a streamed run), lists the agent's MCP servers' tools
+    /// (`mcp_tools`: one listing per server, in the agent's order) and logs
+    /// `Processing output item …` for each call
     /// that was waiting, fills the agent span's tools and handoffs, answers the model for each rejected call (no span, no
     /// hooks), and returns the approved calls, to run with
     /// [`start_resumed_tools`](Run::start_resumed_tools). Undecided calls stay pending
@@ -235,11 +238,16 @@ impl Run {
     /// # Panics
     ///
     /// If no agent was started.
-    pub fn continue_from_interruption(&mut self) -> Vec<ToolCallRequest> {
+    pub fn continue_from_interruption(&mut self, mcp_tools: &[McpListing]) -> Vec<ToolCallRequest> {
         let core = self.core_mut();
         let _attached = core.attach();
         if !core.is_streamed() {
             agents_debug!("Continuing from interruption");
+        }
+        // Python gets the agent's tools again before it resolves the interrupted turn:
+        // each MCP server is listed under the agent span.
+        for listing in mcp_tools {
+            listing.emit(core.provider());
         }
         // Python rebuilds the interrupted turn from its pending calls: it processes each
         // call again, and the agent span gets the agent's tools and handoffs.
@@ -469,7 +477,7 @@ mod tests {
         let second = InMemoryProcessor::new();
         let mut run = runner(&second).resume_run(state, RunOptions::new());
         run.start_agent(&agent());
-        let approved = run.continue_from_interruption();
+        let approved = run.continue_from_interruption(&[]);
         assert_eq!(approved.len(), 1);
         run.start_resumed_tools(&approved).finish();
         run.finish(Ok(json!(null))).unwrap();
@@ -502,7 +510,7 @@ mod tests {
         state.reject("c2", true, Some("Purges are frozen.".into()));
         let mut run = runner.resume_run(state, RunOptions::new());
         run.start_agent(&agent());
-        let approved = run.continue_from_interruption();
+        let approved = run.continue_from_interruption(&[]);
         run.start_resumed_tools(&approved).finish();
         assert_eq!(run.approval("rotate", "c3"), Some(Approval::Approved));
         let rejection = run.approval("purge", "c4");
@@ -569,7 +577,7 @@ mod tests {
         let mut run = runner.resume_run(state, RunOptions::new());
         run.start_agent(&agent());
         let approved: Vec<String> = run
-            .continue_from_interruption()
+            .continue_from_interruption(&[])
             .iter()
             .map(|c| c.call_id().to_owned())
             .collect();

@@ -172,7 +172,8 @@ pub use items::{
 };
 pub use run::{DEFAULT_MAX_TURNS, Run, RunOptions, Runner};
 pub use tool_info::{
-    DEFAULT_TOOL_ERROR_OUTPUT, FailureHandler, ToolGuardrail, ToolGuardrailDecision, ToolInfo,
+    DEFAULT_TOOL_ERROR_OUTPUT, FailureHandler, McpListing, ToolGuardrail, ToolGuardrailDecision,
+    ToolInfo,
 };
 pub use tools::ToolBatch;
 pub use turn::{ModelCall, ModelCallOptions, Turn};

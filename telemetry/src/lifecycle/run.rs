@@ -11,6 +11,7 @@ use super::guardrails;
 use super::hooks::RunHooks;
 use super::items::Item;
 use super::state::{RunCore, RunSetup};
+use super::tool_info::McpListing;
 use super::turn::Turn;
 use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Events, Namespace, Originator};
@@ -164,6 +165,24 @@ impl Runner {
     /// ```
     pub fn start_run(&self, options: RunOptions) -> Run {
         Run::start_with(self.clone(), options, false, false)
+    }
+
+    /// Lists an MCP server's tools outside any run, in the current context: Python's
+    /// `RunState.from_json` lists the current agent's MCP tools while it rebuilds the state
+    /// (outside a trace the provider logs that it returns a no-op span).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{McpListing, Runner};
+    /// use codex_telemetry::{InMemoryProcessor, TraceProvider};
+    ///
+    /// let memory = InMemoryProcessor::new();
+    /// let runner = Runner::new(TraceProvider::builder().with_processor(memory.clone()).build(), EnvConfig::default());
+    /// runner.list_mcp_tools(&McpListing::new("files", Some(vec!["read_file".into()])));
+    /// assert!(memory.events().is_empty(), "no trace, no span");
+    /// ```
+    pub fn list_mcp_tools(&self, listing: &McpListing) {
+        listing.emit(&self.provider);
     }
 }
 

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::model::span_data::McpListToolsSpanData;
+use crate::sdk::provider::TraceProvider;
+
 /// What the default failure handler tells the model when a tool fails (the Python client's
 /// `default_tool_error_function`; until 0.24.0 it added " Please try again.").
 pub const DEFAULT_TOOL_ERROR_OUTPUT: &str = "An error occurred while running the tool.";
@@ -326,5 +329,52 @@ impl ToolInfo {
     /// ```
     pub fn parameters(&self) -> &[String] {
         &self.parameters
+    }
+}
+
+/// What listing one MCP server's tools returned (Python's `MCPUtil.get_function_tools`,
+/// which wraps the listing in an `mcp_tools` span): the names after the server's tool
+/// filter, or `None` when the listing failed or was cancelled.
+///
+/// ```
+/// use codex_telemetry::lifecycle::McpListing;
+///
+/// let listing = McpListing::new("files", Some(vec!["read_file".into()]));
+/// assert_eq!(listing.server(), "files");
+/// assert_eq!(McpListing::new("files", None).tools(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpListing {
+    server: String,
+    tools: Option<Vec<String>>,
+}
+
+impl McpListing {
+    /// The listing of `server`: its tools' names, or `None` when it did not finish.
+    pub fn new(server: impl Into<String>, tools: Option<Vec<String>>) -> Self {
+        McpListing {
+            server: server.into(),
+            tools,
+        }
+    }
+
+    /// The server's name.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The listed names, if the listing finished.
+    pub fn tools(&self) -> Option<&[String]> {
+        self.tools.as_deref()
+    }
+
+    /// Emits the listing's `mcp_tools` span in the current context: `result` `null` at its
+    /// start, the listed names at its end. Outside any trace the provider logs that it
+    /// returns a no-op span, as Python's `mcp_tools_span` does.
+    pub(crate) fn emit(&self, provider: &TraceProvider) {
+        let span = provider.span(McpListToolsSpanData::new(Some(self.server.clone())));
+        span.start();
+        span.update(|data| data.result = self.tools.clone());
+        span.finish();
     }
 }

@@ -9,11 +9,12 @@ use super::errors::{CallModelError, RunAgentError};
 use super::guardrails;
 use super::items::{HandoffRequest, Item, ModelResponse, ProcessedResponse, ToolCallRequest};
 use super::state::RunCore;
+use super::tool_info::McpListing;
 use super::tools::ToolBatch;
 use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
 use crate::model::span_data::{
-    GenerationSpanData, HandoffSpanData, JsonMap, McpListToolsSpanData, TurnSpanData,
+    GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData,
 };
 use crate::model::span_error::SpanError;
 use crate::sdk::context::{Context, FrameId};
@@ -366,12 +367,7 @@ impl<'run> Turn<'run> {
         let run = &mut *self.run;
         let _attached = run.attach();
         run.agent_started();
-        let span = run
-            .provider()
-            .span(McpListToolsSpanData::new(Some(server.to_owned())));
-        span.start();
-        span.update(|data| data.result = listed);
-        span.finish();
+        McpListing::new(server, listed).emit(run.provider());
     }
 
     /// Starts the response's tool calls (see [`ToolBatch`]).

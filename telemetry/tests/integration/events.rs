@@ -307,7 +307,7 @@ fn an_approval_spans_the_interruption_and_the_decision_with_one_token() {
     capture.run(|| {
         let mut run = runner.resume_run(state, RunOptions::new());
         run.start_agent(&agent);
-        let approved = run.continue_from_interruption();
+        let approved = run.continue_from_interruption(&[]);
         let mut tools = run.start_resumed_tools(&approved);
         tools.invoke(0, |_| Ok(json!("restarted"))).unwrap();
         tools.finish();

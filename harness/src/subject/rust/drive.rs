@@ -22,8 +22,8 @@ use codex_telemetry::context::{Context, InContextExt};
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, FailureHandler, HandoffInfo,
-    Item, ModelCallOptions, ProcessedResponse, Run, RunOptions, RunState, Runner, ToolBatch,
-    ToolCallRequest, ToolInfo, Turn,
+    Item, McpListing, ModelCallOptions, ProcessedResponse, Run, RunOptions, RunState, Runner,
+    ToolBatch, ToolCallRequest, ToolInfo, Turn,
 };
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
@@ -377,6 +377,11 @@ impl<'a> Driver<'a> {
         if resume.from != ResumeFrom::State {
             // Validated JSON of a state this subject just serialized.
             state = RunState::from_json(&state.to_json()).expect("a run state reads back");
+            // Python's `RunState.from_json` lists the current agent's MCP tools while it
+            // rebuilds the interrupted response, in the caller's context.
+            for listing in self.mcp_listings(self.agent_specs[state.current_agent()]) {
+                self.runner.list_mcp_tools(&listing);
+            }
         }
         if resume.from == ResumeFrom::JsonNewProcess {
             let env = self.runner.env().clone();
@@ -397,7 +402,8 @@ impl<'a> Driver<'a> {
         agent_name: String,
     ) -> Result<Value, RunAgentError> {
         run.start_agent(&self.agents[&agent_name]);
-        let approved = run.continue_from_interruption();
+        let listings = self.mcp_listings(self.agent_specs[agent_name.as_str()]);
+        let approved = run.continue_from_interruption(&listings);
         if !approved.is_empty() {
             let mut tools = run.start_resumed_tools(&approved);
             for (index, call) in approved.iter().enumerate() {
@@ -445,7 +451,15 @@ impl<'a> Driver<'a> {
                 turn.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
                 self.step().await;
             }
-            turn.run_input_guardrails(&parallel, |name| self.tripwires[name])?;
+            let guardrails = turn.run_input_guardrails(&parallel, |name| self.tripwires[name]);
+            if guardrails.is_err() && !streamed {
+                // Python's model task ran beside the guardrails: it had started listing the
+                // MCP tools when the tripwire cancelled it (the listing has no result).
+                for listing in self.mcp_listings(agent_spec) {
+                    turn.list_mcp_tools(listing.server(), None);
+                }
+            }
+            guardrails?;
             self.step().await;
             let processed = self.call_model(&mut turn, agent_spec, streamed).await?;
 
@@ -496,6 +510,17 @@ impl<'a> Driver<'a> {
         }
     }
 
+    /// What listing each of the agent's MCP servers returns, in the agent's order.
+    fn mcp_listings(&self, agent_spec: &AgentSpec) -> Vec<McpListing> {
+        mcp::servers_of(self.scenario, agent_spec)
+            .into_iter()
+            .map(|server| {
+                let listed = mcp::listed_tools(server).map(|t| t.name.clone()).collect();
+                McpListing::new(&server.name, Some(listed))
+            })
+            .collect()
+    }
+
     /// One model call of a turn: the agent's instructions and MCP tool listings, then the
     /// scripted model's response, processed by the library.
     async fn call_model(
@@ -510,9 +535,8 @@ impl<'a> Driver<'a> {
             call_options = call_options.with_system_prompt(instructions.clone());
         }
         // Each of the agent's MCP servers lists its tools for the model call.
-        for server in mcp::servers_of(self.scenario, agent_spec) {
-            let listed = mcp::listed_tools(server).map(|t| t.name.clone()).collect();
-            turn.list_mcp_tools(&server.name, Some(listed));
+        for listing in self.mcp_listings(agent_spec) {
+            turn.list_mcp_tools(listing.server(), listing.tools().map(<[String]>::to_vec));
         }
         let call = turn.start_model_call(call_options);
         // The model request, in the call's context (the scripted model records nothing).
