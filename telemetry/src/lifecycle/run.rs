@@ -748,6 +748,27 @@ impl Run {
 
 /// # State
 impl Run {
+    /// What the session holds of this run's conversation (with
+    /// [`RunOptions::with_session`]): the input, then the items of each turn that ended
+    /// and was not interrupted for approvals. A run that fails keeps the turns before the
+    /// failing one; a completed run keeps everything. The next run's input starts with it.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, Item, RunOptions, Runner};
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+    /// let mut run = runner.start_run(
+    ///     RunOptions::new().with_session(true).with_input(vec![Item::user_message("Hi")]),
+    /// );
+    /// run.start_agent(&AgentInfo::new("a"));
+    /// assert_eq!(run.session_items(), [Item::user_message("Hi")]);
+    /// ```
+    pub fn session_items(&self) -> &[Item] {
+        self.core.persisted_items()
+    }
+
     /// The conversation so far: the input, then every model output item and tool or
     /// handoff result, in Python's order.
     ///

@@ -97,6 +97,9 @@ pub(crate) struct RunCore {
     /// run's trace and open spans.
     scope: OwnedContext,
     items: Vec<Item>,
+    /// How many of `items` the session holds: the input, then each turn that persisted
+    /// its items (Python saves a turn's items when it ends, unless it was interrupted).
+    persisted_items: usize,
     usage: Usage,
     /// The usage of the runs this one resumes: the task span shows only this run's.
     usage_start: Usage,
@@ -144,6 +147,7 @@ impl RunCore {
             drained,
             hooks,
             scope,
+            persisted_items: input.len(),
             items: input,
             usage: Usage::default(),
             usage_start: Usage::default(),
@@ -238,6 +242,16 @@ impl RunCore {
     /// The conversation so far.
     pub(crate) fn items(&self) -> &[Item] {
         &self.items
+    }
+
+    /// The part of the conversation the session holds.
+    pub(crate) fn persisted_items(&self) -> &[Item] {
+        &self.items[..self.persisted_items]
+    }
+
+    /// The session now holds the whole conversation so far.
+    pub(crate) fn persist_items(&mut self) {
+        self.persisted_items = self.items.len();
     }
 
     /// Appends an item to the conversation.

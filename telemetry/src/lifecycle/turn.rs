@@ -536,12 +536,13 @@ impl<'run> Turn<'run> {
             });
         }
         self.close();
-        // Only the non-streamed loop logs it (a streamed run persists without a line).
-        if self.run.has_session()
-            && !self.run.is_streamed()
-            && self.next_step != NextStep::FinalOutput
-        {
-            self.log_persisted_items();
+        // A turn that stops for approvals is not saved: the resumed run saves it.
+        if self.run.has_session() && self.next_step != NextStep::Interruption {
+            // Only the non-streamed loop logs it (a streamed run persists without a line).
+            if !self.run.is_streamed() && self.next_step != NextStep::FinalOutput {
+                self.log_persisted_items();
+            }
+            self.run.persist_items();
         }
         if self.run.is_streamed() {
             let (number, next_step) = (self.number, self.next_step.python_name());

@@ -331,6 +331,10 @@ impl<'a> Driver<'a> {
         // Interrupted by calls that need approval: each `[[run.resume]]` decides and resumes.
         let mut resumes = spec.resume.iter();
         while outcome.is_ok() && run.is_interrupted() {
+            if spec.session {
+                // The interrupted turn is not saved (the loader allows no resume here).
+                self.session = run.session_items().to_vec();
+            }
             let state = run.interrupt();
             self.recorder.interrupted(state.interruptions());
             let Some(resume) = resumes.next() else {
@@ -341,14 +345,12 @@ impl<'a> Driver<'a> {
             outcome = self.drive_resumed(&mut run, agent).await;
         }
         if spec.session {
-            if outcome.is_ok() {
-                // The session keeps the whole conversation of a completed run.
-                self.session = run.items().to_vec();
-            } else if spec.repeat > 1 {
-                self.unsupported = Some(Unsupported(
-                    "a run that raises with a session, before another run: what the session keeps of a failed run is not modelled".into(),
-                ));
-            }
+            // A completed run's whole conversation; a failed run's turns before the failing one.
+            self.session = if outcome.is_ok() {
+                run.items().to_vec()
+            } else {
+                run.session_items().to_vec()
+            };
         }
         let outcome = run.finish(outcome);
         self.recorder.outcome(&outcome);
