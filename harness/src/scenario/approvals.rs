@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::limits::MAX_RESUMES;
@@ -161,7 +162,7 @@ fn nested_approval_tools<'a>(spec: &'a ScenarioFile, tools: &'a [String]) -> Vec
 
 /// Whether `arguments` are exactly the tool's parameters, each of its declared type, so the
 /// client's validation leaves them unchanged.
-fn arguments_are_exact(tool: &ToolSpec, arguments: &BTreeMap<String, Value>) -> bool {
+fn arguments_are_exact(tool: &ToolSpec, arguments: &IndexMap<String, Value>) -> bool {
     arguments.len() == tool.parameters.len()
         && tool.parameters.iter().all(|(name, field)| {
             arguments.get(name).is_some_and(|value| match field {

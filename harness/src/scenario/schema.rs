@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -233,8 +235,8 @@ pub enum ToolUseBehavior {
 pub struct OutputTypeSpec {
     /// The type's name (it appears as the agent span's `output_type`).
     pub name: String,
-    /// Field name to field type.
-    pub fields: BTreeMap<String, FieldType>,
+    /// Field name to field type, in the file's order (the class's declared order).
+    pub fields: IndexMap<String, FieldType>,
 }
 
 /// A JSON-schema scalar type for tool parameters and output fields.
@@ -260,9 +262,9 @@ pub struct ToolSpec {
     /// Description shown to the model.
     #[serde(default)]
     pub description: Option<String>,
-    /// Parameter name to type; all parameters are required.
+    /// Parameter name to type, in the file's order (the signature's); all are required.
     #[serde(default)]
-    pub parameters: BTreeMap<String, FieldType>,
+    pub parameters: IndexMap<String, FieldType>,
     /// The value the tool returns.
     #[serde(default)]
     pub returns: Option<Value>,
@@ -415,7 +417,7 @@ pub struct McpToolSpec {
     pub description: Option<String>,
     /// Parameter name to type (the tool's input schema; all required).
     #[serde(default)]
-    pub parameters: BTreeMap<String, FieldType>,
+    pub parameters: IndexMap<String, FieldType>,
     /// The result's text content items, in order.
     #[serde(default)]
     pub content: Vec<String>,
@@ -585,7 +587,7 @@ pub struct OutputItemSpec {
     pub missing_tool_call: Option<String>,
     /// Arguments of a tool call, as a JSON object (default `{}`).
     #[serde(default)]
-    pub arguments: Option<BTreeMap<String, Value>>,
+    pub arguments: Option<IndexMap<String, Value>>,
     /// Raw argument text of a tool call instead of `arguments` (e.g. invalid JSON).
     #[serde(default)]
     pub raw_arguments: Option<String>,

@@ -721,10 +721,13 @@ fn begin_call(
         agents_debug!("Invoking tool {name}");
     } else {
         agents_debug!("Invoking tool {name} with input {input}");
-        agents_debug!(
-            "Tool call args: {}, kwargs: {{}}",
-            positional_args_repr(request, &arguments)
-        );
+        // The arguments line is a function tool's invoker's; an agent tool has its own.
+        if !request.tool().is_agent_tool() {
+            agents_debug!(
+                "Tool call args: {}, kwargs: {{}}",
+                positional_args_repr(request, &arguments)
+            );
+        }
     }
     Ok(arguments)
 }

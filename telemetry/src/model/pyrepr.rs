@@ -57,6 +57,30 @@ pub fn python_str(value: &Value) -> String {
     }
 }
 
+/// `str()` of a pydantic model with these fields, in its declared order: `name=repr(value)`
+/// separated by spaces (pydantic's `BaseModel.__str__`), as an agent tool's structured
+/// output reaches its hooks and function span.
+///
+/// # Examples
+///
+/// ```
+/// use codex_telemetry::pyrepr::pydantic_str;
+/// use serde_json::json;
+///
+/// let fields = [("restaurant", json!("Chez Nous")), ("seats", json!(2)), ("confirmed", json!(true))];
+/// assert_eq!(
+///     pydantic_str(fields.iter().map(|(name, value)| (*name, value))),
+///     "restaurant='Chez Nous' seats=2 confirmed=True"
+/// );
+/// ```
+pub fn pydantic_str<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
+    fields
+        .into_iter()
+        .map(|(name, value)| format!("{name}={}", python_repr(value)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Python's `repr(value)` for the Python value that `value` decodes to.
 ///
 /// # Examples

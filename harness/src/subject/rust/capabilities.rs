@@ -31,7 +31,7 @@ pub(crate) fn check(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
     check_approval_guardrails(spec)?;
     check_copies(spec, env)?;
     check_call_ids(spec)?;
-    check_agent_tools(spec, env)?;
+    check_agent_tools(spec)?;
     check_tool_calls(scenario, env)
 }
 
@@ -118,8 +118,8 @@ fn check_call_ids(spec: &ScenarioFile) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// An agent called as a tool is the step's only item, and runs with tool data unlogged.
-fn check_agent_tools(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsupported> {
+/// An agent called as a tool is the step's only item.
+fn check_agent_tools(spec: &ScenarioFile) -> Result<(), Unsupported> {
     for (i, step) in spec.model.steps.iter().enumerate() {
         let agent_tool_calls = step
             .output
@@ -130,11 +130,6 @@ fn check_agent_tools(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsuppo
             // Python runs a response's calls as concurrent tasks: nested runs would interleave.
             return Err(Unsupported(format!(
                 "model.steps[{i}]: an agent tool called beside other output items"
-            )));
-        }
-        if agent_tool_calls > 0 && !env.dont_log_tool_data() {
-            return Err(Unsupported(format!(
-                "model.steps[{i}]: an agent tool with tool data logging on: its data log lines are not mapped"
             )));
         }
     }

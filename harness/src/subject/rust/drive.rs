@@ -25,6 +25,7 @@ use codex_telemetry::lifecycle::{
     Item, McpListing, ModelCallOptions, ProcessedResponse, Run, RunOptions, RunState, Runner,
     ToolBatch, ToolCallRequest, ToolInfo, Turn,
 };
+use codex_telemetry::pyrepr::pydantic_str;
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
 use serde_json::{Value, json};
@@ -687,6 +688,18 @@ impl<'a> Driver<'a> {
         let outcome = Box::pin(self.drive_agent(&mut run, &agent, false)).await;
         self.nesting = outer;
         *usage = *run.usage();
+        // A structured final output is a pydantic model: the tool's result is its str().
+        let last_agent = run.current_agent().map(|agent| agent.name().to_owned());
+        let output_type = last_agent.and_then(|name| self.agent_specs[name.as_str()].output_type.as_ref());
+        let outcome = match (outcome, output_type) {
+            (Ok(Value::Object(values)), Some(output_type)) => Ok(Value::String(pydantic_str(
+                output_type
+                    .fields
+                    .keys()
+                    .filter_map(|name| Some((name.as_str(), values.get(name)?))),
+            ))),
+            (outcome, _) => outcome,
+        };
         let outcome = run.finish(outcome);
         outcome.map_err(|error| codex_telemetry::CallToolError::new(error.message()))
     }

@@ -5,7 +5,7 @@
 //! Python client reports about them (spans, logs, hooks, `str()` of results) comes from
 //! `codex-telemetry`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use codex_telemetry::lifecycle::{
     FailureHandler, Item, ModelResponse, ToolGuardrail, ToolGuardrailDecision, ToolInfo,
@@ -14,6 +14,7 @@ use codex_telemetry::lifecycle::{
 use codex_telemetry::pyrepr::python_repr;
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CallModelError, CallToolError, JsonMap};
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::scenario::exceptions::ScriptedException;
@@ -217,7 +218,7 @@ fn failure_handler(spec: &ToolSpec) -> FailureHandler {
 #[derive(Debug, Clone)]
 pub(crate) struct ScriptedTool {
     info: ToolInfo,
-    parameters: BTreeMap<String, FieldType>,
+    parameters: IndexMap<String, FieldType>,
     returns: Option<Value>,
     raises: Option<String>,
 }
@@ -240,8 +241,7 @@ impl ScriptedTool {
             ToolGuardrail::new(move |_| decision.clone())
         };
         let mut info = ToolInfo::new(spec.name.clone())
-            // The python driver's signature lists the parameters in the scenario's (sorted)
-            // order.
+            // The python driver's signature lists the parameters in the scenario's order.
             .with_parameters(spec.parameters.keys().cloned())
             .with_failure_handler(failure_handler(spec));
         for name in &spec.input_guardrails {
