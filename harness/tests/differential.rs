@@ -19,6 +19,8 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
+
 use parity::compare::{diff, first_difference};
 use parity::scenario::parse_scenario;
 use parity::scenario::schema::{
@@ -314,7 +316,7 @@ fn tools(shape: &Shape) -> Vec<ToolSpec> {
             description: None,
             parameters: t
                 .parameter
-                .map(|f| BTreeMap::from([("x".to_owned(), f)]))
+                .map(|f| IndexMap::from([("x".to_owned(), f)]))
                 .unwrap_or_default(),
             returns: (!t.raises).then(|| {
                 if t.returns_number {
@@ -372,7 +374,7 @@ fn agents(shape: &Shape) -> Vec<AgentSpec> {
                 .collect(),
             output_type: shape.structured[i].then(|| OutputTypeSpec {
                 name: "Answer".into(),
-                fields: BTreeMap::from([
+                fields: IndexMap::from([
                     ("city".into(), FieldType::String),
                     ("ok".into(), FieldType::Boolean),
                 ]),
@@ -409,7 +411,7 @@ fn steps(shape: &Shape) -> Vec<ModelStepSpec> {
             tool_call: Some(tool_name(tool)),
             arguments: Some(
                 parameter
-                    .map(|f| BTreeMap::from([("x".to_owned(), argument(f, call + steps_len))]))
+                    .map(|f| IndexMap::from([("x".to_owned(), argument(f, call + steps_len))]))
                     .unwrap_or_default(),
             ),
             ..item()

@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::decisions::{Approval, Decisions, StandingDecision};
 use super::items::{Item, ToolApproval, ToolCallRequest};
-use super::tool_info::McpListing;
 use super::run::{Run, RunOptions, Runner};
 use super::state::RunCore;
+use super::tool_info::McpListing;
 use super::tools::ToolBatch;
 use super::turn::Turn;
 use super::usage::Usage;

@@ -13,9 +13,7 @@ use super::tool_info::McpListing;
 use super::tools::ToolBatch;
 use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::model::span_data::{
-    GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData,
-};
+use crate::model::span_data::{GenerationSpanData, HandoffSpanData, JsonMap, TurnSpanData};
 use crate::model::span_error::SpanError;
 use crate::sdk::context::{Context, FrameId};
 use crate::sdk::log::{agents_debug, agents_warn};

@@ -690,7 +690,8 @@ impl<'a> Driver<'a> {
         *usage = *run.usage();
         // A structured final output is a pydantic model: the tool's result is its str().
         let last_agent = run.current_agent().map(|agent| agent.name().to_owned());
-        let output_type = last_agent.and_then(|name| self.agent_specs[name.as_str()].output_type.as_ref());
+        let output_type =
+            last_agent.and_then(|name| self.agent_specs[name.as_str()].output_type.as_ref());
         let outcome = match (outcome, output_type) {
             (Ok(Value::Object(values)), Some(output_type)) => Ok(Value::String(pydantic_str(
                 output_type

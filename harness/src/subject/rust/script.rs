@@ -384,7 +384,7 @@ mod tests {
     fn structured_output_is_strict() {
         let spec = OutputTypeSpec {
             name: "Weather".into(),
-            fields: BTreeMap::from([
+            fields: IndexMap::from([
                 ("city".into(), FieldType::String),
                 ("temp".into(), FieldType::Number),
                 ("n".into(), FieldType::Integer),
