@@ -320,7 +320,7 @@ fn run_command(env: &Environment, args: RunArgs, stdout: &mut dyn Write) -> Resu
         args.scenarios_dir.as_deref(),
         args.partition,
         new_goldens,
-        true,
+        MatrixUse::Judge,
     )?;
     plan.transcripts = args.transcripts.clone();
     plan.subjects = plan
@@ -393,7 +393,7 @@ fn plan_for(
     dir: Option<&Path>,
     partition: Option<(usize, usize)>,
     new_goldens: NewGoldens,
-    with_matrix: bool,
+    matrix_use: MatrixUse,
 ) -> Result<Plan, Stop> {
     let (mut subjects, optional) = parse_subjects(subjects)?;
     let dir = dir
@@ -418,10 +418,11 @@ fn plan_for(
     })?;
     let golden_dir = golden_dir_for(workspace, &dir);
     // The matrix describes the project's own scenarios; a folder from elsewhere has none.
-    let matrix = if with_matrix && golden_dir == workspace.golden_dir() {
-        Some(load_matrix(workspace, &all_names)?)
-    } else {
-        None
+    let matrix = match matrix_use {
+        _ if golden_dir != workspace.golden_dir() => None,
+        MatrixUse::Skip => None,
+        MatrixUse::Judge => Some(load_matrix(workspace, &all_names, Matrix::load)?),
+        MatrixUse::Fix => Some(load_matrix(workspace, &all_names, Matrix::load_to_fix)?),
     };
     // The js subject's differences from Python are declared in the matrix; without one (a folder
     // from elsewhere) it would only fail, so it runs there when asked for by name.
@@ -438,16 +439,33 @@ fn plan_for(
     })
 }
 
-fn load_matrix(workspace: &Workspace, scenarios: &BTreeSet<String>) -> Result<Matrix, Stop> {
+/// What a plan does with the matrix.
+#[derive(Debug, Clone, Copy)]
+enum MatrixUse {
+    /// No matrix (only checking the scenario filters).
+    Skip,
+    /// The run is judged against it.
+    Judge,
+    /// `parity matrix fix` rewrites it: deviations still without their pins are accepted.
+    Fix,
+}
+
+type MatrixLoader =
+    fn(&Path, &BTreeSet<String>, &[&str]) -> Result<Matrix, crate::errors::LoadMatrixError>;
+
+fn load_matrix(
+    workspace: &Workspace,
+    scenarios: &BTreeSet<String>,
+    load: MatrixLoader,
+) -> Result<Matrix, Stop> {
     let subjects = SubjectKind::matrix_subjects();
     let known: Vec<&str> = subjects.iter().map(String::as_str).collect();
     // Paths in messages are workspace-relative: no machine path in a report.
     let shown = PathBuf::from(workspace.display(&workspace.matrix_path()));
-    let mut matrix =
-        Matrix::load(&workspace.matrix_path(), scenarios, &known).map_err(|mut e| {
-            e.path = shown.clone();
-            Stop::bad_input(e.to_string())
-        })?;
+    let mut matrix = load(&workspace.matrix_path(), scenarios, &known).map_err(|mut e| {
+        e.path = shown.clone();
+        Stop::bad_input(e.to_string())
+    })?;
     matrix.path = shown;
     Ok(matrix)
 }
@@ -493,7 +511,7 @@ fn matrix_render(env: &Environment, check: bool, stdout: &mut dyn Write) -> Resu
     let names = ScenarioPaths::discover(&workspace.scenarios_dir())
         .map_err(|e| Stop::bad_input(e.to_string()))?;
     let names: BTreeSet<String> = names.names().map(str::to_owned).collect();
-    let matrix = load_matrix(workspace, &names)?;
+    let matrix = load_matrix(workspace, &names, Matrix::load)?;
     let docs = rendered_docs(workspace, &matrix).map_err(|e| Stop::bad_input(e.to_string()))?;
     let mut stale = false;
     for (path, rendered) in docs {
@@ -521,7 +539,15 @@ fn matrix_render(env: &Environment, check: bool, stdout: &mut dyn Write) -> Resu
 /// `parity matrix check`: a full run against the matrix, its mismatches and non-passing cells.
 fn matrix_check(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> {
     let workspace = &env.workspace;
-    let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+    let plan = plan_for(
+        workspace,
+        &[],
+        &[],
+        None,
+        None,
+        NewGoldens::Keep,
+        MatrixUse::Judge,
+    )?;
     let mut progress = Progress::new(&plan, env.progress);
     let report = execute(workspace, &plan, |event| progress.on_event(&event));
     progress.finish();
@@ -567,7 +593,15 @@ fn matrix_check(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> 
 fn matrix_fix(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> {
     let workspace = &env.workspace;
     // A full run, without the matrix applied: the raw verdicts are what fix records.
-    let plan = plan_for(workspace, &[], &[], None, None, NewGoldens::Keep, true)?;
+    let plan = plan_for(
+        workspace,
+        &[],
+        &[],
+        None,
+        None,
+        NewGoldens::Keep,
+        MatrixUse::Fix,
+    )?;
     let matrix = plan
         .matrix
         .clone()
@@ -604,7 +638,16 @@ fn matrix_fix(env: &Environment, stdout: &mut dyn Write) -> Result<i32, Stop> {
 
 /// Checks `--scenario` filters against the project's scenarios before anything is installed.
 fn check_filters(workspace: &Workspace, filters: &[String]) -> Result<(), Stop> {
-    plan_for(workspace, &[], filters, None, None, NewGoldens::Keep, false).map(|_| ())
+    plan_for(
+        workspace,
+        &[],
+        filters,
+        None,
+        None,
+        NewGoldens::Keep,
+        MatrixUse::Skip,
+    )
+    .map(|_| ())
 }
 
 /// The report destination: `--out FILE` or stdout.

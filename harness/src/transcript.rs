@@ -6,7 +6,7 @@
 //! subjects are compared on:
 //!
 //! ```text
-//! normalizer: v4
+//! normalizer: v5
 //! --- events
 //! log DEBUG "Creating trace"
 //! trace_start trace#1 {"group_id":null,"metadata":null,"workflow_name":"Agent workflow"}

@@ -1257,7 +1257,7 @@ fn the_js_subject_runs_scenarios_through_the_js_sdk_when_node_is_present() {
     // and its log lines (debug namespace openai-agents:*) as `openai.agents` lines.
     assert!(
         stdout.starts_with(
-            "normalizer: v4\n--- events\nlog DEBUG \"Creating trace. Trace data is redacted.\"\n"
+            "normalizer: v5\n--- events\nlog DEBUG \"Creating trace. Trace data is redacted.\"\n"
         ),
         "{stdout}"
     );

@@ -285,7 +285,7 @@ pub fn check_against_golden(
 mod tests {
     use super::*;
 
-    const GOLDEN: &str = "---\nsource: harness/../golden/check.rs\ninfo:\n  scenario: tool_call\n  client_version: 0.24.0\n  normalizer_version: 4\n---\nnormalizer: v1\n--- events\n";
+    const GOLDEN: &str = "---\nsource: harness/../golden/check.rs\ninfo:\n  scenario: tool_call\n  client_version: 0.24.0\n  normalizer_version: 5\n---\nnormalizer: v1\n--- events\n";
 
     #[test]
     fn reads_body_and_info() {
@@ -316,11 +316,11 @@ mod tests {
     fn a_golden_of_another_normalizer_version_says_so() {
         let golden = parse_golden(Path::new("golden/x.snap"), GOLDEN).unwrap();
         assert_eq!(golden.version_hint(), "");
-        let old = GOLDEN.replace("normalizer_version: 4", "normalizer_version: 0");
+        let old = GOLDEN.replace("normalizer_version: 5", "normalizer_version: 0");
         let golden = parse_golden(Path::new("golden/x.snap"), &old).unwrap();
         assert_eq!(
             golden.version_hint(),
-            " (it was recorded with normalizer v0, this is v4: re-record and review the goldens)"
+            " (it was recorded with normalizer v0, this is v5: re-record and review the goldens)"
         );
     }
 

@@ -103,7 +103,12 @@ pub fn fix_matrix(
                     .as_inline_table()
                     .and_then(|t| t.get("reason"))
                     .filter(|v| v.as_str() == Some(reason.as_str()))
-                    .cloned();
+                    .cloned()
+                    // Its quoting, not the spacing it had as the table's last entry.
+                    .map(|mut v| {
+                        v.decor_mut().clear();
+                        v
+                    });
                 table.insert("reason", written.unwrap_or_else(|| Value::from(reason)));
                 let mut pins = InlineTable::new();
                 for (scenario, fp) in fingerprints {

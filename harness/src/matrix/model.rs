@@ -113,6 +113,24 @@ impl Matrix {
         Matrix::parse(path, &text, scenarios, known_subjects)
     }
 
+    /// [`Matrix::load`] for `parity matrix fix`, which writes the pins: a deviation declared
+    /// without its fingerprints (a new one, with its reason) is not a problem here.
+    pub fn load_to_fix(
+        path: &Path,
+        scenarios: &BTreeSet<String>,
+        known_subjects: &[&str],
+    ) -> Result<Matrix, LoadMatrixError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoadMatrixError {
+            path: path.to_path_buf(),
+            problems: vec![MatrixProblem {
+                line: None,
+                entry: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        Matrix::read(path, &text, scenarios, known_subjects, false)
+    }
+
     /// [`Matrix::load`] on text.
     pub fn parse(
         path: &Path,
@@ -120,9 +138,20 @@ impl Matrix {
         scenarios: &BTreeSet<String>,
         known_subjects: &[&str],
     ) -> Result<Matrix, LoadMatrixError> {
+        Matrix::read(path, text, scenarios, known_subjects, true)
+    }
+
+    fn read(
+        path: &Path,
+        text: &str,
+        scenarios: &BTreeSet<String>,
+        known_subjects: &[&str],
+        pins_required: bool,
+    ) -> Result<Matrix, LoadMatrixError> {
         let mut reader = Reader {
             text,
             problems: Vec::new(),
+            pins_required,
         };
         let matrix = reader.read(path, scenarios, known_subjects);
         if reader.problems.is_empty() {
@@ -146,6 +175,8 @@ impl Matrix {
 struct Reader<'t> {
     text: &'t str,
     problems: Vec<MatrixProblem>,
+    /// Whether a deviation must carry its fingerprints (not while `matrix fix` writes them).
+    pins_required: bool,
 }
 
 impl Reader<'_> {
@@ -476,7 +507,9 @@ impl Reader<'_> {
                 }
             }
         }
-        if matches!(declared, Declared::Deviates | Declared::Unsupported) && fingerprints.is_empty()
+        if self.pins_required
+            && matches!(declared, Declared::Deviates | Declared::Unsupported)
+            && fingerprints.is_empty()
         {
             self.problem(
                 line,

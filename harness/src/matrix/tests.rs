@@ -223,6 +223,39 @@ fn fix_pins_new_differences_and_keeps_comments() {
 }
 
 #[test]
+fn fix_pins_a_deviation_declared_with_its_reason_but_no_fingerprints() {
+    // A new known difference: the reason written by hand, the pins left to `matrix fix`.
+    let unpinned = deviating("x").replace(", fingerprints = { handoff = \"x\" }", "");
+    assert!(parse(&unpinned).unwrap_err().contains("pin the deviation"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("parity-matrix.toml");
+    std::fs::write(&path, &unpinned).unwrap();
+    let matrix = Matrix::load_to_fix(&path, &scenarios(), &["python", "rust"]).unwrap();
+    let results: Vec<CellResult> = ["handoff", "tool_call", "max_turns"]
+        .iter()
+        .flat_map(|s| {
+            [
+                cell(s, "python", Status::Pass, None),
+                cell(s, "rust", Status::Pass, None),
+            ]
+        })
+        .map(|mut r| {
+            if r.scenario == "handoff" && r.subject == "rust" {
+                r = cell("handoff", "rust", Status::Fail, Some(DIFF));
+            }
+            r
+        })
+        .collect();
+    let fixed = fix_matrix(&matrix, &unpinned, &results).unwrap();
+    let expected = format!(
+        "rust = {{ status = \"deviates\", reason = \"ids differ\", fingerprints = {{ handoff = \"{}\" }} }}",
+        fingerprint_of_diff()
+    );
+    assert!(fixed.contains(&expected), "{fixed}");
+    parse(&fixed).unwrap();
+}
+
+#[test]
 fn fix_of_an_unchanged_matrix_changes_nothing_not_even_quoting() {
     // A reason with quotes, written the way a person writes it (escaped, not a literal
     // string): fix used to re-encode every such reason, so a read-only checkout failed.

@@ -30,7 +30,7 @@
 //! )
 //! .unwrap();
 //! let text = normalize(&log).to_string();
-//! assert!(text.starts_with("normalizer: v4\n--- events\noutcome {\"final_output\":\"hi\",\"status\":\"completed\"}\n"));
+//! assert!(text.starts_with("normalizer: v5\n--- events\noutcome {\"final_output\":\"hi\",\"status\":\"completed\"}\n"));
 //! ```
 
 mod codex_events;

@@ -7,7 +7,7 @@ use crate::transcript::Transcript;
 
 /// The normalizer version, printed on the first line of every transcript. Bump it whenever the
 /// transcript of some log changes; goldens are then re-recorded in one reviewed change.
-pub const NORMALIZER_VERSION: u32 = 4;
+pub const NORMALIZER_VERSION: u32 = 5;
 
 /// Normalizes a raw log into its canonical transcript. Pure and deterministic; never panics,
 /// whatever the records contain (malformed input becomes findings).
@@ -75,7 +75,7 @@ mod tests {
         let text = normalize(&weather_run().build()).to_string();
         assert_eq!(
             text,
-            r#"normalizer: v4
+            r#"normalizer: v5
 --- events
 log DEBUG "Creating trace"
 trace_start trace#1 {"group_id":null,"metadata":null,"workflow_name":"Agent workflow"}
@@ -421,7 +421,7 @@ none
             assert_eq!(first, normalize(&log.clone()));
             assert_eq!(first.to_string(), normalize(&log).to_string());
             assert_eq!(first.normalizer_version(), NORMALIZER_VERSION);
-            assert!(first.to_string().starts_with("normalizer: v4\n"));
+            assert!(first.to_string().starts_with("normalizer: v5\n"));
             assert!(!first.to_string().ends_with("\n\n"));
         }
     }

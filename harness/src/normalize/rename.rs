@@ -12,6 +12,10 @@
 //! Agent workflow with id trace_…` and `Setting current trace: trace_…`): every substring with
 //! the client's id shape (`trace_` + 32 hex, `span_` + 24 hex, on word boundaries) becomes its
 //! placeholder, or `trace#?` / `span#?` when no record carries that id in an id position.
+//!
+//! Since v5, the memory address in a Python object's default repr (`<agents.tracing.span_data.
+//! TaskSpanData object at 0x7f3a…>`, logged when neither `OPENAI_AGENTS_DONT_LOG_*` switch is
+//! set) becomes `0x…`: an address differs on every run, the class it names does not.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -119,7 +123,11 @@ impl Renamer {
         {
             return Cow::Owned(placeholder);
         }
-        ID_SHAPED.replace_all(text, |found: &Captures<'_>| {
+        let text = without_addresses(text);
+        if !ID_SHAPED.is_match(&text) {
+            return text;
+        }
+        let renamed = ID_SHAPED.replace_all(&text, |found: &Captures<'_>| {
             let id = &found[0];
             self.any(id).unwrap_or_else(|| {
                 let kind = if id.starts_with("trace_") {
@@ -129,7 +137,8 @@ impl Renamer {
                 };
                 placeholder(kind, FOREIGN)
             })
-        })
+        });
+        Cow::Owned(renamed.into_owned())
     }
 
     /// A copy of `value` with ids renamed in every string and object key ([`Renamer::text`]).
@@ -149,6 +158,15 @@ impl Renamer {
             scalar => scalar.clone(),
         }
     }
+}
+
+/// `text` with the address of each Python default repr (`<module.Class object at 0x…>`)
+/// replaced by `0x…`.
+fn without_addresses(text: &str) -> Cow<'_, str> {
+    static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(<[\w.]+ object at )0x[0-9a-fA-F]+>").expect("the regex is valid")
+    });
+    ADDRESS.replace_all(text, "${1}0x…>")
 }
 
 fn placeholder(prefix: &str, n: usize) -> String {
@@ -230,6 +248,18 @@ mod tests {
         // Not an id: a longer hex run, or a prefix of a word.
         let not_ids = format!("{}0 x{}", tid(1), tid(1));
         assert_eq!(renamer.text(&not_ids), not_ids);
+    }
+
+    #[test]
+    fn addresses_in_python_reprs_are_dropped_and_the_class_kept() {
+        let renamer = renamer_of(&LogBuilder::new().build());
+        let message = "Creating span <agents.tracing.span_data.TaskSpanData object at 0x7fd331a2db30> with id None";
+        assert_eq!(
+            renamer.text(message),
+            "Creating span <agents.tracing.span_data.TaskSpanData object at 0x…> with id None"
+        );
+        // Only an object repr's address: other hex stays.
+        assert_eq!(renamer.text("value 0x7fd331a2db30"), "value 0x7fd331a2db30");
     }
 
     #[test]

@@ -97,7 +97,8 @@ impl<'a> Checker<'_, 'a> {
                 format!("{kind} {}", self.id_name(view, IdKind::Span))
             }
             RecordKind::Log => match view.str("message") {
-                Some(message) => format!("log {}", quote(message)),
+                // As the transcript shows it: ids and addresses renamed.
+                Some(message) => format!("log {}", quote(&self.renamer.text(message))),
                 None => "log".to_owned(),
             },
             RecordKind::Hook => match (view.str("scope"), view.str("hook")) {

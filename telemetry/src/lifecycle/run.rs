@@ -910,7 +910,13 @@ impl Run {
             );
         }
         if finalizing_failed {
-            agents_debug!("Error finalizing streamed result");
+            // Python logs the error only when it logs both model and tool data.
+            match &outcome {
+                Err(error) if self.core.env().logs_span_data() => {
+                    agents_debug!("Error finalizing streamed result: {}", error.message());
+                }
+                _ => agents_debug!("Error finalizing streamed result"),
+            }
         }
         self.end_events(&outcome);
         self.close();

@@ -181,6 +181,19 @@ impl EnvConfig {
         self.dont_log_tool_data
     }
 
+    /// Whether the client logs created spans' data (neither `OPENAI_AGENTS_DONT_LOG_*`
+    /// switch set): see [`TraceProviderBuilder::with_span_data_logged`](crate::TraceProviderBuilder::with_span_data_logged).
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    ///
+    /// assert!(!EnvConfig::default().logs_span_data());
+    /// assert!(EnvConfig::from_lookup(|_| Some("0".into())).logs_span_data());
+    /// ```
+    pub fn logs_span_data(&self) -> bool {
+        !self.dont_log_model_data && !self.dont_log_tool_data
+    }
+
     /// `OPENAI_AGENT_HARNESS_ID`, stripped; `None` when unset or blank.
     ///
     /// ```

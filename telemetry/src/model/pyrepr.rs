@@ -81,6 +81,21 @@ pub fn pydantic_str<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Value)>) 
         .join(" ")
 }
 
+/// Python's default `repr()` of an object of `module.class` (one without a `__repr__` of its
+/// own): `<module.class object at 0x…>`, with `object`'s address standing in for the Python
+/// object's (the harness's normalizer drops addresses: they differ on every run).
+///
+/// ```
+/// use codex_telemetry::pyrepr::python_object_repr;
+///
+/// let repr = python_object_repr("agents.tracing.spans", "NoOpSpan", &());
+/// assert!(repr.starts_with("<agents.tracing.spans.NoOpSpan object at 0x"), "{repr}");
+/// ```
+pub fn python_object_repr<T: ?Sized>(module: &str, class: &str, object: &T) -> String {
+    let address = object as *const T as *const () as usize;
+    format!("<{module}.{class} object at {address:#x}>")
+}
+
 /// Python's `repr(value)` for the Python value that `value` decodes to.
 ///
 /// # Examples

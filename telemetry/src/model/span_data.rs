@@ -592,6 +592,28 @@ impl SpanData {
         }
     }
 
+    /// The name of the Python client's class for this data (`agents.tracing.span_data`).
+    ///
+    /// ```
+    /// use codex_telemetry::{McpListToolsSpanData, SpanData};
+    ///
+    /// assert_eq!(SpanData::from(McpListToolsSpanData::new(None)).python_class(), "MCPListToolsSpanData");
+    /// ```
+    pub fn python_class(&self) -> &'static str {
+        match self {
+            Self::Agent(_) => "AgentSpanData",
+            Self::Function(_) => "FunctionSpanData",
+            Self::Generation(_) => "GenerationSpanData",
+            Self::Response(_) => "ResponseSpanData",
+            Self::Handoff(_) => "HandoffSpanData",
+            Self::Guardrail(_) => "GuardrailSpanData",
+            Self::Custom(_) => "CustomSpanData",
+            Self::McpListTools(_) => "MCPListToolsSpanData",
+            Self::Task(_) => "TaskSpanData",
+            Self::Turn(_) => "TurnSpanData",
+        }
+    }
+
     /// The `span_data` JSON object, with Python's keys in Python's order.
     ///
     /// ```

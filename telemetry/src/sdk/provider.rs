@@ -52,7 +52,8 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::model::clock::{Clock, SystemClock};
 use crate::model::ids::{IdGenerator, RandomIdGenerator};
-use crate::model::span_data::{CustomSpanData, SpanDataKind};
+use crate::model::pyrepr::python_object_repr;
+use crate::model::span_data::{CustomSpanData, SpanData, SpanDataKind};
 use crate::sdk::context::{self, Context};
 use crate::sdk::log::{agents_debug, agents_warn};
 use crate::sdk::processor::{ProcessorSet, TracingProcessor};
@@ -356,12 +357,23 @@ impl TraceProvider {
         data: impl FnOnce() -> D,
         options: SpanOptions,
     ) -> TypedSpan<D> {
-        let Some(placement) = self.place(&options) else {
-            return TypedSpan::new(Span::noop());
+        let logs_data = self.shared.logs_span_data;
+        let placement = match self.place(&options, logs_data) {
+            Ok(placement) => placement,
+            Err(reason) => {
+                // Only a client that logs span data builds it for a no-op span.
+                let class = logs_data.then(|| data().into().python_class());
+                reason.log(class);
+                return TypedSpan::new(Span::noop());
+            }
         };
-        match options.span_id.as_deref() {
-            Some(id) => agents_debug!("Creating span with id {id}"),
-            None => agents_debug!("Creating span with id None"),
+        let data: SpanData = data().into();
+        let id_text = options.span_id.as_deref().unwrap_or("None");
+        if logs_data {
+            let repr = python_object_repr(SPAN_DATA_MODULE, data.python_class(), &data);
+            agents_debug!("Creating span {repr} with id {id_text}");
+        } else {
+            agents_debug!("Creating span with id {id_text}");
         }
         // Python: `span_id=span_id or self.gen_span_id()`: an empty id is no id (the line
         // above still names it as given).
@@ -369,42 +381,40 @@ impl TraceProvider {
             .span_id
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| self.shared.ids.span_id());
-        TypedSpan::new(Span::recording(
-            self.shared.clone(),
-            id,
-            placement,
-            data().into(),
-        ))
+        TypedSpan::new(Span::recording(self.shared.clone(), id, placement, data))
     }
 
-    /// Where a span with these options hangs, or `None` (after logging why) when it must
-    /// be a no-op. The checks run in Python's order.
-    fn place(&self, options: &SpanOptions) -> Option<SpanPlacement> {
+    /// Where a span with these options hangs, or why it must be a no-op (the caller logs
+    /// it; with `logs_data`, the reason names the no-op parents as Python's reprs). The
+    /// checks run in Python's order.
+    fn place(&self, options: &SpanOptions, logs_data: bool) -> Result<SpanPlacement, NoOpReason> {
         if self.is_disabled() || options.disabled {
-            agents_debug!("Tracing is disabled. Not creating span");
-            return None;
+            return Err(NoOpReason::Disabled);
         }
         if options.span_id.as_deref() == Some(NO_OP_ID) {
-            agents_debug!("Span id is no-op, returning NoOpSpan");
-            return None;
+            return Err(NoOpReason::NoOpId);
         }
-        let placement = match &options.parent {
+        // Decided inside `with_current`, logged outside it, so that a subscriber may look at
+        // the current context.
+        match &options.parent {
             SpanParent::Current => context::with_current(|cx| {
                 let trace = cx.trace().ok_or(NoOpReason::NoActiveTrace)?;
-                match cx.span() {
+                let span = cx.span();
+                match span {
                     Some(span) if span.is_noop() => None,
                     parent => trace.child_placement(parent),
                 }
-                .ok_or(NoOpReason::CurrentParentNoOp)
+                .ok_or_else(|| NoOpReason::CurrentParentNoOp {
+                    reprs: logs_data.then(|| (span.map(Span::python_repr), trace.python_repr())),
+                })
             }),
             SpanParent::Trace(trace) => trace
                 .child_placement(None)
-                .ok_or(NoOpReason::ParentTraceNoOp),
-            SpanParent::Span(span) => span.child_placement().ok_or(NoOpReason::ParentSpanNoOp),
-        };
-        // Logged outside `with_current`, so that a subscriber may look at the current
-        // context.
-        placement.map_err(NoOpReason::log).ok()
+                .ok_or_else(|| NoOpReason::ParentTraceNoOp(logs_data.then(|| trace.python_repr()))),
+            SpanParent::Span(span) => span
+                .child_placement()
+                .ok_or_else(|| NoOpReason::ParentSpanNoOp(logs_data.then(|| span.python_repr()))),
+        }
     }
 }
 
@@ -505,32 +515,64 @@ impl fmt::Debug for TraceProvider {
 }
 
 /// Why a span came out as a no-op.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum NoOpReason {
+    Disabled,
+    NoOpId,
     NoActiveTrace,
-    CurrentParentNoOp,
-    ParentTraceNoOp,
-    ParentSpanNoOp,
+    /// The current span (if any) and trace as Python's reprs, when they are logged.
+    CurrentParentNoOp {
+        reprs: Option<(Option<String>, String)>,
+    },
+    /// The parent's repr, when it is logged.
+    ParentTraceNoOp(Option<String>),
+    ParentSpanNoOp(Option<String>),
 }
 
 impl NoOpReason {
-    fn log(self) {
+    /// Logs why the span is a no-op; `class`: the span data's Python class when the client
+    /// logs span data (neither `OPENAI_AGENTS_DONT_LOG_*` switch set), which then names the
+    /// objects involved.
+    fn log(self, class: Option<&'static str>) {
         match self {
+            Self::Disabled => match class {
+                Some(class) => {
+                    let repr = python_object_repr(SPAN_DATA_MODULE, class, &class);
+                    agents_debug!("Tracing is disabled. Not creating span {repr}");
+                }
+                None => agents_debug!("Tracing is disabled. Not creating span"),
+            },
+            Self::NoOpId => agents_debug!("Span id is no-op, returning NoOpSpan"),
             Self::NoActiveTrace => agents_debug!(
                 "No active trace. Make sure to start a trace with `trace()` first Returning NoOpSpan."
             ),
-            Self::CurrentParentNoOp => {
+            Self::CurrentParentNoOp {
+                reprs: Some((span, trace)),
+            } => {
+                let span = span.as_deref().unwrap_or("None");
+                agents_debug!("Parent {span} or {trace} is no-op, returning NoOpSpan");
+            }
+            Self::CurrentParentNoOp { reprs: None } => {
                 agents_debug!("Current trace parent is no-op, returning NoOpSpan");
             }
-            Self::ParentTraceNoOp => {
+            Self::ParentTraceNoOp(Some(trace)) => {
+                agents_debug!("Parent {trace} is no-op, returning NoOpSpan");
+            }
+            Self::ParentTraceNoOp(None) => {
                 agents_debug!("Parent trace is no-op, returning NoOpSpan");
             }
-            Self::ParentSpanNoOp => {
+            Self::ParentSpanNoOp(Some(span)) => {
+                agents_debug!("Parent {span} is no-op, returning NoOpSpan");
+            }
+            Self::ParentSpanNoOp(None) => {
                 agents_debug!("Parent span is no-op, returning NoOpSpan");
             }
         }
     }
 }
+
+/// Where the Python client's span data classes live.
+const SPAN_DATA_MODULE: &str = "agents.tracing.span_data";
 
 /// Builds a [`TraceProvider`]; consuming `with_*` methods.
 ///
@@ -553,6 +595,7 @@ pub struct TraceProviderBuilder {
     clock: Option<Box<dyn Clock>>,
     processors: Vec<Arc<dyn TracingProcessor>>,
     disabled: bool,
+    logs_span_data: bool,
 }
 
 impl TraceProviderBuilder {
@@ -613,6 +656,22 @@ impl TraceProviderBuilder {
         self
     }
 
+    /// Logs each created span's data as Python prints it when neither
+    /// `OPENAI_AGENTS_DONT_LOG_MODEL_DATA` nor `OPENAI_AGENTS_DONT_LOG_TOOL_DATA` is set
+    /// ([`EnvConfig::logs_span_data`](crate::config::EnvConfig::logs_span_data)): `Creating
+    /// span <agents.tracing.span_data.AgentSpanData object at 0x…> with id None`, the address
+    /// being the data's (as Python's default repr shows its object's).
+    ///
+    /// ```
+    /// use codex_telemetry::TraceProvider;
+    ///
+    /// let _provider = TraceProvider::builder().with_span_data_logged(true).build();
+    /// ```
+    pub fn with_span_data_logged(mut self, logged: bool) -> Self {
+        self.logs_span_data = logged;
+        self
+    }
+
     /// The provider.
     ///
     /// ```
@@ -630,6 +689,7 @@ impl TraceProviderBuilder {
                 self.ids.unwrap_or_else(|| Box::new(RandomIdGenerator)),
                 self.clock.unwrap_or_else(|| Box::new(SystemClock)),
                 self.disabled,
+                self.logs_span_data,
             )),
         }
     }
@@ -642,6 +702,7 @@ impl fmt::Debug for TraceProviderBuilder {
             .field("clock", &self.clock)
             .field("processors", &self.processors.len())
             .field("disabled", &self.disabled)
+            .field("logs_span_data", &self.logs_span_data)
             .finish()
     }
 }

@@ -24,6 +24,9 @@ pub(crate) struct Shared {
     /// The trace ids started through this provider (a resumed run reattaches to those).
     pub(crate) started_traces: StartedTraces,
     disabled: AtomicBool,
+    /// Python logs a created span's data (`Creating span <…SpanData object at 0x…> with id
+    /// None`) when neither `OPENAI_AGENTS_DONT_LOG_*` switch is set.
+    pub(crate) logs_span_data: bool,
 }
 
 impl Shared {
@@ -32,6 +35,7 @@ impl Shared {
         ids: Box<dyn IdGenerator>,
         clock: Box<dyn Clock>,
         disabled: bool,
+        logs_span_data: bool,
     ) -> Self {
         Self {
             processors,
@@ -39,6 +43,7 @@ impl Shared {
             clock,
             started_traces: StartedTraces::default(),
             disabled: AtomicBool::new(disabled),
+            logs_span_data,
         }
     }
 

@@ -43,6 +43,7 @@ use serde_json::Value;
 
 use crate::model::clock::Timestamp;
 use crate::model::export::SpanEnvelope;
+use crate::model::pyrepr::python_object_repr;
 use crate::model::span_data::{JsonMap, SpanData, SpanDataKind};
 use crate::model::span_error::SpanError;
 use crate::sdk::context::{self, ContextGuard};
@@ -266,6 +267,16 @@ impl Span {
             parent_id: Some(inner.id.clone()),
             trace_metadata: inner.trace_metadata.clone(),
         })
+    }
+
+    /// Python's repr of the span: its default repr, of a `NoOpSpan` or a `SpanImpl`.
+    pub(crate) fn python_repr(&self) -> String {
+        let class = if self.is_noop() {
+            "NoOpSpan"
+        } else {
+            "SpanImpl"
+        };
+        python_object_repr("agents.tracing.spans", class, self)
     }
 }
 

@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value;
 
 use crate::model::export::TraceEnvelope;
+use crate::model::pyrepr::python_object_repr;
 use crate::model::span_data::JsonMap;
 use crate::sdk::context::{self, ContextGuard};
 use crate::sdk::log::{agents_debug, agents_error};
@@ -256,6 +257,17 @@ impl Trace {
                 state: Mutex::new(TraceState::default()),
             })),
         }
+    }
+
+    /// Python's repr of the trace: its default repr, of a `NoOpTrace`, a `ReattachedTrace`
+    /// or a `TraceImpl`.
+    pub(crate) fn python_repr(&self) -> String {
+        let class = match &self.inner {
+            _ if self.is_noop() => "NoOpTrace",
+            Some(inner) if inner.reattached => "ReattachedTrace",
+            _ => "TraceImpl",
+        };
+        python_object_repr("agents.tracing.traces", class, self)
     }
 }
 

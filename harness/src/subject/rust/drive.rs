@@ -391,6 +391,7 @@ impl<'a> Driver<'a> {
             let provider = TraceProvider::builder()
                 .with_processor(RecordingProcessor(self.recorder.clone()))
                 .with_disabled(env.tracing_disabled())
+                .with_span_data_logged(env.logs_span_data())
                 .build();
             self.runner = Runner::new(provider, env);
         }

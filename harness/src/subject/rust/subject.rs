@@ -123,7 +123,10 @@ impl RustSubject {
         if let Some(processor) = extra_processor {
             provider = provider.with_processor(processor);
         }
-        let provider = provider.with_disabled(env.tracing_disabled()).build();
+        let provider = provider
+            .with_disabled(env.tracing_disabled())
+            .with_span_data_logged(env.logs_span_data())
+            .build();
         let runner = Runner::new(provider, env);
         let mut layer = LogLayer::new(recorder.clone());
         if let Some(sink) = codex_events {
@@ -172,6 +175,7 @@ impl RustSubject {
         let provider = TraceProvider::builder()
             .with_processor(processor)
             .with_disabled(env.tracing_disabled())
+            .with_span_data_logged(env.logs_span_data())
             .build();
         Driver::new(scenario, Runner::new(provider, env), Recorder::default())
             .execute()
