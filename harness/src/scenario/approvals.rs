@@ -191,13 +191,56 @@ pub(crate) enum AfterInterruption {
     EndsInterrupted,
 }
 
-/// The walk's view of approvals: the resume entries not used yet, and the standing decisions
-/// (`always`) by agent and tool.
+/// The walk's view of approvals: the resume entries not used yet, and the client's approval
+/// record of each agent's tool.
 pub(crate) struct Approvals<'a> {
     spec: &'a ScenarioFile,
     call_ids: Vec<Vec<Option<String>>>,
     next_resume: usize,
-    standing: BTreeMap<(&'a str, &'a str), bool>,
+    records: BTreeMap<(&'a str, &'a str), Record>,
+}
+
+/// Python's `_ApprovalRecord` as far as the walk needs it (which calls run): decisions apply in
+/// the order they are taken, and a standing one (`always`) replaces the record, so a later
+/// `always_reject` also cancels an earlier approval of another call of the tool.
+#[derive(Debug, Default)]
+struct Record {
+    /// `None`: the listed calls only; `Some(approved)`: a standing decision on every call.
+    standing: Option<bool>,
+    approved: BTreeSet<String>,
+    rejected: BTreeSet<String>,
+}
+
+impl Record {
+    fn decide(&mut self, call_id: &str, approved: bool, always: bool) {
+        let (granted, denied) = if approved {
+            (&mut self.approved, &mut self.rejected)
+        } else {
+            (&mut self.rejected, &mut self.approved)
+        };
+        if always {
+            // Python: approved = True, rejected = [] (or approved = False, rejected = True).
+            granted.clear();
+            denied.clear();
+            self.standing = Some(approved);
+        } else {
+            denied.remove(call_id);
+            if self.standing != Some(approved) {
+                granted.insert(call_id.to_owned());
+            }
+        }
+    }
+
+    /// Whether the call runs (`Some(true)`), is rejected, or is undecided.
+    fn status(&self, call_id: &str) -> Option<bool> {
+        if self.approved.contains(call_id) {
+            Some(true)
+        } else if self.rejected.contains(call_id) {
+            Some(false)
+        } else {
+            self.standing
+        }
+    }
 }
 
 impl<'a> Approvals<'a> {
@@ -206,7 +249,7 @@ impl<'a> Approvals<'a> {
             spec,
             call_ids: spec.model.call_ids(),
             next_resume: 0,
-            standing: BTreeMap::new(),
+            records: BTreeMap::new(),
         }
     }
 
@@ -241,7 +284,8 @@ impl<'a> Approvals<'a> {
                         })
                 }
             };
-            match self.standing.get(&(agent, tool.name.as_str())) {
+            let record = self.records.get(&(agent, tool.name.as_str()));
+            match record.and_then(|r| r.status(&call_id)) {
                 Some(true) => {}
                 Some(false) => {
                     held.insert(j);
@@ -287,20 +331,21 @@ impl<'a> Approvals<'a> {
                     );
                 }
             }
+            // The driver takes the entry's decisions in the order of the pending calls.
             for call in &pending {
-                if let Some(approved) = decision(resume, &call.call_id)
-                    && resume.always.contains(&call.call_id)
-                {
-                    self.standing
-                        .insert((agent, call.tool.name.as_str()), approved);
+                if let Some(approved) = decision(resume, &call.call_id) {
+                    let always = resume.always.contains(&call.call_id);
+                    self.records
+                        .entry((agent, call.tool.name.as_str()))
+                        .or_default()
+                        .decide(&call.call_id, approved, always);
                 }
             }
-            // A call's own decision, or a standing one taken on another call of its tool in
-            // this entry (the client's `always_*` covers the tool's pending calls too).
-            let standing = &self.standing;
+            let records = &self.records;
             let decided = |call: &Pending<'_>| {
-                decision(resume, &call.call_id)
-                    .or_else(|| standing.get(&(agent, call.tool.name.as_str())).copied())
+                records
+                    .get(&(agent, call.tool.name.as_str()))
+                    .and_then(|record| record.status(&call.call_id))
             };
             for call in &pending {
                 if decided(call) == Some(true)
@@ -490,6 +535,32 @@ output = [{ message = "Done." }]
                 .iter()
                 .any(|p| p.starts_with("model.steps[1]: this step can never be used")),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_later_standing_rejection_cancels_an_approval_the_walk_then_does_not_run() {
+        // Approved, the first call would end the run (its tool raises, unhandled); the
+        // standing rejection of the second call of the tool, taken after, cancels it.
+        let text = std::fs::read_to_string(
+            crate::workspace::Workspace::current()
+                .scenarios_dir()
+                .join("approval_cancelled_call_would_raise.toml"),
+        )
+        .unwrap();
+        parse_scenario("t", &text).unwrap();
+        let reversed = text.replace(
+            "approve = [\"call_1\"]\nreject = [\"call_2\"]\nalways = [\"call_2\"]",
+            "approve = [\"call_2\"]\nreject = [\"call_1\"]\nalways = [\"call_1\"]",
+        );
+        assert_ne!(reversed, text);
+        // Reject-then-approve (in the pending calls' order): the approved call runs and raises.
+        assert!(
+            problems(&reversed)
+                .iter()
+                .any(|p| p.starts_with("model.steps[1]: this step can never be used")),
+            "{:?}",
+            problems(&reversed)
         );
     }
 

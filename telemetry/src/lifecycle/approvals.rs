@@ -18,11 +18,9 @@
 //! The turn counter, the conversation and the usage carry over; the resumed run's task span
 //! shows only its own usage, and the next turn calls the agent-start hooks again.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
-use super::decisions::{Approval, Decisions, StandingDecision};
+use super::decisions::{Approval, Decisions};
 use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::run::{Run, RunOptions, Runner};
 use super::state::RunCore;
@@ -101,8 +99,8 @@ pub struct RunState {
     usage: Usage,
     items: Vec<Item>,
     pending: Vec<ToolApproval>,
-    decisions: BTreeMap<String, Approval>,
-    standing: Vec<StandingDecision>,
+    /// Every decision taken so far, in the client's records (they carry from run to run).
+    decisions: Decisions,
 }
 
 impl RunState {
@@ -138,14 +136,8 @@ impl RunState {
         let Some(call) = self.pending.iter().find(|call| call.call_id() == call_id) else {
             return false;
         };
-        if always {
-            self.standing.push(StandingDecision::new(
-                call.agent().to_owned(),
-                call.tool().to_owned(),
-                approval.clone(),
-            ));
-        }
-        self.decisions.insert(call_id.to_owned(), approval);
+        self.decisions
+            .decide(call.agent(), call.tool(), call_id, always, &approval);
         true
     }
 
@@ -219,8 +211,7 @@ impl Run {
             usage: *core.usage(),
             items: core.take_items(),
             pending: core.take_pending_approvals(),
-            decisions: BTreeMap::new(),
-            standing: core.take_standing_decisions(),
+            decisions: core.take_decisions(),
         };
         self.close();
         state
@@ -261,12 +252,11 @@ impl Run {
         stint.show_routing(&stint.agent().routing(true));
         let mut approved = Vec::new();
         for call in pending {
-            // A call's own decision, or a standing one (`always`) taken on another call of
-            // the same tool in this interruption.
+            // What the tool's record says of the call, after every decision taken so far
+            // (a later standing one may have cancelled the call's own).
             let decision = core
                 .decisions()
-                .for_call(call.agent(), call.tool(), call.call_id())
-                .cloned();
+                .for_call(call.agent(), call.tool(), call.call_id());
             if let Some(decision) = &decision {
                 end_approval_event(core, &call, decision);
             }
@@ -369,7 +359,7 @@ impl Runner {
             state.usage,
             state.items,
             state.pending,
-            Decisions::new(state.decisions, state.standing),
+            state.decisions,
         );
         run
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::agent::{AgentHooks, AgentInfo, Routing};
-use super::decisions::{Approval, Decisions, StandingDecision};
+use super::decisions::{Approval, Decisions};
 use super::errors::RunAgentError;
 use super::hooks::RunHooks;
 use super::items::{Item, ToolApproval};
@@ -494,18 +494,15 @@ impl RunCore {
         &self.decisions
     }
 
-    /// The standing decisions, taken to carry to the next run.
-    pub(crate) fn take_standing_decisions(&mut self) -> Vec<StandingDecision> {
-        self.decisions.take_standing()
+    /// The decisions, taken to carry to the next run.
+    pub(crate) fn take_decisions(&mut self) -> Decisions {
+        std::mem::take(&mut self.decisions)
     }
 
     /// The decision on a call of `tool` with `call_id`: the call's own, or a standing
     /// decision of the current agent for the tool (none without an agent).
     pub(crate) fn approval(&self, tool: &str, call_id: &str) -> Option<Approval> {
-        if let Some(approval) = self.decisions.for_call_id(call_id) {
-            return Some(approval.clone());
-        }
         let agent = self.agent.as_ref()?.info.name();
-        self.decisions.standing(agent, tool).cloned()
+        self.decisions.for_call(agent, tool, call_id)
     }
 }

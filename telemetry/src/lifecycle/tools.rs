@@ -303,9 +303,11 @@ impl<'turn> ToolBatch<'turn> {
     ///
     /// When the call fails and the tool has no failure handler ([`FailureHandler::None`]):
     /// its span gets `Error running tool` `{"tool_name", "error"}` (the detail redacted
-    /// unless sensitive data is on) and ends without end hooks, and the returned error
+    /// unless sensitive data is on) and gets no end hooks, and the returned error
     /// (`UserError: Error running tool X: …`, or the `ModelBehaviorError` of arguments that
-    /// are not JSON) is the run's: pass it to [`Run::finish`](super::Run::finish).
+    /// are not JSON) is the run's: invoke the response's other calls still (Python's other
+    /// tasks run on), [`finish`](ToolBatch::finish) the batch (the failed call's span ends
+    /// before the others'), then pass the error to [`Run::finish`](super::Run::finish).
     ///
     /// # Panics
     ///
@@ -483,7 +485,8 @@ impl<'turn> ToolBatch<'turn> {
                     let input = call.request.arguments().to_owned();
                     call.span.update(|data| data.input = Some(input));
                 }
-                call.span.finish();
+                // The span ends when the batch closes: the response's other calls still run
+                // (Python's other tasks), and their end hooks come first.
                 self.calls[index].raised = true;
                 Err(error)
             }
@@ -526,6 +529,10 @@ impl<'turn> ToolBatch<'turn> {
                     |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
                 );
             });
+        }
+        // A call that raised ends first (the error leaves its task), then the others.
+        for call in calls.iter().filter(|call| call.raised) {
+            call.span.finish();
         }
         let sensitive = run.config().trace_include_sensitive_data;
         for PendingCall {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::script::ScriptedTool;
 use crate::scenario::Scenario;
 use crate::scenario::mcp;
-use crate::scenario::schema::{FailureErrorFunction, ScenarioFile};
+use crate::scenario::schema::ScenarioFile;
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
 #[derive(Debug)]
@@ -160,15 +160,6 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                 // their hooks interleave with the other calls' is not modelled here.
                 return Err(Unsupported(format!(
                     "model.steps[{i}].output[{j}]: a tool with tool guardrails called beside other output items"
-                )));
-            }
-            if step.output.len() > 1
-                && matches!(handler, Some((Some(FailureErrorFunction::None), _)))
-            {
-                // Python runs a response's calls as concurrent tasks; how the others end
-                // when one raises is asyncio's cancellation, not modelled here.
-                return Err(Unsupported(format!(
-                    "model.steps[{i}].output[{j}]: a tool without a failure handler called beside other output items"
                 )));
             }
             // Raw arguments that are not a JSON object take the library's invalid-input path;

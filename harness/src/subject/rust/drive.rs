@@ -409,12 +409,18 @@ impl<'a> Driver<'a> {
         let listings = self.mcp_listings(self.agent_specs[agent_name.as_str()]);
         let approved = run.continue_from_interruption(&listings);
         if !approved.is_empty() {
+            let mut raised = None;
             let mut tools = run.start_resumed_tools(&approved);
             for (index, call) in approved.iter().enumerate() {
                 let tool = &self.tools[call.tool().name()];
-                tools.invoke(index, |_| tool.call())?;
+                if let Err(error) = tools.invoke(index, |_| tool.call()) {
+                    self.keep_first_error(&mut raised, error);
+                }
             }
             tools.finish();
+            if let Some(error) = raised {
+                return Err(error);
+            }
         }
         if run.is_interrupted() {
             return Ok(Value::Null);
@@ -569,12 +575,21 @@ impl<'a> Driver<'a> {
         let mut tools = turn.start_tools(&calls);
         self.step().await;
         let mut tool_final_output = None;
+        // The first error that ends the run: the other calls still run (Python's tasks).
+        let mut raised = None;
         for (index, call) in calls.iter().enumerate() {
             if call.is_awaiting_approval() {
                 // Its span has ended; the tool runs only once approved.
                 continue;
             }
-            let (text, returned) = self.invoke(&mut tools, index, call, agent_spec).await?;
+            let (text, returned) = match self.invoke(&mut tools, index, call, agent_spec).await {
+                Ok(invoked) => invoked,
+                Err(error) => {
+                    self.keep_first_error(&mut raised, error);
+                    self.step().await;
+                    continue;
+                }
+            };
             if tool_final_output.is_none() && agent_spec.stops_at(call.tool().name()) {
                 // Python: `str(output)` for a text agent; the returned value itself (or the
                 // failure message) for a structured one; a custom function's own output.
@@ -594,7 +609,22 @@ impl<'a> Driver<'a> {
         }
         tools.finish();
         self.step().await;
+        if let Some(error) = raised {
+            return Err(error);
+        }
         Ok((tool_final_output, interrupted))
+    }
+
+    /// Keeps the first error of a response's calls, which ends the run once the other calls
+    /// ran (Python's tasks). Two failures in one response: which one the client raises, and
+    /// how the other's span ends, is not modelled.
+    fn keep_first_error(&mut self, raised: &mut Option<RunAgentError>, error: RunAgentError) {
+        if raised.is_some() {
+            self.unsupported = Some(Unsupported(
+                "two calls of one response fail with no failure handler: which error the client raises is not modelled".into(),
+            ));
+        }
+        raised.get_or_insert(error);
     }
 
     /// Runs call `index` of the batch: an agent as a tool (a nested run), an MCP tool or a
