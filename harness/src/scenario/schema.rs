@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A scenario file as written on disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// The run to perform (`[run]`).
@@ -66,7 +66,7 @@ impl ScenarioFile {
 }
 
 /// `[run]`: which agent starts, with what input, and the RunConfig fields that shape telemetry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSpec {
     /// Name of the starting agent.
@@ -126,7 +126,7 @@ pub struct RunSpec {
 }
 
 /// `[[run.resume]]`: decisions on pending approvals, then `Runner.run(agent, state)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeSpec {
     /// Where the resumed run's `RunState` comes from.
@@ -148,7 +148,9 @@ pub struct ResumeSpec {
 }
 
 /// Where a resumed run's state comes from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResumeFrom {
     /// The interrupted result's live `to_state()`.
@@ -162,7 +164,7 @@ pub enum ResumeFrom {
 }
 
 /// `[[agents]]`: one agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     /// Unique agent name.
@@ -220,7 +222,7 @@ impl AgentSpec {
 }
 
 /// The named values of `Agent.tool_use_behavior`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolUseBehavior {
     /// Tool results go back to the model (the client's default).
@@ -230,7 +232,7 @@ pub enum ToolUseBehavior {
 }
 
 /// A structured output type: an object with named, typed fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutputTypeSpec {
     /// The type's name (it appears as the agent span's `output_type`).
@@ -240,7 +242,7 @@ pub struct OutputTypeSpec {
 }
 
 /// A JSON-schema scalar type for tool parameters and output fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     /// A string.
@@ -254,7 +256,7 @@ pub enum FieldType {
 }
 
 /// `[[tools]]`: a function tool with scripted behaviour. Exactly one of `returns` / `raises`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolSpec {
     /// Unique tool name, as the model calls it.
@@ -303,7 +305,7 @@ impl ToolSpec {
 /// Serialized untagged (`true`, or `["call_1"]`: what the python driver reads); deserialized by
 /// hand, so a wrong value is reported where it is, with what to write instead of serde's
 /// "did not match any variant".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum NeedsApproval {
     /// `needs_approval=True` / `False`.
@@ -387,7 +389,7 @@ impl serde::de::Visitor<'_> for CallIdVisitor {
 }
 
 /// `[[mcp_servers]]`: a stdio MCP server with scripted tools (`MCPServerStdio`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpServerSpec {
     /// Unique server name (`MCPServerStdio(name=…)`): the `mcp_tools` span's `server` and the
@@ -407,7 +409,7 @@ pub struct McpServerSpec {
 
 /// `[[mcp_servers.tools]]`: a tool of a scripted MCP server. Either its result's text
 /// `content` (and `is_error`), or an MCP `error` answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct McpToolSpec {
     /// Tool name, as the model calls it.
@@ -430,7 +432,7 @@ pub struct McpToolSpec {
 }
 
 /// The named values of a tool's `failure_error_function`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureErrorFunction {
     /// The client's `default_tool_error_function`.
@@ -440,7 +442,7 @@ pub enum FailureErrorFunction {
 }
 
 /// `[[guardrails]]`: a guardrail that passes or trips.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GuardrailSpec {
     /// Unique guardrail name (it names the guardrail span).
@@ -463,7 +465,7 @@ pub struct GuardrailSpec {
 }
 
 /// What a guardrail checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GuardrailKind {
     /// Checks the run's input before the first turn.
@@ -491,7 +493,7 @@ impl std::fmt::Display for GuardrailKind {
 }
 
 /// What a tool guardrail decides (`ToolGuardrailFunctionOutput`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ToolGuardrailBehavior {
     /// `allow()`: the call goes on.
@@ -504,7 +506,7 @@ pub enum ToolGuardrailBehavior {
 }
 
 /// `[model]`: one scripted model shared by all agents; steps are consumed in call order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// Whether each model call emits a generation span (as real models do). Default true.
@@ -551,7 +553,7 @@ fn one() -> u32 {
 }
 
 /// `[[model.steps]]`: one model call's response. Either `output` items or an `error`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelStepSpec {
     /// Output items, in order.
@@ -566,7 +568,7 @@ pub struct ModelStepSpec {
 }
 
 /// One output item. Exactly one of `message`, `tool_call`, `handoff`, `missing_tool_call`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutputItemSpec {
     /// An assistant text message.
@@ -597,7 +599,7 @@ pub struct OutputItemSpec {
 }
 
 /// Token usage of one model call; absent counts are 0.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UsageSpec {
     /// Number of requests.
@@ -624,7 +626,7 @@ pub struct UsageSpec {
 }
 
 /// A model call failure: an error of type `name` with `message`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelErrorSpec {
     /// The error's type name (e.g. `ModelUnavailable`).
@@ -634,7 +636,7 @@ pub struct ModelErrorSpec {
 }
 
 /// `[trace]`: a user trace around the run, with custom spans around or beside it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserTraceSpec {
     /// The trace's workflow name.
@@ -653,7 +655,7 @@ pub struct UserTraceSpec {
 }
 
 /// One action inside a user trace or custom span: exactly one of `run` or `custom_span`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSpec {
     /// `run = true`: perform the scenario's `[run]` here.
@@ -675,7 +677,7 @@ pub struct ActionSpec {
 }
 
 /// What a run action does when its run raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
     /// Skip the remaining actions (the enclosing spans and trace still end).

@@ -750,8 +750,9 @@ impl Run {
 impl Run {
     /// What the session holds of this run's conversation (with
     /// [`RunOptions::with_session`]): the input, then the items of each turn that ended
-    /// and was not interrupted for approvals. A run that fails keeps the turns before the
-    /// failing one; a completed run keeps everything. The next run's input starts with it.
+    /// (of a turn interrupted for approvals, what ran: not the calls waiting). A run that
+    /// fails keeps the turns before the failing one; a completed run keeps everything. The
+    /// next run's input starts with it.
     ///
     /// ```
     /// use codex_telemetry::config::EnvConfig;

@@ -97,9 +97,9 @@ pub(crate) struct RunCore {
     /// run's trace and open spans.
     scope: OwnedContext,
     items: Vec<Item>,
-    /// How many of `items` the session holds: the input, then each turn that persisted
-    /// its items (Python saves a turn's items when it ends, unless it was interrupted).
-    persisted_items: usize,
+    /// What the session holds (a run with a session only): the input, then the items of
+    /// each turn as Python saves them when the turn ends.
+    persisted: Vec<Item>,
     usage: Usage,
     /// The usage of the runs this one resumes: the task span shows only this run's.
     usage_start: Usage,
@@ -147,7 +147,7 @@ impl RunCore {
             drained,
             hooks,
             scope,
-            persisted_items: input.len(),
+            persisted: if session { input.clone() } else { Vec::new() },
             items: input,
             usage: Usage::default(),
             usage_start: Usage::default(),
@@ -244,14 +244,24 @@ impl RunCore {
         &self.items
     }
 
-    /// The part of the conversation the session holds.
+    /// What the session holds of the conversation.
     pub(crate) fn persisted_items(&self) -> &[Item] {
-        &self.items[..self.persisted_items]
+        &self.persisted
     }
 
-    /// The session now holds the whole conversation so far.
-    pub(crate) fn persist_items(&mut self) {
-        self.persisted_items = self.items.len();
+    /// Saves the items from `start` on (a turn's) to the session. A turn interrupted for
+    /// approvals saves what ran but not the calls waiting ("approval placeholders").
+    pub(crate) fn persist_items(&mut self, start: usize) {
+        let pending = &self.pending_approvals;
+        let waiting = |item: &Item| {
+            matches!(item, Item::FunctionCall { call_id, .. }
+                if pending.iter().any(|call| call.call_id() == call_id))
+        };
+        let saved = self.items[start..]
+            .iter()
+            .filter(|item| !waiting(item))
+            .cloned();
+        self.persisted.extend(saved);
     }
 
     /// Appends an item to the conversation.

@@ -534,13 +534,18 @@ impl<'run> Turn<'run> {
             });
         }
         self.close();
-        // A turn that stops for approvals is not saved: the resumed run saves it.
-        if self.run.has_session() && self.next_step != NextStep::Interruption {
-            // Only the non-streamed loop logs it (a streamed run persists without a line).
-            if !self.run.is_streamed() && self.next_step != NextStep::FinalOutput {
+        if self.run.has_session() {
+            // Only the non-streamed loop logs it (a streamed run persists without a line),
+            // and not for a turn that stops for approvals (saved without its waiting calls).
+            if !self.run.is_streamed()
+                && !matches!(
+                    self.next_step,
+                    NextStep::FinalOutput | NextStep::Interruption
+                )
+            {
                 self.log_persisted_items();
             }
-            self.run.persist_items();
+            self.run.persist_items(self.items_start);
         }
         if self.run.is_streamed() {
             let (number, next_step) = (self.number, self.next_step.python_name());

@@ -464,8 +464,9 @@ impl<'a> Driver<'a> {
             let guardrails = turn.run_input_guardrails(&parallel, |name| self.tripwires[name]);
             if guardrails.is_err() && !streamed {
                 // Python's model task ran beside the guardrails: it had started listing the
-                // MCP tools when the tripwire cancelled it (the listing has no result).
-                for listing in self.mcp_listings(agent_spec) {
+                // first MCP server's tools when the tripwire cancelled it (no result, and no
+                // listing of the others).
+                if let Some(listing) = self.mcp_listings(agent_spec).first() {
                     turn.list_mcp_tools(listing.server(), None);
                 }
             }
