@@ -537,6 +537,40 @@ body = [{ run = true }, { run = true }]
     }
 
     #[test]
+    fn an_agent_that_stops_on_its_first_tool_stops_at_an_agent_tool_too() {
+        // The agent tool's nested run takes step 1; its result is the final output, so the
+        // outer agent is never called again.
+        let text = r#"# Stops at the agent tool's result.
+[run]
+agent = "front"
+input = "Hi."
+
+[[agents]]
+name = "front"
+agent_tools = ["helper"]
+tool_use_behavior = "stop_on_first_tool"
+
+[[agents]]
+name = "helper"
+
+[[model.steps]]
+output = [{ agent_tool_call = "helper", arguments = { input = "Help." } }]
+
+[[model.steps]]
+output = [{ message = "Helped." }]
+
+[[model.steps]]
+output = [{ message = "never" }]
+"#;
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("model.steps[2]: this step can never be used"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn scripted_errors_name_real_classes_or_clearly_generic_ones() {
         let with_error = |error: &str| {
             TOOL_CALL.replace(

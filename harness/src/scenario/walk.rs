@@ -52,7 +52,9 @@ pub(crate) fn check_script_is_consumable(
                 match approvals.resume(agent, pending, problem) {
                     AfterInterruption::Resumed => {}
                     AfterInterruption::Raises => effect = StepEffect::Raises,
-                    AfterInterruption::EndsInterrupted => effect = StepEffect::Completes,
+                    AfterInterruption::EndsInterrupted => {
+                        effect = StepEffect::Completes { nested: Vec::new() }
+                    }
                 }
             }
             match effect {
@@ -67,7 +69,12 @@ pub(crate) fn check_script_is_consumable(
                     }
                     agent = next_agent;
                 }
-                StepEffect::Completes => {
+                StepEffect::Completes { nested } => {
+                    for nested_agent in nested {
+                        if !consume_nested_run(spec, nested_agent, &mut next) {
+                            return;
+                        }
+                    }
                     last_end = Some(next - 1);
                     continue 'runs;
                 }
@@ -116,7 +123,12 @@ fn consume_nested_run(spec: &ScenarioFile, agent: &str, next: &mut usize) -> boo
                 }
                 agent = next_agent;
             }
-            StepEffect::Completes | StepEffect::Raises => return true,
+            StepEffect::Completes { nested } => {
+                return nested
+                    .into_iter()
+                    .all(|nested_agent| consume_nested_run(spec, nested_agent, next));
+            }
+            StepEffect::Raises => return true,
         }
     }
 }
@@ -129,8 +141,9 @@ enum StepEffect<'a> {
         agent: &'a str,
         nested: Vec<&'a str>,
     },
-    /// The run ends with a final output.
-    Completes,
+    /// The run ends with a final output, once the agents this step calls as tools (`nested`)
+    /// have run (a tool result the agent's `tool_use_behavior` stops at).
+    Completes { nested: Vec<&'a str> },
     /// The run raises (the step's error, or a call the current agent has no tool or handoff for).
     Raises,
 }
@@ -197,6 +210,8 @@ fn step_effect<'a>(
                 return StepEffect::Raises;
             }
             calls_tools = true;
+            // An agent tool is a tool: the agent's `tool_use_behavior` applies to it too.
+            stops |= current.stops_at(target);
             nested.push(target.as_str());
         } else if item.missing_tool_call.is_some() {
             return StepEffect::Raises;
@@ -211,7 +226,7 @@ fn step_effect<'a>(
     if calls_tools {
         // The agent's `tool_use_behavior` may make a tool result the final output.
         return if stops {
-            StepEffect::Completes
+            StepEffect::Completes { nested }
         } else {
             StepEffect::Continues { agent, nested }
         };
@@ -222,7 +237,7 @@ fn step_effect<'a>(
     if is_structured(current) && last_text.is_none_or(str::is_empty) {
         return StepEffect::Continues { agent, nested };
     }
-    StepEffect::Completes
+    StepEffect::Completes { nested }
 }
 
 fn is_structured(agent: &AgentSpec) -> bool {
