@@ -56,9 +56,30 @@ use serde_json::Value;
 use coverage::Coverage;
 
 /// The scenario as a file, as it would be saved (fields at their default left out).
+/// serde_json's exact numbers (`arbitrary_precision`) serialize as a private one-key table that
+/// only serde_json reads: in TOML they must be numbers again (`21.5`, not a table).
+fn restore_numbers(value: &mut toml::Value) {
+    const NUMBER: &str = "$serde_json::private::Number";
+    match value {
+        toml::Value::Table(table) => {
+            if let (1, Some(toml::Value::String(text))) = (table.len(), table.get(NUMBER)) {
+                *value = match text.parse::<i64>() {
+                    Ok(integer) => toml::Value::Integer(integer),
+                    Err(_) => toml::Value::Float(text.parse().expect("a JSON number")),
+                };
+                return;
+            }
+            table.iter_mut().for_each(|(_, item)| restore_numbers(item));
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(restore_numbers),
+        _ => {}
+    }
+}
+
 fn to_file(shape: &shape::Shape) -> String {
     let full = toml::to_string(&build::scenario(shape)).expect("a scenario serializes to TOML");
     let mut file: toml::Value = toml::from_str(&full).expect("TOML reads back");
+    restore_numbers(&mut file);
     let schema = fields::scenario_schema();
     fields::strip_defaults(&schema, &schema, &mut file);
     // Sections in the order of the documentation (a table's keys come out sorted).
@@ -190,7 +211,7 @@ const AVOIDED: &[(&str, &str)] = &[
         "the rust subject refuses the combination (capabilities.rs); every such case would be a refusal",
     ),
     (
-        "agent tools in a step that ends the run (a raise, a tool the agent stops at)",
+        "agent tools in a step that raises (a failing tool without a handler, an MCP error that ends the run)",
         "the loader's walk gives the nested run no steps there, while the client would run it",
     ),
     (

@@ -304,14 +304,14 @@ impl<'a> Walk<'a> {
         {
             chosen = vec![mcp];
         }
-        // A step that ends the run (a raise, a tool the agent stops at) runs no agent tool:
-        // the walk does not give the nested run steps then, so it must not need any.
-        let ending = chosen.iter().any(|c| match c {
-            Callable::Function(n) => current.stops_at(n) || ends_run(self.spec, self.tool(n)),
-            Callable::Mcp(n, ends) => *ends || current.stops_at(n),
+        // A step that raises runs no agent tool: the walk does not give the nested run steps
+        // then, so it must not need any. (A step the agent stops at runs them first.)
+        let raising = chosen.iter().any(|c| match c {
+            Callable::Function(n) => ends_run(self.spec, self.tool(n)),
+            Callable::Mcp(_, ends) => *ends,
             Callable::AgentTool(_) => false,
         });
-        if ending {
+        if raising {
             chosen.retain(|c| !matches!(c, Callable::AgentTool(_)));
         }
         let first_call = self.calls;
@@ -352,6 +352,8 @@ impl<'a> Walk<'a> {
                     call.agent_tool_call = Some(target.clone());
                     call.arguments =
                         Some(IndexMap::from([("input".to_owned(), json!("Check this."))]));
+                    // An agent tool is a tool: the agent may stop at its result.
+                    stops |= current.stops_at(target);
                     nested.push(target.clone());
                     items.push(call);
                 }
@@ -375,6 +377,12 @@ impl<'a> Walk<'a> {
         }
         if raises || stops {
             self.push(items, None);
+            // A run that stops at a tool result ends once the agent tools it called ran.
+            if !raises {
+                for target in nested {
+                    self.nested_run(&target);
+                }
+            }
             return Next::Ended(raises);
         }
         self.push(items, None);

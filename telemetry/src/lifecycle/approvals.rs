@@ -324,7 +324,8 @@ impl Runner {
     /// [`Run::continue_from_interruption`].
     pub fn resume_run(&self, state: RunState, options: RunOptions) -> Run {
         let mut options = options;
-        if options.streamed() {
+        // With tracing disabled it comes inside the masked setup (`Run::start_with`).
+        if options.streamed() && !options.config().tracing_disabled {
             agents_debug!("Resuming from RunState in run_streaming()");
         }
         let mut reattach = false;

@@ -175,5 +175,5 @@ pub use tool_info::{
     DEFAULT_TOOL_ERROR_OUTPUT, FailureHandler, McpListing, ToolGuardrail, ToolGuardrailDecision,
     ToolInfo,
 };
-pub use tools::ToolBatch;
+pub use tools::{McpToolResult, ToolBatch};
 pub use turn::{ModelCall, ModelCallOptions, Turn};

@@ -224,6 +224,10 @@ impl RunOptions {
         self.streamed
     }
 
+    pub(super) fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
     pub(super) fn config_mut(&mut self) -> &mut RunConfig {
         &mut self.config
     }
@@ -332,7 +336,9 @@ impl RunOptions {
 
     /// Whether a streamed run's events are read (the default). When nobody reads them (the
     /// caller awaits the run's task instead), no consumer logs `Breaking due to stored
-    /// exception` when the run stores an error; everything else is the same.
+    /// exception` when the run stores an error, and a run that exceeds its turn limit ends
+    /// without raising ([`Run::finish`] returns `Ok(null)`: only the events carry
+    /// `MaxTurnsExceeded`); everything else is the same.
     ///
     /// ```
     /// use codex_telemetry::lifecycle::RunOptions;
@@ -484,7 +490,7 @@ impl Run {
         let _attached = scope.attach();
         let provider = runner.provider.clone();
         let (trace, mask) = if config.tracing_disabled {
-            Self::mask_tracing(&mut scope, &provider, &config, streamed)
+            Self::mask_tracing(&mut scope, &provider, &config, streamed, resumed)
         } else if current_trace().is_none() {
             let metadata = runner
                 .env
@@ -564,6 +570,7 @@ impl Run {
         provider: &TraceProvider,
         config: &RunConfig,
         streamed: bool,
+        resumed: bool,
     ) -> (Option<TraceFrame>, Option<SpanFrame>) {
         let disabled_trace = || {
             provider
@@ -586,6 +593,10 @@ impl Run {
             let setup_trace = disabled_trace();
             let setup_trace_frame = scope.start_trace(&setup_trace);
             let (setup_mask, setup_mask_frame) = masking_span(scope);
+            if resumed {
+                // A resumed state is read inside the masked setup.
+                agents_debug!("Resuming from RunState in run_streaming()");
+            }
             let run_trace = disabled_trace();
             scope.end_span(&setup_mask, setup_mask_frame);
             scope.end_trace(&setup_trace, setup_trace_frame);
@@ -925,7 +936,19 @@ impl Run {
             self.core
                 .log_in_caller_context(|| agents_debug!("Breaking due to stored exception"));
         }
-        outcome
+        match outcome {
+            // Python's streamed loop ends the stream at the turn limit without raising: only a
+            // consumer of the events gets `MaxTurnsExceeded`. Awaiting the run's task instead
+            // gives a completed run with no final output.
+            Err(error)
+                if self.core.is_streamed()
+                    && !self.core.is_drained()
+                    && error.name() == "MaxTurnsExceeded" =>
+            {
+                Ok(Value::Null)
+            }
+            outcome => outcome,
+        }
     }
 
     /// Ends the run's Codex events: the failed turn's exception, then the thread's stop or

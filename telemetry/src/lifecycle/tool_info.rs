@@ -219,7 +219,9 @@ impl ToolInfo {
     /// `Invoking MCP tool` / `MCP tool completed.`, an error answer logs the WARNING `MCP tool
     /// returned an error.` before the failure handler (whose line says `MCP tool X failed`),
     /// and a successful call's function span gets `mcp_data` `{"server": server}`, whatever
-    /// the sensitive-data setting. The agent lists its servers' tools before its function
+    /// the sensitive-data setting. Invoke its calls with
+    /// [`ToolBatch::invoke_mcp`](super::ToolBatch::invoke_mcp), which takes the result
+    /// object's repr for the data-bearing line. The agent lists its servers' tools before its function
     /// tools (add them first); [`Turn::list_mcp_tools`](super::Turn::list_mcp_tools) emits
     /// the listing span of each turn.
     ///

@@ -64,6 +64,36 @@ fn guard_output(
 /// always redacts, even with sensitive data on.
 pub(crate) const REDACTED_TOOL_ERROR: &str = "Tool execution failed. Error details are redacted.";
 
+/// What an MCP server's tool returned ([`ToolBatch::invoke_mcp`]): the value the model and
+/// the hooks get (its `str()`), and the Python repr of the server's result object, which the
+/// client logs when tool data is logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpToolResult {
+    value: Value,
+    repr: String,
+}
+
+impl McpToolResult {
+    /// `value`, whose server result object prints as `repr`.
+    ///
+    /// ```
+    /// use codex_telemetry::lifecycle::McpToolResult;
+    ///
+    /// let _result = McpToolResult::new(serde_json::json!([]), "content=[] is_error=False");
+    /// ```
+    pub fn new(value: Value, repr: impl Into<String>) -> Self {
+        Self {
+            value,
+            repr: repr.into(),
+        }
+    }
+
+    /// The value the model and the hooks get.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+}
+
 /// The tool calls of one model response, run the way the Python client runs them.
 ///
 /// The Python client runs a response's tool calls as concurrent tasks, and the events come
@@ -335,6 +365,40 @@ impl<'turn> ToolBatch<'turn> {
         index: usize,
         tool: impl FnOnce(&JsonMap) -> Result<Value, CallToolError>,
     ) -> Result<String, RunAgentError> {
+        self.invoke_with(index, |arguments| {
+            tool(arguments).map(|value| (value, None))
+        })
+    }
+
+    /// [`invoke`](ToolBatch::invoke) for a call of an MCP server's tool
+    /// ([`ToolInfo::with_mcp_server`](super::ToolInfo::with_mcp_server)): `tool` returns the
+    /// server's result with its Python repr, which the data-bearing line `MCP tool X returned
+    /// …` shows when tool data is logged.
+    ///
+    /// # Errors
+    ///
+    /// As [`invoke`](ToolBatch::invoke).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    pub fn invoke_mcp(
+        &mut self,
+        index: usize,
+        tool: impl FnOnce(&JsonMap) -> Result<McpToolResult, CallToolError>,
+    ) -> Result<String, RunAgentError> {
+        self.invoke_with(index, |arguments| {
+            tool(arguments).map(|result| (result.value, Some(result.repr)))
+        })
+    }
+
+    /// [`invoke`](ToolBatch::invoke) with the result's repr for the data log line, if the
+    /// tool has one of its own.
+    fn invoke_with(
+        &mut self,
+        index: usize,
+        tool: impl FnOnce(&JsonMap) -> Result<(Value, Option<String>), CallToolError>,
+    ) -> Result<String, RunAgentError> {
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
@@ -424,7 +488,8 @@ impl<'turn> ToolBatch<'turn> {
                 let outcome = context
                     .run(|| tool(arguments))
                     .in_context(context.clone())
-                    .await;
+                    .await
+                    .map(|value| (value, None));
                 context.run(|| end_call(&call.request, &call.span, policy, outcome))
             }
             Err(failure) => failure,
@@ -757,19 +822,21 @@ fn end_call(
     request: &ToolCallRequest,
     span: &TypedSpan<FunctionSpanData>,
     policy: Policy,
-    outcome: Result<Value, CallToolError>,
+    outcome: Result<(Value, Option<String>), CallToolError>,
 ) -> Result<CallResult, RunAgentError> {
     let name = request.tool().name();
     match outcome {
-        Ok(result) => {
+        Ok((result, repr)) => {
             let result = CallResult::new(&result);
             // An agent tool's invoker is not a function tool's: it logs no completion line.
             // An MCP tool's logs the server's result object when tool data is logged, which
-            // only an SDK holding it can print (see `ToolInfo::with_mcp_server`).
+            // only an SDK holding it can print ([`ToolBatch::invoke_mcp`]).
             if request.tool().is_agent_tool() {
             } else if request.tool().mcp_server().is_some() {
                 if policy.dont_log_tool_data {
                     agents_debug!("MCP tool completed.");
+                } else if let Some(repr) = repr {
+                    agents_debug!("MCP tool {name} returned {repr}");
                 }
                 if let Some(server) = request.tool().mcp_server() {
                     let mut data = JsonMap::new();

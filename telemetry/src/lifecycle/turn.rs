@@ -554,7 +554,8 @@ impl<'run> Turn<'run> {
     }
 
     /// Python's `Persisting turn items (types=[…])`: the item types of what the turn added
-    /// to the conversation (a handoff's call and output have types of their own).
+    /// to the conversation (a handoff's call and output have types of their own; the output
+    /// of a handoff ignored beside the first is a plain tool output).
     fn log_persisted_items(&self) {
         let agent = self.run.stint().agent();
         let new_items = &self.run.items()[self.items_start..];
@@ -574,7 +575,9 @@ impl<'run> Turn<'run> {
                 Some(match item {
                     Item::FunctionCall { call_id, .. } if handoff(call_id) => "handoff_call_item",
                     Item::FunctionCall { .. } => "tool_call_item",
-                    Item::FunctionCallOutput { call_id, .. } if handoff(call_id) => {
+                    Item::FunctionCallOutput { call_id, .. }
+                        if handoff_calls.first() == Some(&call_id.as_str()) =>
+                    {
                         "handoff_output_item"
                     }
                     Item::FunctionCallOutput { .. } => "tool_call_output_item",

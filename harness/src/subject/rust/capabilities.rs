@@ -26,23 +26,12 @@ pub(crate) struct Unsupported(pub(crate) String);
 /// scenario's environment (its `[env]` over the process environment).
 pub(crate) fn check(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsupported> {
     let spec = &scenario.spec;
-    check_data_logging(spec, env)?;
     check_mcp_arguments(spec)?;
     check_approval_guardrails(spec)?;
     check_copies(spec, env)?;
     check_call_ids(spec)?;
     check_agent_tools(spec)?;
     check_tool_calls(scenario, env)
-}
-
-/// What Python logs of its own objects when data logging is on.
-fn check_data_logging(spec: &ScenarioFile, env: &EnvConfig) -> Result<(), Unsupported> {
-    if !spec.mcp_servers.is_empty() && !env.dont_log_tool_data() {
-        return Err(Unsupported(
-            "MCP servers with tool data logged: the client logs the server's result object (an `mcp` pydantic repr with the server's info), which the scripted server has no counterpart of".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Raw arguments go to function tools only.

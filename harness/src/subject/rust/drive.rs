@@ -22,10 +22,10 @@ use codex_telemetry::context::{Context, InContextExt};
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, FailureHandler, HandoffInfo,
-    Item, McpListing, ModelCallOptions, ProcessedResponse, Run, RunOptions, RunState, Runner,
-    ToolBatch, ToolCallRequest, ToolInfo, Turn,
+    Item, McpListing, McpToolResult, ModelCallOptions, ProcessedResponse, Run, RunOptions,
+    RunState, Runner, ToolBatch, ToolCallRequest, ToolInfo, Turn,
 };
-use codex_telemetry::pyrepr::pydantic_str;
+use codex_telemetry::pyrepr::{pydantic_str, python_repr};
 use codex_telemetry::usage::Usage;
 use codex_telemetry::{CustomSpanData, JsonMap, RunAgentError, TraceOptions, TraceProvider};
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ use crate::scenario::Scenario;
 use crate::scenario::mcp;
 use crate::scenario::schema::{
     ActionSpec, AgentSpec, FailureErrorFunction, GuardrailKind, NeedsApproval, OnError, ResumeFrom,
-    ResumeSpec, RunSpec, ToolSpec, UserTraceSpec,
+    ResumeSpec, RunSpec, ToolGuardrailBehavior, ToolSpec, UserTraceSpec,
 };
 
 /// The built scenario: agents, tools, guardrails and the scripted model.
@@ -664,7 +664,10 @@ impl<'a> Driver<'a> {
         }
         if call.tool().mcp_server().is_some() {
             let result = self.mcp_call(agent_spec, call.tool().name());
-            return Ok((tools.invoke(index, |_| result)?, None));
+            // The result object (a content item, or a list of them) is what a structured
+            // agent that stops at the tool ends with.
+            let returned = result.as_ref().ok().map(|result| result.value().clone());
+            return Ok((tools.invoke_mcp(index, |_| result)?, returned));
         }
         let tool = &self.tools[call.tool().name()];
         let mut returned = None;
@@ -674,7 +677,22 @@ impl<'a> Driver<'a> {
             returned = result.as_ref().ok().cloned();
             result
         })?;
+        if self.output_rejected(call.tool().name()) {
+            // An output guardrail replaced the result with its message: that is the value.
+            returned = Some(json!(text));
+        }
         Ok((text, returned))
+    }
+
+    /// Whether one of `tool`'s output guardrails replaces its result (`reject_content`).
+    fn output_rejected(&self, tool: &str) -> bool {
+        self.tool_specs.get(tool).is_some_and(|spec| {
+            spec.output_guardrails.iter().any(|name| {
+                self.scenario.guardrails.iter().any(|g| {
+                    &g.name == name && g.behavior == Some(ToolGuardrailBehavior::RejectContent)
+                })
+            })
+        })
     }
 
     /// The final output of a response of messages only: the text, or for a structured
@@ -785,8 +803,8 @@ impl<'a> Driver<'a> {
         &self,
         agent: &AgentSpec,
         tool: &str,
-    ) -> Result<Value, codex_telemetry::CallToolError> {
-        let Some((_, spec)) = mcp::visible_tool(self.scenario, agent, tool) else {
+    ) -> Result<McpToolResult, codex_telemetry::CallToolError> {
+        let Some((server, spec)) = mcp::visible_tool(self.scenario, agent, tool) else {
             return Err(codex_telemetry::CallToolError::new(format!(
                 "Unknown tool: {tool}"
             )));
@@ -799,10 +817,14 @@ impl<'a> Driver<'a> {
             .iter()
             .map(|text| json!({"type": "text", "text": text}))
             .collect();
-        Ok(match <[Value; 1]>::try_from(items) {
+        let value = match <[Value; 1]>::try_from(items) {
             Ok([single]) => single,
             Err(items) => Value::Array(items),
-        })
+        };
+        Ok(McpToolResult::new(
+            value,
+            mcp_result_repr(&server.name, spec),
+        ))
     }
 
     /// A turn that produced the final output: the agent's end hooks, then the turn's end.
@@ -929,4 +951,26 @@ impl StartGate {
 
 fn to_map(map: &BTreeMap<String, Value>) -> JsonMap {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The repr of the `mcp` package's `CallToolResult` that the scripted server answers with, as
+/// the client logs it when tool data is logged (the fork server names itself after the
+/// scenario's server, with no version).
+fn mcp_result_repr(server: &str, tool: &crate::scenario::schema::McpToolSpec) -> String {
+    let content: Vec<String> = tool
+        .content
+        .iter()
+        .map(|text| {
+            format!(
+                "TextContent(type='text', text={}, annotations=None, meta=None)",
+                python_repr(&json!(text))
+            )
+        })
+        .collect();
+    format!(
+        "meta={{'io.modelcontextprotocol/serverInfo': {{'name': {}, 'version': ''}}}} content=[{}] structured_content=None is_error={} result_type='complete'",
+        python_repr(&json!(server)),
+        content.join(", "),
+        if tool.is_error { "True" } else { "False" }
+    )
 }
