@@ -534,15 +534,12 @@ impl<'run> Turn<'run> {
             });
         }
         self.close();
-        if self.run.has_session() {
+        // The final output's turn is saved with the completed run, after the output
+        // guardrails (a tripwire leaves it out).
+        if self.run.has_session() && self.next_step != NextStep::FinalOutput {
             // Only the non-streamed loop logs it (a streamed run persists without a line),
             // and not for a turn that stops for approvals (saved without its waiting calls).
-            if !self.run.is_streamed()
-                && !matches!(
-                    self.next_step,
-                    NextStep::FinalOutput | NextStep::Interruption
-                )
-            {
+            if !self.run.is_streamed() && self.next_step != NextStep::Interruption {
                 self.log_persisted_items();
             }
             self.run.persist_items(self.items_start);
