@@ -116,7 +116,7 @@ out.append("  and imports the client (library unit tests, CLI tests, the differe
 out.append("  tests); the doc-tests are compiled on every run.")
 out.append("* **The floor of `cargo test`** (why issue 20's 20 s is not reached): cargo runs the test")
 out.append("  binaries one after another, and four of them import the client (1.4 s of one core each,")
-out.append("  serial: about 6 s). The golden tests then run 149 scenarios through one interpreter (about")
+out.append("  serial: about 6 s). The golden tests then run every scenario through one interpreter (about")
 out.append("  3 s). The CLI tests that must watch a real process (the first run with output to files,")
 out.append("  the documented commands, `doctor`, `upgrade` with its child runs, js skipped for an old")
 out.append("  Node.js, a broken driver) start the client in about ten processes of their own (about 14 s")
