@@ -102,15 +102,7 @@ impl Matrix {
         scenarios: &BTreeSet<String>,
         known_subjects: &[&str],
     ) -> Result<Matrix, LoadMatrixError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LoadMatrixError {
-            path: path.to_path_buf(),
-            problems: vec![MatrixProblem {
-                line: None,
-                entry: String::new(),
-                message: format!("cannot read the file: {e}"),
-            }],
-        })?;
-        Matrix::parse(path, &text, scenarios, known_subjects)
+        Matrix::parse(path, &read_matrix_file(path)?, scenarios, known_subjects)
     }
 
     /// [`Matrix::load`] for `parity matrix fix`, which writes the pins: a deviation declared
@@ -120,15 +112,13 @@ impl Matrix {
         scenarios: &BTreeSet<String>,
         known_subjects: &[&str],
     ) -> Result<Matrix, LoadMatrixError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LoadMatrixError {
-            path: path.to_path_buf(),
-            problems: vec![MatrixProblem {
-                line: None,
-                entry: String::new(),
-                message: format!("cannot read the file: {e}"),
-            }],
-        })?;
-        Matrix::read(path, &text, scenarios, known_subjects, false)
+        Matrix::read(
+            path,
+            &read_matrix_file(path)?,
+            scenarios,
+            known_subjects,
+            false,
+        )
     }
 
     /// [`Matrix::load`] on text.
@@ -170,6 +160,18 @@ impl Matrix {
             .iter()
             .filter(move |f| f.scenarios.iter().any(|s| s == scenario))
     }
+}
+
+/// The matrix file's text, or the error naming it.
+fn read_matrix_file(path: &Path) -> Result<String, LoadMatrixError> {
+    std::fs::read_to_string(path).map_err(|e| LoadMatrixError {
+        path: path.to_path_buf(),
+        problems: vec![MatrixProblem {
+            line: None,
+            entry: String::new(),
+            message: format!("cannot read the file: {e}"),
+        }],
+    })
 }
 
 struct Reader<'t> {
