@@ -250,16 +250,20 @@ impl RunCore {
     }
 
     /// Saves the items from `start` on (a turn's) to the session. A turn interrupted for
-    /// approvals saves what ran but not the calls waiting ("approval placeholders").
-    pub(crate) fn persist_items(&mut self, start: usize) {
+    /// approvals saves what ran but not the calls waiting ("approval placeholders"); the
+    /// final output's turn (`answer`) saves all but its messages.
+    pub(crate) fn persist_items(&mut self, start: usize, answer: bool) {
         let pending = &self.pending_approvals;
-        let waiting = |item: &Item| {
-            matches!(item, Item::FunctionCall { call_id, .. }
-                if pending.iter().any(|call| call.call_id() == call_id))
+        let left_out = |item: &Item| match item {
+            Item::FunctionCall { call_id, .. } => {
+                pending.iter().any(|call| call.call_id() == call_id)
+            }
+            Item::Message { .. } => answer,
+            _ => false,
         };
         let saved = self.items[start..]
             .iter()
-            .filter(|item| !waiting(item))
+            .filter(|item| !left_out(item))
             .cloned();
         self.persisted.extend(saved);
     }

@@ -149,6 +149,9 @@ pub struct ToolBatch<'turn> {
     run: &'turn mut RunCore,
     /// Emptied when the batch closes.
     calls: Vec<PendingCall>,
+    /// A call whose input guardrail raised as the batch started, and its error: the other
+    /// calls were cancelled before they ran (Python's tasks).
+    cancelled: Option<(usize, RunAgentError)>,
 }
 
 struct PendingCall {
@@ -161,7 +164,6 @@ struct PendingCall {
     raised: bool,
     /// What the tool's input guardrails decided, when not `Allow`: the tool does not run and
     /// no tool hooks are called for it.
-    input_objection: Option<ToolGuardrailDecision>,
     /// Rejected before it ran (a human decision), or waiting for one: its span has ended,
     /// no hooks; a rejected call's result is the rejection text.
     held: bool,
@@ -204,6 +206,7 @@ impl<'turn> ToolBatch<'turn> {
         let agent = run.stint().agent().name().to_owned();
         let requests = calls;
         let mut calls: Vec<PendingCall> = Vec::with_capacity(requests.len());
+        let mut cancelled = None;
         for request in requests {
             let span = provider.span(FunctionSpanData::new(request.tool().name()));
             span.start();
@@ -213,7 +216,6 @@ impl<'turn> ToolBatch<'turn> {
                 span,
                 result: None,
                 raised: false,
-                input_objection: None,
                 held: false,
                 event,
             };
@@ -245,17 +247,20 @@ impl<'turn> ToolBatch<'turn> {
                     requested_at,
                 ));
                 call.held = true;
+            } else if let Some(objection) = call_context(run, &call)
+                .run(|| first_objection(request.tool().input_guardrails(), request.arguments()))
+            {
+                // Python checks a call's input guardrails as its task starts: an objection
+                // settles the call before the next call's span starts.
+                if let Some(error) = settle_input_objection(run, &mut call, &objection, sensitive) {
+                    cancelled.get_or_insert((calls.len(), error));
+                }
+                call.held = true;
             }
             calls.push(call);
         }
         for call in calls.iter_mut().filter(|call| !call.held) {
-            // Python checks a call's input guardrails before its start hooks.
             let tool = call.request.tool();
-            call.input_objection = call_context(run, call)
-                .run(|| first_objection(tool.input_guardrails(), call.request.arguments()));
-            if call.input_objection.is_some() {
-                continue;
-            }
             call_context(run, call).run(|| {
                 run.run_then_agent_hooks(
                     |hooks, context, agent| hooks.on_tool_start(context, agent, tool),
@@ -263,7 +268,11 @@ impl<'turn> ToolBatch<'turn> {
                 );
             });
         }
-        Self { run, calls }
+        Self {
+            run,
+            calls,
+            cancelled,
+        }
     }
 
     /// The number of calls.
@@ -399,15 +408,14 @@ impl<'turn> ToolBatch<'turn> {
         index: usize,
         tool: impl FnOnce(&JsonMap) -> Result<(Value, Option<String>), CallToolError>,
     ) -> Result<String, RunAgentError> {
+        if let Some(outcome) = self.cancellation(index) {
+            return outcome;
+        }
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
         if let Some(text) = rejected_text(call) {
             return Ok(text);
-        }
-        if let Some(objection) = &call.input_objection {
-            let result = context.run(|| objected(call, policy, objection, false));
-            return self.record(index, result);
         }
         let result = context.run(|| match begin_call(&call.request, &call.span, policy) {
             Ok(arguments) => {
@@ -418,6 +426,17 @@ impl<'turn> ToolBatch<'turn> {
         });
         let result = context.run(|| guard_output(call, policy, result));
         self.record(index, result)
+    }
+
+    /// After an input guardrail raised as the batch started: that call's error, and nothing
+    /// for the others (cancelled before they ran: their spans end without output).
+    fn cancellation(&self, index: usize) -> Option<Result<String, RunAgentError>> {
+        let (raising, error) = self.cancelled.as_ref()?;
+        Some(if *raising == index {
+            Err(error.clone())
+        } else {
+            Ok(String::new())
+        })
     }
 
     fn policy(&self) -> Policy {
@@ -473,15 +492,14 @@ impl<'turn> ToolBatch<'turn> {
         F: FnOnce(JsonMap) -> Fut,
         Fut: Future<Output = Result<Value, CallToolError>>,
     {
+        if let Some(outcome) = self.cancellation(index) {
+            return outcome;
+        }
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
         if let Some(text) = rejected_text(call) {
             return Ok(text);
-        }
-        if let Some(objection) = &call.input_objection {
-            let result = context.run(|| objected(call, policy, objection, false));
-            return self.record(index, result);
         }
         let result = match context.run(|| begin_call(&call.request, &call.span, policy)) {
             Ok(arguments) => {
@@ -580,10 +598,7 @@ impl<'turn> ToolBatch<'turn> {
     fn close(&mut self) {
         let calls = std::mem::take(&mut self.calls);
         let run = &mut *self.run;
-        for call in calls
-            .iter()
-            .filter(|call| call.input_objection.is_none() && !call.held)
-        {
+        for call in calls.iter().filter(|call| !call.held) {
             let Some(result) = &call.result else {
                 continue;
             };
@@ -607,7 +622,6 @@ impl<'turn> ToolBatch<'turn> {
             raised,
             held,
             event,
-            input_objection,
         } in calls
         {
             if raised {
@@ -631,10 +645,9 @@ impl<'turn> ToolBatch<'turn> {
                 });
             }
             if let Some(event) = event {
-                let outcome = match (&input_objection, &result) {
-                    (Some(_), _) => "rejected_by_guardrail",
-                    (None, Some(result)) => result.outcome,
-                    (None, None) => "not_invoked",
+                let outcome = match &result {
+                    Some(result) => result.outcome,
+                    None => "not_invoked",
                 };
                 run.context()
                     .with_span(span.clone().into_span())
@@ -718,6 +731,45 @@ fn end_held_span(
         });
     }
     span.finish();
+}
+
+/// Settles a call whose input guardrail objected as the batch started: its span ends at
+/// once, with the guardrail's message as the result (`reject_content`), or with the error the
+/// run then raises (returned).
+fn settle_input_objection(
+    run: &RunCore,
+    call: &mut PendingCall,
+    objection: &ToolGuardrailDecision,
+    sensitive: bool,
+) -> Option<RunAgentError> {
+    let request = call.request.clone();
+    match objection {
+        ToolGuardrailDecision::RejectContent(message) => {
+            end_call_event(run, call, "rejected_by_guardrail");
+            end_held_span(&call.span, &request, Some(message), sensitive);
+            call.result = Some(CallResult {
+                text: message.clone(),
+                is_none: false,
+                outcome: "rejected_by_guardrail",
+            });
+            None
+        }
+        _ => {
+            let error = RunAgentError::tool_guardrail_tripwire(false);
+            call.span
+                .set_error(SpanError::new("Error running tool").with_data(tool_error(
+                    request.tool().name(),
+                    sensitive.then_some(error.message()),
+                )));
+            if let Some(event) = call.event.take() {
+                let message = run.error_detail(error.message());
+                call_context(run, call)
+                    .run(|| event.exception(error.name(), message, EventFields::new()));
+            }
+            end_held_span(&call.span, &request, None, sensitive);
+            Some(error)
+        }
+    }
 }
 
 /// The text of a call that does not run (rejected: its message; waiting for approval:

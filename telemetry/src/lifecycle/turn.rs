@@ -534,15 +534,22 @@ impl<'run> Turn<'run> {
             });
         }
         self.close();
-        // The final output's turn is saved with the completed run, after the output
-        // guardrails (a tripwire leaves it out).
-        if self.run.has_session() && self.next_step != NextStep::FinalOutput {
+        if self.run.has_session() {
             // Only the non-streamed loop logs it (a streamed run persists without a line),
-            // and not for a turn that stops for approvals (saved without its waiting calls).
-            if !self.run.is_streamed() && self.next_step != NextStep::Interruption {
+            // not for a turn that stops for approvals (saved without its waiting calls), nor
+            // for the final output's turn.
+            if !self.run.is_streamed()
+                && !matches!(
+                    self.next_step,
+                    NextStep::Interruption | NextStep::FinalOutput
+                )
+            {
                 self.log_persisted_items();
             }
-            self.run.persist_items(self.items_start);
+            // The final answer is saved with the completed run, after the output guardrails
+            // (a tripwire leaves it out); the turn's tool calls and results are saved now.
+            let answer = self.next_step == NextStep::FinalOutput;
+            self.run.persist_items(self.items_start, answer);
         }
         if self.run.is_streamed() {
             let (number, next_step) = (self.number, self.next_step.python_name());

@@ -142,15 +142,6 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                 .iter()
                 .find(|t| Some(&t.name) == item.tool_call.as_ref());
             let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
-            let guarded = tool_spec
-                .is_some_and(|t| !t.input_guardrails.is_empty() || !t.output_guardrails.is_empty());
-            if step.output.len() > 1 && guarded {
-                // Python checks each concurrent call's guardrails inside its own task; how
-                // their hooks interleave with the other calls' is not modelled here.
-                return Err(Unsupported(format!(
-                    "model.steps[{i}].output[{j}]: a tool with tool guardrails called beside other output items"
-                )));
-            }
             // Raw arguments that are not a JSON object take the library's invalid-input path;
             // an empty text counts as `{}`, as in Python.
             let arguments = match (&item.raw_arguments, &item.arguments) {
