@@ -66,6 +66,11 @@ impl RunAgentError {
         }
     }
 
+    /// Whether this is the run's turn limit (not a model error that happens to share the name).
+    pub(crate) fn is_max_turns_exceeded(&self) -> bool {
+        self.kind == RunAgentErrorKind::MaxTurnsExceeded
+    }
+
     pub(crate) fn input_guardrail_tripwire(guardrail: impl Into<String>) -> Self {
         Self {
             kind: RunAgentErrorKind::InputGuardrailTripwire {

@@ -943,7 +943,7 @@ impl Run {
             Err(error)
                 if self.core.is_streamed()
                     && !self.core.is_drained()
-                    && error.name() == "MaxTurnsExceeded" =>
+                    && error.is_max_turns_exceeded() =>
             {
                 Ok(Value::Null)
             }
@@ -1031,5 +1031,37 @@ impl fmt::Debug for Run {
             )
             .field("usage", self.core.usage())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::AgentInfo;
+    use crate::lifecycle::errors::CallModelError;
+    use crate::model::config::EnvConfig;
+
+    fn undrained_run() -> Run {
+        let runner = Runner::new(TraceProvider::new(), EnvConfig::default());
+        let mut run = runner.start_run(
+            RunOptions::new()
+                .with_streamed(true)
+                .with_events_drained(false),
+        );
+        run.start_agent(&AgentInfo::new("a"));
+        run
+    }
+
+    #[test]
+    fn an_undrained_stream_past_its_turn_limit_completes_without_output() {
+        let outcome = undrained_run().finish(Err(RunAgentError::max_turns_exceeded(1)));
+        assert_eq!(outcome, Ok(Value::Null));
+    }
+
+    #[test]
+    fn a_model_error_named_like_the_turn_limit_still_raises_from_an_undrained_stream() {
+        let error = CallModelError::new("MaxTurnsExceeded", "from the provider").into();
+        let outcome = undrained_run().finish(Err(error));
+        assert_eq!(outcome.unwrap_err().message(), "from the provider");
     }
 }

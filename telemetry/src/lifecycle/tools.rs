@@ -19,14 +19,12 @@ use crate::sdk::context::{Context, InContextExt};
 use crate::sdk::log::{agents_debug, agents_error, agents_warn};
 use crate::sdk::span::TypedSpan;
 
-/// A call a guardrail objected to: its message as the result (`reject_content`), or the
-/// tripwire that ends the run, with `Error running tool` on the call's span
-/// (`raise_exception`).
-fn objected(
+/// A result an output guardrail objected to: its message as the result (`reject_content`),
+/// or the tripwire that ends the run (`raise_exception`).
+fn output_objected(
     call: &PendingCall,
     policy: Policy,
     objection: &ToolGuardrailDecision,
-    output: bool,
 ) -> Result<CallResult, RunAgentError> {
     match objection {
         ToolGuardrailDecision::RejectContent(message) => Ok(CallResult {
@@ -34,16 +32,20 @@ fn objected(
             is_none: false,
             outcome: "rejected_by_guardrail",
         }),
-        _ => {
-            let error = RunAgentError::tool_guardrail_tripwire(output);
-            call.span
-                .set_error(SpanError::new("Error running tool").with_data(tool_error(
-                    call.request.tool().name(),
-                    policy.sensitive.then_some(error.message()),
-                )));
-            Err(error)
-        }
+        _ => Err(guardrail_tripwire(call, true, policy.sensitive)),
     }
+}
+
+/// A tool guardrail's tripwire (on the call's `output` or input), with `Error running tool` on
+/// the call's span.
+fn guardrail_tripwire(call: &PendingCall, output: bool, sensitive: bool) -> RunAgentError {
+    let error = RunAgentError::tool_guardrail_tripwire(output);
+    call.span
+        .set_error(SpanError::new("Error running tool").with_data(tool_error(
+            call.request.tool().name(),
+            sensitive.then_some(error.message()),
+        )));
+    error
 }
 
 /// The tool's output guardrails on a result (Python runs them on what the tool, or its
@@ -55,7 +57,7 @@ fn guard_output(
 ) -> Result<CallResult, RunAgentError> {
     let result = result?;
     match first_objection(call.request.tool().output_guardrails(), &result.text) {
-        Some(objection) => objected(call, policy, &objection, true),
+        Some(objection) => output_objected(call, policy, &objection),
         None => Ok(result),
     }
 }
@@ -755,12 +757,7 @@ fn settle_input_objection(
             None
         }
         _ => {
-            let error = RunAgentError::tool_guardrail_tripwire(false);
-            call.span
-                .set_error(SpanError::new("Error running tool").with_data(tool_error(
-                    request.tool().name(),
-                    sensitive.then_some(error.message()),
-                )));
+            let error = guardrail_tripwire(call, false, sensitive);
             if let Some(event) = call.event.take() {
                 let message = run.error_detail(error.message());
                 call_context(run, call)
