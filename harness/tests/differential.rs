@@ -326,10 +326,10 @@ fn refusals_are_named_by_their_feature() {
     let prefix = "rust: generated: the rust subject cannot express this scenario: ";
     assert_eq!(
         coverage::refusal_reason(&format!(
-            "{prefix}model.steps[3].output[1]: tool `get_weather` called without its parameter `x` (pydantic validation errors are not modelled)"
+            "{prefix}model.steps[3].output[1]: tool `get_weather` called with a string for parameter `x` of type Integer (pydantic coercion is not modelled)"
         ))
         .as_deref(),
-        Some("tool `…` called without its parameter `…` (pydantic validation errors are not modelled)")
+        Some("tool `…` called with a string for parameter `…` of type Integer (pydantic coercion is not modelled)")
     );
     assert_eq!(
         coverage::refusal_reason(&format!(

@@ -15,7 +15,9 @@
 //!
 //! Since v5, the memory address in a Python object's default repr (`<agents.tracing.span_data.
 //! TaskSpanData object at 0x7f3a…>`, logged when neither `OPENAI_AGENTS_DONT_LOG_*` switch is
-//! set) becomes `0x…`: an address differs on every run, the class it names does not.
+//! set) becomes `0x…`: an address differs on every run, the class it names does not. The
+//! pydantic release in a validation error's link (`errors.pydantic.dev/2.14/`) becomes
+//! `<version>`: it names the installed pydantic, which moves without the client.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -123,7 +125,7 @@ impl Renamer {
         {
             return Cow::Owned(placeholder);
         }
-        let text = without_addresses(text);
+        let text = without_release_links(without_addresses(text));
         if !ID_SHAPED.is_match(&text) {
             return text;
         }
@@ -167,6 +169,19 @@ fn without_addresses(text: &str) -> Cow<'_, str> {
         Regex::new(r"(<[\w.]+ object at )0x[0-9a-fA-F]+>").expect("the regex is valid")
     });
     ADDRESS.replace_all(text, "${1}0x…>")
+}
+
+/// `text` with the pydantic release in each validation error's documentation link
+/// (`https://errors.pydantic.dev/2.14/v/missing`) replaced by `<version>`: the link names the
+/// installed pydantic, which moves without the client.
+fn without_release_links(text: Cow<'_, str>) -> Cow<'_, str> {
+    static LINK: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(https://errors\.pydantic\.dev/)[0-9][0-9A-Za-z.+-]*/").expect("the regex is valid")
+    });
+    match LINK.replace_all(&text, "${1}<version>/") {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(replaced) => Cow::Owned(replaced),
+    }
 }
 
 fn placeholder(prefix: &str, n: usize) -> String {
@@ -248,6 +263,17 @@ mod tests {
         // Not an id: a longer hex run, or a prefix of a word.
         let not_ids = format!("{}0 x{}", tid(1), tid(1));
         assert_eq!(renamer.text(&not_ids), not_ids);
+    }
+
+    #[test]
+    fn pydantic_releases_in_error_links_are_masked() {
+        let renamer = renamer_of(&LogBuilder::new().build());
+        let message = "Field required [type=missing]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing";
+        assert_eq!(
+            renamer.text(message),
+            "Field required [type=missing]\n    For further information visit https://errors.pydantic.dev/<version>/v/missing"
+        );
+        assert_eq!(renamer.text("see https://docs.pydantic.dev/2.14/"), "see https://docs.pydantic.dev/2.14/");
     }
 
     #[test]

@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use super::errors::{CallToolError, RunAgentError};
 use super::items::{Item, ToolApproval, ToolCallRequest};
 use super::state::RunCore;
-use super::tool_info::{FailureHandler, ToolGuardrailDecision, first_objection};
+use super::tool_info::{FailureHandler, ToolGuardrailDecision, ToolInfo, first_objection};
 use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
-use crate::model::pyrepr::{python_repr, python_str};
+use crate::model::pyrepr::{pydantic_missing_fields_error, python_repr, python_str};
 use crate::model::span_data::{FunctionSpanData, JsonMap};
 use crate::model::span_error::SpanError;
 use crate::sdk::context::{Context, InContextExt};
@@ -820,16 +820,11 @@ fn begin_call(
     let name = request.tool().name();
     let input = request.arguments();
     let dont_log_tool_data = policy.dont_log_tool_data;
-    let arguments = match parse_arguments(name, input, dont_log_tool_data) {
+    let arguments = match parse_arguments(name, input, dont_log_tool_data)
+        .and_then(|arguments| validate_arguments(request.tool(), arguments, dont_log_tool_data))
+    {
         Ok(arguments) => arguments,
-        Err(message) => {
-            return Err(failed(
-                request,
-                span,
-                policy,
-                Failure::InvalidArguments(&message),
-            ));
-        }
+        Err(failure) => return Err(failed(request, span, policy, failure.as_failure())),
     };
     if request.tool().mcp_server().is_some() {
         // MCP tools log from their own invoker, without the arguments line.
@@ -918,15 +913,38 @@ fn end_call(
 /// Why a call failed, with Python's `str()` of the exception.
 #[derive(Clone, Copy)]
 enum Failure<'a> {
-    /// The arguments are not a JSON object (a `ModelBehaviorError`).
+    /// The arguments are not JSON (a `ModelBehaviorError` caused by `json`'s decode error).
+    UndecodableArguments(&'a str),
+    /// The arguments are JSON the tool does not take: not an object, or an object pydantic's
+    /// validation of the parameters rejects (a `ModelBehaviorError`).
     InvalidArguments(&'a str),
     /// The tool raised.
     Tool(&'a str),
 }
 
+/// Arguments the tool cannot be called with: the `ModelBehaviorError`'s message.
+struct ArgumentsError {
+    message: String,
+    undecodable: bool,
+}
+
+impl ArgumentsError {
+    fn as_failure(&self) -> Failure<'_> {
+        if self.undecodable {
+            Failure::UndecodableArguments(&self.message)
+        } else {
+            Failure::InvalidArguments(&self.message)
+        }
+    }
+}
+
 /// Python's `_parse_function_tool_json_input`: the error is the message of the
 /// `ModelBehaviorError` it raises.
-fn parse_arguments(name: &str, input: &str, dont_log_tool_data: bool) -> Result<JsonMap, String> {
+fn parse_arguments(
+    name: &str,
+    input: &str,
+    dont_log_tool_data: bool,
+) -> Result<JsonMap, ArgumentsError> {
     let parsed = if input.is_empty() {
         Ok(Value::Object(JsonMap::new()))
     } else {
@@ -934,21 +952,58 @@ fn parse_arguments(name: &str, input: &str, dont_log_tool_data: bool) -> Result<
     };
     match parsed {
         Ok(Value::Object(arguments)) => Ok(arguments),
-        Ok(_) => Err(format!(
-            "Invalid JSON input for tool {name}: expected a JSON object"
-        )),
+        Ok(_) => Err(ArgumentsError {
+            message: format!("Invalid JSON input for tool {name}: expected a JSON object"),
+            undecodable: false,
+        }),
         Err(_) => {
             let message = format!("Invalid JSON input for tool {name}");
-            if dont_log_tool_data {
-                agents_debug!("{message}");
-                Err(message)
+            let message = if dont_log_tool_data {
+                message
             } else {
-                let detailed = format!("{message}: {input}");
-                agents_debug!("{detailed}");
-                Err(detailed)
-            }
+                format!("{message}: {input}")
+            };
+            agents_debug!("{message}");
+            Err(ArgumentsError {
+                message,
+                undecodable: true,
+            })
         }
     }
+}
+
+/// Python's validation of a function tool's arguments by its parameters' pydantic model
+/// (`<tool>_args`): every declared parameter is required. The pydantic error is in the
+/// message only when tool data is logged. Agent and MCP tools validate in their own invokers.
+fn validate_arguments(
+    tool: &ToolInfo,
+    arguments: JsonMap,
+    dont_log_tool_data: bool,
+) -> Result<JsonMap, ArgumentsError> {
+    if tool.is_agent_tool() || tool.mcp_server().is_some() {
+        return Ok(arguments);
+    }
+    let missing: Vec<&str> = tool
+        .parameters()
+        .iter()
+        .map(String::as_str)
+        .filter(|parameter| !arguments.contains_key(*parameter))
+        .collect();
+    if missing.is_empty() {
+        return Ok(arguments);
+    }
+    let name = tool.name();
+    let message = format!("Invalid JSON input for tool {name}");
+    let message = if dont_log_tool_data {
+        message
+    } else {
+        let error = pydantic_missing_fields_error(&format!("{name}_args"), &missing, &arguments);
+        format!("{message}: {error}")
+    };
+    Err(ArgumentsError {
+        message,
+        undecodable: false,
+    })
 }
 
 /// The default failure handler: span error, failure log, and the output the model sees.
@@ -964,7 +1019,9 @@ fn failed(
     let tool = request.tool();
     let (name, input) = (tool.name(), request.arguments());
     let error = match failure {
-        Failure::InvalidArguments(message) | Failure::Tool(message) => message,
+        Failure::UndecodableArguments(message)
+        | Failure::InvalidArguments(message)
+        | Failure::Tool(message) => message,
     };
     let handler = tool.failure_handler();
     let Some(output) = handler.output(error) else {
@@ -976,7 +1033,9 @@ fn failed(
         );
         return Err(match failure {
             // An `AgentsException` is raised as it is; anything else becomes a `UserError`.
-            Failure::InvalidArguments(message) => RunAgentError::model_behavior(message),
+            Failure::UndecodableArguments(message) | Failure::InvalidArguments(message) => {
+                RunAgentError::model_behavior(message)
+            }
             Failure::Tool(message) => {
                 RunAgentError::user_error(format!("Error running tool {name}: {message}"))
             }
@@ -985,13 +1044,13 @@ fn failed(
     // The default handler always redacts; a custom one shows the error with sensitive data
     // on. (For arguments that are not JSON, Python's custom-handler detail is the `json`
     // module's decode error text, which this crate does not reproduce: it shows the
-    // `ModelBehaviorError` message instead.)
+    // `ModelBehaviorError` message instead.) Only a decode error changes the span's message.
     let detail = match handler {
         FailureHandler::Custom(_) if policy.sensitive => Some(error),
         _ => None,
     };
     let span_message = match (handler, failure) {
-        (FailureHandler::Custom(_), Failure::InvalidArguments(_)) if policy.sensitive => {
+        (FailureHandler::Custom(_), Failure::UndecodableArguments(_)) if policy.sensitive => {
             "Error running tool"
         }
         _ => "Error running tool (non-fatal)",

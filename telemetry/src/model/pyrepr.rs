@@ -81,6 +81,63 @@ pub fn pydantic_str<'a>(fields: impl IntoIterator<Item = (&'a str, &'a Value)>) 
         .join(" ")
 }
 
+/// The pydantic release whose documentation the client's pinned dependencies link from every
+/// validation error (`https://errors.pydantic.dev/<version>/v/<type>`). The harness's
+/// normalizer masks the version, so a pydantic upgrade does not change a transcript.
+pub const PYDANTIC_ERRORS_VERSION: &str = "2.14";
+
+/// pydantic's `str()` of the `ValidationError` raised when the model `model` is built from
+/// the keyword arguments `input` without the required fields `missing` (in declaration
+/// order): one `Field required` entry per field, each quoting the input's repr (truncated as
+/// pydantic truncates it).
+///
+/// ```
+/// use codex_telemetry::pyrepr::pydantic_missing_fields_error;
+/// use serde_json::json;
+///
+/// let input = json!({"days": 2});
+/// let text = pydantic_missing_fields_error("get_weather_args", &["city"], input.as_object().unwrap());
+/// assert_eq!(
+///     text,
+///     "1 validation error for get_weather_args\ncity\n  Field required [type=missing, input_value={'days': 2}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.14/v/missing"
+/// );
+/// ```
+pub fn pydantic_missing_fields_error(
+    model: &str,
+    missing: &[&str],
+    input: &serde_json::Map<String, Value>,
+) -> String {
+    let count = missing.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let input_repr = truncated_repr(&python_repr(&Value::Object(input.clone())));
+    let mut out = format!("{count} validation error{plural} for {model}");
+    for field in missing {
+        let _ = write!(
+            out,
+            "\n{field}\n  Field required [type=missing, input_value={input_repr}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/{PYDANTIC_ERRORS_VERSION}/v/missing"
+        );
+    }
+    out
+}
+
+/// pydantic-core's truncation of an input's repr in an error: over 50 bytes, the first 25
+/// bytes and the last 24, joined by `...`, each cut at a character boundary inside its part.
+fn truncated_repr(repr: &str) -> String {
+    const LIMIT: usize = 50;
+    if repr.len() <= LIMIT {
+        return repr.to_owned();
+    }
+    let mut head = LIMIT.div_ceil(2);
+    while !repr.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = repr.len() - (LIMIT.div_ceil(2) - 1);
+    while !repr.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}...{}", &repr[..head], &repr[tail..])
+}
+
 /// Python's default `repr()` of an object of `module.class` (one without a `__repr__` of its
 /// own): `<module.class object at 0x…>`, with `object`'s address standing in for the Python
 /// object's (the harness's normalizer drops addresses: they differ on every run).
@@ -293,6 +350,24 @@ fn is_printable(c: char) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+
+    /// The texts pydantic 2.14 printed for these inputs (`input_value` over 50 bytes is cut
+    /// at character boundaries inside each part).
+    #[test]
+    fn missing_field_errors_quote_the_input_as_pydantic_truncates_it() {
+        let long = json!({"days": 2, "other": "a".repeat(60)});
+        let text = pydantic_missing_fields_error("t_args", &["city", "x"], long.as_object().unwrap());
+        assert!(text.starts_with("2 validation errors for t_args\ncity\n"), "{text}");
+        assert!(text.contains("input_value={'days': 2, 'other': 'aaa...aaaaaaaaaaaaaaaaaaaaaa'}, input_type=dict]"), "{text}");
+        assert!(text.contains("\nx\n  Field required"), "{text}");
+        let multibyte = json!({"k": format!("{}ééé", "a".repeat(36))});
+        let text = pydantic_missing_fields_error("t_args", &["city"], multibyte.as_object().unwrap());
+        assert!(text.contains("input_value={'k': 'aaaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaééé'},"), "{text}");
+        let fits = json!({"k": format!("{}ééé", "a".repeat(35))});
+        let text = pydantic_missing_fields_error("t_args", &["city"], fits.as_object().unwrap());
+        assert!(text.contains(&format!("input_value={{'k': '{}ééé'}},", "a".repeat(35))), "{text}");
+    }
 
     #[test]
     fn floats_like_cpython() {

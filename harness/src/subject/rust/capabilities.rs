@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::script::ScriptedTool;
 use crate::scenario::Scenario;
 use crate::scenario::mcp;
-use crate::scenario::schema::ScenarioFile;
+use crate::scenario::schema::{NeedsApproval, ScenarioFile};
 
 /// Something the scenario does that this subject cannot reproduce faithfully.
 #[derive(Debug)]
@@ -148,7 +148,9 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                 (Some(raw), _) if raw.is_empty() => JsonMap::new(),
                 (Some(raw), _) => match serde_json::from_str::<Value>(raw) {
                     Ok(Value::Object(arguments)) => arguments,
-                    _ if matches!(handler, Some((None, Some(_))))
+                    // JSON that is not an object: the library's invalid-input path.
+                    Ok(_) => continue,
+                    Err(_) if matches!(handler, Some((None, Some(_))))
                         && spec_sensitive(scenario, env) =>
                     {
                         // The span's error detail would be the text of Python's `json`
@@ -157,10 +159,20 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                             "model.steps[{i}].output[{j}]: arguments that are not JSON for a tool with a custom failure handler, with sensitive data on: the span shows Python's json decode error text"
                         )));
                     }
-                    _ => continue,
+                    Err(_) => continue,
                 },
                 (None, arguments) => arguments.clone().unwrap_or_default().into_iter().collect(),
             };
+            if let Some(parameter) = tool.missing_parameter(&arguments)
+                && tool_spec.is_some_and(|t| matches!(t.needs_approval, Some(NeedsApproval::CallIds(_))))
+            {
+                // The client validates them while it evaluates the policy, outside the
+                // tool's failure handling.
+                return Err(Unsupported(format!(
+                    "model.steps[{i}].output[{j}]: tool `{}` with a per-call approval policy called without its parameter `{parameter}`: the client validates the arguments while evaluating the policy, which is not modelled",
+                    tool.info().name()
+                )));
+            }
             if let Some(problem) = tool.unsupported_arguments(&arguments, !env.dont_log_tool_data())
             {
                 return Err(Unsupported(format!(

@@ -414,7 +414,7 @@ impl<'a> Driver<'a> {
             for (index, call) in approved.iter().enumerate() {
                 let tool = &self.tools[call.tool().name()];
                 if let Err(error) = tools.invoke(index, |_| tool.call()) {
-                    self.keep_first_error(&mut raised, error);
+                    Self::keep_first_error(&mut raised, error);
                 }
             }
             tools.finish();
@@ -586,7 +586,7 @@ impl<'a> Driver<'a> {
             let (text, returned) = match self.invoke(&mut tools, index, call, agent_spec).await {
                 Ok(invoked) => invoked,
                 Err(error) => {
-                    self.keep_first_error(&mut raised, error);
+                    Self::keep_first_error(&mut raised, error);
                     self.step().await;
                     continue;
                 }
@@ -616,15 +616,10 @@ impl<'a> Driver<'a> {
         Ok((tool_final_output, interrupted))
     }
 
-    /// Keeps the first error of a response's calls, which ends the run once the other calls
-    /// ran (Python's tasks). Two failures in one response: which one the client raises, and
-    /// how the other's span ends, is not modelled.
-    fn keep_first_error(&mut self, raised: &mut Option<RunAgentError>, error: RunAgentError) {
-        if raised.is_some() {
-            self.unsupported = Some(Unsupported(
-                "two calls of one response fail with no failure handler: which error the client raises is not modelled".into(),
-            ));
-        }
+    /// Keeps the first error (in call order) of a response's calls, which ends the run once
+    /// the other calls ran: Python's tasks all run, and the client raises the first call's
+    /// error; each failed call's span carries its own.
+    fn keep_first_error(raised: &mut Option<RunAgentError>, error: RunAgentError) {
         raised.get_or_insert(error);
     }
 

@@ -271,28 +271,30 @@ impl ScriptedTool {
     }
 
     /// Why arguments that parse as a JSON object cannot be reproduced here, if they
-    /// cannot: Python validates them with pydantic, whose coercions and error texts this
-    /// subject does not model.
+    /// cannot: Python validates them with pydantic, whose coercions and type errors this
+    /// subject does not model (missing parameters it does: the library's validation).
     pub(crate) fn unsupported_arguments(
         &self,
         arguments: &JsonMap,
         logs_tool_data: bool,
     ) -> Option<String> {
         for (name, field) in &self.parameters {
-            let Some(value) = arguments.get(name) else {
-                return Some(format!(
-                    "tool `{}` called without its parameter `{name}` (pydantic validation errors are not modelled)",
-                    self.info.name()
-                ));
-            };
-            if !field_matches(*field, value) {
+            if let Some(value) = arguments.get(name)
+                && !field_matches(*field, value)
+            {
                 return Some(format!(
                     "tool `{}` called with a {} for parameter `{name}` of type {field:?} (pydantic coercion is not modelled)",
                     self.info.name(),
                     json_kind(value)
                 ));
             }
-            if logs_tool_data && *field == FieldType::Number && !value.is_f64() {
+        }
+        if self.missing_parameter(arguments).is_some() {
+            // Validation fails before the tool is called: no argument is logged.
+            return None;
+        }
+        for (name, field) in &self.parameters {
+            if logs_tool_data && *field == FieldType::Number && !arguments[name].is_f64() {
                 return Some(format!(
                     "tool `{}` called with an integer for number parameter `{name}` while tool data is logged (Python logs it as a float)",
                     self.info.name()
@@ -301,6 +303,14 @@ impl ScriptedTool {
         }
         // Keys the tool does not declare are ignored, as pydantic ignores extra arguments.
         None
+    }
+
+    /// The first declared parameter `arguments` lacks.
+    pub(crate) fn missing_parameter(&self, arguments: &JsonMap) -> Option<&str> {
+        self.parameters
+            .keys()
+            .map(String::as_str)
+            .find(|name| !arguments.contains_key(*name))
     }
 }
 
