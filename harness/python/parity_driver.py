@@ -494,6 +494,16 @@ def _make_tool(
             raise Exception(raises)
         return _jsonable(returns)
 
+    if spec.get("sync"):
+        # `sync = true`: a plain function, which the client runs with asyncio.to_thread (the
+        # loader keeps such a call alone in its step, where the order is the same).
+        def scripted_sync_tool(*args: Any, **kwargs: Any) -> Any:
+            if raises is not None:
+                raise Exception(raises)
+            return _jsonable(returns)
+
+        scripted_tool = scripted_sync_tool  # type: ignore[assignment]
+
     parameters = []
     annotations: dict[str, Any] = {}
     for param_name, type_name in (spec.get("parameters") or {}).items():
@@ -1093,7 +1103,12 @@ async def _resumed_state(built: _Build, result: Any, resume: dict[str, Any]) -> 
     always = set(resume.get("always") or [])
     approve = set(resume.get("approve") or [])
     reject = set(resume.get("reject") or [])
-    for item in state.get_interruptions():
+    interruptions = {item.call_id: item for item in state.get_interruptions()}
+    # The entry's `order`, else the order of the pending calls (the loader checked `order`).
+    for call_id in resume.get("order") or list(interruptions):
+        item = interruptions.get(call_id)
+        if item is None:
+            continue
         if item.call_id in approve:
             state.approve(item, always_approve=item.call_id in always)
         elif item.call_id in reject:

@@ -71,6 +71,7 @@ pub(crate) fn check_rules(
                 );
             }
         }
+        check_order(resume, &field, problem);
         if resume.rejection_message.is_some() && resume.reject.is_empty() {
             problem(
                 format!("{field}.rejection_message"),
@@ -179,6 +180,34 @@ fn arguments_are_exact(tool: &ToolSpec, arguments: &IndexMap<String, Value>) -> 
 pub(crate) struct Pending<'a> {
     pub(crate) call_id: String,
     pub(crate) tool: &'a ToolSpec,
+}
+
+/// `order`, when given, lists each decided call once and nothing else.
+fn check_order(resume: &ResumeSpec, field: &str, problem: &mut impl FnMut(String, String)) {
+    if resume.order.is_empty() {
+        return;
+    }
+    let decided: Vec<&String> = resume.approve.iter().chain(&resume.reject).collect();
+    let mut seen = BTreeSet::new();
+    for id in &resume.order {
+        if !decided.contains(&id) {
+            problem(
+                format!("{field}.order"),
+                format!("call {id:?} is neither approved nor rejected in this entry; `order` lists the entry's decisions only"),
+            );
+        } else if !seen.insert(id) {
+            problem(
+                format!("{field}.order"),
+                format!("call {id:?} is listed twice; each decision is taken once"),
+            );
+        }
+    }
+    for id in decided.into_iter().filter(|id| !resume.order.contains(id)) {
+        problem(
+            format!("{field}.order"),
+            format!("call {id:?} is decided here but missing from `order`; list every decision of the entry, or remove `order` to take them in the order of the pending calls"),
+        );
+    }
 }
 
 /// What the resume entries made of an interruption.
@@ -331,15 +360,19 @@ impl<'a> Approvals<'a> {
                     );
                 }
             }
-            // The driver takes the entry's decisions in the order of the pending calls.
-            for call in &pending {
-                if let Some(approved) = decision(resume, &call.call_id) {
-                    let always = resume.always.contains(&call.call_id);
-                    self.records
-                        .entry((agent, call.tool.name.as_str()))
-                        .or_default()
-                        .decide(&call.call_id, approved, always);
-                }
+            // The driver takes the entry's decisions in its `order`, else the pending calls'.
+            for id in resume.decision_order(pending.iter().map(|p| p.call_id.as_str())) {
+                let (Some(call), Some(approved)) = (
+                    pending.iter().find(|p| p.call_id == id),
+                    decision(resume, id),
+                ) else {
+                    continue;
+                };
+                let always = resume.always.iter().any(|a| a == id);
+                self.records
+                    .entry((agent, call.tool.name.as_str()))
+                    .or_default()
+                    .decide(id, approved, always);
             }
             let records = &self.records;
             let decided = |call: &Pending<'_>| {
@@ -472,6 +505,66 @@ output = [{ message = "Done." }]
                 r#"run.resume[0].always: call "call_2" is neither approved nor rejected here; `always` extends a decision of this entry to the tool's later calls"#,
                 "run.resume[0].rejection_message: nothing is rejected in this entry, so the message is never used; remove it",
             ]
+        );
+    }
+
+    #[test]
+    fn an_order_lists_each_decision_of_its_entry_once() {
+        let text = APPROVAL.replace(
+            r#"approve = ["call_1"]"#,
+            "approve = [\"call_1\"]\norder = [\"call_3\", \"call_3\"]",
+        );
+        assert_eq!(
+            problems(&text),
+            [
+                r#"run.resume[0].order: call "call_3" is neither approved nor rejected in this entry; `order` lists the entry's decisions only"#,
+                r#"run.resume[0].order: call "call_3" is neither approved nor rejected in this entry; `order` lists the entry's decisions only"#,
+                r#"run.resume[0].order: call "call_1" is decided here but missing from `order`; list every decision of the entry, or remove `order` to take them in the order of the pending calls"#,
+            ]
+        );
+    }
+
+    /// Two pending calls of a tool that fails without a handler: approving the first and then
+    /// rejecting the second for good cancels the approval (the run goes on to its answer);
+    /// in the other order the approval stands and the run raises (no answer is used).
+    #[test]
+    fn the_order_of_decisions_decides_which_calls_run() {
+        let text = r#"# Two calls that would fail.
+[run]
+agent = "ops"
+input = "Restart both."
+
+[[run.resume]]
+approve = ["call_1"]
+reject = ["call_2"]
+always = ["call_2"]
+
+[[agents]]
+name = "ops"
+tools = ["restart"]
+
+[[tools]]
+name = "restart"
+raises = "boom"
+failure_error_function = "none"
+needs_approval = true
+
+[[model.steps]]
+output = [{ tool_call = "restart" }, { tool_call = "restart" }]
+
+[[model.steps]]
+output = [{ message = "Neither ran." }]
+"#;
+        parse_scenario("t", text).expect("in the pending order the approval is cancelled");
+        let reordered = text.replace(
+            "always = [\"call_2\"]",
+            "always = [\"call_2\"]\norder = [\"call_2\", \"call_1\"]",
+        );
+        let problems = problems(&reordered);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("model.steps[1]: this step can never be used"),
+            "{problems:?}"
         );
     }
 

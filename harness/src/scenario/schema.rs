@@ -145,6 +145,26 @@ pub struct ResumeSpec {
     /// `rejection_message` of every rejection here; the client's default message when absent.
     #[serde(default)]
     pub rejection_message: Option<String>,
+    /// The order the decisions are taken in: every call id of `approve` and `reject`, each
+    /// once. Absent: the order of the pending calls. It matters because a standing decision
+    /// (`always`) resets the tool's record: a later `always_reject` cancels an earlier approval
+    /// of another call of the tool, an earlier one does not.
+    #[serde(default)]
+    pub order: Vec<String>,
+}
+
+impl ResumeSpec {
+    /// The call ids this entry decides, in the order the decisions are taken: `order`, or
+    /// else the order of the pending calls (`pending`, ids the entry does not decide skipped).
+    pub fn decision_order<'a>(&'a self, pending: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        if !self.order.is_empty() {
+            return self.order.iter().map(String::as_str).collect();
+        }
+        pending
+            .into_iter()
+            .filter(|id| self.approve.iter().chain(&self.reject).any(|d| d == id))
+            .collect()
+    }
 }
 
 /// Where a resumed run's state comes from.
@@ -290,6 +310,11 @@ pub struct ToolSpec {
     /// `function_tool(needs_approval=…)`: whether a call waits for a human decision.
     #[serde(default)]
     pub needs_approval: Option<NeedsApproval>,
+    /// A plain `def` instead of an `async def`: the client runs it in a worker thread
+    /// (`asyncio.to_thread`). Such a call must be its step's only tool call: beside others,
+    /// the order of their completions follows thread scheduling.
+    #[serde(default)]
+    pub sync: bool,
 }
 
 impl ToolSpec {

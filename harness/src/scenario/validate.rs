@@ -41,6 +41,7 @@ pub(crate) fn validate(spec: &ScenarioFile) -> Vec<Problem> {
     check_guardrails(spec, &mut problem);
     check_tools(spec, &mut problem);
     check_steps(spec, &names, &mut problem);
+    check_sync_tools(spec, &mut problem);
     check_repeat(spec, &mut problem);
     let runs = runs(spec, &mut problem);
     check_approval_rules(spec, runs.len(), &mut problem);
@@ -416,6 +417,41 @@ fn check_steps(spec: &ScenarioFile, names: &Names<'_>, problem: &mut impl FnMut(
     }
 }
 
+/// A sync tool (`sync = true`) is its step's only tool call: the client runs it in a worker
+/// thread, and beside other calls their completions would follow thread scheduling.
+fn check_sync_tools(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
+    let sync: Vec<&str> = spec
+        .tools
+        .iter()
+        .filter(|tool| tool.sync)
+        .map(|tool| tool.name.as_str())
+        .collect();
+    if sync.is_empty() {
+        return;
+    }
+    for (i, step) in spec.model.steps.iter().enumerate() {
+        let calls = step
+            .output
+            .iter()
+            .filter(|item| item.tool_call.is_some() || item.agent_tool_call.is_some())
+            .count();
+        if let Some((j, tool)) = step.output.iter().enumerate().find_map(|(j, item)| {
+            item.tool_call
+                .as_deref()
+                .filter(|t| sync.contains(t))
+                .map(|t| (j, t))
+        }) && calls > 1
+        {
+            problem(
+                format!("model.steps[{i}].output[{j}]"),
+                format!(
+                    "tool {tool:?} is sync (`sync = true`) and is called beside other tool calls: the client runs it in a worker thread, so the order of their completions follows thread scheduling and no transcript can be reproduced; call it alone in its step, or make it async"
+                ),
+            );
+        }
+    }
+}
+
 /// `run.repeat`, and what does not combine with it (or with copies).
 fn check_repeat(spec: &ScenarioFile, problem: &mut impl FnMut(String, String)) {
     if spec.run.repeat == 0 || spec.run.repeat > MAX_REPEAT {
@@ -686,4 +722,55 @@ fn list(names: &BTreeSet<&str>) -> String {
         shown.push_str(&format!(" and {} more", names.len() - SHOWN));
     }
     shown
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{parse_scenario, problems};
+
+    const SYNC: &str = r#"# A sync tool.
+[run]
+agent = "a"
+input = "Hi."
+
+[[agents]]
+name = "a"
+tools = ["get_weather", "get_time"]
+
+[[tools]]
+name = "get_weather"
+returns = "sunny"
+sync = true
+
+[[tools]]
+name = "get_time"
+returns = "noon"
+
+[[model.steps]]
+output = [{ tool_call = "get_weather" }]
+
+[[model.steps]]
+output = [{ message = "Done." }]
+"#;
+
+    #[test]
+    fn a_sync_tool_alone_in_its_step_loads() {
+        let scenario = parse_scenario("t", SYNC).unwrap();
+        assert!(scenario.spec.tools[0].sync);
+    }
+
+    #[test]
+    fn a_sync_tool_beside_another_call_is_refused_with_the_reason() {
+        let text = SYNC.replace(
+            r#"output = [{ tool_call = "get_weather" }]"#,
+            r#"output = [{ tool_call = "get_time" }, { tool_call = "get_weather" }]"#,
+        );
+        let problems = problems(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(r#"model.steps[0].output[1]: tool "get_weather" is sync (`sync = true`) and is called beside other tool calls"#)
+                && problems[0].ends_with("call it alone in its step, or make it async"),
+            "{problems:?}"
+        );
+    }
 }

@@ -252,6 +252,7 @@ fn tools(shape: &Shape) -> Vec<ToolSpec> {
                 input_guardrails: guard(t.input_guardrail, "tin"),
                 output_guardrails: guard(t.output_guardrail, "tout"),
                 needs_approval,
+                sync: t.sync,
             }
         })
         .collect()

@@ -39,8 +39,8 @@ struct Walk<'a> {
     /// Whether interruptions may be resumed (the scenario performs its run once).
     resumable: bool,
     calls: usize,
-    /// `always` decisions, by agent and tool.
-    standing: BTreeMap<(String, String), bool>,
+    /// The client's approval record of each agent's tool (its decisions so far).
+    records: BTreeMap<(String, String), Record>,
 }
 
 /// The steps and resume entries for `runs` (what each run does when it raises).
@@ -59,7 +59,7 @@ pub fn script(
             && spec.run.repeat == 1
             && !spec.run.session,
         calls: 0,
-        standing: BTreeMap::new(),
+        records: BTreeMap::new(),
     };
     let mut moves = shape.moves.iter();
     'runs: for on_error in runs {
@@ -195,7 +195,8 @@ impl<'a> Walk<'a> {
     /// Whether a call (made by `agent`) waits for a decision, and whether a standing
     /// rejection holds it.
     fn asks(&self, agent: &str, tool: &ToolSpec, id: &str) -> (bool, bool) {
-        match self.standing.get(&(agent.to_owned(), tool.name.clone())) {
+        let record = self.records.get(&(agent.to_owned(), tool.name.clone()));
+        match record.and_then(|r| r.status(id)) {
             Some(approved) => (false, !approved),
             None => (
                 match &tool.needs_approval {
@@ -303,6 +304,16 @@ impl<'a> Walk<'a> {
             .cloned()
         {
             chosen = vec![mcp];
+        }
+        // A sync tool is its step's only tool call (the loader's rule: beside others their
+        // completions follow thread scheduling).
+        if chosen.len() > 1
+            && let Some(sync) = chosen
+                .iter()
+                .find(|c| matches!(c, Callable::Function(n) if self.tool(n).sync))
+                .cloned()
+        {
+            chosen = vec![sync];
         }
         // A step that raises runs no agent tool: the walk does not give the nested run steps
         // then, so it must not need any. (A step the agent stops at runs them first.)
@@ -428,8 +439,10 @@ impl<'a> Walk<'a> {
                 reject: Vec::new(),
                 always: Vec::new(),
                 rejection_message: None,
+                order: Vec::new(),
             };
-            for (k, (id, tool)) in pending.iter().enumerate() {
+            let mut decided_ids = Vec::new();
+            for (k, (id, _)) in pending.iter().enumerate() {
                 let d = choice.decisions[k % choice.decisions.len()];
                 let list = match d % 5 {
                     0 | 1 => &mut entry.approve,
@@ -437,34 +450,46 @@ impl<'a> Walk<'a> {
                     _ => continue,
                 };
                 list.push(id.clone());
+                decided_ids.push(id.clone());
                 if (d / 5) % 3 == 0 {
                     entry.always.push(id.clone());
-                    let approved = d % 5 < 2;
-                    self.standing
-                        .insert((agent.to_owned(), tool.name.clone()), approved);
                 }
             }
             if choice.message && !entry.reject.is_empty() {
                 entry.rejection_message = Some("Not now.".into());
             }
-            // A call's own decision, or the standing one of its tool taken in this entry.
-            let decided = |id: &String, tool: &ToolSpec| {
-                if entry.approve.contains(id) {
-                    Some(true)
-                } else if entry.reject.contains(id) {
-                    Some(false)
-                } else {
-                    self.standing
-                        .get(&(agent.to_owned(), tool.name.clone()))
-                        .copied()
-                }
+            match choice.order {
+                1 => entry.order = decided_ids.clone(),
+                2 => entry.order = decided_ids.iter().rev().cloned().collect(),
+                _ => {}
+            }
+            // The decisions go into the tools' records in the entry's order, as the client
+            // takes them; a call then runs, is rejected, or still waits, as its record says.
+            let order: Vec<String> = if entry.order.is_empty() {
+                decided_ids
+            } else {
+                entry.order.clone()
+            };
+            for id in &order {
+                let tool = pending.iter().find(|(p, _)| p == id).map(|(_, t)| t);
+                let record = self
+                    .records
+                    .entry((agent.to_owned(), tool.expect("a pending call").name.clone()))
+                    .or_default();
+                record.decide(id, entry.approve.contains(id), entry.always.contains(id));
+            }
+            let records = &self.records;
+            let status = |id: &String, tool: &ToolSpec| {
+                records
+                    .get(&(agent.to_owned(), tool.name.clone()))
+                    .and_then(|r| r.status(id))
             };
             for (id, tool) in &pending {
-                if decided(id, tool) == Some(true) && ends_run(self.spec, tool) {
+                if status(id, tool) == Some(true) && ends_run(self.spec, tool) {
                     raises = true;
                 }
             }
-            pending.retain(|(id, tool)| decided(id, tool).is_none());
+            pending.retain(|(id, tool)| status(id, tool).is_none());
             self.resume.push(entry);
         }
         if raises {
@@ -545,5 +570,44 @@ fn answer(agent: &AgentSpec) -> OutputItemSpec {
     OutputItemSpec {
         message: Some(message),
         ..item()
+    }
+}
+
+/// The client's `_ApprovalRecord` of one agent's tool, as far as the generator needs it (which
+/// calls run): a standing decision (`always`) resets the record, a per-call one after it stands.
+#[derive(Debug, Default)]
+struct Record {
+    standing: Option<bool>,
+    approved: Vec<String>,
+    rejected: Vec<String>,
+}
+
+impl Record {
+    fn decide(&mut self, id: &str, approved: bool, always: bool) {
+        if always {
+            self.approved.clear();
+            self.rejected.clear();
+            self.standing = Some(approved);
+            return;
+        }
+        let (granted, denied) = if approved {
+            (&mut self.approved, &mut self.rejected)
+        } else {
+            (&mut self.rejected, &mut self.approved)
+        };
+        denied.retain(|d| d != id);
+        if self.standing != Some(approved) && !granted.iter().any(|g| g == id) {
+            granted.push(id.to_owned());
+        }
+    }
+
+    fn status(&self, id: &str) -> Option<bool> {
+        if self.approved.iter().any(|a| a == id) {
+            Some(true)
+        } else if self.rejected.iter().any(|r| r == id) {
+            Some(false)
+        } else {
+            self.standing
+        }
     }
 }

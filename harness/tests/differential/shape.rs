@@ -65,6 +65,8 @@ pub struct ToolShape {
     pub approval: Approval,
     pub input_guardrail: Option<GuardBehavior>,
     pub output_guardrail: Option<GuardBehavior>,
+    /// `sync = true`: a plain function (the script then calls it alone in its step).
+    pub sync: bool,
 }
 
 /// `failure_error_function` / `failure_message`.
@@ -183,6 +185,9 @@ pub struct ResumeShape {
     /// Per pending call (cycled): approve, reject or leave undecided, and `always`.
     pub decisions: Vec<u8>,
     pub message: bool,
+    /// The entry's `order`: none (the pending calls' order), that order written out, or
+    /// reversed (so a standing decision can come before a per-call one of the same tool).
+    pub order: u8,
 }
 
 fn field_type() -> impl Strategy<Value = FieldType> {
@@ -278,6 +283,7 @@ fn tool_shape() -> impl Strategy<Value = ToolShape> {
         approval,
         prop::option::weighted(0.12, guard_behavior()),
         prop::option::weighted(0.12, guard_behavior()),
+        prop::bool::weighted(0.25),
     )
         .prop_map(
             |(
@@ -289,6 +295,7 @@ fn tool_shape() -> impl Strategy<Value = ToolShape> {
                 approval,
                 input_guardrail,
                 output_guardrail,
+                sync,
             )| {
                 ToolShape {
                     parameter,
@@ -299,6 +306,7 @@ fn tool_shape() -> impl Strategy<Value = ToolShape> {
                     approval,
                     input_guardrail,
                     output_guardrail,
+                    sync,
                 }
             },
         )
@@ -473,11 +481,13 @@ fn resume_shape() -> impl Strategy<Value = ResumeShape> {
         ],
         prop::collection::vec(any::<u8>(), 1..=3),
         any::<bool>(),
+        0..3u8,
     )
-        .prop_map(|(from, decisions, message)| ResumeShape {
+        .prop_map(|(from, decisions, message, order)| ResumeShape {
             from,
             decisions,
             message,
+            order,
         })
 }
 

@@ -368,8 +368,12 @@ impl<'a> Driver<'a> {
     /// and the state loaded as `resume.from` says (a new process has a provider of its own,
     /// which has started no trace).
     fn resume(&mut self, mut state: RunState, resume: &ResumeSpec, options: RunOptions) -> Run {
-        for call in state.interruptions().to_vec() {
-            let id = call.call_id();
+        let pending: Vec<String> = state
+            .interruptions()
+            .iter()
+            .map(|call| call.call_id().to_owned())
+            .collect();
+        for id in resume.decision_order(pending.iter().map(String::as_str)) {
             let always = resume.always.iter().any(|a| a == id);
             if resume.approve.iter().any(|a| a == id) {
                 state.approve(id, always);
