@@ -571,6 +571,45 @@ output = [{ message = "never" }]
     }
 
     #[test]
+    fn a_nested_run_that_trips_its_input_guardrail_takes_no_step() {
+        // The helper's guardrail raises before its model call: step 1 is the outer agent's
+        // answer, so step 2 is never used (the walk used to give step 1 to the nested run).
+        let text = r#"# A nested run trips its guardrail.
+[run]
+agent = "front"
+input = "Hi."
+
+[[agents]]
+name = "front"
+agent_tools = ["helper"]
+
+[[agents]]
+name = "helper"
+input_guardrails = ["screen"]
+
+[[guardrails]]
+name = "screen"
+kind = "input"
+tripwire = true
+
+[[model.steps]]
+output = [{ agent_tool_call = "helper", arguments = { input = "Help." } }]
+
+[[model.steps]]
+output = [{ message = "Answered without help." }]
+
+[[model.steps]]
+output = [{ message = "never" }]
+"#;
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("model.steps[2]: this step can never be used"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn scripted_errors_name_real_classes_or_clearly_generic_ones() {
         let with_error = |error: &str| {
             TOOL_CALL.replace(

@@ -101,10 +101,28 @@ pub(crate) fn check_script_is_consumable(
     }
 }
 
+/// Whether one of `agent`'s input guardrails trips: a run starting with it raises at once.
+fn trips_input_guardrail(spec: &ScenarioFile, agent: &str) -> bool {
+    spec.agents
+        .iter()
+        .filter(|a| a.name == agent)
+        .flat_map(|a| &a.input_guardrails)
+        .any(|name| {
+            spec.guardrails
+                .iter()
+                .any(|g| &g.name == name && g.tripwire)
+        })
+}
+
 /// The run of an agent called as a tool (`agent_tool_call`): it takes the next steps until it
 /// ends (a raise becomes the tool's failure output; the calling run goes on). `false` when the
 /// script runs out first.
 fn consume_nested_run(spec: &ScenarioFile, agent: &str, next: &mut usize) -> bool {
+    if trips_input_guardrail(spec, agent) {
+        // It raises before its first model call (a blocking guardrail runs first; a parallel
+        // one cancels the call): no step is taken, and the caller goes on with the next.
+        return true;
+    }
     let mut agent = agent;
     loop {
         let Some(step) = spec.model.steps.get(*next) else {

@@ -410,6 +410,16 @@ impl<'a> Walk<'a> {
     /// shape asks and the agent has one), then its answer.
     fn nested_run(&mut self, target: &str) {
         let agent = self.agent(target);
+        let trips = agent.input_guardrails.iter().any(|name| {
+            self.spec
+                .guardrails
+                .iter()
+                .any(|g| &g.name == name && g.tripwire)
+        });
+        if trips {
+            // It raises before its first model call: it takes no step.
+            return;
+        }
         let plain = agent
             .tools
             .iter()
