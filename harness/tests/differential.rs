@@ -370,7 +370,7 @@ fn observed(schema: &Value, files: &[String]) -> fields::Observed {
 /// the generator, and every generated case is one the loader accepts.
 #[test]
 fn every_schema_field_is_generated() {
-    let files = generated_files(256);
+    let files = generated_files(512);
     for text in &files {
         if let Err(e) = parse_scenario("generated", text) {
             panic!("the generator made a scenario the loader refuses: {e}\n{text}");
@@ -407,7 +407,7 @@ fn the_field_check_names_an_unknown_field() {
             .expect("the variants of ResumeFrom")
             .push("carrier_pigeon".into()),
     }
-    let files = generated_files(256);
+    let files = generated_files(512);
     let all = fields::schema_fields(&schema);
     assert!(all.contains("run.unheard_of"), "{all:#?}");
     let unused = observed(&schema, &files).unused(&all);
