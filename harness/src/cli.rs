@@ -208,6 +208,11 @@ struct ShowArgs {
     /// loopback receiver (docs/otlp.md) instead of the parity transcript.
     #[arg(long, conflicts_with_all = ["raw", "codex_events"])]
     otlp: bool,
+    /// Print the loaded scenario as the JSON document every subject is given (the python
+    /// driver's input; an exec subject's request carries it as `scenario`), defaults filled
+    /// in, and run nothing.
+    #[arg(long, conflicts_with_all = ["raw", "codex_events", "otlp"])]
+    input: bool,
     /// How long an exec:CMD subject may take before it is killed.
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     exec_timeout: u64,
@@ -799,6 +804,11 @@ fn show_command(
         .map(|subject| with_exec_timeout(subject, args.exec_timeout))
         .map_err(|e| Stop::bad_input(format!("--subject {}: {e}", args.subject)))?;
     let scenario = find_scenario(workspace, &args.scenario, args.scenarios_dir.as_deref())?;
+    if args.input {
+        let text = serde_json::to_string_pretty(&scenario).expect("a scenario serializes to JSON");
+        write_out(stdout, &format!("{text}\n"))?;
+        return Ok(EXIT_OK);
+    }
     if args.codex_events {
         if subject != SubjectKind::Rust {
             return Err(Stop::bad_input(

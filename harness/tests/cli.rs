@@ -1538,6 +1538,12 @@ const DOCUMENTED_RULES: &[DocumentedRule] = &[
         check: DocumentedCheck::ParseOnly("rebuilds the venv from PyPI (minutes)"),
     },
     DocumentedRule {
+        prefix: ".parity/venv/bin/python scripts/asyncio_timeline.py",
+        check: DocumentedCheck::ParseOnly(
+            "not a parity command: `asyncio_timeline_shows_each_record_with_its_loop_iteration` runs it",
+        ),
+    },
+    DocumentedRule {
         prefix: "PARITY_VENV=",
         check: DocumentedCheck::ParseOnly(
             "needs the 0.23.1 environment that `parity drift --python-client 0.23.1` installs",
@@ -1610,6 +1616,67 @@ fn parity_arguments(words: &[String]) -> Option<(Assignments, Vec<String>)> {
         return None;
     };
     Some((assignments, args))
+}
+
+/// `show --input` prints what a subject is given: the loaded scenario as JSON, defaults filled
+/// in; it runs nothing.
+#[test]
+fn show_input_prints_the_scenario_document_subjects_get() {
+    let (code, stdout, stderr) = run(parity(&["show", "tool_call", "--input"]));
+    assert_eq!(code, 0, "{stderr}");
+    let document: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(document["name"], "tool_call");
+    assert_eq!(document["run"]["copies"], 1, "a default is filled in");
+    assert_eq!(document["tools"][0]["name"], "get_weather");
+}
+
+/// The runbook's timeline script: every record of a scenario, with the event-loop iteration and
+/// the asyncio task it came from, in emission order.
+#[test]
+fn asyncio_timeline_shows_each_record_with_its_loop_iteration() {
+    python_ready();
+    let output = Command::new(root().join(".parity/venv/bin/python"))
+        .arg(root().join("scripts/asyncio_timeline.py"))
+        .arg("parallel_tool_calls")
+        .env("PARITY_BIN", env!("CARGO_BIN_EXE_parity"))
+        .current_dir(root())
+        .output()
+        .expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<(u64, &str)> = stdout
+        .lines()
+        .map(|line| {
+            let (iteration, rest) = line
+                .trim_start()
+                .split_once(' ')
+                .expect("iteration, then the record");
+            (iteration.parse().expect("an iteration number"), rest)
+        })
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0].0 <= w[1].0),
+        "iterations never go back:\n{stdout}"
+    );
+    let first_start = lines
+        .iter()
+        .position(|(_, l)| l.contains("run.on_tool_start"))
+        .unwrap();
+    let first_end = lines
+        .iter()
+        .position(|(_, l)| l.contains("run.on_tool_end"))
+        .unwrap();
+    assert!(lines[first_start].0 < lines[first_end].0, "{stdout}");
+    assert!(
+        lines
+            .iter()
+            .any(|(_, l)| l.contains("span_start function get_weather")),
+        "{stdout}"
+    );
 }
 
 /// The README's and the runbook's command blocks, run as documented: every `parity` command is

@@ -176,7 +176,8 @@ fn without_addresses(text: &str) -> Cow<'_, str> {
 /// installed pydantic, which moves without the client.
 fn without_release_links(text: Cow<'_, str>) -> Cow<'_, str> {
     static LINK: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(https://errors\.pydantic\.dev/)[0-9][0-9A-Za-z.+-]*/").expect("the regex is valid")
+        Regex::new(r"(https://errors\.pydantic\.dev/)[0-9][0-9A-Za-z.+-]*/")
+            .expect("the regex is valid")
     });
     match LINK.replace_all(&text, "${1}<version>/") {
         Cow::Borrowed(_) => text,
@@ -273,7 +274,10 @@ mod tests {
             renamer.text(message),
             "Field required [type=missing]\n    For further information visit https://errors.pydantic.dev/<version>/v/missing"
         );
-        assert_eq!(renamer.text("see https://docs.pydantic.dev/2.14/"), "see https://docs.pydantic.dev/2.14/");
+        assert_eq!(
+            renamer.text("see https://docs.pydantic.dev/2.14/"),
+            "see https://docs.pydantic.dev/2.14/"
+        );
     }
 
     #[test]

@@ -193,7 +193,9 @@ fn check_order(resume: &ResumeSpec, field: &str, problem: &mut impl FnMut(String
         if !decided.contains(&id) {
             problem(
                 format!("{field}.order"),
-                format!("call {id:?} is neither approved nor rejected in this entry; `order` lists the entry's decisions only"),
+                format!(
+                    "call {id:?} is neither approved nor rejected in this entry; `order` lists the entry's decisions only"
+                ),
             );
         } else if !seen.insert(id) {
             problem(
@@ -205,7 +207,9 @@ fn check_order(resume: &ResumeSpec, field: &str, problem: &mut impl FnMut(String
     for id in decided.into_iter().filter(|id| !resume.order.contains(id)) {
         problem(
             format!("{field}.order"),
-            format!("call {id:?} is decided here but missing from `order`; list every decision of the entry, or remove `order` to take them in the order of the pending calls"),
+            format!(
+                "call {id:?} is decided here but missing from `order`; list every decision of the entry, or remove `order` to take them in the order of the pending calls"
+            ),
         );
     }
 }

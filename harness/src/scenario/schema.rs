@@ -156,7 +156,10 @@ pub struct ResumeSpec {
 impl ResumeSpec {
     /// The call ids this entry decides, in the order the decisions are taken: `order`, or
     /// else the order of the pending calls (`pending`, ids the entry does not decide skipped).
-    pub fn decision_order<'a>(&'a self, pending: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    pub fn decision_order<'a>(
+        &'a self,
+        pending: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'a str> {
         if !self.order.is_empty() {
             return self.order.iter().map(String::as_str).collect();
         }

@@ -351,22 +351,37 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-
     /// The texts pydantic 2.14 printed for these inputs (`input_value` over 50 bytes is cut
     /// at character boundaries inside each part).
     #[test]
     fn missing_field_errors_quote_the_input_as_pydantic_truncates_it() {
         let long = json!({"days": 2, "other": "a".repeat(60)});
-        let text = pydantic_missing_fields_error("t_args", &["city", "x"], long.as_object().unwrap());
-        assert!(text.starts_with("2 validation errors for t_args\ncity\n"), "{text}");
-        assert!(text.contains("input_value={'days': 2, 'other': 'aaa...aaaaaaaaaaaaaaaaaaaaaa'}, input_type=dict]"), "{text}");
+        let text =
+            pydantic_missing_fields_error("t_args", &["city", "x"], long.as_object().unwrap());
+        assert!(
+            text.starts_with("2 validation errors for t_args\ncity\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "input_value={'days': 2, 'other': 'aaa...aaaaaaaaaaaaaaaaaaaaaa'}, input_type=dict]"
+            ),
+            "{text}"
+        );
         assert!(text.contains("\nx\n  Field required"), "{text}");
         let multibyte = json!({"k": format!("{}ééé", "a".repeat(36))});
-        let text = pydantic_missing_fields_error("t_args", &["city"], multibyte.as_object().unwrap());
-        assert!(text.contains("input_value={'k': 'aaaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaééé'},"), "{text}");
+        let text =
+            pydantic_missing_fields_error("t_args", &["city"], multibyte.as_object().unwrap());
+        assert!(
+            text.contains("input_value={'k': 'aaaaaaaaaaaaaaaaaa...aaaaaaaaaaaaaaaaééé'},"),
+            "{text}"
+        );
         let fits = json!({"k": format!("{}ééé", "a".repeat(35))});
         let text = pydantic_missing_fields_error("t_args", &["city"], fits.as_object().unwrap());
-        assert!(text.contains(&format!("input_value={{'k': '{}ééé'}},", "a".repeat(35))), "{text}");
+        assert!(
+            text.contains(&format!("input_value={{'k': '{}ééé'}},", "a".repeat(35))),
+            "{text}"
+        );
     }
 
     #[test]

@@ -150,8 +150,9 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                     Ok(Value::Object(arguments)) => arguments,
                     // JSON that is not an object: the library's invalid-input path.
                     Ok(_) => continue,
-                    Err(_) if matches!(handler, Some((None, Some(_))))
-                        && spec_sensitive(scenario, env) =>
+                    Err(_)
+                        if matches!(handler, Some((None, Some(_))))
+                            && spec_sensitive(scenario, env) =>
                     {
                         // The span's error detail would be the text of Python's `json`
                         // decode error, which the library does not reproduce.
@@ -164,7 +165,8 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                 (None, arguments) => arguments.clone().unwrap_or_default().into_iter().collect(),
             };
             if let Some(parameter) = tool.missing_parameter(&arguments)
-                && tool_spec.is_some_and(|t| matches!(t.needs_approval, Some(NeedsApproval::CallIds(_))))
+                && tool_spec
+                    .is_some_and(|t| matches!(t.needs_approval, Some(NeedsApproval::CallIds(_))))
             {
                 // The client validates them while it evaluates the policy, outside the
                 // tool's failure handling.
