@@ -268,6 +268,23 @@ impl RunCore {
         self.persisted.extend(saved);
     }
 
+    /// Saves the calls of a failing batch that completed (`(call id, result text)`, in call
+    /// order) to the session: their function calls, then their outputs (Python's
+    /// `_completed_tool_step_items`).
+    pub(crate) fn persist_completed_calls(&mut self, completed: &[(String, String)]) {
+        let calls = self.items.iter().filter(|item| {
+            matches!(item, Item::FunctionCall { call_id, .. }
+                if completed.iter().any(|(id, _)| id == call_id))
+        });
+        let calls: Vec<Item> = calls.cloned().collect();
+        self.persisted.extend(calls);
+        self.persisted.extend(
+            completed
+                .iter()
+                .map(|(id, text)| Item::function_call_output(id, text.clone())),
+        );
+    }
+
     /// Appends an item to the conversation.
     pub(crate) fn push_item(&mut self, item: Item) {
         self.items.push(item);

@@ -600,6 +600,17 @@ impl<'turn> ToolBatch<'turn> {
     fn close(&mut self) {
         let calls = std::mem::take(&mut self.calls);
         let run = &mut *self.run;
+        // A batch that raises: the session keeps the calls that completed, with their results
+        // (Python's partial tool results, saved before the error propagates).
+        let failed = self.cancelled.is_some() || calls.iter().any(|call| call.raised);
+        let completed: Vec<(String, String)> = calls
+            .iter()
+            .filter(|call| !call.raised && !call.held)
+            .filter_map(|call| {
+                let result = call.result.as_ref()?;
+                Some((call.request.call_id().to_owned(), result.text.clone()))
+            })
+            .collect();
         for call in calls.iter().filter(|call| !call.held) {
             let Some(result) = &call.result else {
                 continue;
@@ -658,6 +669,9 @@ impl<'turn> ToolBatch<'turn> {
             span.finish();
             let output = result.map(|result| result.text).unwrap_or_default();
             run.push_item(Item::function_call_output(request.call_id(), output));
+        }
+        if failed && run.has_session() {
+            run.persist_completed_calls(&completed);
         }
     }
 }
