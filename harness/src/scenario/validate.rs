@@ -127,6 +127,12 @@ fn check_run(spec: &ScenarioFile, names: &Names<'_>, problem: &mut impl FnMut(St
             ),
         );
     }
+    if spec.run.copies > 1 && spec.run.session {
+        problem(
+            "run.session".into(),
+            "concurrent copies with a session: the client's SQLiteSession reads and writes in worker threads (asyncio.to_thread), so whether the copies' runs interleave follows thread timing and no transcript can be reproduced; use copies = 1, or repeat = N for runs one after another".into(),
+        );
+    }
     if spec.run.copies > 1
         && let Some(trace) = &spec.trace
     {
@@ -752,6 +758,20 @@ output = [{ tool_call = "get_weather" }]
 [[model.steps]]
 output = [{ message = "Done." }]
 "#;
+
+    #[test]
+    fn concurrent_copies_with_a_session_are_refused_with_the_reason() {
+        let text = SYNC.replace(
+            "input = \"Hi.\"",
+            "input = \"Hi.\"\ncopies = 2\nsession = true",
+        );
+        let problems = problems(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("run.session: concurrent copies with a session: the client's SQLiteSession reads and writes in worker threads"),
+            "{problems:?}"
+        );
+    }
 
     #[test]
     fn a_sync_tool_alone_in_its_step_loads() {

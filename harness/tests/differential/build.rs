@@ -87,7 +87,8 @@ fn run(shape: &Shape) -> RunSpec {
         copies: r.copies,
         repeat: r.repeat,
         trace_id: r.trace_id.clone(),
-        session: r.session,
+        // Concurrent copies do not share a session: the loader refuses it (thread timing).
+        session: r.session && r.copies == 1,
         max_turns: r.max_turns,
         workflow_name,
         group_id,
