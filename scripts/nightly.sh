@@ -6,7 +6,9 @@
 # first release); 4. when a scenario drifted, the full `parity bisect` from the pinned client to
 # the latest release (JSON, markdown, with every change and diff), and what `parity upgrade
 # --check` to it would do (markdown); 5. the property tests
-# with a raised case count (PROPTEST_CASES, default 500); 6. the benchmarks in quick mode
+# with a raised case count (PROPTEST_CASES, default 500), the differential one also through the
+# js subject where Node.js runs (OUTDIR/differential.md: coverage, refusals, new js differences);
+# 6. the benchmarks in quick mode
 # (OUTDIR/benchmarks.md); 7. OUTDIR/summary.md (also appended to
 # $GITHUB_STEP_SUMMARY when set).
 #
@@ -62,13 +64,21 @@ PY
   fi
 fi
 
-# Property tests with a raised case count: the differential python-vs-rust test and the
-# correlation properties of codex-telemetry.
+# Property tests with a raised case count: the differential python-vs-rust test (with the js
+# subject too where Node.js runs: its new kinds of difference are listed in differential.md)
+# and the correlation properties of codex-telemetry.
 echo "== property tests (PROPTEST_CASES=${PROPTEST_CASES:-500})" >&2
+if [ -z "${PARITY_DIFFERENTIAL_JS:-}" ] && command -v node >/dev/null 2>&1; then
+  export PARITY_DIFFERENTIAL_JS=1
+fi
 {
   PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p parity-harness --test differential &&
   PROPTEST_CASES=${PROPTEST_CASES:-500} cargo test --release --locked -p codex-telemetry --test integration -- correlation cross_process
 } >"$out/property-tests.txt" 2>&1 || status=1
+if [ -f target/parity-differential/summary.md ]; then
+  cp target/parity-differential/summary.md "$out/differential.md"
+  cp target/parity-differential/summary.json "$out/differential-summary.json"
+fi
 
 # Benchmarks, quick mode: a smoke check that they run (timings are indicative; nothing gates on
 # them). The report goes to OUTDIR, the committed docs/benchmarks.md is left as it was.
@@ -82,7 +92,7 @@ fi
 cp "$out/.benchmarks.committed.md" docs/benchmarks.md && rm "$out/.benchmarks.committed.md"
 
 {
-  for part in parity.md drift.md upgrade.md bisect.md; do
+  for part in parity.md drift.md upgrade.md bisect.md differential.md; do
     if [ -f "$out/$part" ]; then cat "$out/$part"; echo; fi
   done
 } >"$out/summary.md"

@@ -150,6 +150,12 @@ impl Workspace {
         self.root.join("coverage.toml")
     }
 
+    /// `differential-coverage.json`: the summary of a differential run, rendered into
+    /// `docs/coverage.md`.
+    pub fn differential_summary_path(&self) -> PathBuf {
+        self.root.join("differential-coverage.json")
+    }
+
     /// `docs/coverage.md`: the coverage map rendered for people.
     pub fn coverage_doc(&self) -> PathBuf {
         self.root.join("docs/coverage.md")

@@ -29,6 +29,11 @@
 //!
 //! Case count: `PARITY_DIFFERENTIAL_CASES`, else `PROPTEST_CASES`, else 64 (the nightly job
 //! raises it). `PARITY_DIFFERENTIAL_DUMP=DIR` writes every generated case into DIR.
+//! `PARITY_DIFFERENTIAL_JS=1` (the nightly) also runs each case python ran through the js
+//! subject and classifies its differences against the matrix's declared ones
+//! (`differential/js.rs`): new kinds are reported first in the js section of the coverage and
+//! of `summary.md`, each with an example in `target/parity-regressions/js_new_difference_N.toml`
+//! (the first line names the kind), for a person to declare in the matrix or report upstream.
 
 #[path = "differential/build.rs"]
 mod build;
@@ -36,6 +41,8 @@ mod build;
 mod coverage;
 #[path = "differential/fields.rs"]
 mod fields;
+#[path = "differential/js.rs"]
+mod js;
 #[path = "differential/known.rs"]
 mod known;
 #[path = "differential/script.rs"]
@@ -128,6 +135,8 @@ struct Check<'a> {
     perturb: fn(String) -> String,
     save: bool,
     coverage: &'a RefCell<Coverage>,
+    /// The js subject too (`PARITY_DIFFERENTIAL_JS=1`), on the cases python ran.
+    js: Option<&'a js::JsCheck>,
 }
 
 impl Check<'_> {
@@ -150,6 +159,10 @@ impl Check<'_> {
             .reference
             .transcript(self.workspace, &scenario)
             .map_err(|e| TestCaseError::fail(format!("{} failed: {e}\n{text}", self.reference)))?;
+        if let Some(js) = self.js {
+            let outcome = js.case(self.workspace, &scenario, &expected);
+            self.coverage.borrow_mut().js.record(outcome, text);
+        }
         let classes = known::classes(&scenario.spec);
         self.coverage.borrow_mut().compared += 1;
         self.coverage.borrow_mut().in_known_classes(&classes);
@@ -224,7 +237,7 @@ const AVOIDED: &[(&str, &str)] = &[
     ),
     (
         "nested runs of agent tools that hand off, fail, or call a tool that could end them",
-        "a nested run that ends early leaves its later steps to the caller, and the loader's walk does not model a nested run that takes no step (a blocking input guardrail that trips): the nested run calls at most one plain tool, then answers",
+        "a nested run that ends early leaves its later steps to the caller: the nested run calls at most one plain tool, then answers (or takes no step when its input guardrail trips)",
     ),
 ];
 
@@ -250,12 +263,15 @@ fn python_and_rust_agree_on_generated_scenarios() {
     let coverage = RefCell::new(Coverage::default());
     coverage.borrow_mut().avoided = AVOIDED.to_vec();
     let schema = fields::scenario_schema();
+    let js = js::enabled().then(|| js::JsCheck::new(&workspace));
+    coverage.borrow_mut().js_enabled = js.is_some();
     let check = Check {
         workspace: &workspace,
         reference: SubjectKind::Python,
         perturb: |rust| rust,
         save: true,
         coverage: &coverage,
+        js: js.as_ref(),
     };
     let mut runner = TestRunner::new(config);
     let result = runner.run(&shape::shape(), |shape| {
@@ -268,6 +284,31 @@ fn python_and_rust_agree_on_generated_scenarios() {
         .report(&workspace.root().join("target/parity-differential"));
     if let Err(e) = result {
         panic!("{e}");
+    }
+    // New kinds of js difference are reported (coverage, summary.md), with an example case
+    // each in target/parity-regressions/, not failed on: declaring them is a person's call.
+    let regressions = workspace.root().join("target/parity-regressions");
+    // The examples of an earlier run would read as this run's.
+    for old in std::fs::read_dir(&regressions)
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if old
+            .file_name()
+            .to_string_lossy()
+            .starts_with("js_new_difference_")
+        {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    for (i, (kind, (count, example))) in coverage.borrow().js.new.iter().enumerate() {
+        let path = regressions.join(format!("js_new_difference_{i}.toml"));
+        let _ = std::fs::create_dir_all(&regressions);
+        let _ = std::fs::write(
+            &path,
+            format!("# New js difference: {kind} ({count} cases)\n{example}"),
+        );
     }
 }
 
@@ -297,6 +338,7 @@ fn an_injected_difference_is_found_and_shrunk() {
         perturb: |rust| rust.replace(r#""type":"function""#, r#""type":"functi0n""#),
         save: false,
         coverage: &coverage,
+        js: None,
     };
     let result = runner.run(&shape::shape(), |shape| check.case(&to_file(&shape)));
     let Err(proptest::test_runner::TestError::Fail(reason, minimal)) = result else {

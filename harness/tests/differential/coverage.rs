@@ -7,9 +7,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use parity::matrix::{DifferentialSummary, FeatureCount, JsSummary, RefusalCount};
 use serde_json::json;
 
 use super::fields::Observed;
+use super::js::JsCoverage;
 use super::known;
 
 #[derive(Default)]
@@ -28,6 +30,9 @@ pub struct Coverage {
     known_cases: BTreeMap<String, usize>,
     /// Features the generator leaves out on purpose, with why (named, never silent).
     pub avoided: Vec<(&'static str, &'static str)>,
+    /// Whether the js subject ran too, and how its cases went.
+    pub js_enabled: bool,
+    pub js: JsCoverage,
 }
 
 /// The feature a refusal names: the rust subject's reason without where it is (`model.steps[3]
@@ -114,6 +119,12 @@ impl Coverage {
                 "differing": self.known_differences,
                 "covered_cases": self.known_cases,
             },
+            "js": self.js_enabled.then(|| json!({
+                "same_as_python": self.js.same,
+                "declared_differences_only": self.js.declared,
+                "refused": self.js.refused,
+                "new_difference_kinds": self.js.new.iter().map(|(kind, (count, example))| json!({"kind": kind, "count": count, "example": example})).collect::<Vec<_>>(),
+            })),
             "avoided_by_the_generator": self.avoided.iter().map(|(what, why)| json!({"what": what, "why": why})).collect::<Vec<_>>(),
             "features": self.features,
             "pairs": {
@@ -124,7 +135,76 @@ impl Coverage {
         })
     }
 
-    /// Writes the report to `dir/coverage.json` and a summary to stderr.
+    /// The summary `parity matrix render` puts into `docs/coverage.md` (committed as
+    /// `differential-coverage.json`).
+    pub fn to_summary(&self) -> DifferentialSummary {
+        let partners = |feature: &String| {
+            self.pairs
+                .keys()
+                .filter(|(a, b)| a == feature || b == feature)
+                .count()
+        };
+        let features: Vec<&String> = self.features.keys().collect();
+        let mut unseen_pairs = Vec::new();
+        for (i, a) in features.iter().enumerate() {
+            for b in &features[i + 1..] {
+                if !self.pairs.contains_key(&((*a).clone(), (*b).clone())) {
+                    unseen_pairs.push(((*a).clone(), (*b).clone()));
+                }
+            }
+        }
+        let n = features.len();
+        DifferentialSummary {
+            cases: self.cases,
+            compared: self.compared,
+            loader_refusals: self.loader_refusals,
+            rust_refusals: self
+                .refusals
+                .iter()
+                .map(|(reason, (count, _))| RefusalCount {
+                    reason: reason.clone(),
+                    count: *count,
+                })
+                .collect(),
+            features: self
+                .features
+                .iter()
+                .map(|(feature, cases)| FeatureCount {
+                    feature: feature.clone(),
+                    cases: *cases,
+                    partners: partners(feature),
+                })
+                .collect(),
+            pairs_seen: self.pairs.len(),
+            pairs_possible: n * n.saturating_sub(1) / 2,
+            unseen_pairs,
+            js: self.js_enabled.then(|| JsSummary {
+                same: self.js.same,
+                declared: self.js.declared,
+                refused: self
+                    .js
+                    .refused
+                    .iter()
+                    .map(|(reason, count)| RefusalCount {
+                        reason: reason.clone(),
+                        count: *count,
+                    })
+                    .collect(),
+                new: self
+                    .js
+                    .new
+                    .iter()
+                    .map(|(kind, (count, _))| RefusalCount {
+                        reason: kind.clone(),
+                        count: *count,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Writes the report to `dir/coverage.json`, the summary to `dir/summary.json` (and as
+    /// markdown, as `docs/coverage.md` shows it, to `dir/summary.md`), and a summary to stderr.
     pub fn report(&self, dir: &Path) {
         let path = dir.join("coverage.json");
         let written = std::fs::create_dir_all(dir)
@@ -132,6 +212,18 @@ impl Coverage {
                 std::fs::write(
                     &path,
                     serde_json::to_string_pretty(&self.to_json()).unwrap(),
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(
+                    dir.join("summary.json"),
+                    serde_json::to_string_pretty(&self.to_summary()).unwrap() + "\n",
+                )
+            })
+            .and_then(|()| {
+                std::fs::write(
+                    dir.join("summary.md"),
+                    parity::matrix::render_differential(&self.to_summary()),
                 )
             })
             .map_or_else(
@@ -180,6 +272,21 @@ impl Coverage {
             let count = self.known_differences.get(class.name).copied().unwrap_or(0);
             let cases = self.known_cases.get(class.name).copied().unwrap_or(0);
             out += &format!("  {count:>5} / {cases:<5} {}\n", class.name);
+        }
+        if self.js_enabled {
+            out += &format!(
+                "js subject: {} same as python, {} with declared differences only, {} refused, {} new kinds of difference\n",
+                self.js.same,
+                self.js.declared,
+                self.js.refused.values().sum::<usize>(),
+                self.js.new.len()
+            );
+            for (reason, count) in &self.js.refused {
+                out += &format!("  {count:>5}  refused: {reason}\n");
+            }
+            for (kind, (count, _)) in &self.js.new {
+                out += &format!("  {count:>5}  NEW: {kind}\n");
+            }
         }
         out += "left out by the generator:\n";
         for (what, why) in &self.avoided {
