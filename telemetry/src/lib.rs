@@ -94,7 +94,7 @@ pub mod otel;
 mod subscriber;
 
 pub use lifecycle::{hooks, usage};
-pub use model::{config, export, pyrepr, scrub, span_data};
+pub use model::{config, export, pyjson, pyrepr, scrub, span_data};
 pub use processors::batch;
 pub use sdk::log as logging;
 pub use sdk::{context, propagation};

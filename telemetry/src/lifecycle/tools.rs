@@ -12,6 +12,7 @@ use super::state::RunCore;
 use super::tool_info::{FailureHandler, ToolGuardrailDecision, ToolInfo, first_objection};
 use super::usage::Usage;
 use crate::events::{EventFields, EventTimer, Namespace};
+use crate::model::pyjson::json_decode_error;
 use crate::model::pyrepr::{pydantic_missing_fields_error, python_repr, python_str};
 use crate::model::span_data::{FunctionSpanData, JsonMap};
 use crate::model::span_error::SpanError;
@@ -1056,18 +1057,21 @@ fn failed(
         });
     };
     // The default handler always redacts; a custom one shows the error with sensitive data
-    // on. (For arguments that are not JSON, Python's custom-handler detail is the `json`
-    // module's decode error text, which this crate does not reproduce: it shows the
-    // `ModelBehaviorError` message instead.) Only a decode error changes the span's message.
-    let detail = match handler {
-        FailureHandler::Custom(_) if policy.sensitive => Some(error),
+    // on: for arguments that are not JSON, the `json` module's decode error under a span
+    // message of its own (Python's `_extract_tool_argument_json_error`), but only when tool
+    // data is logged: otherwise the client raises its redacted error without the decode error
+    // attached.
+    let custom_sensitive = matches!(handler, FailureHandler::Custom(_)) && policy.sensitive;
+    let decode_error = match failure {
+        Failure::UndecodableArguments(_) if custom_sensitive && !policy.dont_log_tool_data => {
+            json_decode_error(input)
+        }
         _ => None,
     };
-    let span_message = match (handler, failure) {
-        (FailureHandler::Custom(_), Failure::UndecodableArguments(_)) if policy.sensitive => {
-            "Error running tool"
-        }
-        _ => "Error running tool (non-fatal)",
+    let (span_message, detail) = match &decode_error {
+        Some(decode_error) => ("Error running tool", Some(decode_error.as_str())),
+        None if custom_sensitive => ("Error running tool (non-fatal)", Some(error)),
+        None => ("Error running tool (non-fatal)", None),
     };
     span.set_error(SpanError::new(span_message).with_data(tool_error(name, detail)));
     let label = if tool.mcp_server().is_some() {

@@ -10,6 +10,7 @@ pub(crate) mod clock;
 pub mod config;
 pub mod export;
 pub(crate) mod ids;
+pub mod pyjson;
 pub mod pyrepr;
 pub mod scrub;
 pub mod span_data;

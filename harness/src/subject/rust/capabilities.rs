@@ -141,7 +141,6 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                 .tools
                 .iter()
                 .find(|t| Some(&t.name) == item.tool_call.as_ref());
-            let handler = tool_spec.map(|t| (&t.failure_error_function, &t.failure_message));
             // Raw arguments that are not a JSON object take the library's invalid-input path;
             // an empty text counts as `{}`, as in Python.
             let arguments = match (&item.raw_arguments, &item.arguments) {
@@ -150,14 +149,11 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                     Ok(Value::Object(arguments)) => arguments,
                     // JSON that is not an object: the library's invalid-input path.
                     Ok(_) => continue,
-                    Err(_)
-                        if matches!(handler, Some((None, Some(_))))
-                            && spec_sensitive(scenario, env) =>
-                    {
-                        // The span's error detail would be the text of Python's `json`
-                        // decode error, which the library does not reproduce.
+                    // Text Python reads (`NaN`, `Infinity`) that strict JSON does not: the
+                    // client would call the tool, the library takes the decode-error path.
+                    Err(_) if codex_telemetry::pyjson::json_decode_error(raw).is_none() => {
                         return Err(Unsupported(format!(
-                            "model.steps[{i}].output[{j}]: arguments that are not JSON for a tool with a custom failure handler, with sensitive data on: the span shows Python's json decode error text"
+                            "model.steps[{i}].output[{j}]: arguments Python's json reads but strict JSON does not (NaN or Infinity): the library parses strict JSON"
                         )));
                     }
                     Err(_) => continue,
@@ -184,13 +180,4 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
         }
     }
     Ok(())
-}
-
-/// Whether the run traces sensitive data (its setting, else the environment's).
-fn spec_sensitive(scenario: &Scenario, env: &EnvConfig) -> bool {
-    scenario
-        .spec
-        .run
-        .trace_include_sensitive_data
-        .unwrap_or_else(|| env.trace_include_sensitive_data())
 }
