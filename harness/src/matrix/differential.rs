@@ -214,7 +214,7 @@ mod tests {
             compared: 1950,
             loader_refusals: 0,
             rust_refusals: vec![RefusalCount {
-                reason: "an agent tool called beside other output items".into(),
+                reason: "an agent tool called beside other tool calls".into(),
                 count: 50,
             }],
             features: vec![
@@ -261,7 +261,7 @@ mod tests {
         );
         assert!(text.contains("3 features; 1 of their 3 pairs"), "{text}");
         assert!(
-            text.contains("| 50 | an agent tool called beside other output items |"),
+            text.contains("| 50 | an agent tool called beside other tool calls |"),
             "{text}"
         );
         assert!(text.contains("| `tools.sync` | 70 | 0 |"), "{text}");

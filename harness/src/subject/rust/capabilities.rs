@@ -100,7 +100,7 @@ fn check_call_ids(spec: &ScenarioFile) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// An agent called as a tool is the step's only item.
+/// An agent called as a tool is the step's only tool call.
 fn check_agent_tools(spec: &ScenarioFile) -> Result<(), Unsupported> {
     for (i, step) in spec.model.steps.iter().enumerate() {
         let agent_tool_calls = step
@@ -108,10 +108,17 @@ fn check_agent_tools(spec: &ScenarioFile) -> Result<(), Unsupported> {
             .iter()
             .filter(|item| item.agent_tool_call.is_some())
             .count();
-        if agent_tool_calls > 0 && step.output.len() > 1 {
-            // Python runs a response's calls as concurrent tasks: nested runs would interleave.
+        let tool_calls = step
+            .output
+            .iter()
+            .filter(|item| item.tool_call.is_some() || item.agent_tool_call.is_some())
+            .count();
+        if agent_tool_calls > 0 && tool_calls > 1 {
+            // Python runs a response's tool calls as concurrent tasks: a nested run would
+            // interleave with the others at its awaits. (Messages and handoffs beside it are
+            // no tasks: the handoff runs once the calls are done.)
             return Err(Unsupported(format!(
-                "model.steps[{i}]: an agent tool called beside other output items"
+                "model.steps[{i}]: an agent tool called beside other tool calls"
             )));
         }
     }

@@ -647,6 +647,7 @@ impl<'a> Driver<'a> {
                 .unwrap_or_default();
             let context = tools.context(index);
             let mut nested_usage = Usage::default();
+            let mut nested_output = None;
             let text = tools
                 .invoke_async(index, |arguments| {
                     let input = arguments
@@ -654,12 +655,19 @@ impl<'a> Driver<'a> {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_owned();
-                    let nested = Box::pin(self.nested_run(target, input, &mut nested_usage));
+                    let nested = Box::pin(self.nested_run(
+                        target,
+                        input,
+                        &mut nested_usage,
+                        &mut nested_output,
+                    ));
                     nested.in_context(context)
                 })
                 .await?;
             tools.add_usage(&nested_usage);
-            return Ok((text, None));
+            // The tool returned the nested run's final output (a structured one is the
+            // pydantic model, which a structured caller that stops here ends with).
+            return Ok((text, nested_output));
         }
         if call.tool().mcp_server().is_some() {
             let result = self.mcp_call(agent_spec, call.tool().name());
@@ -718,13 +726,14 @@ impl<'a> Driver<'a> {
     /// The run of `agent` called as a tool with `input`: Python's `Agent.as_tool` runs it
     /// with the caller's `RunConfig` (so sensitive data off reaches its spans) and no run
     /// hooks, in the current context (the call's function span), so it makes no trace of
-    /// its own. Its usage goes to `usage`; its final
-    /// output is the tool's result.
+    /// its own. Its usage goes to `usage`, its final output (the value itself) to
+    /// `final_output`; the tool's result is that output's `str()`.
     async fn nested_run(
         &mut self,
         agent: String,
         input: String,
         usage: &mut Usage,
+        final_output: &mut Option<Value>,
     ) -> Result<Value, codex_telemetry::CallToolError> {
         let options = RunOptions::new()
             .with_config(self.run_config())
@@ -737,6 +746,7 @@ impl<'a> Driver<'a> {
         let outcome = Box::pin(self.drive_agent(&mut run, &agent, false)).await;
         self.nesting = outer;
         *usage = *run.usage();
+        *final_output = outcome.as_ref().ok().cloned();
         // A structured final output is a pydantic model: the tool's result is its str().
         let last_agent = run.current_agent().map(|agent| agent.name().to_owned());
         let output_type =
