@@ -99,7 +99,7 @@ pub fn render_differential(summary: &DifferentialSummary) -> String {
     let _ = writeln!(out, "## Differential coverage\n");
     let _ = writeln!(
         out,
-        "From `differential-coverage.json`: the summary of a differential run\n(`PARITY_DIFFERENTIAL_CASES=2000 cargo test -p parity-harness --test differential`, which writes\n`target/parity-differential/summary.json`; the nightly job runs the same and uploads its own).\nEach case is one generated scenario through the python and the rust subject.\n"
+        "From `differential-coverage.json`: the summary of a differential run\n(`PARITY_DIFFERENTIAL_CASES=2000 cargo test -p parity-harness --test differential`, which writes\n`target/parity-differential/summary.json`; the nightly job runs the same and uploads its own).\nEach case is one generated scenario through the python and the rust subject (and, with\n`PARITY_DIFFERENTIAL_JS=1`, the js subject).\n"
     );
     let _ = writeln!(out, "| | cases |\n|---|---|");
     let _ = writeln!(out, "| generated | {} |", summary.cases);
@@ -138,11 +138,18 @@ pub fn render_differential(summary: &DifferentialSummary) -> String {
         let refused: usize = js.refused.iter().map(|r| r.count).sum();
         let _ = writeln!(out, "### The js subject\n");
         for new in &js.new {
+            let cases = if new.count == 1 { "case" } else { "cases" };
             let _ = writeln!(
                 out,
-                "- **new** kind of difference, in {} cases: `{}` (an example in `target/parity-regressions/`: declare it in the matrix with a scenario that shows it, or report it upstream)",
-                new.count,
-                escape(&new.reason)
+                "- **new**: `{}` ({} {cases})",
+                escape(&new.reason),
+                new.count
+            );
+        }
+        if !js.new.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nEach new kind has an example case in the run's `target/parity-regressions/`: declare it in the\nmatrix with a scenario that shows it, or report it upstream."
             );
         }
         let _ = writeln!(
