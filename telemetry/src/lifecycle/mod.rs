@@ -96,7 +96,11 @@
 //! * **Lifecycle calls**: spans they create, log lines and hooks see the run's current trace
 //!   and span, whatever thread makes the call.
 //! * **Tools**: [`ToolBatch::invoke`] runs a synchronous tool, and
-//!   [`ToolBatch::invoke_async`] polls a tool's future, with its function span current.
+//!   [`ToolBatch::invoke_async`] polls a tool's future, with its function span current. A
+//!   tool that runs while the others settle (Python's concurrent tasks: an agent called as a
+//!   tool beside plain calls) takes [`ToolBatch::begin_invocation`] /
+//!   [`ToolBatch::end_invocation`], the others [`ToolBatch::complete`] and
+//!   [`ToolBatch::end_span`] at the points the client's tasks reach them.
 //! * **Everything else** (the model request, nested spans, work on other threads or tasks):
 //!   take the context from [`Run::context`], [`Turn::context`], [`ModelCall::context`] or
 //!   [`ToolBatch::context`], and [`attach`](crate::context::Context::attach) /
@@ -175,5 +179,5 @@ pub use tool_info::{
     DEFAULT_TOOL_ERROR_OUTPUT, FailureHandler, McpListing, ToolGuardrail, ToolGuardrailDecision,
     ToolInfo,
 };
-pub use tools::{McpToolResult, ToolBatch};
+pub use tools::{Invocation, McpToolResult, ToolBatch};
 pub use turn::{ModelCall, ModelCallOptions, Turn};

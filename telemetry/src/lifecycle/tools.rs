@@ -172,6 +172,10 @@ struct PendingCall {
     held: bool,
     /// `codex.tool.start`'s timer.
     event: Option<EventTimer>,
+    /// Its end hooks were called ahead of the batch's end ([`ToolBatch::complete`]).
+    completed: bool,
+    /// Its span ended ahead of the batch's end ([`ToolBatch::end_span`]).
+    ended: bool,
 }
 
 /// What shapes a call's logs and span errors.
@@ -221,6 +225,8 @@ impl<'turn> ToolBatch<'turn> {
                 raised: false,
                 held: false,
                 event,
+                completed: false,
+                ended: false,
             };
             // A call rejected by a human decision, or waiting for one, ends at once, before
             // the next call's span starts: Python settles it without suspending, while the
@@ -495,28 +501,152 @@ impl<'turn> ToolBatch<'turn> {
         F: FnOnce(JsonMap) -> Fut,
         Fut: Future<Output = Result<Value, CallToolError>>,
     {
+        let invocation = match self.begin_invocation(index) {
+            Ok(invocation) => invocation,
+            Err(settled) => return settled,
+        };
+        let context = invocation.context.clone();
+        let outcome = context
+            .run(|| tool(invocation.arguments.clone()))
+            .in_context(context.clone())
+            .await;
+        self.end_invocation(invocation, outcome)
+    }
+
+    /// The first half of [`invoke_async`](ToolBatch::invoke_async), for a tool that runs
+    /// while the batch serves the response's other calls (Python runs each call as a task of
+    /// its own; see [`complete`](ToolBatch::complete)): logs `Invoking tool X` and returns the
+    /// parsed arguments and the call's context to run the tool in, or, when the call does not
+    /// run (arguments it cannot take, a rejection, a cancelled batch), what `invoke_async`
+    /// returns for it. Pass the tool's outcome to [`end_invocation`](ToolBatch::end_invocation).
+    ///
+    /// # Errors
+    ///
+    /// `Err` holds the settled call's result, as [`invoke`](ToolBatch::invoke) returns it.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    ///
+    /// ```
+    /// use codex_telemetry::config::EnvConfig;
+    /// use codex_telemetry::lifecycle::{AgentInfo, RunOptions, Runner, ToolCallRequest, ToolInfo};
+    /// use codex_telemetry::TraceProvider;
+    /// use serde_json::json;
+    ///
+    /// let (slow, quick) = (ToolInfo::new("slow"), ToolInfo::new("quick"));
+    /// let mut run = Runner::new(TraceProvider::new(), EnvConfig::default()).start_run(RunOptions::new());
+    /// run.start_agent(&AgentInfo::new("a").with_tool(slow.clone()).with_tool(quick.clone()));
+    /// let mut turn = run.start_turn().unwrap();
+    /// let mut batch = turn.start_tools(&[
+    ///     ToolCallRequest::new(slow, "c1", "{}"),
+    ///     ToolCallRequest::new(quick, "c2", "{}"),
+    /// ]);
+    /// let slow_call = batch.begin_invocation(0).unwrap();
+    /// // While the slow tool works, the quick call runs and settles.
+    /// batch.invoke(1, |_| Ok(json!("done"))).unwrap();
+    /// batch.complete(1);
+    /// batch.end_span(1);
+    /// assert_eq!(batch.end_invocation(slow_call, Ok(json!("late"))).unwrap(), "late");
+    /// batch.finish();
+    /// ```
+    pub fn begin_invocation(
+        &mut self,
+        index: usize,
+    ) -> Result<Invocation, Result<String, RunAgentError>> {
         if let Some(outcome) = self.cancellation(index) {
-            return outcome;
+            return Err(outcome);
         }
         let context = self.context(index);
         let policy = self.policy();
         let call = &self.calls[index];
         if let Some(text) = rejected_text(call) {
-            return Ok(text);
+            return Err(Ok(text));
         }
-        let result = match context.run(|| begin_call(&call.request, &call.span, policy)) {
-            Ok(arguments) => {
-                let outcome = context
-                    .run(|| tool(arguments))
-                    .in_context(context.clone())
-                    .await
-                    .map(|value| (value, None));
-                context.run(|| end_call(&call.request, &call.span, policy, outcome))
+        match context.run(|| begin_call(&call.request, &call.span, policy)) {
+            Ok(arguments) => Ok(Invocation {
+                index,
+                arguments,
+                context,
+            }),
+            Err(failure) => {
+                let result = context.run(|| guard_output(call, policy, failure));
+                Err(self.record(index, result))
             }
-            Err(failure) => failure,
-        };
+        }
+    }
+
+    /// The second half of [`begin_invocation`](ToolBatch::begin_invocation): the tool's
+    /// outcome logged and recorded as [`invoke_async`](ToolBatch::invoke_async) records it.
+    ///
+    /// # Errors
+    ///
+    /// As [`invoke`](ToolBatch::invoke).
+    pub fn end_invocation(
+        &mut self,
+        invocation: Invocation,
+        outcome: Result<Value, CallToolError>,
+    ) -> Result<String, RunAgentError> {
+        let Invocation { index, context, .. } = invocation;
+        let policy = self.policy();
+        let call = &self.calls[index];
+        let result = context.run(|| {
+            end_call(
+                &call.request,
+                &call.span,
+                policy,
+                outcome.map(|value| (value, None)),
+            )
+        });
         let result = context.run(|| guard_output(call, policy, result));
         self.record(index, result)
+    }
+
+    /// Calls call `index`'s end hooks now (`run.on_tool_end`, `agent.on_tool_end`), ahead of
+    /// [`finish`](ToolBatch::finish), which then skips them: Python's task of that call goes
+    /// on while another call of the response (an agent called as a tool) still runs. A call
+    /// without a result, or one that raised, has no end hooks.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    pub fn complete(&mut self, index: usize) {
+        let _attached = self.run.attach();
+        let run = &*self.run;
+        let call = &mut self.calls[index];
+        if call.held || call.raised || call.completed {
+            return;
+        }
+        let Some(result) = &call.result else {
+            return;
+        };
+        let (tool, text) = (call.request.tool(), result.text.as_str());
+        call_context(run, call).run(|| {
+            run.run_then_agent_hooks(
+                |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+                |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+            );
+        });
+        call.completed = true;
+    }
+
+    /// Ends call `index`'s function span now, as [`finish`](ToolBatch::finish) would (the
+    /// result joins the conversation at `finish`, in call order). For a call whose end hooks
+    /// ran ([`complete`](ToolBatch::complete)); others are left to `finish`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range.
+    pub fn end_span(&mut self, index: usize) {
+        let _attached = self.run.attach();
+        let run = &*self.run;
+        let sensitive = run.config().trace_include_sensitive_data;
+        let call = &mut self.calls[index];
+        if !call.completed || call.ended {
+            return;
+        }
+        finish_call_span(run, call, sensitive);
+        call.ended = true;
     }
 
     /// Counts `usage` of work a call did (the nested run of an agent tool) in the calling
@@ -612,7 +742,7 @@ impl<'turn> ToolBatch<'turn> {
                 Some((call.request.call_id().to_owned(), result.text.clone()))
             })
             .collect();
-        for call in calls.iter().filter(|call| !call.held) {
+        for call in calls.iter().filter(|call| !call.held && !call.completed) {
             let Some(result) = &call.result else {
                 continue;
             };
@@ -629,51 +759,80 @@ impl<'turn> ToolBatch<'turn> {
             call.span.finish();
         }
         let sensitive = run.config().trace_include_sensitive_data;
-        for PendingCall {
-            request,
-            span,
-            result,
-            raised,
-            held,
-            event,
-        } in calls
-        {
-            if raised {
+        for mut call in calls {
+            if call.raised {
                 continue;
             }
-            if held {
+            if call.held {
                 // Its span ended when the batch started. The model gets a rejection's text;
                 // a call waiting for approval has no output yet.
-                if let Some(result) = result {
-                    run.push_item(Item::function_call_output(request.call_id(), result.text));
+                if let Some(result) = call.result {
+                    run.push_item(Item::function_call_output(
+                        call.request.call_id(),
+                        result.text,
+                    ));
                 }
                 continue;
             }
-            if sensitive {
-                span.update(|data| {
-                    data.input = Some(request.arguments().to_owned());
-                    data.output = result
-                        .as_ref()
-                        .filter(|result| !result.is_none)
-                        .map(|result| result.text.clone());
-                });
+            if !call.ended {
+                finish_call_span(run, &mut call, sensitive);
             }
-            if let Some(event) = event {
-                let outcome = match &result {
-                    Some(result) => result.outcome,
-                    None => "not_invoked",
-                };
-                run.context()
-                    .with_span(span.clone().into_span())
-                    .run(|| event.stop(EventFields::new().outcome(outcome)));
-            }
-            span.finish();
-            let output = result.map(|result| result.text).unwrap_or_default();
-            run.push_item(Item::function_call_output(request.call_id(), output));
+            let output = call.result.map(|result| result.text).unwrap_or_default();
+            run.push_item(Item::function_call_output(call.request.call_id(), output));
         }
         if failed && run.has_session() {
             run.persist_completed_calls(&completed);
         }
+    }
+}
+
+/// Ends a call's function span: `input` and `output` with sensitive data on, then
+/// `codex.tool.stop`.
+fn finish_call_span(run: &RunCore, call: &mut PendingCall, sensitive: bool) {
+    if sensitive {
+        let (input, output) = (
+            call.request.arguments().to_owned(),
+            call.result
+                .as_ref()
+                .filter(|result| !result.is_none)
+                .map(|result| result.text.clone()),
+        );
+        call.span.update(|data| {
+            data.input = Some(input);
+            data.output = output;
+        });
+    }
+    if let Some(event) = call.event.take() {
+        let outcome = match &call.result {
+            Some(result) => result.outcome,
+            None => "not_invoked",
+        };
+        run.context()
+            .with_span(call.span.clone().into_span())
+            .run(|| event.stop(EventFields::new().outcome(outcome)));
+    }
+    call.span.finish();
+}
+
+/// A call whose tool runs while the batch serves the others
+/// ([`ToolBatch::begin_invocation`]): its parsed arguments and its context (its function
+/// span current), to run the tool in.
+#[derive(Debug)]
+pub struct Invocation {
+    index: usize,
+    arguments: JsonMap,
+    context: Context,
+}
+
+impl Invocation {
+    /// The parsed arguments.
+    pub fn arguments(&self) -> &JsonMap {
+        &self.arguments
+    }
+
+    /// The call's context: its function span current.
+    pub fn context(&self) -> &Context {
+        &self.context
     }
 }
 

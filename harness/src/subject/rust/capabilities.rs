@@ -100,26 +100,70 @@ fn check_call_ids(spec: &ScenarioFile) -> Result<(), Unsupported> {
     Ok(())
 }
 
-/// An agent called as a tool is the step's only tool call.
+/// An agent called as a tool beside other tool calls: one agent tool, beside plain function
+/// calls only, whose tasks' timing next to a nested run is modelled (`NestedPoint` in
+/// drive.rs): they settle during the nested run's first turn.
 fn check_agent_tools(spec: &ScenarioFile) -> Result<(), Unsupported> {
+    let mcp_names = mcp::all_tool_names(spec);
     for (i, step) in spec.model.steps.iter().enumerate() {
-        let agent_tool_calls = step
+        let agent_tools: Vec<&str> = step
             .output
             .iter()
-            .filter(|item| item.agent_tool_call.is_some())
-            .count();
-        let tool_calls = step
+            .filter_map(|item| item.agent_tool_call.as_deref())
+            .collect();
+        let calls: Vec<&str> = step
             .output
             .iter()
-            .filter(|item| item.tool_call.is_some() || item.agent_tool_call.is_some())
-            .count();
-        if agent_tool_calls > 0 && tool_calls > 1 {
-            // Python runs a response's tool calls as concurrent tasks: a nested run would
-            // interleave with the others at its awaits. (Messages and handoffs beside it are
-            // no tasks: the handoff runs once the calls are done.)
-            return Err(Unsupported(format!(
-                "model.steps[{i}]: an agent tool called beside other tool calls"
-            )));
+            .filter_map(|item| item.tool_call.as_deref())
+            .collect();
+        let Some(target) = agent_tools.first() else {
+            continue;
+        };
+        if calls.is_empty() && agent_tools.len() == 1 {
+            // Messages and handoffs beside it are no tasks: a handoff runs once it is done.
+            continue;
+        }
+        let refuse = |feature: &str, why: &str| {
+            Err(Unsupported(format!("model.steps[{i}]: {feature}: {why}")))
+        };
+        if agent_tools.len() > 1 {
+            return refuse(
+                "two agent tools called in one response",
+                "two nested runs interleave at every await, which is not modelled",
+            );
+        }
+        let nested = spec.agents.iter().find(|a| &a.name == target);
+        if nested.is_some_and(|a| !a.input_guardrails.is_empty() || !a.mcp_servers.is_empty()) {
+            return refuse(
+                "an agent tool whose agent has input guardrails or MCP servers, beside other tool calls",
+                "they move the nested run's first awaits, which is not modelled",
+            );
+        }
+        for (item, name) in step
+            .output
+            .iter()
+            .filter_map(|item| Some((item, item.tool_call.as_deref()?)))
+        {
+            let plain = !mcp_names.contains(name)
+                && item.raw_arguments.is_none()
+                && spec.tools.iter().find(|t| t.name == name).is_some_and(|t| {
+                    t.raises.is_none()
+                        && t.input_guardrails.is_empty()
+                        && t.output_guardrails.is_empty()
+                        && !t
+                            .needs_approval
+                            .as_ref()
+                            .is_some_and(NeedsApproval::may_ask)
+                        && t.parameters
+                            .keys()
+                            .all(|p| item.arguments.as_ref().is_some_and(|a| a.contains_key(p)))
+                });
+            if !plain {
+                return refuse(
+                    "an agent tool beside an MCP call, or beside a function call that may fail, has guardrails, needs approval or gets arguments it cannot take",
+                    "that task's timing beside a nested run is not modelled",
+                );
+            }
         }
     }
     Ok(())

@@ -22,8 +22,8 @@ use codex_telemetry::context::{Context, InContextExt};
 use codex_telemetry::hooks::RunHooks;
 use codex_telemetry::lifecycle::{
     AgentInfo, Approval, DEFAULT_MAX_TURNS, DEFAULT_REJECTION_MESSAGE, FailureHandler, HandoffInfo,
-    Item, McpListing, McpToolResult, ModelCallOptions, ProcessedResponse, Run, RunOptions,
-    RunState, Runner, ToolBatch, ToolCallRequest, ToolInfo, Turn,
+    Invocation, Item, McpListing, McpToolResult, ModelCallOptions, ProcessedResponse, Run,
+    RunOptions, RunState, Runner, ToolBatch, ToolCallRequest, ToolInfo, Turn,
 };
 use codex_telemetry::pyrepr::{pydantic_str, python_repr};
 use codex_telemetry::usage::Usage;
@@ -69,6 +69,24 @@ pub(crate) struct Driver<'a> {
     /// Inside the run of an agent called as a tool.
     nesting: bool,
     unsupported: Option<Unsupported>,
+}
+
+/// Where a nested run (an agent called as a tool) lets the response's other calls go on:
+/// the client runs each call as a task, and these are the nested run's first awaits that
+/// suspend (`scripts/asyncio_timeline.py` shows the loop iterations).
+#[derive(Debug, Clone, Copy)]
+enum NestedPoint {
+    /// Its first turn span has started.
+    TurnStarted,
+    /// Its agent's start hooks ran.
+    AgentStarted,
+}
+
+/// What an agent tool's nested run came to.
+struct NestedOutcome {
+    outcome: Result<Value, codex_telemetry::CallToolError>,
+    usage: Usage,
+    final_output: Option<Value>,
 }
 
 impl<'a> Driver<'a> {
@@ -361,7 +379,7 @@ impl<'a> Driver<'a> {
     /// The agent loop.
     async fn drive(&mut self, run: &mut Run) -> Result<Value, RunAgentError> {
         let start = self.run_spec.agent.clone();
-        self.drive_agent(run, &start, false).await
+        self.drive_agent(run, &start, false, None).await
     }
 
     /// The resumed run of an interrupted one: the state's decisions, given from `resume`,
@@ -429,7 +447,7 @@ impl<'a> Driver<'a> {
         if run.is_interrupted() {
             return Ok(Value::Null);
         }
-        self.drive_agent(run, &agent_name, true).await
+        self.drive_agent(run, &agent_name, true, None).await
     }
 
     /// The agent loop from `start` (the scenario's run, or an agent called as a tool);
@@ -439,6 +457,7 @@ impl<'a> Driver<'a> {
         run: &mut Run,
         start: &str,
         resumed: bool,
+        mut beside: Option<&mut (dyn FnMut(NestedPoint) + Send)>,
     ) -> Result<Value, RunAgentError> {
         // Agent tools run plain (`Runner.run`), whatever the outer run.
         let streamed = self.run_spec.streamed && start == self.run_spec.agent && !self.nesting;
@@ -460,12 +479,19 @@ impl<'a> Driver<'a> {
                 .unwrap_or_default();
             let agent_spec = self.agent_specs[agent_name.as_str()];
             let mut turn = run.start_turn()?;
+            if let Some(beside) = beside.as_mut() {
+                beside(NestedPoint::TurnStarted);
+            }
             self.step().await;
             if !streamed && !blocking.is_empty() {
                 turn.run_blocking_input_guardrails(&blocking, |name| self.tripwires[name])?;
                 self.step().await;
             }
             let guardrails = turn.run_input_guardrails(&parallel, |name| self.tripwires[name]);
+            // The calls beside an agent tool go on once its nested run's agent started.
+            if let Some(beside) = beside.take() {
+                beside(NestedPoint::AgentStarted);
+            }
             if guardrails.is_err() && !streamed {
                 // Python's model task ran beside the guardrails: it had started listing the
                 // first MCP server's tools when the tripwire cancelled it (no result, and no
@@ -579,19 +605,38 @@ impl<'a> Driver<'a> {
         let interrupted = calls.iter().any(ToolCallRequest::is_awaiting_approval);
         let mut tools = turn.start_tools(&calls);
         self.step().await;
+        // Each call's outcome, in call order: an agent tool beside plain calls runs them
+        // while its nested run goes (Python's tasks), the others one after the other.
+        let mut outcomes: Vec<Option<Result<(String, Option<Value>), RunAgentError>>> =
+            calls.iter().map(|_| None).collect();
+        let agent_tool = calls.iter().position(|call| call.tool().is_agent_tool());
+        for (index, call) in calls.iter().enumerate() {
+            if call.is_awaiting_approval() || outcomes[index].is_some() {
+                // Waiting: its span has ended, the tool runs only once approved. Settled:
+                // it ran beside the agent tool.
+                continue;
+            }
+            let outcome = match agent_tool {
+                Some(at) if at == index && calls.len() > 1 => {
+                    self.invoke_agent_tool_beside(&mut tools, at, &calls, agent_spec, &mut outcomes)
+                        .await
+                }
+                _ => self.invoke(&mut tools, index, call, agent_spec).await,
+            };
+            outcomes[index] = Some(outcome);
+            self.step().await;
+        }
         let mut tool_final_output = None;
         // The first error that ends the run: the other calls still run (Python's tasks).
         let mut raised = None;
-        for (index, call) in calls.iter().enumerate() {
-            if call.is_awaiting_approval() {
-                // Its span has ended; the tool runs only once approved.
+        for (call, outcome) in calls.iter().zip(outcomes) {
+            let Some(outcome) = outcome else {
                 continue;
-            }
-            let (text, returned) = match self.invoke(&mut tools, index, call, agent_spec).await {
+            };
+            let (text, returned) = match outcome {
                 Ok(invoked) => invoked,
                 Err(error) => {
                     Self::keep_first_error(&mut raised, error);
-                    self.step().await;
                     continue;
                 }
             };
@@ -610,7 +655,6 @@ impl<'a> Driver<'a> {
                     },
                 );
             }
-            self.step().await;
         }
         tools.finish();
         self.step().await;
@@ -639,35 +683,7 @@ impl<'a> Driver<'a> {
     ) -> Result<(String, Option<Value>), RunAgentError> {
         if call.tool().is_agent_tool() {
             // An agent as a tool: its own run, nested in the call's context.
-            let target = agent_spec
-                .agent_tools
-                .iter()
-                .find(|t| agent_tool_name(t) == call.tool().name())
-                .cloned()
-                .unwrap_or_default();
-            let context = tools.context(index);
-            let mut nested_usage = Usage::default();
-            let mut nested_output = None;
-            let text = tools
-                .invoke_async(index, |arguments| {
-                    let input = arguments
-                        .get("input")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned();
-                    let nested = Box::pin(self.nested_run(
-                        target,
-                        input,
-                        &mut nested_usage,
-                        &mut nested_output,
-                    ));
-                    nested.in_context(context)
-                })
-                .await?;
-            tools.add_usage(&nested_usage);
-            // The tool returned the nested run's final output (a structured one is the
-            // pydantic model, which a structured caller that stops here ends with).
-            return Ok((text, nested_output));
+            return self.invoke_agent_tool(tools, call, index, agent_spec).await;
         }
         if call.tool().mcp_server().is_some() {
             let result = self.mcp_call(agent_spec, call.tool().name());
@@ -689,6 +705,125 @@ impl<'a> Driver<'a> {
             returned = Some(json!(text));
         }
         Ok((text, returned))
+    }
+
+    /// Calls `index` of the batch, an agent as a tool, with the plain function calls beside it
+    /// (the capabilities allow no other kind): as in Python's tasks, the calls after it run
+    /// once its nested run's first turn has started, then every plain call's end hooks come,
+    /// its nested agent starts, and the plain calls' spans end; the nested run goes on alone.
+    /// Their outcomes go into `outcomes`; returns the agent tool's.
+    async fn invoke_agent_tool_beside(
+        &mut self,
+        tools: &mut ToolBatch<'_>,
+        index: usize,
+        calls: &[ToolCallRequest],
+        agent_spec: &AgentSpec,
+        outcomes: &mut [Option<Result<(String, Option<Value>), RunAgentError>>],
+    ) -> Result<(String, Option<Value>), RunAgentError> {
+        let plain: Vec<(usize, ScriptedTool)> = calls
+            .iter()
+            .enumerate()
+            .filter(|(i, call)| *i != index && !call.is_awaiting_approval())
+            .map(|(i, call)| (i, self.tools[call.tool().name()].clone()))
+            .collect();
+        let invocation = match tools.begin_invocation(index) {
+            Ok(invocation) => invocation,
+            Err(settled) => return settled.map(|text| (text, None)),
+        };
+        let mut settled: Vec<(usize, Result<(String, Option<Value>), RunAgentError>)> = Vec::new();
+        let nested = {
+            let mut beside = |point: NestedPoint| match point {
+                NestedPoint::TurnStarted => {
+                    for (i, tool) in plain.iter().filter(|(i, _)| *i > index) {
+                        let mut returned = None;
+                        let text = tools.invoke(*i, |_| {
+                            let result = tool.call();
+                            returned = result.as_ref().ok().cloned();
+                            result
+                        });
+                        settled.push((*i, text.map(|text| (text, returned))));
+                    }
+                    for (i, _) in &plain {
+                        tools.complete(*i);
+                    }
+                }
+                NestedPoint::AgentStarted => {
+                    for (i, _) in &plain {
+                        tools.end_span(*i);
+                    }
+                }
+            };
+            self.nested_call(&calls[index], &invocation, agent_spec, Some(&mut beside))
+                .await
+        };
+        for (i, outcome) in settled {
+            outcomes[i] = Some(outcome);
+        }
+        Self::end_agent_tool(tools, invocation, nested)
+    }
+
+    /// Calls `index` of the batch, an agent as a tool: its nested run, in the call's context.
+    async fn invoke_agent_tool(
+        &mut self,
+        tools: &mut ToolBatch<'_>,
+        call: &ToolCallRequest,
+        index: usize,
+        agent_spec: &AgentSpec,
+    ) -> Result<(String, Option<Value>), RunAgentError> {
+        let invocation = match tools.begin_invocation(index) {
+            Ok(invocation) => invocation,
+            Err(settled) => return settled.map(|text| (text, None)),
+        };
+        let nested = self.nested_call(call, &invocation, agent_spec, None).await;
+        Self::end_agent_tool(tools, invocation, nested)
+    }
+
+    /// The nested run of an agent tool's call, in the call's context (`beside`: what the
+    /// response's other calls do at the nested run's points): its outcome, usage and final
+    /// output.
+    async fn nested_call(
+        &mut self,
+        call: &ToolCallRequest,
+        invocation: &Invocation,
+        agent_spec: &AgentSpec,
+        beside: Option<&mut (dyn FnMut(NestedPoint) + Send)>,
+    ) -> NestedOutcome {
+        let target = agent_spec
+            .agent_tools
+            .iter()
+            .find(|t| agent_tool_name(t) == call.tool().name())
+            .cloned()
+            .unwrap_or_default();
+        let input = invocation
+            .arguments()
+            .get("input")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut usage = Usage::default();
+        let mut final_output = None;
+        let outcome =
+            Box::pin(self.nested_run(target, input, &mut usage, &mut final_output, beside))
+                .in_context(invocation.context().clone())
+                .await;
+        NestedOutcome {
+            outcome,
+            usage,
+            final_output,
+        }
+    }
+
+    /// An agent tool's call ends with its nested run's outcome: the tool returned the nested
+    /// run's final output (a structured one is the pydantic model, which a structured caller
+    /// that stops here ends with).
+    fn end_agent_tool(
+        tools: &mut ToolBatch<'_>,
+        invocation: Invocation,
+        nested: NestedOutcome,
+    ) -> Result<(String, Option<Value>), RunAgentError> {
+        let text = tools.end_invocation(invocation, nested.outcome)?;
+        tools.add_usage(&nested.usage);
+        Ok((text, nested.final_output))
     }
 
     /// Whether one of `tool`'s output guardrails replaces its result (`reject_content`).
@@ -734,6 +869,7 @@ impl<'a> Driver<'a> {
         input: String,
         usage: &mut Usage,
         final_output: &mut Option<Value>,
+        beside: Option<&mut (dyn FnMut(NestedPoint) + Send)>,
     ) -> Result<Value, codex_telemetry::CallToolError> {
         let options = RunOptions::new()
             .with_config(self.run_config())
@@ -743,7 +879,7 @@ impl<'a> Driver<'a> {
         let mut run = self.runner.start_run(options);
         run.start_agent(&self.agents[&agent]);
         let outer = std::mem::replace(&mut self.nesting, true);
-        let outcome = Box::pin(self.drive_agent(&mut run, &agent, false)).await;
+        let outcome = Box::pin(self.drive_agent(&mut run, &agent, false, beside)).await;
         self.nesting = outer;
         *usage = *run.usage();
         *final_output = outcome.as_ref().ok().cloned();
