@@ -32,6 +32,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILURE: i32 = 1;
 /// Exit code: bad usage or bad input files.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// The reader of stdout went away (`parity … | head`): the command stops quietly with the
+/// shell's status for a process ended by SIGPIPE (128 + 13), as a C tool would.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 
 /// Keeps a Rust telemetry library in observable parity with the Python client.
 #[derive(Debug, Parser)]
@@ -242,6 +245,18 @@ impl Stop {
             message: message.into(),
         }
     }
+
+    /// Writing to stdout failed; a closed pipe stops quietly ([`EXIT_BROKEN_PIPE`]).
+    fn cannot_write(error: std::io::Error) -> Stop {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            Stop {
+                code: EXIT_BROKEN_PIPE,
+                message: String::new(),
+            }
+        } else {
+            Stop::failure(format!("cannot write: {error}"))
+        }
+    }
 }
 
 /// What a run depends on besides its command line: the workspace, whether it is CI (new
@@ -305,7 +320,9 @@ fn finish(outcome: Result<i32, Stop>, stderr: &mut dyn Write) -> i32 {
     match outcome {
         Ok(code) => code,
         Err(stop) => {
-            let _ = writeln!(stderr, "error: {}", stop.message);
+            if !stop.message.is_empty() {
+                let _ = writeln!(stderr, "error: {}", stop.message);
+            }
             stop.code
         }
     }
@@ -342,7 +359,10 @@ fn run_command(env: &Environment, args: RunArgs, stdout: &mut dyn Write) -> Resu
         }
         None => stdout,
     };
-    let write_failed = |e: io::Error| Stop::failure(format!("cannot write the report: {e}"));
+    let write_failed = |e: io::Error| match e.kind() {
+        io::ErrorKind::BrokenPipe => Stop::cannot_write(e),
+        _ => Stop::failure(format!("cannot write the report: {e}")),
+    };
     // Text streams each cell as it finishes; the other formats are written once at the end.
     let streaming = args.format == ReportFormat::Text;
     let mut reporter = TextReporter::new(&mut *out);
@@ -507,7 +527,7 @@ fn matrix_command(
 fn write_out(stdout: &mut dyn Write, text: &str) -> Result<(), Stop> {
     stdout
         .write_all(text.as_bytes())
-        .map_err(|e| Stop::failure(format!("cannot write: {e}")))
+        .map_err(Stop::cannot_write)
 }
 
 /// `parity matrix render [--check]`: the documents rendered from the matrix, written or checked.
@@ -667,7 +687,10 @@ fn with_out(
             .and_then(|mut file| {
                 write(&mut file).map_err(|e| Stop::failure(format!("cannot write the report: {e}")))
             }),
-        None => write(stdout).map_err(|e| Stop::failure(format!("cannot write the report: {e}"))),
+        None => write(stdout).map_err(|e| match e.kind() {
+            io::ErrorKind::BrokenPipe => Stop::cannot_write(e),
+            _ => Stop::failure(format!("cannot write the report: {e}")),
+        }),
     }
 }
 
@@ -789,7 +812,7 @@ fn exec_subject_command(subject: &str, stdout: &mut dyn Write) -> Result<i32, St
         .map_err(|e| Stop::failure(e.to_string()))?;
     stdout
         .write_all(log.to_json_lines().as_bytes())
-        .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+        .map_err(Stop::cannot_write)?;
     Ok(EXIT_OK)
 }
 
@@ -825,7 +848,7 @@ fn show_command(
         };
         stdout
             .write_all(text.as_bytes())
-            .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+            .map_err(Stop::cannot_write)?;
         return Ok(EXIT_OK);
     }
     if args.otlp {
@@ -833,7 +856,7 @@ fn show_command(
             .map_err(|e| Stop::failure(e.to_string()))?;
         stdout
             .write_all(text.as_bytes())
-            .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+            .map_err(Stop::cannot_write)?;
         return Ok(EXIT_OK);
     }
     let log = subject
@@ -846,7 +869,7 @@ fn show_command(
     };
     stdout
         .write_all(text.as_bytes())
-        .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+        .map_err(Stop::cannot_write)?;
     Ok(EXIT_OK)
 }
 
@@ -888,7 +911,7 @@ fn setup_command(
         "Python environment ready: {} with openai-agents {version}",
         workspace.display(&workspace.venv_dir())
     )
-    .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    .map_err(Stop::cannot_write)?;
     if js {
         let env = js_env::ensure(workspace, force).map_err(|e| Stop::failure(e.to_string()))?;
         writeln!(
@@ -897,7 +920,7 @@ fn setup_command(
             workspace.display(env.dir()),
             env.sdk_version().unwrap_or_else(|| "?".into())
         )
-        .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+        .map_err(Stop::cannot_write)?;
     }
     Ok(EXIT_OK)
 }
@@ -909,9 +932,9 @@ fn doctor_command(workspace: &Workspace, stdout: &mut dyn Write) -> Result<i32, 
         workspace.root().display(),
         workspace.origin_label()
     )
-    .map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    .map_err(Stop::cannot_write)?;
     let report = doctor(workspace);
-    write!(stdout, "{report}").map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    write!(stdout, "{report}").map_err(Stop::cannot_write)?;
     // The js subject's environment, for information (it is optional: not a problem when absent).
     let js = match js_env::node() {
         Err(e) => format!(
@@ -937,7 +960,7 @@ js subject: {sdk}
             )
         }
     };
-    write!(stdout, "{js}").map_err(|e| Stop::failure(format!("cannot write: {e}")))?;
+    write!(stdout, "{js}").map_err(Stop::cannot_write)?;
     Ok(if report.problems.is_empty() {
         EXIT_OK
     } else {

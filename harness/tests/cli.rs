@@ -1618,6 +1618,21 @@ fn parity_arguments(words: &[String]) -> Option<(Assignments, Vec<String>)> {
     Some((assignments, args))
 }
 
+/// A reader that went away (`parity … | head -1`) stops the command quietly: no `error:`
+/// line, the shell's status for SIGPIPE (it used to print "error: cannot write: Broken pipe"
+/// and exit 1).
+#[test]
+fn a_closed_stdout_stops_quietly() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let output = binary(&["show", "tool_call", "--input"])
+        .stdout(writer)
+        .output()
+        .expect("parity runs");
+    assert_eq!(output.status.code(), Some(141), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
 /// `show --input` prints what a subject is given: the loaded scenario as JSON, defaults filled
 /// in; it runs nothing.
 #[test]
