@@ -82,6 +82,10 @@ enum NestedPoint {
     AgentStarted,
 }
 
+/// A call's outcome: the result's text and, when the tool returned one, its value; or the
+/// error that ends the run.
+type CallOutcome = Result<(String, Option<Value>), RunAgentError>;
+
 /// What an agent tool's nested run came to.
 struct NestedOutcome {
     outcome: Result<Value, codex_telemetry::CallToolError>,
@@ -607,8 +611,7 @@ impl<'a> Driver<'a> {
         self.step().await;
         // Each call's outcome, in call order: an agent tool beside plain calls runs them
         // while its nested run goes (Python's tasks), the others one after the other.
-        let mut outcomes: Vec<Option<Result<(String, Option<Value>), RunAgentError>>> =
-            calls.iter().map(|_| None).collect();
+        let mut outcomes: Vec<Option<CallOutcome>> = calls.iter().map(|_| None).collect();
         let agent_tool = calls.iter().position(|call| call.tool().is_agent_tool());
         for (index, call) in calls.iter().enumerate() {
             if call.is_awaiting_approval() || outcomes[index].is_some() {
@@ -680,7 +683,7 @@ impl<'a> Driver<'a> {
         index: usize,
         call: &ToolCallRequest,
         agent_spec: &AgentSpec,
-    ) -> Result<(String, Option<Value>), RunAgentError> {
+    ) -> CallOutcome {
         if call.tool().is_agent_tool() {
             // An agent as a tool: its own run, nested in the call's context.
             return self.invoke_agent_tool(tools, call, index, agent_spec).await;
@@ -718,8 +721,8 @@ impl<'a> Driver<'a> {
         index: usize,
         calls: &[ToolCallRequest],
         agent_spec: &AgentSpec,
-        outcomes: &mut [Option<Result<(String, Option<Value>), RunAgentError>>],
-    ) -> Result<(String, Option<Value>), RunAgentError> {
+        outcomes: &mut [Option<CallOutcome>],
+    ) -> CallOutcome {
         let plain: Vec<(usize, ScriptedTool)> = calls
             .iter()
             .enumerate()
@@ -730,7 +733,7 @@ impl<'a> Driver<'a> {
             Ok(invocation) => invocation,
             Err(settled) => return settled.map(|text| (text, None)),
         };
-        let mut settled: Vec<(usize, Result<(String, Option<Value>), RunAgentError>)> = Vec::new();
+        let mut settled: Vec<(usize, CallOutcome)> = Vec::new();
         let nested = {
             let mut beside = |point: NestedPoint| match point {
                 NestedPoint::TurnStarted => {
@@ -769,7 +772,7 @@ impl<'a> Driver<'a> {
         call: &ToolCallRequest,
         index: usize,
         agent_spec: &AgentSpec,
-    ) -> Result<(String, Option<Value>), RunAgentError> {
+    ) -> CallOutcome {
         let invocation = match tools.begin_invocation(index) {
             Ok(invocation) => invocation,
             Err(settled) => return settled.map(|text| (text, None)),
@@ -820,7 +823,7 @@ impl<'a> Driver<'a> {
         tools: &mut ToolBatch<'_>,
         invocation: Invocation,
         nested: NestedOutcome,
-    ) -> Result<(String, Option<Value>), RunAgentError> {
+    ) -> CallOutcome {
         let text = tools.end_invocation(invocation, nested.outcome)?;
         tools.add_usage(&nested.usage);
         Ok((text, nested.final_output))
