@@ -98,7 +98,11 @@ impl Scratch {
         for sub in ["scenarios", "golden", "harness/python", "docs"] {
             copy_dir(&root().join(sub), &dir.path().join(sub));
         }
-        for file in ["parity-matrix.toml", "coverage.toml"] {
+        for file in [
+            "parity-matrix.toml",
+            "coverage.toml",
+            "differential-coverage.json",
+        ] {
             std::fs::copy(root().join(file), dir.path().join(file)).unwrap();
         }
         Scratch { dir }
@@ -1013,6 +1017,24 @@ fn the_matrix_is_checked_on_every_run() {
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("parity-matrix.toml:"), "{stderr}");
     assert!(stderr.contains("unknown key \"go\""), "{stderr}");
+}
+
+/// A differential summary that is not one stops the render, naming the file and the fix.
+#[test]
+fn a_broken_differential_summary_is_named() {
+    let scratch = Scratch::new();
+    std::fs::write(
+        scratch.path("differential-coverage.json"),
+        "{\"cases\": 1}\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(scratch.parity(&["matrix", "render", "--check"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("differential-coverage.json")
+            && stderr.contains("copy target/parity-differential/summary.json"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -48,7 +48,12 @@ pub struct JsSummary {
     pub declared: usize,
     /// Cases the js driver cannot build, by what it names.
     pub refused: Vec<RefusalCount>,
-    /// Kinds of difference no declared one has (the run fails on them), by kind.
+    /// Cases the js subject failed on otherwise (a crash, a timeout), by the failure's first
+    /// line.
+    #[serde(default)]
+    pub failed: Vec<RefusalCount>,
+    /// Kinds of difference no declared one has (reported first, for a person to declare), by
+    /// kind.
     pub new: Vec<RefusalCount>,
 }
 
@@ -254,6 +259,7 @@ mod tests {
                     reason: "unsupported: run.resume (approvals)".into(),
                     count: 40,
                 }],
+                failed: Vec::new(),
                 new: Vec::new(),
             }),
         }

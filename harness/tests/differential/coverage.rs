@@ -123,6 +123,7 @@ impl Coverage {
                 "same_as_python": self.js.same,
                 "declared_differences_only": self.js.declared,
                 "refused": self.js.refused,
+                "failed": self.js.failed,
                 "new_difference_kinds": self.js.new.iter().map(|(kind, (count, example))| json!({"kind": kind, "count": count, "example": example})).collect::<Vec<_>>(),
             })),
             "avoided_by_the_generator": self.avoided.iter().map(|(what, why)| json!({"what": what, "why": why})).collect::<Vec<_>>(),
@@ -187,6 +188,15 @@ impl Coverage {
                     .iter()
                     .map(|(reason, count)| RefusalCount {
                         reason: reason.clone(),
+                        count: *count,
+                    })
+                    .collect(),
+                failed: self
+                    .js
+                    .failed
+                    .iter()
+                    .map(|(message, count)| RefusalCount {
+                        reason: message.clone(),
                         count: *count,
                     })
                     .collect(),
@@ -283,6 +293,9 @@ impl Coverage {
             );
             for (reason, count) in &self.js.refused {
                 out += &format!("  {count:>5}  refused: {reason}\n");
+            }
+            for (message, count) in &self.js.failed {
+                out += &format!("  {count:>5}  FAILED: {message}\n");
             }
             for (kind, (count, _)) in &self.js.new {
                 out += &format!("  {count:>5}  NEW: {kind}\n");

@@ -45,6 +45,8 @@ pub enum JsOutcome {
     New(Vec<String>),
     /// The js driver cannot build the scenario: what it names.
     Refused(String),
+    /// The js subject failed otherwise (a crash, a timeout): the message's first line.
+    Failed(String),
 }
 
 impl JsCheck {
@@ -84,9 +86,10 @@ impl JsCheck {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| panic!("{}: no readable golden", scenario.name));
-            let Ok(js) = subject.transcript(workspace, scenario) else {
-                continue;
-            };
+            // A declared deviation is a transcript: a js failure here is the harness's problem.
+            let js = subject
+                .transcript(workspace, scenario)
+                .unwrap_or_else(|e| panic!("the js subject failed on {}: {e}", scenario.name));
             if let Some(diff) = diff(&golden.contents(), "python", &js, "js") {
                 declared.extend(change_kinds(&diff).iter().map(|k| canonical(k, scenario)));
             }
@@ -98,7 +101,16 @@ impl JsCheck {
     pub fn case(&self, workspace: &Workspace, scenario: &Scenario, python: &str) -> JsOutcome {
         let js = match self.subject.transcript(workspace, scenario) {
             Ok(js) => js,
-            Err(e) => return JsOutcome::Refused(refusal_reason(&e.to_string())),
+            Err(e) => {
+                let message = e.to_string();
+                return match message.split_once("unsupported: ") {
+                    Some((_, what)) => JsOutcome::Refused(format!(
+                        "unsupported: {}",
+                        what.lines().next().unwrap_or_default().trim()
+                    )),
+                    None => JsOutcome::Failed(message.lines().next().unwrap_or_default().into()),
+                };
+            }
         };
         let Some(diff) = diff(python, "python", &js, "js") else {
             return JsOutcome::Same;
@@ -146,12 +158,27 @@ fn canonical(kind: &str, scenario: &Scenario) -> String {
         .chain(spec.trace.as_ref().map(|t| t.workflow_name.clone()))
         .filter(|name| !name.is_empty())
         .collect();
-    // Longest first, so that a name inside another is not replaced first.
+    // One pass, longest first, each name whole (not inside a longer word, nor inside a mask
+    // already made).
     names.sort_by_key(|name| std::cmp::Reverse(name.len()));
-    let mut out = kind.to_owned();
-    for name in &names {
-        out = out.replace(name.as_str(), "@name");
-    }
+    names.dedup();
+    let alternatives: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let (start, end) = (
+                if word(name.chars().next()) { r"\b" } else { "" },
+                if word(name.chars().last()) { r"\b" } else { "" },
+            );
+            format!("{start}{}{end}", regex::escape(name))
+        })
+        .collect();
+    let out = if alternatives.is_empty() {
+        kind.to_owned()
+    } else {
+        let names = regex::Regex::new(&alternatives.join("|")).expect("escaped names");
+        names.replace_all(kind, "@name").into_owned()
+    };
     let digits = regex::Regex::new(r"\d+").expect("the regex is valid");
     let out = digits.replace_all(&out, "N").into_owned();
     // A log line's kind is at most its message's first three words, before the first data it
@@ -199,24 +226,14 @@ fn js_tool_name(agent: &str) -> String {
         .collect()
 }
 
-/// What the js driver names in its refusal (`unsupported: run.resume (approvals)`), or the
-/// failure's first line.
-fn refusal_reason(message: &str) -> String {
-    match message.split_once("unsupported: ") {
-        Some((_, what)) => format!(
-            "unsupported: {}",
-            what.lines().next().unwrap_or_default().trim()
-        ),
-        None => message.lines().next().unwrap_or_default().to_owned(),
-    }
-}
-
 /// The js side of a run's coverage.
 #[derive(Default)]
 pub struct JsCoverage {
     pub same: usize,
     pub declared: usize,
     pub refused: BTreeMap<String, usize>,
+    /// Failures other than a refusal, by first line.
+    pub failed: BTreeMap<String, usize>,
     /// New kind → how many cases, and the first case's file.
     pub new: BTreeMap<String, (usize, String)>,
 }
@@ -227,6 +244,7 @@ impl JsCoverage {
             JsOutcome::Same => self.same += 1,
             JsOutcome::Declared => self.declared += 1,
             JsOutcome::Refused(reason) => *self.refused.entry(reason).or_default() += 1,
+            JsOutcome::Failed(message) => *self.failed.entry(message).or_default() += 1,
             JsOutcome::New(kinds) => {
                 for kind in kinds {
                     self.new.entry(kind).or_insert((0, text.to_owned())).0 += 1;

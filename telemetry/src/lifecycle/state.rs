@@ -272,11 +272,18 @@ impl RunCore {
     /// order) to the session: their function calls, then their outputs (Python's
     /// `_completed_tool_step_items`).
     pub(crate) fn persist_completed_calls(&mut self, completed: &[(String, String)]) {
-        let calls = self.items.iter().filter(|item| {
-            matches!(item, Item::FunctionCall { call_id, .. }
-                if completed.iter().any(|(id, _)| id == call_id))
-        });
-        let calls: Vec<Item> = calls.cloned().collect();
+        // Each call's latest function call item (this turn's, not an earlier one that used
+        // the same id), in conversation order.
+        let mut positions: Vec<usize> = completed
+            .iter()
+            .filter_map(|(id, _)| {
+                self.items.iter().rposition(
+                    |item| matches!(item, Item::FunctionCall { call_id, .. } if call_id == id),
+                )
+            })
+            .collect();
+        positions.sort_unstable();
+        let calls: Vec<Item> = positions.iter().map(|&i| self.items[i].clone()).collect();
         self.persisted.extend(calls);
         self.persisted.extend(
             completed

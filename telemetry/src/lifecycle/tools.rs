@@ -1148,7 +1148,8 @@ fn parse_arguments(
 
 /// Python's validation of a function tool's arguments by its parameters' pydantic model
 /// (`<tool>_args`): every declared parameter is required. The pydantic error is in the
-/// message only when tool data is logged. Agent and MCP tools validate in their own invokers.
+/// message only when tool data is logged. Agent tools (their `input` string) and MCP tools
+/// are validated by invokers of their own, which this does not model.
 fn validate_arguments(
     tool: &ToolInfo,
     arguments: JsonMap,

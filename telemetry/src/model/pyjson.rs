@@ -18,10 +18,16 @@
 /// assert_eq!(json_decode_error("{'x': 1}").as_deref(), Some("Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"));
 /// ```
 pub fn json_decode_error(text: &str) -> Option<String> {
+    if text.starts_with('\u{feff}') {
+        // `json.loads` checks for a byte-order mark before it scans.
+        return Some(
+            "Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)".into(),
+        );
+    }
     let chars: Vec<char> = text.chars().collect();
     let scanner = Scanner { s: &chars };
     let start = scanner.whitespace(0);
-    let (message, at) = match scanner.value(start) {
+    let (message, at) = match scanner.value(start, 0) {
         Ok(end) => {
             let end = scanner.whitespace(end);
             if end == chars.len() {
@@ -31,6 +37,9 @@ pub fn json_decode_error(text: &str) -> Option<String> {
         }
         Err(Stop::Value(at)) => ("Expecting value", at),
         Err(Stop::Error(message, at)) => (message, at),
+        // CPython's scanner hits the interpreter's recursion limit: a `RecursionError`,
+        // which is no `JSONDecodeError`.
+        Err(Stop::TooDeep) => return None,
     };
     let before = &chars[..at.min(chars.len())];
     let line = before.iter().filter(|c| **c == '\n').count() + 1;
@@ -48,7 +57,13 @@ pub fn json_decode_error(text: &str) -> Option<String> {
 enum Stop {
     Value(usize),
     Error(&'static str, usize),
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
 }
+
+/// How deep CPython's scanner nests before its recursion limit (1,000 frames, some of which
+/// the caller uses) stops it; also what keeps this scanner's recursion bounded.
+const MAX_DEPTH: usize = 900;
 
 struct Scanner<'a> {
     s: &'a [char],
@@ -72,13 +87,16 @@ impl Scanner<'_> {
         i
     }
 
-    /// `scan_once`: the end of the value starting at `i`.
-    fn value(&self, i: usize) -> Result<usize, Stop> {
+    /// `scan_once`: the end of the value starting at `i`, `depth` containers deep.
+    fn value(&self, i: usize, depth: usize) -> Result<usize, Stop> {
+        if depth > MAX_DEPTH {
+            return Err(Stop::TooDeep);
+        }
         match self.at(i) {
             None => Err(Stop::Value(i)),
             Some('"') => self.string(i + 1),
-            Some('{') => self.object(i + 1),
-            Some('[') => self.array(i + 1),
+            Some('{') => self.object(i + 1, depth + 1),
+            Some('[') => self.array(i + 1, depth + 1),
             Some('n') if self.starts(i, "null") => Ok(i + 4),
             Some('t') if self.starts(i, "true") => Ok(i + 4),
             Some('f') if self.starts(i, "false") => Ok(i + 5),
@@ -143,7 +161,8 @@ impl Scanner<'_> {
                         Some('u') => {
                             let hex = (1..=4)
                                 .all(|k| self.at(j + k).is_some_and(|c| c.is_ascii_hexdigit()));
-                            if !hex {
+                            // CPython also wants a character after the four digits.
+                            if !hex || j + 5 >= self.s.len() {
                                 return Err(Stop::Error("Invalid \\uXXXX escape", j));
                             }
                             j += 5;
@@ -160,7 +179,7 @@ impl Scanner<'_> {
     }
 
     /// `_parse_object_unicode`: `i` is just after `{`.
-    fn object(&self, i: usize) -> Result<usize, Stop> {
+    fn object(&self, i: usize, depth: usize) -> Result<usize, Stop> {
         let mut j = self.whitespace(i);
         if self.at(j) == Some('}') {
             return Ok(j + 1);
@@ -177,7 +196,7 @@ impl Scanner<'_> {
                 return Err(Stop::Error("Expecting ':' delimiter", j));
             }
             j = self.whitespace(j + 1);
-            j = self.whitespace(self.value(j)?);
+            j = self.whitespace(self.value(j, depth)?);
             match self.at(j) {
                 Some('}') => return Ok(j + 1),
                 Some(',') => j = self.whitespace(j + 1),
@@ -187,13 +206,13 @@ impl Scanner<'_> {
     }
 
     /// `_parse_array_unicode`: `i` is just after `[`.
-    fn array(&self, i: usize) -> Result<usize, Stop> {
+    fn array(&self, i: usize, depth: usize) -> Result<usize, Stop> {
         let mut j = self.whitespace(i);
         if self.at(j) == Some(']') {
             return Ok(j + 1);
         }
         loop {
-            j = self.whitespace(self.value(j)?);
+            j = self.whitespace(self.value(j, depth)?);
             match self.at(j) {
                 Some(']') => return Ok(j + 1),
                 Some(',') => j = self.whitespace(j + 1),
@@ -221,5 +240,31 @@ mod tests {
             checked += 1;
         }
         assert_eq!(checked, 450);
+    }
+
+    /// Cases CPython 3.11 was asked about directly: a `\uXXXX` escape at the very end, a
+    /// byte-order mark, and nesting past the recursion limit (a `RecursionError`, no
+    /// `JSONDecodeError`; and no stack overflow here).
+    #[test]
+    fn escapes_at_the_end_a_bom_and_deep_nesting_are_python_s() {
+        let error = |text: &str| json_decode_error(text);
+        assert_eq!(
+            error("{\"city\": \"\\u00e9").as_deref(),
+            Some("Invalid \\uXXXX escape: line 1 column 12 (char 11)")
+        );
+        assert_eq!(
+            error("\"\\ud83d\\ude00").as_deref(),
+            Some("Invalid \\uXXXX escape: line 1 column 9 (char 8)")
+        );
+        assert_eq!(error("\"\\ud83d\\ude00\""), None);
+        assert_eq!(
+            error("\u{feff}{}").as_deref(),
+            Some("Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)")
+        );
+        assert_eq!(error(&"[".repeat(200_000)), None);
+        assert_eq!(
+            error(&"[".repeat(100)).as_deref(),
+            Some("Expecting value: line 1 column 101 (char 100)")
+        );
     }
 }

@@ -116,6 +116,19 @@ fn check_agent_tools(spec: &ScenarioFile) -> Result<(), Unsupported> {
             .iter()
             .filter_map(|item| item.tool_call.as_deref())
             .collect();
+        if let Some(j) = step.output.iter().position(|item| {
+            item.agent_tool_call.is_some()
+                && (item.raw_arguments.is_some()
+                    || !item
+                        .arguments
+                        .as_ref()
+                        .is_some_and(|a| a.get("input").is_some_and(serde_json::Value::is_string)))
+        }) {
+            // The client validates `input: str` of the agent's tool function.
+            return Err(Unsupported(format!(
+                "model.steps[{i}].output[{j}]: an agent tool called without a string `input`: the client's validation of its arguments is not modelled"
+            )));
+        }
         let Some(target) = agent_tools.first() else {
             continue;
         };
@@ -200,11 +213,12 @@ fn check_tool_calls(scenario: &Scenario, env: &EnvConfig) -> Result<(), Unsuppor
                     Ok(Value::Object(arguments)) => arguments,
                     // JSON that is not an object: the library's invalid-input path.
                     Ok(_) => continue,
-                    // Text Python reads (`NaN`, `Infinity`) that strict JSON does not: the
-                    // client would call the tool, the library takes the decode-error path.
+                    // Text Python reads that serde_json does not (`NaN`, `Infinity`, lone
+                    // surrogates), or nests past Python's recursion limit: the client calls
+                    // the tool, or fails another way.
                     Err(_) if codex_telemetry::pyjson::json_decode_error(raw).is_none() => {
                         return Err(Unsupported(format!(
-                            "model.steps[{i}].output[{j}]: arguments Python's json reads but strict JSON does not (NaN or Infinity): the library parses strict JSON"
+                            "model.steps[{i}].output[{j}]: arguments Python's json reads but serde_json does not (NaN, Infinity, lone surrogates, or nesting past Python's recursion limit): the library parses them with serde_json"
                         )));
                     }
                     Err(_) => continue,
