@@ -614,19 +614,10 @@ impl<'turn> ToolBatch<'turn> {
         let _attached = self.run.attach();
         let run = &*self.run;
         let call = &mut self.calls[index];
-        if call.held || call.raised || call.completed {
+        if call.held || call.raised || call.completed || call.result.is_none() {
             return;
         }
-        let Some(result) = &call.result else {
-            return;
-        };
-        let (tool, text) = (call.request.tool(), result.text.as_str());
-        call_context(run, call).run(|| {
-            run.run_then_agent_hooks(
-                |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
-                |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
-            );
-        });
+        call_end_hooks(run, call);
         call.completed = true;
     }
 
@@ -743,16 +734,7 @@ impl<'turn> ToolBatch<'turn> {
             })
             .collect();
         for call in calls.iter().filter(|call| !call.held && !call.completed) {
-            let Some(result) = &call.result else {
-                continue;
-            };
-            let (tool, text) = (call.request.tool(), result.text.as_str());
-            call_context(run, call).run(|| {
-                run.run_then_agent_hooks(
-                    |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
-                    |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
-                );
-            });
+            call_end_hooks(run, call);
         }
         // A call that raised ends first (the error leaves its task), then the others.
         for call in calls.iter().filter(|call| call.raised) {
@@ -784,6 +766,21 @@ impl<'turn> ToolBatch<'turn> {
             run.persist_completed_calls(&completed);
         }
     }
+}
+
+/// A call's end hooks (`run.on_tool_end`, then `agent.on_tool_end`) with its result's text, in
+/// its context; none for a call without a result.
+fn call_end_hooks(run: &RunCore, call: &PendingCall) {
+    let Some(result) = &call.result else {
+        return;
+    };
+    let (tool, text) = (call.request.tool(), result.text.as_str());
+    call_context(run, call).run(|| {
+        run.run_then_agent_hooks(
+            |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+            |hooks, context, agent| hooks.on_tool_end(context, agent, tool, text),
+        );
+    });
 }
 
 /// Ends a call's function span: `input` and `output` with sensitive data on, then
