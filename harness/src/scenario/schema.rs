@@ -728,6 +728,19 @@ pub struct Scenario {
     pub spec: ScenarioFile,
 }
 
+/// The JSON Schema type name of a value (`string`, `number`, …): how schemars names a field's
+/// alternatives, and how refusals and the differential test's field walk name a value's kind.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,6 +216,7 @@ impl Coverage {
     /// Writes the report to `dir/coverage.json`, the summary to `dir/summary.json` (and as
     /// markdown, as `docs/coverage.md` shows it, to `dir/summary.md`), and a summary to stderr.
     pub fn report(&self, dir: &Path) {
+        let summary = self.to_summary();
         let path = dir.join("coverage.json");
         let written = std::fs::create_dir_all(dir)
             .and_then(|()| {
@@ -227,13 +228,13 @@ impl Coverage {
             .and_then(|()| {
                 std::fs::write(
                     dir.join("summary.json"),
-                    serde_json::to_string_pretty(&self.to_summary()).unwrap() + "\n",
+                    serde_json::to_string_pretty(&summary).unwrap() + "\n",
                 )
             })
             .and_then(|()| {
                 std::fs::write(
                     dir.join("summary.md"),
-                    parity::matrix::render_differential(&self.to_summary()),
+                    parity::matrix::render_differential(&summary),
                 )
             })
             .map_or_else(

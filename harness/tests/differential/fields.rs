@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use parity::scenario::schema::json_type;
 use serde_json::Value;
 
 /// What generated scenarios used: the distinct values of each field (absence is `∅`), the
@@ -143,18 +144,6 @@ fn list(
     }
     if let Some(values) = node.get("additionalProperties").filter(|v| v.is_object()) {
         list(root, values, &join(path, "*"), stack, out);
-    }
-}
-
-/// The JSON type name of a value, as schemars names alternatives.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

@@ -14,6 +14,7 @@
 //! fingerprints on the project's scenarios are what catch those.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use parity::compare::golden::{golden_path, read_golden};
 use parity::compare::{change_kinds, diff};
@@ -94,7 +95,8 @@ impl JsCheck {
                 Err(e) => panic!("the js subject failed on {}: {e}", scenario.name),
             };
             if let Some(diff) = diff(&golden.contents(), "python", &js, "js") {
-                declared.extend(change_kinds(&diff).iter().map(|k| canonical(k, scenario)));
+                let kinds = Kinds::of(scenario);
+                declared.extend(change_kinds(&diff).iter().map(|k| kinds.canonical(k)));
             }
         }
         Self { subject, declared }
@@ -118,9 +120,10 @@ impl JsCheck {
         let Some(diff) = diff(python, "python", &js, "js") else {
             return JsOutcome::Same;
         };
+        let kinds = Kinds::of(scenario);
         let new: Vec<String> = change_kinds(&diff)
             .iter()
-            .map(|kind| canonical(kind, scenario))
+            .map(|kind| kinds.canonical(kind))
             .filter(|kind| !self.declared.contains(kind))
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -133,69 +136,85 @@ impl JsCheck {
     }
 }
 
-/// A kind with the scenario's own names (agents, tools, guardrails, MCP servers, workflow and
-/// custom span names; an agent's tool name too) written `@name` and numbers `N`, and a log
-/// line's message cut to its first words before the data it carries, so that a project scenario's difference and a generated case's
-/// compare (`+log "Running agent @name"`, `-log "Tool @name returned"`).
-fn canonical(kind: &str, scenario: &Scenario) -> String {
-    let spec = &scenario.spec;
-    let mut names: Vec<String> = spec
-        .agents
-        .iter()
-        .flat_map(|a| {
-            [
-                a.name.clone(),
-                agent_tool_name(&a.name),
-                js_tool_name(&a.name),
-            ]
-        })
-        .chain(spec.tools.iter().map(|t| t.name.clone()))
-        .chain(spec.guardrails.iter().map(|g| g.name.clone()))
-        .chain(spec.mcp_servers.iter().flat_map(|s| {
-            std::iter::once(s.name.clone()).chain(s.tools.iter().map(|t| t.name.clone()))
-        }))
-        .chain(spec.run.workflow_name.clone())
-        .chain(custom_span_names(
-            spec.trace.as_ref().map_or(&[][..], |t| &t.body),
-        ))
-        .chain(spec.trace.as_ref().map(|t| t.workflow_name.clone()))
-        .filter(|name| !name.is_empty())
-        .collect();
-    // One pass, longest first, each name whole (not inside a longer word, nor inside a mask
-    // already made).
-    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
-    names.dedup();
-    let alternatives: Vec<String> = names
-        .iter()
-        .map(|name| {
-            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-            let (start, end) = (
-                if word(name.chars().next()) { r"\b" } else { "" },
-                if word(name.chars().last()) { r"\b" } else { "" },
-            );
-            format!("{start}{}{end}", regex::escape(name))
-        })
-        .collect();
-    let out = if alternatives.is_empty() {
-        kind.to_owned()
-    } else {
-        let names = regex::Regex::new(&alternatives.join("|")).expect("escaped names");
-        names.replace_all(kind, "@name").into_owned()
-    };
-    let digits = regex::Regex::new(r"\d+").expect("the regex is valid");
-    let out = digits.replace_all(&out, "N").into_owned();
-    // A log line's kind is at most its message's first three words, before the first data it
-    // carries (a repr, JSON, a list, a quoted value, an id): `+log "Tool @name returned"`.
-    match out.split_once("log \"") {
-        Some((sign, message)) => {
-            let head = message
-                .split(['{', '[', '(', ':', '\'', '"', '<', '#'])
-                .next()
-                .unwrap_or_default();
-            let words: Vec<&str> = head.split_whitespace().take(3).collect();
-            format!("{sign}log \"{}\"", words.join(" "))
+/// How kinds of difference of one scenario are compared with another's: the scenario's own
+/// names (agents, tools, guardrails, MCP servers, workflow and custom span names; an agent's
+/// tool name too) written `@name`, numbers `N`, and a log line's message cut to its first words
+/// before the data it carries (`+log "Running agent @name"`, `-log "Tool @name returned"`).
+struct Kinds {
+    /// The scenario's names, longest first, each whole; `None` when it has none.
+    names: Option<regex::Regex>,
+}
+
+impl Kinds {
+    /// The masks of `scenario`'s names, built once for all its kinds.
+    fn of(scenario: &Scenario) -> Self {
+        let spec = &scenario.spec;
+        let mut names: Vec<String> = spec
+            .agents
+            .iter()
+            .flat_map(|a| {
+                [
+                    a.name.clone(),
+                    agent_tool_name(&a.name),
+                    js_tool_name(&a.name),
+                ]
+            })
+            .chain(spec.tools.iter().map(|t| t.name.clone()))
+            .chain(spec.guardrails.iter().map(|g| g.name.clone()))
+            .chain(spec.mcp_servers.iter().flat_map(|s| {
+                std::iter::once(s.name.clone()).chain(s.tools.iter().map(|t| t.name.clone()))
+            }))
+            .chain(spec.run.workflow_name.clone())
+            .chain(custom_span_names(
+                spec.trace.as_ref().map_or(&[][..], |t| &t.body),
+            ))
+            .chain(spec.trace.as_ref().map(|t| t.workflow_name.clone()))
+            .filter(|name| !name.is_empty())
+            .collect();
+        // One pass, longest first, each name whole (not inside a longer word, nor inside a
+        // mask already made).
+        names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        names.dedup();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let alternatives: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let (start, end) = (
+                    if word(name.chars().next()) { r"\b" } else { "" },
+                    if word(name.chars().last()) { r"\b" } else { "" },
+                );
+                format!("{start}{}{end}", regex::escape(name))
+            })
+            .collect();
+        let names = (!alternatives.is_empty())
+            .then(|| regex::Regex::new(&alternatives.join("|")).expect("escaped names"));
+        Self { names }
+    }
+
+    /// `kind` with the names made `@name`, numbers `N`, and a log line cut to its first words
+    /// (see [`Kinds`]).
+    fn canonical(&self, kind: &str) -> String {
+        static DIGITS: LazyLock<regex::Regex> =
+            LazyLock::new(|| regex::Regex::new(r"\d+").expect("the regex is valid"));
+        let out = match &self.names {
+            Some(names) => names.replace_all(kind, "@name").into_owned(),
+            None => kind.to_owned(),
+        };
+        let out = DIGITS.replace_all(&out, "N").into_owned();
+        // A log line's kind is at most its message's first three words, before the first
+        // data it carries (a repr, JSON, a list, a quoted value, an id): `+log "Tool @name
+        // returned"`.
+        match out.split_once("log \"") {
+            Some((sign, message)) => {
+                let head = message
+                    .split(['{', '[', '(', ':', '\'', '"', '<', '#'])
+                    .next()
+                    .unwrap_or_default();
+                let words: Vec<&str> = head.split_whitespace().take(3).collect();
+                format!("{sign}log \"{}\"", words.join(" "))
+            }
+            None => out,
         }
-        None => out,
     }
 }
 

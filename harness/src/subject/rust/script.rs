@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::scenario::exceptions::ScriptedException;
 use crate::scenario::schema::{
     FailureErrorFunction, FieldType, GuardrailSpec, ModelSpec, OutputItemSpec, OutputTypeSpec,
-    ToolGuardrailBehavior, ToolSpec, UsageSpec,
+    ToolGuardrailBehavior, ToolSpec, UsageSpec, json_type,
 };
 
 /// One scripted model call.
@@ -285,7 +285,7 @@ impl ScriptedTool {
                 return Some(format!(
                     "tool `{}` called with a {} for parameter `{name}` of type {field:?} (pydantic coercion is not modelled)",
                     self.info.name(),
-                    json_kind(value)
+                    json_type(value)
                 ));
             }
         }
@@ -320,17 +320,6 @@ fn field_matches(field: FieldType, value: &Value) -> bool {
         FieldType::Integer => value.is_i64() || value.is_u64(),
         FieldType::Number => value.is_number(),
         FieldType::Boolean => value.is_boolean(),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
